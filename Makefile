@@ -1,0 +1,79 @@
+# SecureChat build. `make run` opens the app, `make test` runs every check.
+# Whatever the build and the tests need is installed by `make deps`.
+
+GO        ?= go
+SHELL     := /bin/bash
+export CGO_ENABLED := 1
+# A UTF-8 locale keeps Fyne from warning about the C locale.
+export LANG := C.UTF-8
+
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin/securechat
+
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
+
+# Debian/Ubuntu packages the Fyne build (cgo, GL, X11, Wayland) and the tests
+# (a virtual X server and tools to drive it, mingw-w64 for the Windows build) need.
+APT_PACKAGES := gcc pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev \
+	xvfb xauth xdotool x11-utils imagemagick gcc-mingw-w64-x86-64 xz-utils file
+
+# Extra steps of `make test` are added by the fragments in mk/.
+TEST_EXTRA :=
+include $(wildcard mk/*.mk)
+
+.PHONY: all deps build run test unit fuzz check bench clean
+
+all: build
+
+## deps: install the system packages the build and tests need (no-op when present)
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	$(GO) mod download
+
+## build: the securechat binary in bin/
+build: deps
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+## run: open the app
+run: build
+	./$(BIN)
+
+## test: formatting, vet, staticcheck, govulncheck, the race-enabled tests, fuzzing briefly, and the extra steps
+test: deps check unit fuzz $(TEST_EXTRA)
+
+unit:
+	$(GO) test -race -tags ci -timeout 15m ./...
+
+# Each fuzz target runs briefly on top of its seed corpus.
+FUZZTIME ?= 5s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+## check: gofmt, go vet, staticcheck, govulncheck
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags ci ./...
+	$(GO) run $(STATICCHECK) -tags ci ./...
+	./internal/tools/govulncheck.sh $(GOVULNCHECK)
+
+## bench: benchmarks against TLS 1.3 and raw TCP
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,9 @@
+// Package crypto holds SecureChat's cryptography: identity keys, safety
+// numbers, the handshake (an explicit state machine) and its key schedule, and
+// the record layer that seals chat messages.
+//
+// It does no I/O: handshake messages and records go in and out as byte
+// slices, and randomness comes in as an [io.Reader]. Every primitive is from
+// the Go standard library (crypto/rsa, crypto/ecdh, crypto/mlkem,
+// crypto/hkdf, crypto/cipher); docs/PROTOCOL.md specifies the bytes.
+package crypto
