@@ -1,0 +1,577 @@
+// Package history is SecureChat's profile vault: the passphrase-protected
+// data key, the identity key and pinned partners at rest, and the encrypted,
+// append-only chat history that can be reopened, listed and searched.
+//
+// A profile is a folder of four files: vault.key (the data key wrapped by a
+// key derived from the passphrase with Argon2id), profile.sealed (display
+// name, identity key, pinned partners, recent addresses, sealed under the data
+// key), history.log (sealed records) and lock. docs/HISTORY-FORMAT.md
+// describes every byte.
+package history
+
+import (
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/securechat/securechat/crypto"
+)
+
+var (
+	// ErrWrongPassphrase is returned by [Open] and [Vault.ChangePassphrase]
+	// when the passphrase does not unwrap the data key.
+	ErrWrongPassphrase = errors.New("history: wrong passphrase")
+	// ErrProfileInUse is returned by [Open] and [Create] while another
+	// process, or another Vault in this one, has the profile open.
+	ErrProfileInUse = errors.New("history: profile in use by another SecureChat")
+	// ErrNoProfile is returned by [Open] for a folder without a profile.
+	ErrNoProfile = errors.New("history: no profile in this folder")
+	// ErrProfileExists is returned by [Create] for a folder that has one.
+	ErrProfileExists = errors.New("history: a profile already exists in this folder")
+	// ErrClosed is returned for writes to a closed vault or an ended conversation.
+	ErrClosed = errors.New("history: vault closed or conversation ended")
+	// ErrNoConversation is returned by [Vault.Load] for an unknown id.
+	ErrNoConversation = errors.New("history: no such conversation")
+)
+
+// File names inside a profile folder.
+const (
+	keyFileName     = "vault.key"
+	profileFileName = "profile.sealed"
+	logFileName     = "history.log"
+	lockFileName    = "lock"
+)
+
+const (
+	keyMagic      = "SCVAULT\x01"
+	saltSize      = 16
+	dataKeySize   = 32
+	keyADSize     = len(keyMagic) + 4 + 4 + 1 + saltSize // 33
+	keyFileSize   = keyADSize + nonceSize + dataKeySize + tagSize
+	profileMagic  = "SCPROFL\x01"
+	profileInfo   = "securechat v1 profile"
+	maxRecentAddr = 8
+)
+
+// Params are the Argon2id parameters that turn a passphrase into the key that
+// wraps the data key. They are stored in vault.key, so they can be raised.
+type Params struct {
+	Time      uint32 // passes
+	MemoryKiB uint32
+	Threads   uint8
+}
+
+// DefaultParams cost about half a second on one core of the development
+// laptop (10 passes over 64 MiB took 0.49 s) and 64 MiB of memory.
+var DefaultParams = Params{Time: 10, MemoryKiB: 64 * 1024, Threads: 1}
+
+func (p Params) check() error {
+	if p.Time < 1 || p.Time > 1000 || p.Threads < 1 || p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > 4<<20 {
+		return fmt.Errorf("history: unsupported Argon2id parameters t=%d m=%d p=%d", p.Time, p.MemoryKiB, p.Threads)
+	}
+	return nil
+}
+
+// DefaultDir returns the profile folder used when none is given:
+// SecureChat inside the user's configuration folder.
+func DefaultDir() (string, error) {
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("history: no configuration folder: %w", err)
+	}
+	return filepath.Join(d, "SecureChat"), nil
+}
+
+// Exists reports whether dir holds a profile.
+func Exists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, keyFileName))
+	return err == nil
+}
+
+// Pin is what a profile remembers about a partner's identity key.
+type Pin struct {
+	Name        string // the partner's display name
+	Fingerprint string // hex SHA-256 of the partner's identity public key
+	FirstSeen   time.Time
+	Verified    bool // the user compared safety numbers
+}
+
+// profileData is the sealed content of profile.sealed.
+type profileData struct {
+	Name     string    `json:"name"`
+	Identity []byte    `json:"identity"` // PKCS #8 DER
+	FileID   []byte    `json:"history_file_id"`
+	Pins     []pinJSON `json:"pins"`
+	Recent   []string  `json:"recent_addrs"`
+}
+
+type pinJSON struct {
+	Name        string    `json:"name"`
+	Fingerprint string    `json:"fingerprint"`
+	FirstSeen   time.Time `json:"first_seen"`
+	Verified    bool      `json:"verified"`
+}
+
+// Vault is an unlocked profile. Its methods are safe for concurrent use.
+type Vault struct {
+	dir     string
+	lock    *os.File
+	dataKey []byte
+	params  Params
+	profKey cipher.AEAD
+	ident   *crypto.Identity
+	log     *logWriter
+
+	closeOnce sync.Once
+
+	pmu  sync.Mutex // serializes profile and key file updates
+	mu   sync.RWMutex
+	prof profileData // guarded by mu; written under pmu too
+	idx  *index      // guarded by mu
+}
+
+// hooks let tests watch and break the history file.
+type hooks struct {
+	wrapLog func(logFile) logFile
+}
+
+// Create makes a new profile in dir (created if missing) with a fresh
+// RSA-3072 identity and [DefaultParams], and returns it unlocked.
+func Create(dir, name string, passphrase []byte) (*Vault, error) {
+	return CreateWith(dir, name, passphrase, DefaultParams)
+}
+
+// CreateWith is [Create] with explicit Argon2id parameters.
+func CreateWith(dir, name string, passphrase []byte, p Params) (*Vault, error) {
+	return create(dir, name, passphrase, p, nil, hooks{})
+}
+
+func create(dir, name string, passphrase []byte, p Params, id *crypto.Identity, h hooks) (v *Vault, err error) {
+	if name == "" {
+		return nil, errors.New("history: the profile needs a display name")
+	}
+	if len(passphrase) == 0 {
+		return nil, errors.New("history: empty passphrase")
+	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("history: failed to create profile folder: %w", err)
+	}
+	lock, err := lockProfile(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			unlockProfile(lock)
+		}
+	}()
+	if Exists(dir) {
+		return nil, ErrProfileExists
+	}
+	if id == nil {
+		if id, err = crypto.GenerateIdentity(nil); err != nil {
+			return nil, err
+		}
+	}
+	der, err := id.MarshalPrivate()
+	if err != nil {
+		return nil, err
+	}
+	v = &Vault{dir: dir, lock: lock, params: p, ident: id, idx: newIndex(), dataKey: make([]byte, dataKeySize)}
+	var fid fileID
+	rand.Read(v.dataKey)
+	rand.Read(fid[:])
+	v.prof = profileData{Name: name, Identity: der, FileID: fid[:]}
+	if err := v.initProfileKey(); err != nil {
+		return nil, err
+	}
+	// history.log and profile.sealed first: vault.key, written last, is
+	// what makes the folder a profile.
+	hdr := append([]byte(logMagic), fid[:]...)
+	if err := writeFileAtomic(dir, logFileName, hdr); err != nil {
+		return nil, err
+	}
+	if err := v.saveProfile(v.prof); err != nil {
+		return nil, err
+	}
+	kf, err := wrapKey(v.dataKey, passphrase, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(dir, keyFileName, kf); err != nil {
+		return nil, err
+	}
+	if err := v.openLog(h); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Open unlocks the profile in dir. A wrong passphrase gives
+// [ErrWrongPassphrase] and leaves every file as it was.
+func Open(dir string, passphrase []byte) (*Vault, error) {
+	return open(dir, passphrase, hooks{})
+}
+
+func open(dir string, passphrase []byte, h hooks) (v *Vault, err error) {
+	if !Exists(dir) {
+		return nil, ErrNoProfile
+	}
+	lock, err := lockProfile(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			unlockProfile(lock)
+		}
+	}()
+	kf, err := os.ReadFile(filepath.Join(dir, keyFileName))
+	if err != nil {
+		return nil, fmt.Errorf("history: failed to read key file: %w", err)
+	}
+	dataKey, p, err := unwrapKey(kf, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	v = &Vault{dir: dir, lock: lock, params: p, dataKey: dataKey, idx: newIndex()}
+	if err := v.initProfileKey(); err != nil {
+		return nil, err
+	}
+	if v.prof, err = v.loadProfile(); err != nil {
+		return nil, err
+	}
+	if v.ident, err = crypto.ParseIdentity(v.prof.Identity); err != nil {
+		return nil, fmt.Errorf("history: sealed identity key: %w", err)
+	}
+	if len(v.prof.FileID) != fileIDSize {
+		return nil, errors.New("history: sealed profile lacks the history file id")
+	}
+	if err := v.openLog(h); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Close flushes pending history records, closes the history file and
+// releases the profile.
+func (v *Vault) Close() error {
+	err := v.log.close()
+	v.closeOnce.Do(func() { unlockProfile(v.lock) })
+	return err
+}
+
+// Name returns the profile's display name.
+func (v *Vault) Name() string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.prof.Name
+}
+
+// Dir returns the profile folder.
+func (v *Vault) Dir() string { return v.dir }
+
+// Identity returns the profile's identity key pair.
+func (v *Vault) Identity() *crypto.Identity { return v.ident }
+
+// Params returns the Argon2id parameters in the key file.
+func (v *Vault) Params() Params {
+	v.pmu.Lock()
+	defer v.pmu.Unlock()
+	return v.params
+}
+
+// Notices returns what went wrong reading the history, for the user: damaged
+// or skipped records.
+func (v *Vault) Notices() []string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return slices.Clone(v.idx.notices)
+}
+
+// ChangePassphrase rewraps the data key under a key derived from newPass.
+// Nothing else in the profile is rewritten.
+func (v *Vault) ChangePassphrase(oldPass, newPass []byte) error {
+	if len(newPass) == 0 {
+		return errors.New("history: empty passphrase")
+	}
+	v.pmu.Lock()
+	defer v.pmu.Unlock()
+	kf, err := os.ReadFile(filepath.Join(v.dir, keyFileName))
+	if err != nil {
+		return fmt.Errorf("history: failed to read key file: %w", err)
+	}
+	dataKey, p, err := unwrapKey(kf, oldPass)
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare(dataKey, v.dataKey) != 1 {
+		return ErrWrongPassphrase // a key file from another profile
+	}
+	kf, err = wrapKey(v.dataKey, newPass, p)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(v.dir, keyFileName, kf)
+}
+
+// wrapKey returns the content of vault.key for dataKey under passphrase.
+func wrapKey(dataKey, passphrase []byte, p Params) ([]byte, error) {
+	b := make([]byte, 0, keyFileSize)
+	b = append(b, keyMagic...)
+	b = binary.BigEndian.AppendUint32(b, p.Time)
+	b = binary.BigEndian.AppendUint32(b, p.MemoryKiB)
+	b = append(b, p.Threads)
+	salt := make([]byte, saltSize)
+	rand.Read(salt)
+	b = append(b, salt...)
+	nonce := make([]byte, nonceSize)
+	rand.Read(nonce)
+	ad := b[:keyADSize:keyADSize]
+	b = append(b, nonce...)
+	kek := argon2.IDKey(passphrase, salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	defer clear(kek)
+	aead, err := newGCM(kek)
+	if err != nil {
+		return nil, err
+	}
+	return aead.Seal(b, nonce, dataKey, ad), nil
+}
+
+// unwrapKey checks the content of vault.key and returns the data key.
+func unwrapKey(kf, passphrase []byte) ([]byte, Params, error) {
+	if len(kf) != keyFileSize || string(kf[:len(keyMagic)]) != keyMagic {
+		return nil, Params{}, errors.New("history: vault.key is not a SecureChat key file")
+	}
+	o := len(keyMagic)
+	p := Params{
+		Time:      binary.BigEndian.Uint32(kf[o:]),
+		MemoryKiB: binary.BigEndian.Uint32(kf[o+4:]),
+		Threads:   kf[o+8],
+	}
+	if err := p.check(); err != nil {
+		return nil, p, err
+	}
+	salt := kf[o+9 : keyADSize]
+	nonce := kf[keyADSize : keyADSize+nonceSize]
+	kek := argon2.IDKey(passphrase, salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	defer clear(kek)
+	aead, err := newGCM(kek)
+	if err != nil {
+		return nil, p, err
+	}
+	dataKey, err := aead.Open(nil, nonce, kf[keyADSize+nonceSize:], kf[:keyADSize])
+	if err != nil {
+		return nil, p, ErrWrongPassphrase
+	}
+	return dataKey, p, nil
+}
+
+func (v *Vault) initProfileKey() error {
+	k, err := hkdf.Key(sha256.New, v.dataKey, nil, profileInfo, 32)
+	if err != nil {
+		return fmt.Errorf("history: failed to derive profile key: %w", err)
+	}
+	v.profKey, err = newGCM(k)
+	return err
+}
+
+func (v *Vault) loadProfile() (profileData, error) {
+	var pd profileData
+	b, err := os.ReadFile(filepath.Join(v.dir, profileFileName))
+	if err != nil {
+		return pd, fmt.Errorf("history: failed to read sealed profile: %w", err)
+	}
+	hdr := len(profileMagic) + nonceSize
+	if len(b) < hdr+tagSize || string(b[:len(profileMagic)]) != profileMagic {
+		return pd, errors.New("history: profile.sealed is damaged")
+	}
+	plain, err := v.profKey.Open(nil, b[len(profileMagic):hdr], b[hdr:], b[:len(profileMagic)])
+	if err != nil {
+		return pd, errors.New("history: profile.sealed is damaged")
+	}
+	defer clear(plain)
+	if err := json.Unmarshal(plain, &pd); err != nil {
+		return pd, errors.New("history: profile.sealed is damaged")
+	}
+	return pd, nil
+}
+
+// saveProfile seals pd and replaces profile.sealed. The caller holds pmu
+// (or is creating the vault).
+func (v *Vault) saveProfile(pd profileData) error {
+	plain, err := json.Marshal(pd)
+	if err != nil {
+		return fmt.Errorf("history: failed to encode profile: %w", err)
+	}
+	defer clear(plain)
+	b := append([]byte(profileMagic), make([]byte, nonceSize)...)
+	rand.Read(b[len(profileMagic):])
+	b = v.profKey.Seal(b, b[len(profileMagic):], plain, b[:len(profileMagic)])
+	return writeFileAtomic(v.dir, profileFileName, b)
+}
+
+// updateProfile applies change to a copy of the profile, saves it and then
+// makes it current.
+func (v *Vault) updateProfile(change func(pd *profileData)) error {
+	v.pmu.Lock()
+	defer v.pmu.Unlock()
+	v.mu.RLock()
+	pd := v.prof
+	pd.Pins = slices.Clone(pd.Pins)
+	pd.Recent = slices.Clone(pd.Recent)
+	v.mu.RUnlock()
+	change(&pd)
+	if err := v.saveProfile(pd); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.prof = pd
+	v.mu.Unlock()
+	return nil
+}
+
+// Pin returns what is pinned for the partner of that display name.
+func (v *Vault) Pin(partnerName string) (Pin, bool, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for _, p := range v.prof.Pins {
+		if p.Name == partnerName {
+			return Pin(p), true, nil
+		}
+	}
+	return Pin{}, false, nil
+}
+
+// SetPin pins (or re-pins) a partner's key, replacing any pin of that name.
+func (v *Vault) SetPin(p Pin) error {
+	if p.Name == "" || p.Fingerprint == "" {
+		return errors.New("history: a pin needs a name and a fingerprint")
+	}
+	return v.updateProfile(func(pd *profileData) {
+		pd.Pins = slices.DeleteFunc(pd.Pins, func(q pinJSON) bool { return q.Name == p.Name })
+		pd.Pins = append(pd.Pins, pinJSON(p))
+	})
+}
+
+// RecentAddrs returns the last addresses dialled, newest first.
+func (v *Vault) RecentAddrs() []string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return slices.Clone(v.prof.Recent)
+}
+
+// AddRecentAddr puts addr first in [Vault.RecentAddrs].
+func (v *Vault) AddRecentAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	return v.updateProfile(func(pd *profileData) {
+		pd.Recent = slices.DeleteFunc(pd.Recent, func(a string) bool { return a == addr })
+		pd.Recent = append([]string{addr}, pd.Recent...)
+		if len(pd.Recent) > maxRecentAddr {
+			pd.Recent = pd.Recent[:maxRecentAddr]
+		}
+	})
+}
+
+// Conversations returns a summary of every conversation, newest first.
+func (v *Vault) Conversations() ([]Summary, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.idx.summaries(), nil
+}
+
+// Load returns one conversation. id may be a unique prefix (at least four
+// hex digits) of the conversation id.
+func (v *Vault) Load(id string) (*Transcript, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.idx.transcript(id)
+}
+
+// Search returns every message whose text contains text, ignoring case, in
+// every conversation, newest conversation first.
+func (v *Vault) Search(text string) ([]Hit, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.idx.search(text), nil
+}
+
+// Summary describes one conversation.
+type Summary struct {
+	ID          string // 32 hex digits
+	Partner     string
+	Fingerprint string
+	Role        string // "host" or "connect"
+	Addr        string
+	Start       time.Time
+	End         time.Time // zero while running, or if the end was never written
+	EndReason   string
+	Messages    int
+}
+
+// StoredMessage is a message as the history holds it.
+type StoredMessage struct {
+	ID       string
+	Outgoing bool
+	Time     time.Time
+	Text     string
+	// Status is "sending", "delivered" or "failed"; a received message is
+	// "delivered".
+	Status string
+	Reason string // why it failed
+}
+
+// Transcript is one conversation with its messages in order.
+type Transcript struct {
+	Summary
+	Messages []StoredMessage
+}
+
+// Hit is one message found by [Vault.Search].
+type Hit struct {
+	Conversation Summary
+	Message      StoredMessage
+}
+
+// writeFileAtomic replaces dir/name with b: a temporary file, fsync, rename,
+// fsync of the folder.
+func writeFileAtomic(dir, name string, b []byte) error {
+	f, err := os.CreateTemp(dir, name+".tmp*")
+	if err != nil {
+		return fmt.Errorf("history: failed to write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("history: failed to write %s: %w", name, err)
+	}
+	return syncDir(dir)
+}
