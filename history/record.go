@@ -254,9 +254,15 @@ func sealRecord(dst []byte, aead cipher.AEAD, f fileID, c convID, seq uint64, no
 	dst = append(dst, c[:]...)
 	dst = binary.BigEndian.AppendUint64(dst, seq)
 	dst = append(dst, nonce...)
-	dst = binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], crcTable))
+	dst = append(dst, 0, 0, 0, 0)
+	putCRC(dst[start:])
 	var adBuf [fileIDSize + convIDSize + 8]byte
 	return aead.Seal(dst, nonce, plaintext, recordAD(adBuf[:0], f, c, seq))
+}
+
+// putCRC sets the checksum of the record header h.
+func putCRC(h []byte) {
+	binary.BigEndian.PutUint32(h[recHeaderSize-4:], crc32.Checksum(h[:recHeaderSize-4], crcTable))
 }
 
 // frame is a record's framing, parsed and checked but not yet opened.
@@ -397,10 +403,10 @@ func scanRecords(data []byte, base int, f fileID, keys *keyring, visit func(c co
 		switch {
 		case errors.Is(err, errUnknownKind):
 			notice(fmt.Sprintf("record %d of unknown kind %d skipped", n, r.kind))
-			continue
+			r = record{} // it still takes its place in the sequence
 		case err != nil:
 			notice(fmt.Sprintf("record %d malformed, skipped (offset %d)", n, base+recOff))
-			continue
+			r = record{}
 		}
 		visit(fr.conv, fr.seq, r)
 	}

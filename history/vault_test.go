@@ -1,0 +1,240 @@
+package history
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestVault_ReopenRestoresNameIdentityPinsAndRecentAddrs(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	pin := Pin{Name: "Bob", Fingerprint: strings.Repeat("ab", 32), FirstSeen: t0, Verified: true}
+	require.NoError(t, v.SetPin(pin))
+	require.NoError(t, v.AddRecentAddr("192.0.2.7:9999"))
+	require.NoError(t, v.AddRecentAddr("198.51.100.1:9999"))
+	require.NoError(t, v.Close())
+
+	v = reopen(t, dir)
+	assert.Equal(t, "Alice Liddell", v.Name())
+	assert.Equal(t, dir, v.Dir())
+	assert.Equal(t, testParams, v.Params())
+	assert.Equal(t, testIdentity(t).Public().Fingerprint(), v.Identity().Public().Fingerprint())
+	got, ok, err := v.Pin("Bob")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.True(t, got.FirstSeen.Equal(t0))
+	got.FirstSeen = t0
+	assert.Equal(t, pin, got)
+	_, ok, err = v.Pin("Mallory")
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.Equal(t, []string{"198.51.100.1:9999", "192.0.2.7:9999"}, v.RecentAddrs())
+}
+
+func TestVault_SetPinReplacesThePinOfThatName(t *testing.T) {
+	v, _ := newVault(t, hooks{})
+	defer v.Close()
+	require.NoError(t, v.SetPin(Pin{Name: "Bob", Fingerprint: "old", FirstSeen: t0}))
+	require.NoError(t, v.SetPin(Pin{Name: "Bob", Fingerprint: "new", FirstSeen: t0, Verified: true}))
+	got, ok, err := v.Pin("Bob")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "new", got.Fingerprint)
+	assert.True(t, got.Verified)
+}
+
+func TestVault_RecentAddrsAreNewestFirstWithoutDuplicatesAndBounded(t *testing.T) {
+	v, _ := newVault(t, hooks{})
+	defer v.Close()
+	for _, a := range []string{"a:1", "b:1", "a:1"} {
+		require.NoError(t, v.AddRecentAddr(a))
+	}
+	assert.Equal(t, []string{"a:1", "b:1"}, v.RecentAddrs())
+	for i := range 20 {
+		require.NoError(t, v.AddRecentAddr(strings.Repeat("x", i+1)))
+	}
+	assert.Len(t, v.RecentAddrs(), maxRecentAddr)
+	assert.Equal(t, strings.Repeat("x", 20), v.RecentAddrs()[0])
+}
+
+func TestCreate_RefusesAnExistingProfile(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	require.NoError(t, v.Close())
+	_, err := create(dir, "Eve", testPass, testParams, testIdentity(t), hooks{})
+	require.ErrorIs(t, err, ErrProfileExists)
+}
+
+func TestCreate_RefusesEmptyPassphraseNameAndBadParams(t *testing.T) {
+	for _, tc := range []struct {
+		name, display string
+		pass          []byte
+		p             Params
+	}{
+		{"empty passphrase", "Alice", nil, testParams},
+		{"empty name", "", testPass, testParams},
+		{"zero passes", "Alice", testPass, Params{Time: 0, MemoryKiB: 64, Threads: 1}},
+		{"zero threads", "Alice", testPass, Params{Time: 1, MemoryKiB: 64, Threads: 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "p")
+			_, err := create(dir, tc.display, tc.pass, tc.p, testIdentity(t), hooks{})
+			require.Error(t, err)
+			assert.False(t, Exists(dir))
+		})
+	}
+}
+
+func TestOpen_MissingProfileIsErrNoProfile(t *testing.T) {
+	_, err := Open(t.TempDir(), testPass)
+	require.ErrorIs(t, err, ErrNoProfile)
+	assert.False(t, Exists(t.TempDir()))
+}
+
+func TestOpen_WrongPassphraseIsRefusedAndChangesNothing(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	w, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Role: "host", Start: t0})
+	require.NoError(t, err)
+	appendSync(t, w, msg(1, true, "hello"))
+	require.NoError(t, v.Close())
+	before := hashFiles(t, dir)
+
+	for _, pass := range [][]byte{[]byte("guessed secret"), nil, append(testPass, '!')} {
+		_, err := Open(dir, pass)
+		require.ErrorIs(t, err, ErrWrongPassphrase)
+		assert.Contains(t, err.Error(), "wrong passphrase")
+		if len(pass) > 0 {
+			assert.NotContains(t, err.Error(), string(pass))
+		}
+	}
+	assert.Equal(t, before, hashFiles(t, dir))
+	reopen(t, dir) // and the lock was released
+}
+
+func TestChangePassphrase_RewrapsOnlyTheKeyFile(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	w, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Role: "connect", Start: t0})
+	require.NoError(t, err)
+	appendSync(t, w, msg(1, false, "hi"))
+	before := hashFiles(t, dir)
+
+	newPass := []byte("a new passphrase")
+	require.ErrorIs(t, v.ChangePassphrase([]byte("not it"), newPass), ErrWrongPassphrase)
+	assert.Equal(t, before, hashFiles(t, dir), "a refused change writes nothing")
+	require.NoError(t, v.ChangePassphrase(testPass, newPass))
+	require.NoError(t, v.Close())
+
+	after := hashFiles(t, dir)
+	for name, sum := range before {
+		if name == keyFileName {
+			assert.NotEqual(t, sum, after[name])
+		} else {
+			assert.Equal(t, sum, after[name], name)
+		}
+	}
+	_, err = Open(dir, testPass)
+	require.ErrorIs(t, err, ErrWrongPassphrase)
+	v, err = Open(dir, newPass)
+	require.NoError(t, err)
+	defer v.Close()
+	tr, err := v.Load(w.ID())
+	require.NoError(t, err)
+	require.Len(t, tr.Messages, 1)
+	assert.Equal(t, "hi", tr.Messages[0].Text)
+}
+
+func TestProfileFolder_HoldsNothingReadableWithoutThePassphrase(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	const (
+		partner = "Bob Partnername"
+		addr    = "203.0.113.77:9999"
+		safety  = "12345 67890 13579 24680"
+		text    = "the eagle lands at midnight"
+		reason  = "partner vanished quietly"
+	)
+	fp := strings.Repeat("5e", 32)
+	require.NoError(t, v.SetPin(Pin{Name: partner, Fingerprint: fp, FirstSeen: t0}))
+	require.NoError(t, v.AddRecentAddr(addr))
+	w, err := v.BeginConversation(ConversationMeta{Partner: partner, Fingerprint: fp, Role: "connect", Addr: addr, Start: t0})
+	require.NoError(t, err)
+	appendSync(t, w, msg(1, true, text))
+	appendSync(t, w, msg(2, false, safety))
+	require.NoError(t, w.AppendStatus(msg(1, true, "").ID, false, reason))
+	require.NoError(t, w.End(reason, t0.Add(time.Minute)))
+	require.NoError(t, v.Close())
+
+	der, err := testIdentity(t).MarshalPrivate()
+	require.NoError(t, err)
+	secrets := map[string][]byte{
+		"message text":   []byte(text),
+		"partner name":   []byte(partner),
+		"address":        []byte(addr),
+		"safety number":  []byte(safety),
+		"fingerprint":    []byte(fp),
+		"profile name":   []byte("Alice Liddell"),
+		"reason":         []byte(reason),
+		"identity key":   der[len(der)/2 : len(der)/2+32],
+		"public key":     testIdentity(t).Public().Bytes()[40:72],
+		"fingerprint 8":  []byte(fp[:8]),
+		"passphrase":     testPass,
+		"partner (part)": []byte("Partnername"),
+	}
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(ents), 4)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		for what, s := range secrets {
+			assert.False(t, bytes.Contains(bytes.ToLower(b), bytes.ToLower(s)), "%s found in %s", what, e.Name())
+		}
+	}
+}
+
+func TestOpen_SecondOpenInTheSameProcessIsProfileInUse(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	_, err := Open(dir, testPass)
+	require.ErrorIs(t, err, ErrProfileInUse)
+	assert.Contains(t, err.Error(), "profile in use")
+	_, err = create(dir, "Eve", testPass, testParams, testIdentity(t), hooks{})
+	require.ErrorIs(t, err, ErrProfileInUse)
+	require.NoError(t, v.Close())
+	require.NoError(t, v.Close(), "a second Close is harmless")
+	reopen(t, dir)
+}
+
+// TestHelperOpenProfile is run as a child process by
+// TestOpen_SecondProcessIsProfileInUse.
+func TestHelperOpenProfile(t *testing.T) {
+	dir := os.Getenv("SECURECHAT_TEST_OPEN_DIR")
+	if dir == "" {
+		t.Skip("only run as a child process")
+	}
+	v, err := Open(dir, testPass)
+	if err != nil {
+		os.Stdout.WriteString("open error: " + err.Error() + "\n")
+		return
+	}
+	os.Stdout.WriteString("opened\n")
+	v.Close()
+}
+
+func TestOpen_SecondProcessIsProfileInUse(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	child := func() string {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperOpenProfile$", "-test.v")
+		cmd.Env = append(os.Environ(), "SECURECHAT_TEST_OPEN_DIR="+dir)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		return string(out)
+	}
+	assert.Contains(t, child(), "open error: history: profile in use")
+	require.NoError(t, v.Close())
+	assert.Contains(t, child(), "opened")
+}
