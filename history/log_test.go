@@ -209,7 +209,7 @@ func TestGroupCommit_ABurstOfAppendsSharesFewFsyncs(t *testing.T) {
 
 func TestAppend_FailedWriteIsReportedAndLaterWritesRepairTheFile(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(cf *countingFile, on bool)
 	}{
 		{"write fails", func(cf *countingFile, on bool) { cf.failWrite.Store(on) }},
