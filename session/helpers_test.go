@@ -1,0 +1,336 @@
+package session
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/internal/testkeys"
+	"github.com/stretchr/testify/require"
+)
+
+// memStore is an in-memory Store; failWrites makes every history write fail.
+type memStore struct {
+	mu         sync.Mutex
+	pins       map[string]history.Pin
+	convs      []*memConv
+	failWrites bool
+}
+
+func newMemStore() *memStore { return &memStore{pins: map[string]history.Pin{}} }
+
+func (m *memStore) Pin(name string) (history.Pin, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.pins[name]
+	return p, ok, nil
+}
+
+func (m *memStore) SetPin(p history.Pin) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pins[p.Name] = p
+	return nil
+}
+
+func (m *memStore) BeginConversation(meta history.ConversationMeta) (history.Writer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := &memConv{store: m, meta: meta, status: map[string]string{}}
+	m.convs = append(m.convs, c)
+	return c, nil
+}
+
+func (m *memStore) conversations() []*memConv {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]*memConv(nil), m.convs...)
+}
+
+type memConv struct {
+	store  *memStore
+	meta   history.ConversationMeta
+	mu     sync.Mutex
+	msgs   []history.MessageRecord
+	status map[string]string
+	ended  string
+}
+
+var errDiskFull = errors.New("no space left on device")
+
+func (c *memConv) ID() string { return "conv" }
+
+func (c *memConv) AppendMessage(m history.MessageRecord, durable func(error)) {
+	c.store.mu.Lock()
+	fail := c.store.failWrites
+	c.store.mu.Unlock()
+	if fail {
+		go durable(errDiskFull)
+		return
+	}
+	c.mu.Lock()
+	c.msgs = append(c.msgs, m)
+	c.mu.Unlock()
+	if durable != nil {
+		go durable(nil)
+	}
+}
+
+func (c *memConv) AppendStatus(id string, delivered bool, reason string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if delivered {
+		c.status[id] = "delivered"
+	} else {
+		c.status[id] = "failed: " + reason
+	}
+	return nil
+}
+
+func (c *memConv) End(reason string, at time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ended = reason
+	return nil
+}
+
+func (c *memConv) messages() []history.MessageRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]history.MessageRecord(nil), c.msgs...)
+}
+
+// peer is one side of a test chat with everything it heard.
+type peer struct {
+	t     *testing.T
+	s     *Session
+	store *memStore
+	mu    sync.Mutex
+	seen  []Event
+	cond  chan struct{}
+	done  chan struct{}
+	// autoAccept answers every partner request with Accept.
+	autoAccept bool
+}
+
+func testConfig(name string, store *memStore) Config {
+	c := Config{Identity: testkeys.Identity(name), Name: name, HandshakeTimeout: 5 * time.Second}
+	if store != nil {
+		c.Store = store
+	}
+	return c
+}
+
+func watch(t *testing.T, s *Session, store *memStore, autoAccept bool) *peer {
+	p := &peer{t: t, s: s, store: store, cond: make(chan struct{}, 1), done: make(chan struct{}), autoAccept: autoAccept}
+	go func() {
+		defer close(p.done)
+		for e := range s.Events() {
+			if e.Kind == EventPartnerRequest && p.autoAccept {
+				_ = s.Accept()
+			}
+			p.mu.Lock()
+			p.seen = append(p.seen, e)
+			p.mu.Unlock()
+			select {
+			case p.cond <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = s.Close()
+		<-p.done
+	})
+	return p
+}
+
+// waitFor returns the first event of kind (after skipping `after` of them)
+// that matches ok, waiting up to 10 s.
+func (p *peer) waitFor(kind EventKind, ok func(Event) bool) Event {
+	p.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		p.mu.Lock()
+		for _, e := range p.seen {
+			if e.Kind == kind && (ok == nil || ok(e)) {
+				p.mu.Unlock()
+				return e
+			}
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.cond:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			p.t.Fatalf("no %s event; saw %s", kind, p.kinds())
+		}
+	}
+}
+
+func (p *peer) events(kind EventKind) []Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Event
+	for _, e := range p.seen {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (p *peer) kinds() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b strings.Builder
+	for _, e := range p.seen {
+		b.WriteString(e.Kind.String())
+		if e.Reason != "" {
+			b.WriteString("(" + e.Reason + ")")
+		}
+		if e.Err != nil {
+			b.WriteString("[" + e.Err.Error() + "]")
+		}
+		b.WriteString(" ")
+	}
+	return b.String()
+}
+
+// hostAddr returns the address a test dials for host s.
+func hostAddr(t *testing.T, p *peer) string {
+	e := p.waitFor(EventListening, nil)
+	return e.Addr
+}
+
+// startChat starts a host and a connecting side, both accepting, and waits
+// until both are connected.
+func startChat(t *testing.T, hostName, connName string, hs, cs *memStore, via func(string) string) (*peer, *peer) {
+	t.Helper()
+	h, err := Host(testConfig(hostName, hs), "127.0.0.1:0")
+	require.NoError(t, err)
+	hp := watch(t, h, hs, true)
+	addr := hostAddr(t, hp)
+	if via != nil {
+		addr = via(addr)
+	}
+	c, err := Connect(testConfig(connName, cs), addr)
+	require.NoError(t, err)
+	cp := watch(t, c, cs, true)
+	hp.waitFor(EventConnected, nil)
+	cp.waitFor(EventConnected, nil)
+	return hp, cp
+}
+
+// relay is a man in the middle on loopback. It forwards frames between a
+// client and a server, records every byte, and lets a test change frames.
+type relay struct {
+	t      *testing.T
+	ln     net.Listener
+	target string
+
+	mu       sync.Mutex
+	recorded []byte
+	// hook may change, drop (nil) or multiply a frame; dir 0 is client to
+	// server. n counts frames in that direction from 0.
+	hook  func(dir, n int, frame []byte) [][]byte
+	conns []net.Conn
+}
+
+func newRelay(t *testing.T, target string) *relay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	r := &relay{t: t, ln: ln, target: target}
+	go r.serve()
+	t.Cleanup(func() { r.close() })
+	return r
+}
+
+func (r *relay) addr() string { return r.ln.Addr().String() }
+
+func (r *relay) setHook(h func(dir, n int, frame []byte) [][]byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hook = h
+}
+
+func (r *relay) bytes() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]byte(nil), r.recorded...)
+}
+
+// kill cuts every connection at once, as if the partner's process died.
+func (r *relay) kill() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		_ = c.Close()
+	}
+	r.conns = nil
+}
+
+func (r *relay) close() {
+	_ = r.ln.Close()
+	r.kill()
+}
+
+func (r *relay) serve() {
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", r.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		r.mu.Lock()
+		r.conns = append(r.conns, c, s)
+		r.mu.Unlock()
+		go r.pump(0, c, s)
+		go r.pump(1, s, c)
+	}
+}
+
+func (r *relay) pump(dir int, from, to net.Conn) {
+	defer to.Close()
+	for n := 0; ; n++ {
+		var hdr [4]byte
+		if _, err := io.ReadFull(from, hdr[:]); err != nil {
+			return
+		}
+		size := binary.BigEndian.Uint32(hdr[:])
+		if size > 1<<20 {
+			return
+		}
+		body := make([]byte, size)
+		if _, err := io.ReadFull(from, body); err != nil {
+			return
+		}
+		frame := append(hdr[:], body...)
+		r.mu.Lock()
+		r.recorded = append(r.recorded, frame...)
+		hook := r.hook
+		r.mu.Unlock()
+		out := [][]byte{frame}
+		if hook != nil {
+			out = hook(dir, n, frame)
+		}
+		for _, f := range out {
+			if _, err := to.Write(f); err != nil {
+				return
+			}
+		}
+	}
+}

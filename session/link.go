@@ -1,0 +1,820 @@
+package session
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	scrypto "github.com/securechat/securechat/crypto"
+	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/transport"
+)
+
+// linkState is where one connection is.
+type linkState int
+
+const (
+	linkHandshaking linkState = iota
+	linkDeciding              // handshake done; waiting for our front end and the partner
+	linkOpening               // both accepted; the history conversation is being opened
+	linkConnected             // both accepted; messages flow
+	linkEnding                // goodbye said or error seen
+)
+
+// link is one connection with one partner. Its run method is the one reader
+// goroutine of the connection; a writer goroutine seals and writes, and a
+// keepalive goroutine pings.
+type link struct {
+	s         *Session
+	conn      *transport.Conn
+	addr      string
+	initiator bool
+	layer     recordLayer
+
+	// Set once the handshake is done; read-only after.
+	fingerprint string
+	conv        history.Writer
+
+	finished chan struct{} // closed when run has cleaned up
+	done     chan struct{} // closed when the link starts ending
+	doneOnce sync.Once
+
+	mu           sync.Mutex
+	state        linkState
+	partner      *Partner
+	weAccepted   bool
+	peerAccepted bool
+	pending      map[string]*outgoing // sent, waiting for an ack
+	endReason    string
+	endErr       error
+	queue        []writeItem
+	poke         chan struct{}
+	acceptTimer  *time.Timer
+}
+
+// writeItem is a plaintext the writer seals and sends.
+type writeItem struct {
+	pt    []byte
+	msg   *outgoing // a text message: its EventMessage is emitted when written
+	retry bool      // a resend: no new EventMessage
+	bye   bool      // half-close after writing
+}
+
+// recordLayer seals and opens the chat messages of one connection: the
+// crypto record layer, or the plaintext demonstration.
+type recordLayer interface {
+	seal(pt []byte) ([]byte, error)
+	open(rec []byte) ([]byte, error)
+}
+
+type secureLayer struct {
+	sealer *scrypto.Sealer
+	opener *scrypto.Opener
+}
+
+func (l secureLayer) seal(pt []byte) ([]byte, error)  { return l.sealer.Seal(pt) }
+func (l secureLayer) open(rec []byte) ([]byte, error) { return l.opener.Open(rec) }
+
+// plainLayer is the paper's unencrypted demonstration: the message in the
+// clear behind one type byte.
+type plainLayer struct{}
+
+// typePlainRecord marks a record of the plaintext demonstration mode.
+const typePlainRecord byte = 0x51
+
+func (plainLayer) seal(pt []byte) ([]byte, error) { return append([]byte{typePlainRecord}, pt...), nil }
+func (plainLayer) open(rec []byte) ([]byte, error) {
+	if len(rec) == 0 || rec[0] != typePlainRecord {
+		return nil, fmt.Errorf("%w: not a plaintext-mode record", ErrProtocol)
+	}
+	return rec[1:], nil
+}
+
+func (s *Session) newLink(conn *transport.Conn, addr string, initiator bool) *link {
+	return &link{
+		s:         s,
+		conn:      conn,
+		addr:      addr,
+		initiator: initiator,
+		finished:  make(chan struct{}),
+		done:      make(chan struct{}),
+		pending:   map[string]*outgoing{},
+		poke:      make(chan struct{}, 1),
+	}
+}
+
+// end starts ending the link with reason; the first reason wins. The reader
+// notices the closed connection and cleans up.
+func (l *link) end(reason string, err error) {
+	l.mu.Lock()
+	if l.endReason == "" {
+		l.endReason, l.endErr = reason, err
+	}
+	l.state = linkEnding
+	conn := l.conn
+	l.mu.Unlock()
+	l.doneOnce.Do(func() { close(l.done) })
+	if conn != nil {
+		_ = conn.Close()
+	}
+}
+
+// abort ends the link at once (Close after the goodbye had its chance).
+func (l *link) abort() { l.end(ReasonWeLeft, nil) }
+
+// leave says goodbye and ends the link once the partner has closed, or
+// after a short wait.
+func (l *link) leave(reason string) {
+	l.mu.Lock()
+	if l.endReason == "" {
+		l.endReason = reason
+	}
+	ending := l.state == linkEnding
+	hs := l.state == linkHandshaking
+	l.mu.Unlock()
+	if ending {
+		return
+	}
+	if hs || l.enqueue(writeItem{pt: encodeBye("goodbye"), bye: true}) != nil {
+		l.end(reason, nil)
+		return
+	}
+	l.s.wg.Add(1)
+	go func() {
+		defer l.s.wg.Done()
+		select {
+		case <-l.done:
+		case <-time.After(2 * time.Second):
+			l.end(reason, nil)
+		}
+	}()
+}
+
+func (l *link) isConnected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.state == linkConnected
+}
+
+func (l *link) partnerCopy() Partner {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.partner == nil {
+		return Partner{Addr: l.addr}
+	}
+	return *l.partner
+}
+
+func (l *link) hasPartner() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.partner != nil && l.state != linkHandshaking
+}
+
+func (l *link) history() history.Writer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.conv
+}
+
+func (l *link) setTrust(t Trust) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.partner != nil {
+		l.partner.Trust = t
+	}
+}
+
+// enqueue hands a plaintext to the writer without blocking. A partner that
+// lets thousands of our records pile up unread is dropped.
+func (l *link) enqueue(it writeItem) error {
+	l.mu.Lock()
+	if l.state == linkEnding {
+		l.mu.Unlock()
+		return ErrNotConnected
+	}
+	if len(l.queue) >= maxQueue {
+		l.mu.Unlock()
+		l.end("The partner stopped reading", errors.New("session: the partner is not reading; too many records queued"))
+		return ErrNotConnected
+	}
+	l.queue = append(l.queue, it)
+	l.mu.Unlock()
+	select {
+	case l.poke <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// sendText queues a text message; fresh says whether it is new (an
+// EventMessage follows) or a resend.
+func (l *link) sendText(o *outgoing, fresh bool) error {
+	id := hex.EncodeToString(o.id[:])
+	l.mu.Lock()
+	if l.state != linkConnected {
+		l.mu.Unlock()
+		return ErrNotConnected
+	}
+	l.pending[id] = o
+	l.mu.Unlock()
+	if err := l.enqueue(writeItem{pt: encodeText(o.id, o.time, o.text), msg: o, retry: !fresh}); err != nil {
+		l.mu.Lock()
+		delete(l.pending, id)
+		l.mu.Unlock()
+		return err
+	}
+	if conv := l.history(); conv != nil {
+		rec := history.MessageRecord{ID: id, Outgoing: true, Time: o.time, Text: o.text}
+		conv.AppendMessage(rec, l.historyFailed)
+	}
+	return nil
+}
+
+func (l *link) historyFailed(err error) {
+	if err != nil {
+		l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved: %w", err)})
+	}
+}
+
+// writer seals and writes queued plaintexts in order.
+func (l *link) writer() {
+	defer l.s.wg.Done()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-l.poke:
+		}
+		for {
+			l.mu.Lock()
+			if len(l.queue) == 0 {
+				l.mu.Unlock()
+				break
+			}
+			it := l.queue[0]
+			l.queue[0] = writeItem{}
+			l.queue = l.queue[1:]
+			l.mu.Unlock()
+			rec, err := l.layer.seal(it.pt)
+			if err != nil {
+				l.end("Connection failed", err)
+				return
+			}
+			frame := transport.Frame(rec)
+			if err := l.conn.WriteRaw(frame); err != nil {
+				l.end(ReasonPartnerLeft, err)
+				return
+			}
+			if it.msg != nil && !it.retry {
+				p := l.partnerCopy()
+				l.s.emit(Event{Kind: EventMessage, Message: &Message{
+					ID: hex.EncodeToString(it.msg.id[:]), Outgoing: true, From: l.s.cfg.Name,
+					Text: it.msg.text, Time: it.msg.time, Wire: frame,
+				}, Partner: &p})
+			}
+			if it.bye {
+				_ = l.conn.CloseWrite()
+			}
+		}
+	}
+}
+
+// keepalive pings so that both sides notice a dead partner.
+func (l *link) keepalive() {
+	defer l.s.wg.Done()
+	t := time.NewTicker(l.s.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-t.C:
+			_ = l.enqueue(writeItem{pt: encodePing(msgPing, l.s.nextNonce())})
+		}
+	}
+}
+
+// run is the reader goroutine: connect (for the dialling side), handshake,
+// then read records until the link ends; then clean up.
+func (l *link) run(dial func(context.Context) (*transport.Conn, error)) {
+	defer l.s.wg.Done()
+	defer close(l.finished)
+	defer l.s.linkEnded(l)
+
+	if dial != nil {
+		l.s.emit(Event{Kind: EventHandshaking, Addr: l.addr})
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-l.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		conn, err := dial(ctx)
+		cancel()
+		if err != nil {
+			l.end("Could not connect", err)
+			l.s.emit(Event{Kind: EventDisconnected, Addr: l.addr, Reason: "Could not connect to " + l.addr, Err: err})
+			return
+		}
+		l.mu.Lock()
+		l.conn = conn
+		ending := l.state == linkEnding
+		l.mu.Unlock()
+		if ending {
+			conn.Close()
+			l.s.emit(Event{Kind: EventDisconnected, Addr: l.addr, Reason: "Cancelled"})
+			return
+		}
+	} else {
+		l.s.emit(Event{Kind: EventHandshaking, Addr: l.addr})
+	}
+
+	if err := l.handshake(); err != nil {
+		l.end("Handshake failed", err)
+		if l.initiator {
+			l.s.emit(Event{Kind: EventDisconnected, Addr: l.addr, Reason: describe(err), Err: err})
+		} else {
+			l.s.emit(Event{Kind: EventError, Addr: l.addr, Err: fmt.Errorf("connection from %s refused: %w", l.addr, err)})
+		}
+		return
+	}
+
+	l.s.wg.Add(2)
+	go l.writer()
+	go l.keepalive()
+
+	l.mu.Lock()
+	l.state = linkDeciding
+	l.acceptTimer = time.AfterFunc(l.s.cfg.AcceptTimeout, func() {
+		l.leave("Nobody answered the partner request")
+	})
+	p := *l.partner
+	l.mu.Unlock()
+	l.s.emit(Event{Kind: EventPartnerRequest, Addr: l.addr, Partner: &p})
+
+	err := l.readLoop()
+	l.cleanup(err)
+}
+
+// describe turns a link error into words for the user.
+func describe(err error) string {
+	var a *scrypto.Alert
+	switch {
+	case errors.As(err, &a):
+		return "The partner refused: " + a.Reason
+	case errors.Is(err, scrypto.ErrAuthFailed), errors.Is(err, scrypto.ErrRecordAuth):
+		return "Security check failed: " + err.Error()
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return ReasonPartnerLeft
+	case isTimeout(err):
+		return "The partner stopped responding"
+	}
+	return err.Error()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// handshake runs the secure handshake (or the plaintext greeting) within
+// the handshake deadline.
+func (l *link) handshake() error {
+	cfg := l.s.cfg
+	_ = l.conn.SetDeadline(time.Now().Add(cfg.HandshakeTimeout))
+	defer func() { _ = l.conn.SetDeadline(time.Time{}) }()
+	if cfg.Plaintext {
+		return l.plainHandshake()
+	}
+	hcfg := scrypto.Config{Identity: cfg.Identity, Name: cfg.Name, Random: cfg.Random}
+	var (
+		h   *scrypto.Handshake
+		err error
+	)
+	if l.initiator {
+		h, err = scrypto.NewInitiator(hcfg)
+	} else {
+		h, err = scrypto.NewResponder(hcfg)
+	}
+	if err != nil {
+		return err
+	}
+	if err := l.runHandshake(h); err != nil {
+		l.sendAlert(err)
+		return err
+	}
+	sealer, opener, err := h.Channel()
+	if err != nil {
+		return err
+	}
+	l.layer = secureLayer{sealer: sealer, opener: opener}
+	peer, name := h.Peer()
+	l.fingerprint = peer.Fingerprint()
+	trust, err := l.trustFor(name, l.fingerprint)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.partner = &Partner{
+		Name:         name,
+		Addr:         l.addr,
+		Fingerprint:  l.fingerprint,
+		SafetyNumber: scrypto.SafetyNumber(cfg.Identity.Public(), peer),
+		Trust:        trust,
+	}
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *link) runHandshake(h *scrypto.Handshake) error {
+	read := func() ([]byte, error) {
+		f, err := l.conn.ReadFrame()
+		if err != nil {
+			return nil, fmt.Errorf("session: handshake: %w", err)
+		}
+		return f, nil
+	}
+	write := func(b []byte) error {
+		if err := l.conn.WriteFrame(b); err != nil {
+			return fmt.Errorf("session: handshake: %w", err)
+		}
+		return nil
+	}
+	if l.initiator {
+		m, err := h.WriteClientHello()
+		if err != nil {
+			return err
+		}
+		if err := write(m); err != nil {
+			return err
+		}
+		if m, err = read(); err != nil {
+			return err
+		}
+		if err := h.ReadServerHello(m); err != nil {
+			return err
+		}
+		if m, err = h.WriteClientAuth(); err != nil {
+			return err
+		}
+		if err := write(m); err != nil {
+			return err
+		}
+		if m, err = read(); err != nil {
+			return err
+		}
+		if err := h.ReadServerAuth(m); err != nil {
+			return err
+		}
+		if m, err = read(); err != nil {
+			return err
+		}
+		if err := h.ReadFinished(m); err != nil {
+			return err
+		}
+		if m, err = h.WriteFinished(); err != nil {
+			return err
+		}
+		return write(m)
+	}
+	m, err := read()
+	if err != nil {
+		return err
+	}
+	if err := h.ReadClientHello(m); err != nil {
+		return err
+	}
+	if m, err = h.WriteServerHello(); err != nil {
+		return err
+	}
+	if err := write(m); err != nil {
+		return err
+	}
+	if m, err = read(); err != nil {
+		return err
+	}
+	if err := h.ReadClientAuth(m); err != nil {
+		return err
+	}
+	auth, fin, err := h.WriteServerAuth()
+	if err != nil {
+		return err
+	}
+	if err := write(auth); err != nil {
+		return err
+	}
+	if err := write(fin); err != nil {
+		return err
+	}
+	if m, err = read(); err != nil {
+		return err
+	}
+	return h.ReadFinished(m)
+}
+
+// sendAlert tells the peer, in the clear, why the handshake ended.
+func (l *link) sendAlert(err error) {
+	var a *scrypto.Alert
+	if errors.As(err, &a) || errors.Is(err, io.EOF) || isTimeout(err) {
+		return // the peer spoke first, left, or is not there to read it
+	}
+	alert := scrypto.Alert{Code: scrypto.AlertProtocol, Reason: "protocol error: " + err.Error()}
+	switch {
+	case errors.Is(err, scrypto.ErrPlaintextPeer):
+		alert = scrypto.Alert{Code: scrypto.AlertPlaintext, Reason: "this SecureChat peer only speaks the encrypted protocol and refuses the unencrypted --plaintext mode"}
+	case errors.Is(err, scrypto.ErrAuthFailed):
+		alert = scrypto.Alert{Code: scrypto.AlertAuthFailed, Reason: "authentication failed"}
+	case errors.Is(err, scrypto.ErrVersion):
+		alert = scrypto.Alert{Code: scrypto.AlertVersion, Reason: "unsupported protocol version"}
+	case errors.Is(err, transport.ErrFrameTooLarge), errors.Is(err, scrypto.ErrNotSecureChat):
+		alert = scrypto.Alert{Code: scrypto.AlertProtocol, Reason: "this is a SecureChat port; the data sent is not SecureChat"}
+	}
+	l.conn.WriteTimeout = time.Second
+	_ = l.conn.WriteFrame(scrypto.MarshalAlert(alert))
+}
+
+// plainHandshake is the greeting of the unencrypted demonstration mode.
+func (l *link) plainHandshake() error {
+	refuse := scrypto.Alert{Code: scrypto.AlertSecureRefused, Reason: "this peer runs the unencrypted --plaintext demonstration and refuses a secure chat"}
+	if l.initiator {
+		if err := l.conn.WriteFrame(scrypto.MarshalPlainHello()); err != nil {
+			return err
+		}
+	}
+	m, err := l.conn.ReadFrame()
+	if err != nil {
+		return fmt.Errorf("session: plaintext greeting: %w", err)
+	}
+	if !scrypto.IsPlainHello(m) {
+		if len(m) > 0 && m[0] == scrypto.TypeAlert {
+			if a, perr := scrypto.ParseAlert(m); perr == nil {
+				return a
+			}
+		}
+		if len(m) > 0 && m[0] == scrypto.TypeClientHello {
+			_ = l.conn.WriteFrame(scrypto.MarshalAlert(refuse))
+			return errors.New("session: the partner runs secure SecureChat; this side runs the unencrypted --plaintext demonstration, and the two refuse each other")
+		}
+		return scrypto.ErrNotSecureChat
+	}
+	if !l.initiator {
+		if err := l.conn.WriteFrame(scrypto.MarshalPlainHello()); err != nil {
+			return err
+		}
+	}
+	l.layer = plainLayer{}
+	l.mu.Lock()
+	l.partner = &Partner{Name: "partner (plaintext)", Addr: l.addr, Trust: TrustNew}
+	l.mu.Unlock()
+	return nil
+}
+
+// trustFor compares the partner's key with the one pinned for its name.
+func (l *link) trustFor(name, fp string) (Trust, error) {
+	st := l.s.cfg.Store
+	if st == nil {
+		return TrustNew, nil
+	}
+	pin, ok, err := st.Pin(name)
+	if err != nil {
+		return 0, fmt.Errorf("session: failed to read pinned keys: %w", err)
+	}
+	switch {
+	case !ok:
+		return TrustNew, nil
+	case pin.Fingerprint != fp:
+		return TrustChanged, nil
+	case pin.Verified:
+		return TrustVerified, nil
+	}
+	return TrustPinned, nil
+}
+
+// accept is the front end's yes to the partner request.
+func (l *link) accept() error {
+	l.mu.Lock()
+	if l.state != linkDeciding || l.weAccepted {
+		l.mu.Unlock()
+		return ErrNoRequest
+	}
+	p := *l.partner
+	l.mu.Unlock()
+	if st := l.s.cfg.Store; st != nil && !l.s.cfg.Plaintext && (p.Trust == TrustNew || p.Trust == TrustChanged) {
+		err := st.SetPin(history.Pin{Name: p.Name, Fingerprint: p.Fingerprint, FirstSeen: l.s.cfg.Now()})
+		if err != nil {
+			return fmt.Errorf("session: failed to pin the partner's key: %w", err)
+		}
+		l.setTrust(TrustPinned)
+	}
+	if err := l.enqueue(writeItem{pt: encodeAccept()}); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.weAccepted = true
+	l.acceptTimer.Stop()
+	l.mu.Unlock()
+	l.maybeConnected()
+	return nil
+}
+
+// decline is the front end's no.
+func (l *link) decline() error {
+	l.mu.Lock()
+	if l.state != linkDeciding || l.weAccepted {
+		l.mu.Unlock()
+		return ErrNoRequest
+	}
+	l.acceptTimer.Stop()
+	name := l.partner.Name
+	l.mu.Unlock()
+	l.leave("You declined " + name)
+	return nil
+}
+
+// maybeConnected moves to connected once both sides accepted.
+func (l *link) maybeConnected() {
+	l.mu.Lock()
+	if l.state != linkDeciding {
+		l.mu.Unlock()
+		return
+	}
+	if !l.weAccepted || !l.peerAccepted {
+		waiting := l.weAccepted
+		p := *l.partner
+		l.mu.Unlock()
+		if waiting {
+			l.s.emit(Event{Kind: EventWaitingForPartner, Partner: &p})
+		}
+		return
+	}
+	l.state = linkOpening
+	p := *l.partner
+	l.mu.Unlock()
+	if st := l.s.cfg.Store; st != nil && !l.s.cfg.Plaintext {
+		conv, err := st.BeginConversation(history.ConversationMeta{
+			Partner: p.Name, Fingerprint: p.Fingerprint, Role: l.s.role(), Addr: l.addr, Start: l.s.cfg.Now(),
+		})
+		if err != nil {
+			l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved: %w", err)})
+		} else {
+			l.mu.Lock()
+			l.conv = conv
+			l.mu.Unlock()
+		}
+	}
+	l.mu.Lock()
+	if l.state != linkOpening {
+		l.mu.Unlock()
+		return
+	}
+	l.state = linkConnected
+	l.mu.Unlock()
+	l.s.emit(Event{Kind: EventConnected, Addr: l.addr, Partner: &p})
+	l.s.resendQueued(l)
+}
+
+// readLoop reads records until the connection ends and returns why.
+func (l *link) readLoop() error {
+	for {
+		_ = l.conn.SetReadDeadline(time.Now().Add(l.s.cfg.PingTimeout))
+		rec, err := l.conn.ReadFrame()
+		if err != nil {
+			return err
+		}
+		pt, err := l.layer.open(rec)
+		if err != nil {
+			return err
+		}
+		m, err := parseMsg(pt)
+		if err != nil {
+			return err
+		}
+		if done, err := l.handle(m, rec); done || err != nil {
+			return err
+		}
+	}
+}
+
+// errBye marks a goodbye from the partner.
+type errBye struct{ reason string }
+
+func (e *errBye) Error() string { return "partner said goodbye: " + e.reason }
+
+// handle acts on one message; done reports a goodbye.
+func (l *link) handle(m *wireMsg, rec []byte) (done bool, err error) {
+	switch m.typ {
+	case msgPing:
+		_ = l.enqueue(writeItem{pt: encodePing(msgPong, m.nonce)})
+	case msgPong:
+	case msgBye:
+		return true, &errBye{reason: m.reason}
+	case msgAccept:
+		l.mu.Lock()
+		if l.state != linkDeciding || l.peerAccepted {
+			l.mu.Unlock()
+			return false, fmt.Errorf("%w: unexpected accept", ErrProtocol)
+		}
+		l.peerAccepted = true
+		l.mu.Unlock()
+		l.maybeConnected()
+	case msgAck:
+		id := hex.EncodeToString(m.id[:])
+		l.mu.Lock()
+		_, ok := l.pending[id]
+		delete(l.pending, id)
+		l.mu.Unlock()
+		if ok {
+			if conv := l.history(); conv != nil {
+				_ = conv.AppendStatus(id, true, "")
+			}
+			l.s.emit(Event{Kind: EventDelivered, ID: id})
+		}
+	case msgText:
+		if !l.isConnected() {
+			return false, fmt.Errorf("%w: a message arrived before both sides accepted", ErrProtocol)
+		}
+		l.receiveText(m, rec)
+	}
+	return false, nil
+}
+
+// receiveText shows a message once and acknowledges it once it is durable.
+func (l *link) receiveText(m *wireMsg, rec []byte) {
+	id := hex.EncodeToString(m.id[:])
+	ack := func(err error) {
+		if err != nil {
+			l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved, so messages are not acknowledged: %w", err)})
+			l.s.unsee(l.fingerprint, id)
+			return
+		}
+		_ = l.enqueue(writeItem{pt: encodeAck(m.id)})
+	}
+	fresh := l.s.markSeen(l.fingerprint, id)
+	if fresh {
+		p := l.partnerCopy()
+		l.s.emit(Event{Kind: EventMessage, Partner: &p, Message: &Message{
+			ID: id, From: p.Name, Text: m.text, Time: m.time, Wire: transport.Frame(rec),
+		}})
+	}
+	conv := l.history()
+	if conv == nil {
+		ack(nil)
+		return
+	}
+	conv.AppendMessage(history.MessageRecord{ID: id, Time: m.time, Text: m.text}, ack)
+}
+
+// unsee forgets that id arrived, so that a resend is written again.
+func (s *Session) unsee(partner, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.seen[partner], id)
+}
+
+// cleanup runs once the reader stops: unacknowledged messages fail, the
+// history records the end, and the front end hears why.
+func (l *link) cleanup(readErr error) {
+	var bye *errBye
+	reason, err := ReasonPartnerLeft, readErr
+	l.mu.Lock()
+	ourReason, ourErr := l.endReason, l.endErr
+	l.mu.Unlock()
+	switch {
+	case errors.As(readErr, &bye):
+		reason, err = ReasonPartnerLeft, nil
+	case ourReason != "":
+		reason, err = ourReason, ourErr
+	case readErr != nil:
+		reason = describe(readErr)
+	}
+	l.end(reason, err)
+	l.mu.Lock()
+	pending := l.pending
+	l.pending = map[string]*outgoing{}
+	if l.acceptTimer != nil {
+		l.acceptTimer.Stop()
+	}
+	l.mu.Unlock()
+	conv := l.history()
+	for id, o := range pending {
+		if conv != nil {
+			_ = conv.AppendStatus(id, false, reason)
+		}
+		l.s.fail(o, "Not delivered: "+reason)
+	}
+	if conv != nil {
+		if herr := conv.End(reason, l.s.cfg.Now()); herr != nil {
+			l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved: %w", herr)})
+		}
+	}
+	p := l.partnerCopy()
+	l.s.emit(Event{Kind: EventDisconnected, Addr: l.addr, Partner: &p, Reason: reason, Err: err})
+}

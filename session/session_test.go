@@ -1,0 +1,79 @@
+package session
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSession_ChatsBothWaysWithDeliveryAndHistory(t *testing.T) {
+	hs, cs := newMemStore(), newMemStore()
+	host, conn := startChat(t, "bob", "alice", hs, cs, nil)
+
+	c := conn.waitFor(EventConnected, nil).Partner
+	h := host.waitFor(EventConnected, nil).Partner
+	assert.Equal(t, "bob", c.Name)
+	assert.Equal(t, "alice", h.Name)
+	assert.Equal(t, c.SafetyNumber, h.SafetyNumber, "both sides must see the same safety number")
+	assert.Equal(t, TrustPinned, c.Trust, "a first-seen key is pinned once accepted")
+
+	id, err := conn.s.Send("hello bob")
+	require.NoError(t, err)
+	sent := conn.waitFor(EventMessage, func(e Event) bool { return e.Message.Outgoing }).Message
+	assert.Equal(t, id, sent.ID)
+	got := host.waitFor(EventMessage, nil).Message
+	assert.Equal(t, "hello bob", got.Text)
+	assert.Equal(t, "alice", got.From)
+	assert.False(t, got.Outgoing)
+	conn.waitFor(EventDelivered, func(e Event) bool { return e.ID == id })
+
+	// The wire bytes both sides report are the same sealed record, and the
+	// text is not in them.
+	assert.Equal(t, sent.Wire, got.Wire)
+	assert.False(t, bytes.Contains(got.Wire, []byte("hello bob")))
+
+	id2, err := host.s.Send("hi alice")
+	require.NoError(t, err)
+	assert.Equal(t, "hi alice", conn.waitFor(EventMessage, func(e Event) bool { return !e.Message.Outgoing }).Message.Text)
+	host.waitFor(EventDelivered, func(e Event) bool { return e.ID == id2 })
+
+	// Each side's history holds both messages, with the right directions.
+	require.Len(t, hs.conversations(), 1)
+	require.Len(t, cs.conversations(), 1)
+	assert.Equal(t, "alice", hs.conversations()[0].meta.Partner)
+	assert.Equal(t, "host", hs.conversations()[0].meta.Role)
+	assert.Equal(t, "connect", cs.conversations()[0].meta.Role)
+	require.Eventually(t, func() bool { return len(hs.conversations()[0].messages()) == 2 }, 5*time.Second, 10*time.Millisecond)
+
+	require.NoError(t, conn.s.Disconnect())
+	host.waitFor(EventDisconnected, func(e Event) bool { return e.Reason == ReasonPartnerLeft })
+	conn.waitFor(EventDisconnected, func(e Event) bool { return e.Reason == ReasonWeLeft })
+}
+
+func TestSession_SendRulesAreEnforced(t *testing.T) {
+	host, conn := startChat(t, "bob", "alice", nil, nil, nil)
+	_ = host
+	for text, want := range map[string]error{
+		"":                                     ErrEmpty,
+		strings.Repeat("x", MaxMessageBytes+1): ErrTooLong,
+		"\xff\xfe":                             ErrInvalidText,
+	} {
+		_, err := conn.s.Send(text)
+		assert.ErrorIs(t, err, want)
+	}
+	_, err := conn.s.Send(strings.Repeat("é", MaxMessageBytes/2))
+	require.NoError(t, err, "a body of exactly 64 KiB is allowed")
+	host.waitFor(EventMessage, nil)
+}
+
+func TestSession_NotConnectedRefusesToSend(t *testing.T) {
+	h, err := Host(testConfig("bob", nil), "127.0.0.1:0")
+	require.NoError(t, err)
+	watch(t, h, nil, true)
+	_, err = h.Send("anyone?")
+	require.ErrorIs(t, err, ErrNotConnected)
+}
