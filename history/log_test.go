@@ -209,8 +209,8 @@ func TestGroupCommit_ABurstOfAppendsSharesFewFsyncs(t *testing.T) {
 
 func TestAppend_FailedWriteIsReportedAndLaterWritesRepairTheFile(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		break_ func(cf *countingFile, on bool)
+		name string
+		fail func(cf *countingFile, on bool)
 	}{
 		{"write fails", func(cf *countingFile, on bool) { cf.failWrite.Store(on) }},
 		{"write fails half way", func(cf *countingFile, on bool) { cf.partial.Store(true); cf.failWrite.Store(on) }},
@@ -223,7 +223,7 @@ func TestAppend_FailedWriteIsReportedAndLaterWritesRepairTheFile(t *testing.T) {
 			require.NoError(t, err)
 			appendSync(t, w, msg(1, true, "before"))
 
-			tc.break_(cf, true)
+			tc.fail(cf, true)
 			done := make(chan error, 1)
 			w.AppendMessage(msg(2, true, "lost"), func(err error) { done <- err })
 			err = <-done
@@ -232,7 +232,7 @@ func TestAppend_FailedWriteIsReportedAndLaterWritesRepairTheFile(t *testing.T) {
 			assert.NotContains(t, err.Error(), "lost")
 			assert.Error(t, w.AppendStatus(msg(1, true, "").ID, true, ""), "the last write failed")
 
-			tc.break_(cf, false)
+			tc.fail(cf, false)
 			appendSync(t, w, msg(3, true, "after"))
 			require.NoError(t, w.End("bye", t0))
 			require.NoError(t, v.Close())

@@ -74,10 +74,13 @@ const (
 )
 
 func roleByte(role string) byte {
-	if role == "connect" {
+	switch role {
+	case "host":
+		return roleHost
+	case "connect":
 		return roleConnect
 	}
-	return roleHost
+	return 0 // only a record read from a newer version has another role
 }
 
 func roleName(b byte) string {
@@ -223,11 +226,21 @@ func decodeRecord(p []byte) (record, error) {
 
 // conversationKey derives the AES-256-GCM key of one conversation.
 func conversationKey(dataKey []byte, id convID) (cipher.AEAD, error) {
+	k, err := conversationKeyBytes(dataKey, id)
+	if err != nil {
+		return nil, err
+	}
+	return newGCM(k)
+}
+
+// conversationKeyBytes is HKDF-SHA256(dataKey, no salt, info
+// "securechat v1 conversation " || id).
+func conversationKeyBytes(dataKey []byte, id convID) ([]byte, error) {
 	k, err := hkdf.Key(sha256.New, dataKey, nil, conversationInfo+string(id[:]), 32)
 	if err != nil {
 		return nil, fmt.Errorf("history: failed to derive conversation key: %w", err)
 	}
-	return newGCM(k)
+	return k, nil
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

@@ -333,16 +333,21 @@ func (v *Vault) ChangePassphrase(oldPass, newPass []byte) error {
 
 // wrapKey returns the content of vault.key for dataKey under passphrase.
 func wrapKey(dataKey, passphrase []byte, p Params) ([]byte, error) {
+	salt := make([]byte, saltSize)
+	rand.Read(salt)
+	nonce := make([]byte, nonceSize)
+	rand.Read(nonce)
+	return wrapKeyWith(dataKey, passphrase, p, salt, nonce)
+}
+
+// wrapKeyWith is wrapKey with the salt and nonce given, for test vectors.
+func wrapKeyWith(dataKey, passphrase []byte, p Params, salt, nonce []byte) ([]byte, error) {
 	b := make([]byte, 0, keyFileSize)
 	b = append(b, keyMagic...)
 	b = binary.BigEndian.AppendUint32(b, p.Time)
 	b = binary.BigEndian.AppendUint32(b, p.MemoryKiB)
 	b = append(b, p.Threads)
-	salt := make([]byte, saltSize)
-	rand.Read(salt)
 	b = append(b, salt...)
-	nonce := make([]byte, nonceSize)
-	rand.Read(nonce)
 	ad := b[:keyADSize:keyADSize]
 	b = append(b, nonce...)
 	kek := argon2.IDKey(passphrase, salt, p.Time, p.MemoryKiB, p.Threads, 32)
@@ -384,12 +389,21 @@ func unwrapKey(kf, passphrase []byte) ([]byte, Params, error) {
 }
 
 func (v *Vault) initProfileKey() error {
-	k, err := hkdf.Key(sha256.New, v.dataKey, nil, profileInfo, 32)
+	k, err := profileKeyBytes(v.dataKey)
 	if err != nil {
-		return fmt.Errorf("history: failed to derive profile key: %w", err)
+		return err
 	}
 	v.profKey, err = newGCM(k)
 	return err
+}
+
+// profileKeyBytes is HKDF-SHA256(dataKey, no salt, info "securechat v1 profile").
+func profileKeyBytes(dataKey []byte) ([]byte, error) {
+	k, err := hkdf.Key(sha256.New, dataKey, nil, profileInfo, 32)
+	if err != nil {
+		return nil, fmt.Errorf("history: failed to derive profile key: %w", err)
+	}
+	return k, nil
 }
 
 func (v *Vault) loadProfile() (profileData, error) {
