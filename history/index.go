@@ -156,6 +156,7 @@ func (ix *index) search(text string) []Hit {
 }
 
 // containsFold reports whether s contains the lower-case q, ignoring case.
+// ASCII text is compared in place; other text is lowered first.
 func containsFold(s, q string) bool {
 	if len(q) == 0 {
 		return true
@@ -163,7 +164,34 @@ func containsFold(s, q string) bool {
 	if len(s) < len(q) {
 		return false
 	}
-	return strings.Contains(strings.ToLower(s), q)
+	if !isASCII(s) || !isASCII(q) {
+		return strings.Contains(strings.ToLower(s), q)
+	}
+	for i := 0; i+len(q) <= len(s); i++ {
+		j := 0
+		for ; j < len(q); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != q[j] {
+				break
+			}
+		}
+		if j == len(q) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func mustConvID(s string) convID {
