@@ -1,0 +1,141 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/dialog"
+)
+
+// AppID is the application ID (FyneApp.toml's Details.ID says the same).
+const AppID = "io.github.securechat"
+
+// Run opens the desktop app and returns the process exit code when its
+// window is closed.
+func Run(version string) int {
+	a := app.NewWithID(AppID)
+	w := a.NewWindow("SecureChat")
+	u := New(a, w, RealBackend())
+	u.version = version
+	w.ShowAndRun()
+	u.Shutdown()
+	return 0
+}
+
+// UI is the desktop app: one main window whose content moves from the
+// unlock screen to the Host or Connect screen to the chat, and a history
+// browser window. Its fields are the widgets the tests drive.
+type UI struct {
+	app     fyne.App
+	win     fyne.Window
+	backend Backend
+	version string
+
+	dir   string
+	vault Vault
+
+	unlock  *unlockScreen
+	choose  *chooseScreen
+	chat    *chatScreen
+	history *historyWindow
+
+	// focused tracks whether our window has the keyboard focus, for
+	// notifications.
+	focused bool
+	// async runs slow work (key generation, unlock, Close) off the UI
+	// goroutine; tests make it synchronous.
+	async func(func())
+}
+
+// New builds the app in w and shows the unlock screen.
+func New(a fyne.App, w fyne.Window, b Backend) *UI {
+	u := &UI{app: a, win: w, backend: b, focused: true, async: func(f func()) { go f() }}
+	if icon := appIcon(); icon != nil {
+		a.SetIcon(icon)
+		w.SetIcon(icon)
+	}
+	a.Lifecycle().SetOnEnteredForeground(func() { u.focused = true })
+	a.Lifecycle().SetOnExitedForeground(func() { u.focused = false })
+	w.Resize(fyne.NewSize(820, 640))
+	w.CenterOnScreen()
+	u.showUnlock()
+	return u
+}
+
+// showError shows err in a dialog; it may be called from any goroutine.
+func (u *UI) showError(err error) {
+	if err == nil {
+		return
+	}
+	fyne.Do(func() { dialog.ShowError(err, u.win) })
+}
+
+func (u *UI) setContent(o fyne.CanvasObject, title string) {
+	u.win.SetTitle(title)
+	u.win.SetContent(o)
+}
+
+func (u *UI) showUnlock() {
+	dir, err := u.profileDir()
+	u.dir = dir
+	u.unlock = newUnlockScreen(u, err == nil && u.backend.Exists(dir))
+	if err != nil {
+		u.unlock.setError(err.Error())
+	}
+	u.setContent(u.unlock.content, "SecureChat")
+	u.win.Canvas().Focus(u.unlock.focusFirst())
+}
+
+// unlocked is called on the UI goroutine once the vault is open.
+func (u *UI) unlocked(v Vault) {
+	u.vault = v
+	u.showChoose()
+}
+
+func (u *UI) showChoose() {
+	u.choose = newChooseScreen(u)
+	u.setContent(u.choose.content, "SecureChat — Host or Connect")
+}
+
+// startChat shows the chat screen for a controller just made.
+func (u *UI) startChat(c *chatScreen) {
+	u.chat = c
+	u.setContent(c.content, "SecureChat")
+	u.win.Canvas().Focus(c.input)
+	c.start()
+}
+
+// leaveChat closes the chat's controller and goes back to Host or Connect.
+func (u *UI) leaveChat() {
+	if u.chat != nil {
+		u.chat.close()
+		u.chat = nil
+	}
+	u.showChoose()
+}
+
+// Shutdown closes the controller and locks the vault; Run calls it when the
+// window has closed.
+func (u *UI) Shutdown() {
+	if u.chat != nil {
+		u.chat.closeWait()
+		u.chat = nil
+	}
+	if u.vault != nil {
+		_ = u.vault.Close()
+		u.vault = nil
+	}
+}
+
+func (u *UI) profileDir() (string, error) {
+	if u.backend.ProfileDir == nil {
+		return "", nil
+	}
+	return u.backend.ProfileDir()
+}
+
+func (u *UI) notify(title, content string) {
+	if u.focused {
+		return
+	}
+	u.app.SendNotification(fyne.NewNotification(title, content))
+}

@@ -1,0 +1,91 @@
+package ui
+
+import (
+	"errors"
+	"time"
+
+	"github.com/securechat/securechat/session"
+)
+
+// Vault is what the desktop app needs of an unlocked profile. The real
+// profile vault (history.Vault) provides it; tests use an in-memory fake.
+type Vault interface {
+	// Name is the display name the profile was created with.
+	Name() string
+	// RecentAddrs lists the addresses last connected to, newest first.
+	RecentAddrs() []string
+	// AddRecentAddr remembers addr for the Connect dialog.
+	AddRecentAddr(addr string) error
+	// Conversations lists past conversations, newest first.
+	Conversations() ([]Summary, error)
+	// Load reads one conversation.
+	Load(id string) (*Transcript, error)
+	// Search finds messages containing text in every conversation.
+	Search(text string) ([]Hit, error)
+	// Close locks the profile.
+	Close() error
+}
+
+// Summary describes one past conversation.
+type Summary struct {
+	ID          string
+	Partner     string
+	Fingerprint string
+	Role        string // "host" or "connect"
+	Addr        string
+	Start, End  time.Time
+	EndReason   string
+	Messages    int
+}
+
+// StoredMessage is one message of a past conversation.
+type StoredMessage struct {
+	ID       string
+	Outgoing bool
+	Time     time.Time
+	Text     string
+	Status   string // "sending", "delivered" or "failed"
+	Reason   string
+}
+
+// Transcript is a whole past conversation.
+type Transcript struct {
+	Summary
+	Messages []StoredMessage
+}
+
+// Hit is one search result.
+type Hit struct {
+	Conversation Summary
+	Message      StoredMessage
+}
+
+var (
+	// ErrWrongPassphrase is returned by [Backend.Open] when the passphrase
+	// does not unlock the profile; the unlock screen lets the user try again.
+	ErrWrongPassphrase = errors.New("wrong passphrase")
+	// ErrProfileInUse is returned by [Backend.Open] when another SecureChat
+	// has the profile open.
+	ErrProfileInUse = errors.New("the profile is open in another SecureChat")
+)
+
+// Backend is everything the desktop app reaches outside Fyne: the profile
+// vault and the session controllers. [RealBackend] wires the real ones; tests
+// pass fakes.
+type Backend struct {
+	// ProfileDir returns the profile folder.
+	ProfileDir func() (string, error)
+	// Exists reports whether a profile was created in dir.
+	Exists func(dir string) bool
+	// Create makes a new profile (slow: key generation and Argon2id).
+	Create func(dir, name string, passphrase []byte) (Vault, error)
+	// Open unlocks the profile in dir; it returns an error wrapping
+	// [ErrWrongPassphrase] or [ErrProfileInUse] where those apply.
+	Open func(dir string, passphrase []byte) (Vault, error)
+	// Host listens on listenAddr (":9999") for a partner.
+	Host func(v Vault, listenAddr string) (session.Controller, error)
+	// Connect dials addr in the background.
+	Connect func(v Vault, addr string) (session.Controller, error)
+	// LocalAddrs lists this machine's addresses a partner could dial.
+	LocalAddrs func() []string
+}

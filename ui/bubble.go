@@ -1,0 +1,402 @@
+package ui
+
+import (
+	"encoding/hex"
+	"fmt"
+	"image/color"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// rowKind tells what one row of the history pane shows.
+type rowKind int
+
+const (
+	rowMessage rowKind = iota // a chat message, ours or the partner's
+	rowSystem                 // a centred line: "Partner has disconnected"
+	rowEarlier                // "Show earlier messages" (paging)
+	rowLater                  // "Show newer messages" (paging)
+)
+
+// msgStatus is the delivery state of one of our messages.
+type msgStatus int
+
+const (
+	statusNone msgStatus = iota
+	statusSending
+	statusDelivered
+	statusFailed
+)
+
+func (s msgStatus) String() string {
+	switch s {
+	case statusSending:
+		return "sending…"
+	case statusDelivered:
+		return "✓ delivered"
+	case statusFailed:
+		return "not delivered"
+	}
+	return ""
+}
+
+// row is one entry of the history pane. Rows are owned by the UI goroutine.
+type row struct {
+	kind     rowKind
+	id       string
+	outgoing bool
+	from     string
+	text     string
+	time     time.Time
+	status   msgStatus
+	reason   string
+	wire     []byte
+	warn     bool // a system line shown in the error colour
+	readOnly bool // history view: no Retry
+
+	// cached height for width hw and wire view hwire
+	h, hw float32
+	hwire bool
+	hmark bool
+}
+
+func (r *row) invalidate() { r.hw = 0 }
+
+// wireSummary renders sealed bytes the way a capture tool would: the size,
+// then the first and last bytes in hex.
+func wireSummary(b []byte) string {
+	const head, tail = 24, 8
+	var s string
+	if len(b) <= head+tail {
+		s = spacedHex(b)
+	} else {
+		s = spacedHex(b[:head]) + " … " + spacedHex(b[len(b)-tail:])
+	}
+	return fmt.Sprintf("on the wire: %d bytes, sealed\n%s", len(b), s)
+}
+
+func spacedHex(b []byte) string {
+	h := hex.EncodeToString(b)
+	var sb strings.Builder
+	for i := 0; i < len(h); i += 2 {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(h[i : i+2])
+	}
+	return sb.String()
+}
+
+// bubble shows one row: a message bubble, a system line or a paging button.
+type bubble struct {
+	widget.BaseWidget
+
+	r         *row
+	showWire  bool
+	highlight string // search term to emphasise
+	marked    bool   // outline (the search hit opened)
+	onButton  func(r *row)
+
+	rend *bubbleRenderer // the renderer last created, for measuring
+}
+
+func newBubble(onButton func(r *row)) *bubble {
+	b := &bubble{onButton: onButton, r: &row{kind: rowSystem}}
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// set shows r; it is called from the list's UpdateItem.
+func (b *bubble) set(r *row, showWire bool, highlight string, marked bool) {
+	b.r, b.showWire, b.highlight, b.marked = r, showWire, highlight, marked
+	b.Refresh()
+}
+
+// CreateRenderer implements fyne.Widget.
+func (b *bubble) CreateRenderer() fyne.WidgetRenderer {
+	r := &bubbleRenderer{
+		b:    b,
+		bg:   canvas.NewRectangle(color.Transparent),
+		text: widget.NewRichText(),
+	}
+	r.text.Wrapping = fyne.TextWrapWord
+	r.button = widget.NewButton("", func() {
+		if b.onButton != nil {
+			b.onButton(b.r)
+		}
+	})
+	r.button.Importance = widget.LowImportance
+	r.update()
+	b.rend = r
+	return r
+}
+
+// heightFor returns the height b needs at width, measuring with its own renderer.
+func (b *bubble) heightFor(width float32) float32 {
+	if b.rend == nil {
+		b.CreateRenderer()
+	}
+	b.rend.update()
+	return b.rend.geometry(width).height
+}
+
+type bubbleRenderer struct {
+	b      *bubble
+	bg     *canvas.Rectangle
+	text   *widget.RichText
+	button *widget.Button
+}
+
+type bubbleGeometry struct {
+	bgPos, textPos, buttonPos    fyne.Position
+	bgSize, textSize, buttonSize fyne.Size
+	height                       float32
+	showBG, showText, showButton bool
+}
+
+const (
+	bubbleMaxFraction = 0.78 // of the pane's width
+	bubbleMinWidth    = 220
+)
+
+func (r *bubbleRenderer) th() fyne.Theme { return r.b.Theme() }
+
+// geometry lays the row out at width. The list measures every row through
+// this same function, so the heights it sets are the ones drawn.
+func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
+	th := r.th()
+	pad := th.Size(theme.SizeNamePadding)
+	var g bubbleGeometry
+	row := r.b.r
+	switch row.kind {
+	case rowEarlier, rowLater:
+		bs := r.button.MinSize()
+		g.showButton = true
+		g.buttonSize = bs
+		g.buttonPos = fyne.NewPos((width-bs.Width)/2, pad)
+		g.height = bs.Height + 2*pad
+		return g
+	case rowSystem:
+		w := width - 8*pad
+		if w < 50 {
+			w = 50
+		}
+		g.showText = true
+		g.textSize = fyne.NewSize(w, r.textHeight(w))
+		g.textPos = fyne.NewPos((width-w)/2, 0)
+		g.height = g.textSize.Height
+		return g
+	}
+
+	maxW := width * bubbleMaxFraction
+	if maxW < bubbleMinWidth {
+		maxW = width - 2*pad
+	}
+	w := r.naturalWidth()
+	if r.b.showWire && len(row.wire) > 0 {
+		w = maxW // the hex wraps to the full bubble width
+	}
+	if w > maxW {
+		w = maxW
+	}
+	g.showBG, g.showText = true, true
+	g.textSize = fyne.NewSize(w, r.textHeight(w))
+	h := g.textSize.Height
+	if row.status == statusFailed && !row.readOnly {
+		g.showButton = true
+		g.buttonSize = r.button.MinSize()
+		h += g.buttonSize.Height
+		if g.buttonSize.Width > w {
+			w = g.buttonSize.Width
+		}
+	}
+	x := pad
+	if row.outgoing {
+		x = width - pad - w
+	}
+	g.bgPos = fyne.NewPos(x, pad)
+	g.bgSize = fyne.NewSize(w, h)
+	g.textPos = g.bgPos
+	g.buttonPos = fyne.NewPos(x+w-g.buttonSize.Width, pad+g.textSize.Height-pad)
+	g.height = h + 2*pad
+	return g
+}
+
+// naturalWidth is the width the text needs unwrapped, inner padding included.
+func (r *bubbleRenderer) naturalWidth() float32 {
+	th := r.th()
+	inner := th.Size(theme.SizeNameInnerPadding)
+	var w float32
+	for _, seg := range r.text.Segments {
+		ts, ok := seg.(*widget.TextSegment)
+		if !ok {
+			continue
+		}
+		name := ts.Style.SizeName
+		if name == "" {
+			name = theme.SizeNameText
+		}
+		size := th.Size(name)
+		for _, line := range strings.Split(ts.Text, "\n") {
+			if lw := fyne.MeasureText(line, size, ts.Style.TextStyle).Width; lw > w {
+				w = lw
+			}
+		}
+	}
+	// inline highlight segments split a line: a little slack for bold parts
+	return w + 2*inner + 4
+}
+
+func (r *bubbleRenderer) textHeight(w float32) float32 {
+	r.text.Resize(fyne.NewSize(w, r.text.Size().Height))
+	return r.text.MinSize().Height
+}
+
+// update turns the row into RichText segments and colours.
+func (r *bubbleRenderer) update() {
+	b, row := r.b, r.b.r
+	th := r.th()
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius) * 2
+	r.bg.StrokeWidth = 0
+	switch row.kind {
+	case rowEarlier, rowLater:
+		r.button.SetText(row.text)
+		r.button.Importance = widget.LowImportance
+		r.button.Icon = nil
+		return
+	case rowSystem:
+		c := theme.ColorNamePlaceHolder
+		if row.warn {
+			c = theme.ColorNameError
+		}
+		r.text.Segments = []widget.RichTextSegment{&widget.TextSegment{
+			Text: row.text,
+			Style: widget.RichTextStyle{Alignment: fyne.TextAlignCenter, ColorName: c,
+				SizeName: theme.SizeNameCaptionText, TextStyle: fyne.TextStyle{Italic: true}},
+		}}
+		r.text.Refresh()
+		return
+	}
+
+	header := row.from
+	if row.outgoing {
+		header = "You"
+	}
+	if !row.time.IsZero() {
+		header += "  ·  " + formatTime(row.time)
+	}
+	segs := []widget.RichTextSegment{&widget.TextSegment{Text: header, Style: widget.RichTextStyle{
+		ColorName: theme.ColorNamePlaceHolder, SizeName: theme.SizeNameCaptionText,
+		TextStyle: fyne.TextStyle{Bold: true}}}}
+	segs = append(segs, highlightSegments(row.text, b.highlight)...)
+	if row.outgoing && row.status != statusNone {
+		st := row.status.String()
+		c := theme.ColorNamePlaceHolder
+		if row.status == statusFailed {
+			c = theme.ColorNameError
+			if row.reason != "" {
+				st += ": " + row.reason
+			}
+		}
+		segs = append(segs, &widget.TextSegment{Text: st, Style: widget.RichTextStyle{
+			Alignment: fyne.TextAlignTrailing, ColorName: c, SizeName: theme.SizeNameCaptionText}})
+	}
+	if b.showWire && len(row.wire) > 0 {
+		segs = append(segs, &widget.TextSegment{Text: wireSummary(row.wire), Style: widget.RichTextStyle{
+			ColorName: theme.ColorNameSuccess, SizeName: theme.SizeNameCaptionText,
+			TextStyle: fyne.TextStyle{Monospace: true}}})
+	}
+	r.text.Segments = segs
+	r.text.Refresh()
+
+	switch {
+	case row.status == statusFailed:
+		r.bg.FillColor = withAlpha(th.Color(theme.ColorNameError, v), 0x30)
+	case row.outgoing:
+		r.bg.FillColor = withAlpha(th.Color(theme.ColorNamePrimary, v), 0x38)
+	default:
+		r.bg.FillColor = th.Color(theme.ColorNameInputBackground, v)
+	}
+	if b.marked {
+		r.bg.StrokeColor = th.Color(theme.ColorNamePrimary, v)
+		r.bg.StrokeWidth = 2
+	}
+	r.bg.Refresh()
+	r.button.SetText("Retry")
+	r.button.SetIcon(theme.ViewRefreshIcon())
+	r.button.Importance = widget.MediumImportance
+}
+
+// highlightSegments splits text so that every case-insensitive occurrence
+// of term is emphasised.
+func highlightSegments(text, term string) []widget.RichTextSegment {
+	plain := widget.RichTextStyle{Inline: true}
+	if term == "" {
+		return []widget.RichTextSegment{&widget.TextSegment{Text: text}}
+	}
+	var segs []widget.RichTextSegment
+	lower, lterm := strings.ToLower(text), strings.ToLower(term)
+	for {
+		i := strings.Index(lower, lterm)
+		if i < 0 || len(lower) != len(text) {
+			break
+		}
+		if i > 0 {
+			segs = append(segs, &widget.TextSegment{Text: text[:i], Style: plain})
+		}
+		segs = append(segs, &widget.TextSegment{Text: text[i : i+len(term)], Style: widget.RichTextStyle{
+			Inline: true, ColorName: theme.ColorNamePrimary, TextStyle: fyne.TextStyle{Bold: true}}})
+		text, lower = text[i+len(term):], lower[i+len(term):]
+	}
+	segs = append(segs, &widget.TextSegment{Text: text})
+	return segs
+}
+
+func withAlpha(c color.Color, a uint8) color.Color {
+	r, g, b, _ := c.RGBA()
+	return color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: a}
+}
+
+func formatTime(t time.Time) string {
+	t = t.Local()
+	now := time.Now()
+	if t.Year() == now.Year() && t.YearDay() == now.YearDay() {
+		return t.Format("15:04")
+	}
+	return t.Format("2 Jan 2006 15:04")
+}
+
+func (r *bubbleRenderer) Layout(size fyne.Size) {
+	g := r.geometry(size.Width)
+	r.bg.Move(g.bgPos)
+	r.bg.Resize(g.bgSize)
+	r.text.Move(g.textPos)
+	r.text.Resize(g.textSize)
+	r.button.Move(g.buttonPos)
+	r.button.Resize(g.buttonSize)
+	r.bg.Hidden = !g.showBG
+	r.text.Hidden = !g.showText
+	r.button.Hidden = !g.showButton
+}
+
+func (r *bubbleRenderer) MinSize() fyne.Size {
+	return fyne.NewSize(bubbleMinWidth/2, r.th().Size(theme.SizeNameText)*2)
+}
+
+func (r *bubbleRenderer) Refresh() {
+	r.update()
+	r.Layout(r.b.Size())
+	canvas.Refresh(r.b)
+}
+
+func (r *bubbleRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.bg, r.text, r.button}
+}
+
+func (r *bubbleRenderer) Destroy() {}

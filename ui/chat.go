@@ -1,0 +1,553 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securechat/securechat/session"
+)
+
+type role int
+
+const (
+	roleHost role = iota + 1
+	roleConnect
+)
+
+// connState is where the chat screen's controller stands.
+type connState int
+
+const (
+	stateListening    connState = iota + 1 // host: waiting for a partner
+	stateConnecting                        // connect: dialling
+	stateHandshaking                       // securing a new connection
+	stateDeciding                          // partner authenticated, we decide
+	stateAwaiting                          // we accepted, the partner has not yet
+	stateConnected                         // messages flow
+	stateDisconnected                      // the partner left or the link broke
+	stateClosed                            // the controller stopped
+)
+
+// chatScreen is the chat window's content: status line, history pane and
+// input. It owns one controller and the one goroutine reading its events.
+type chatScreen struct {
+	u    *UI
+	ctrl session.Controller
+	role role
+	// target is the port a host listens on, or the address a connect side dials.
+	target string
+
+	state     connState
+	partner   *session.Partner
+	listenMsg string
+	closing   atomic.Bool
+	done      chan struct{} // closed when the event reader has stopped
+	dialog    dialog.Dialog // the open trust dialog, if any
+	savedAddr bool
+
+	content    fyne.CanvasObject
+	status     *widget.Label
+	statusIcon *widget.Icon
+	action     *widget.Button
+	newChat    *widget.Button
+	past       *widget.Button
+	wireToggle *widget.Check
+	partnerBox *fyne.Container
+	partnerLbl *widget.Label
+	safety     *widget.Label
+	trust      *widget.Label
+	verify     *widget.Button
+	messages   *messageList
+	waiting    *fyne.Container
+	waitText   *widget.Label
+	waitCancel *widget.Button
+	input      *messageEntry
+	send       *widget.Button
+	hint       *widget.Label
+}
+
+func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatScreen {
+	c := &chatScreen{u: u, ctrl: ctrl, role: r, target: target, done: make(chan struct{})}
+	if r == roleHost {
+		c.state = stateListening
+		c.listenMsg = "Waiting for a partner on port " + target + "…"
+	} else {
+		c.state = stateConnecting
+	}
+
+	c.status = widget.NewLabel("")
+	c.status.Truncation = fyne.TextTruncateEllipsis
+	c.status.TextStyle.Bold = true
+	c.statusIcon = widget.NewIcon(theme.MediaRecordIcon())
+	c.action = widget.NewButton("", c.actionTapped)
+	c.newChat = widget.NewButtonWithIcon("New chat", theme.ContentAddIcon(), c.newChatTapped)
+	c.past = widget.NewButtonWithIcon("Past chats", theme.HistoryIcon(), u.showHistory)
+	c.wireToggle = widget.NewCheck("What the network sees", func(on bool) { c.messages.setShowWire(on) })
+
+	c.partnerLbl = widget.NewLabel("")
+	c.partnerLbl.TextStyle.Bold = true
+	c.safety = widget.NewLabel("")
+	c.safety.TextStyle.Monospace = true
+	c.safety.SizeName = theme.SizeNameCaptionText
+	c.trust = widget.NewLabel("")
+	c.verify = widget.NewButtonWithIcon("Verify", theme.ConfirmIcon(), c.showVerify)
+	c.partnerBox = container.NewHBox(c.partnerLbl, widget.NewLabel("Safety number"), c.safety, c.trust, c.verify)
+	c.partnerBox.Hide()
+
+	top := container.NewVBox(
+		container.NewBorder(nil, nil, c.statusIcon,
+			container.NewHBox(c.wireToggle, c.past, c.newChat, c.action), c.status),
+		c.partnerBox,
+		widget.NewSeparator(),
+	)
+
+	c.messages = newMessageList(c.retry)
+	c.waitText = widget.NewLabel("")
+	c.waitText.Alignment = fyne.TextAlignCenter
+	c.waitText.Wrapping = fyne.TextWrapWord
+	c.waitCancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), c.cancelTapped)
+	c.waiting = container.NewCenter(fixedWidth(460, container.NewVBox(
+		widget.NewActivity(), c.waitText, container.NewCenter(c.waitCancel))))
+
+	c.input = newMessageEntry(c.sendTapped)
+	c.input.OnChanged = func(string) { c.updateSend() }
+	c.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendTapped)
+	c.send.Importance = widget.HighImportance
+	c.hint = widget.NewLabel("")
+	c.hint.SizeName = theme.SizeNameCaptionText
+	c.hint.Importance = widget.WarningImportance
+	c.hint.Hide()
+	bottom := container.NewVBox(widget.NewSeparator(), c.hint,
+		container.NewBorder(nil, nil, nil, c.send, c.input))
+
+	c.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(c.messages, c.waiting))
+	c.refresh()
+	return c
+}
+
+// start begins reading the controller's events.
+func (c *chatScreen) start() {
+	go c.readEvents()
+}
+
+// readEvents is the one goroutine per controller: every event is handled on
+// the UI goroutine, in order, through fyne.Do.
+func (c *chatScreen) readEvents() {
+	defer close(c.done)
+	for ev := range c.ctrl.Events() {
+		if c.closing.Load() {
+			if ev.Kind == session.EventClosed {
+				return
+			}
+			continue // the window is going away: only drain
+		}
+		if ev.Kind == 0 {
+			continue
+		}
+		fyne.Do(func() { c.handle(ev) })
+		if ev.Kind == session.EventClosed {
+			return
+		}
+	}
+}
+
+func (c *chatScreen) partnerName() string {
+	if c.partner != nil && c.partner.Name != "" {
+		return c.partner.Name
+	}
+	return "your partner"
+}
+
+// handle applies one controller event; it runs on the UI goroutine.
+func (c *chatScreen) handle(ev session.Event) {
+	if c.state == stateClosed {
+		return
+	}
+	switch ev.Kind {
+	case session.EventListening:
+		c.state = stateListening
+		if len(ev.Addrs) > 0 {
+			c.listenMsg = "Waiting for a partner. They can connect to " + strings.Join(ev.Addrs, "  or  ")
+		} else {
+			c.listenMsg = "Waiting for a partner on " + ev.Addr + "…"
+		}
+	case session.EventHandshaking:
+		c.state = stateHandshaking
+		if ev.Addr != "" {
+			c.target0(ev.Addr)
+		}
+	case session.EventPartnerRequest:
+		c.partner = ev.Partner
+		c.state = stateDeciding
+		c.decide(ev.Partner)
+	case session.EventWaitingForPartner:
+		if ev.Partner != nil {
+			c.partner = ev.Partner
+		}
+		c.state = stateAwaiting
+	case session.EventConnected:
+		if ev.Partner != nil {
+			c.partner = ev.Partner
+		}
+		c.state = stateConnected
+		c.closeDialog()
+		c.system(fmt.Sprintf("Connected to %s. Messages are end-to-end encrypted.", c.partnerName()), false)
+		c.u.win.Canvas().Focus(c.input)
+		if c.role == roleConnect && !c.savedAddr && c.u.vault != nil {
+			c.savedAddr = true
+			if err := c.u.vault.AddRecentAddr(c.target); err != nil {
+				c.u.showError(fmt.Errorf("could not remember the address: %w", err))
+			}
+		}
+	case session.EventMessage:
+		c.message(ev.Message)
+	case session.EventDelivered:
+		if r, ok := c.messages.byID[ev.ID]; ok {
+			r.status = statusDelivered
+			c.messages.changed(ev.ID)
+		}
+	case session.EventFailed:
+		if r, ok := c.messages.byID[ev.ID]; ok {
+			r.status = statusFailed
+			r.reason = ev.Reason
+			c.messages.changed(ev.ID)
+		}
+	case session.EventDisconnected:
+		c.closeDialog()
+		reason := ev.Reason
+		if reason == "" {
+			reason = "Disconnected"
+		}
+		c.system(reason, false)
+		c.state = stateDisconnected
+	case session.EventTurnedAway:
+		c.system(fmt.Sprintf("Someone else tried to connect from %s and was told you are busy.", ev.Addr), false)
+	case session.EventHistoryError:
+		msg := "This chat is not being saved"
+		if ev.Err != nil {
+			msg += ": " + ev.Err.Error()
+		}
+		c.system(msg, true)
+		c.u.showError(fmt.Errorf("%s", msg))
+	case session.EventError:
+		if ev.Err != nil {
+			c.system(ev.Err.Error(), true)
+			if c.state != stateConnected {
+				c.u.showError(ev.Err)
+			}
+		}
+	case session.EventClosed:
+		c.closeDialog()
+		c.state = stateClosed
+	}
+	c.refresh()
+}
+
+func (c *chatScreen) target0(addr string) {
+	if c.role == roleHost {
+		c.listenMsg = "Securing the connection with " + addr + "…"
+	}
+}
+
+// decide applies the trust policy to a partner request.
+func (c *chatScreen) decide(p *session.Partner) {
+	switch {
+	case p.Trust == session.TrustChanged:
+		c.showChangedKey(p)
+	case p.Trust == session.TrustNew && c.role == roleHost:
+		c.showRequest(p)
+	case p.Trust == session.TrustNew:
+		c.system(fmt.Sprintf("First chat with %s: their key is now pinned (trust on first use). Compare safety numbers to be sure nobody is in between.", p.Name), false)
+		c.accept()
+	default:
+		c.accept()
+	}
+}
+
+func (c *chatScreen) accept() {
+	if err := c.ctrl.Accept(); err != nil {
+		c.u.showError(err)
+	}
+}
+
+func (c *chatScreen) decline() {
+	if err := c.ctrl.Decline(); err != nil {
+		c.u.showError(err)
+	}
+}
+
+// message shows a sent or received message.
+func (c *chatScreen) message(m *session.Message) {
+	if m == nil {
+		return
+	}
+	if r, ok := c.messages.byID[m.ID]; ok { // our own, already shown by Send
+		r.wire = m.Wire
+		if !m.Time.IsZero() {
+			r.time = m.Time
+		}
+		c.messages.changed(m.ID)
+		return
+	}
+	r := &row{kind: rowMessage, id: m.ID, outgoing: m.Outgoing, from: m.From, text: m.Text, time: m.Time, wire: m.Wire}
+	if m.Outgoing {
+		r.status = statusSending
+	}
+	c.messages.add(r)
+	if !m.Outgoing {
+		c.u.notify("SecureChat — "+m.From, shorten(m.Text, 120))
+	}
+}
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// system adds a centred line to the history pane.
+func (c *chatScreen) system(text string, warn bool) {
+	c.messages.add(&row{kind: rowSystem, text: text, warn: warn, time: time.Now()})
+}
+
+func (c *chatScreen) sendTapped() {
+	text := strings.TrimRight(c.input.Text, " \t\r\n")
+	text = strings.TrimLeft(text, "\r\n")
+	switch {
+	case strings.TrimSpace(text) == "":
+		c.setHint("")
+		return
+	case c.state != stateConnected:
+		c.setHint("Not connected: the message stays here until your partner is connected.")
+		return
+	}
+	id, err := c.ctrl.Send(text)
+	if err != nil {
+		c.setHint("Not sent: " + err.Error())
+		return
+	}
+	c.setHint("")
+	c.input.SetText("")
+	if _, ok := c.messages.byID[id]; !ok {
+		name := "You"
+		if c.u.vault != nil {
+			name = c.u.vault.Name()
+		}
+		c.messages.add(&row{kind: rowMessage, id: id, outgoing: true, from: name, text: text,
+			time: time.Now(), status: statusSending})
+	}
+	c.u.win.Canvas().Focus(c.input)
+}
+
+func (c *chatScreen) setHint(s string) {
+	if s == "" {
+		c.hint.Hide()
+		return
+	}
+	c.hint.SetText(s)
+	c.hint.Show()
+}
+
+func (c *chatScreen) retry(id string) {
+	r, ok := c.messages.byID[id]
+	if !ok || r.status != statusFailed {
+		return
+	}
+	if c.state != stateConnected {
+		c.setHint("Not connected: reconnect first, then retry.")
+		return
+	}
+	if err := c.ctrl.Retry(id); err != nil {
+		c.u.showError(err)
+		return
+	}
+	r.status, r.reason = statusSending, ""
+	c.messages.changed(id)
+}
+
+func (c *chatScreen) updateSend() {
+	if c.state == stateConnected && strings.TrimSpace(c.input.Text) != "" {
+		c.send.Enable()
+	} else {
+		c.send.Disable()
+	}
+}
+
+// refresh shows the state in the status line, buttons and title.
+func (c *chatScreen) refresh() {
+	name := c.partnerName()
+	var status string
+	icon := theme.MediaRecordIcon()
+	switch c.state {
+	case stateListening:
+		status = c.listenMsg
+		icon = theme.HomeIcon()
+	case stateConnecting:
+		status = "Connecting to " + c.target + "…"
+		icon = theme.ViewRefreshIcon()
+	case stateHandshaking:
+		status = "Securing the connection…"
+		icon = theme.ViewRefreshIcon()
+	case stateDeciding:
+		status = "Checking " + name + "…"
+		icon = theme.QuestionIcon()
+	case stateAwaiting:
+		status = "Waiting for " + name + " to accept…"
+		icon = theme.QuestionIcon()
+	case stateConnected:
+		status = "Connected to " + name + " · end-to-end encrypted"
+		icon = theme.ConfirmIcon()
+	case stateDisconnected:
+		status = "Not connected"
+		icon = theme.WarningIcon()
+		if c.role == roleHost {
+			status = "Not connected. Still listening on port " + c.target + ": Wait again to keep this conversation open"
+		}
+	case stateClosed:
+		status = "Closed"
+		icon = theme.CancelIcon()
+	}
+	c.status.SetText(status)
+	c.statusIcon.SetResource(icon)
+
+	switch c.state {
+	case stateListening, stateConnecting, stateHandshaking:
+		c.action.SetText("Cancel")
+		c.action.SetIcon(theme.CancelIcon())
+	case stateDisconnected:
+		if c.role == roleHost {
+			c.action.SetText("Wait again")
+		} else {
+			c.action.SetText("Reconnect")
+		}
+		c.action.SetIcon(theme.ViewRefreshIcon())
+	case stateClosed:
+		c.action.SetText("Back")
+		c.action.SetIcon(theme.NavigateBackIcon())
+	default:
+		c.action.SetText("Disconnect")
+		c.action.SetIcon(theme.LogoutIcon())
+	}
+
+	if c.partner != nil {
+		c.partnerLbl.SetText(c.partner.Name)
+		c.safety.SetText(c.partner.SafetyNumber)
+		switch c.partner.Trust {
+		case session.TrustVerified:
+			c.trust.SetText("verified")
+			c.trust.Importance = widget.SuccessImportance
+		case session.TrustChanged:
+			c.trust.SetText("KEY CHANGED")
+			c.trust.Importance = widget.DangerImportance
+		default:
+			c.trust.SetText("not verified")
+			c.trust.Importance = widget.WarningImportance
+		}
+		c.trust.Refresh()
+		c.partnerBox.Show()
+		c.u.win.SetTitle("SecureChat — " + c.partner.Name)
+	} else {
+		c.partnerBox.Hide()
+	}
+	if c.state == stateConnected && c.partner != nil && c.partner.Trust != session.TrustVerified {
+		c.verify.Enable()
+	} else {
+		c.verify.Disable()
+	}
+
+	waiting := len(c.messages.rows) == 0 &&
+		(c.state == stateListening || c.state == stateConnecting || c.state == stateHandshaking)
+	if waiting {
+		c.waitText.SetText(c.status.Text)
+		c.waiting.Show()
+	} else {
+		c.waiting.Hide()
+	}
+	if c.state == stateConnected {
+		c.hint.Hide()
+	}
+	c.updateSend()
+}
+
+func (c *chatScreen) actionTapped() {
+	switch c.state {
+	case stateListening, stateConnecting, stateHandshaking, stateClosed:
+		c.cancelTapped()
+	case stateDisconnected:
+		if c.role == roleHost {
+			// the host kept listening: waiting again is a state of mind
+			c.state = stateListening
+			c.refresh()
+			return
+		}
+		c.state = stateConnecting
+		c.refresh()
+		if err := c.ctrl.Dial(c.target); err != nil {
+			c.state = stateDisconnected
+			c.refresh()
+			c.u.showError(err)
+		}
+	default:
+		if err := c.ctrl.Disconnect(); err != nil {
+			c.u.showError(err)
+		}
+	}
+}
+
+func (c *chatScreen) cancelTapped() {
+	c.u.leaveChat()
+}
+
+func (c *chatScreen) newChatTapped() {
+	if c.state != stateConnected && c.state != stateAwaiting {
+		c.u.leaveChat()
+		return
+	}
+	dialog.ShowConfirm("Leave this chat?",
+		fmt.Sprintf("You are connected to %s. Start a new chat and disconnect?", c.partnerName()),
+		func(ok bool) {
+			if ok {
+				c.u.leaveChat()
+			}
+		}, c.u.win)
+}
+
+func (c *chatScreen) closeDialog() {
+	if c.dialog != nil {
+		c.dialog.Hide()
+		c.dialog = nil
+	}
+}
+
+// close stops the controller without blocking the UI goroutine.
+func (c *chatScreen) close() {
+	c.closeDialog()
+	c.closing.Store(true)
+	c.state = stateClosed
+	ctrl := c.ctrl
+	c.u.async(func() {
+		if err := ctrl.Close(); err != nil {
+			c.u.showError(err)
+		}
+	})
+}
+
+// closeWait stops the controller and waits for the event reader, for when
+// the app is exiting.
+func (c *chatScreen) closeWait() {
+	c.closing.Store(true)
+	_ = c.ctrl.Close()
+	select {
+	case <-c.done:
+	case <-time.After(3 * time.Second):
+	}
+}

@@ -1,0 +1,70 @@
+package ui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestChoose_RejectsBadPort(t *testing.T) {
+	for _, port := range []string{"", "0", "65536", "99999", "abc", "-1", "9 9"} {
+		t.Run(port, func(t *testing.T) {
+			f := newFixture(t, true)
+			f.unlock()
+			s := f.ui.choose
+			s.hostPort.SetText(port)
+			test.Tap(s.hostButton)
+			assert.True(t, s.hostErr.Visible(), "host with port %q", port)
+			assert.Nil(t, f.ui.chat)
+
+			s.addr.SetText("192.168.1.20")
+			s.connectPort.SetText(port)
+			test.Tap(s.connButton)
+			assert.True(t, s.connectErr.Visible(), "connect with port %q", port)
+			assert.Nil(t, f.ui.chat)
+			assert.Empty(t, f.hostAddr+f.connectAddr)
+		})
+	}
+}
+
+func TestChoose_AcceptsBoundaryPorts(t *testing.T) {
+	for _, port := range []string{"1", "65535", " 9999 "} {
+		p, err := parsePort(port)
+		require.NoError(t, err, port)
+		assert.NotEmpty(t, p)
+	}
+}
+
+func TestChoose_RejectsEmptyAddress(t *testing.T) {
+	f := newFixture(t, true)
+	f.unlock()
+	s := f.ui.choose
+	test.Tap(s.connButton)
+	assert.Equal(t, "Enter your partner's address.", s.connectErr.Text)
+	s.addr.SetText("bad host name")
+	test.Tap(s.connButton)
+	assert.Contains(t, s.connectErr.Text, "is not an address")
+	assert.Nil(t, f.ui.chat)
+}
+
+func TestChoose_RecentAddressFillsBothFields(t *testing.T) {
+	f := newFixture(t, true)
+	f.unlock()
+	s := f.ui.choose
+	s.addr.SetText("10.0.0.7:7000") // what picking a recent entry does
+	assert.Equal(t, "10.0.0.7", s.addr.Text)
+	assert.Equal(t, "7000", s.connectPort.Text)
+	test.Tap(s.connButton)
+	assert.Equal(t, "10.0.0.7:7000", f.connectAddr)
+}
+
+func TestChoose_HostShowsAddresses(t *testing.T) {
+	f := newFixture(t, true)
+	f.unlock()
+	s := f.ui.choose
+	assert.Contains(t, s.hostAddrs.Text, "192.168.1.20:9999")
+	s.hostPort.SetText("7777")
+	assert.Contains(t, s.hostAddrs.Text, "192.168.1.20:7777")
+}

@@ -1,0 +1,288 @@
+package ui
+
+import (
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// pageSize is how many rows the history pane lays out at once.
+//
+// widget.List needs a height per row for wrapped messages (SetItemHeight),
+// and with custom heights every layout and scroll walks all of them: 10k rows
+// took 1.8 s and 30k 12.9 s in a probe. So the list shows a window of the
+// conversation, [first, last), of about a page, with "Show earlier messages"
+// and "Show newer messages" rows at its ends that move the window. A
+// 100,000-message conversation therefore opens and scrolls as fast as a
+// short one (see BenchmarkOpenLargeConversation).
+const pageSize = 200
+
+// messageList is the history pane: a virtualised list of message bubbles
+// and system lines that follows the newest message unless the user has
+// scrolled up.
+type messageList struct {
+	widget.BaseWidget
+
+	rows        []*row
+	byID        map[string]*row
+	first, last int // the window of rows shown
+
+	list      *widget.List
+	measurer  *bubble
+	width     float32
+	showWire  bool
+	highlight string
+	marked    string // id of the message to outline
+	onRetry   func(id string)
+
+	earlier, later row
+}
+
+func newMessageList(onRetry func(id string)) *messageList {
+	m := &messageList{byID: map[string]*row{}, onRetry: onRetry}
+	m.earlier.kind, m.later.kind = rowEarlier, rowLater
+	m.measurer = newBubble(nil)
+	m.list = widget.NewList(m.length, func() fyne.CanvasObject {
+		return newBubble(m.buttonTapped)
+	}, func(id widget.ListItemID, o fyne.CanvasObject) {
+		r := m.rowAt(id)
+		o.(*bubble).set(r, m.showWire, m.highlight, r.id != "" && r.id == m.marked)
+	})
+	m.ExtendBaseWidget(m)
+	return m
+}
+
+func (m *messageList) hasEarlier() bool { return m.first > 0 }
+func (m *messageList) hasLater() bool   { return m.last < len(m.rows) }
+
+func (m *messageList) length() int {
+	n := m.last - m.first
+	if m.hasEarlier() {
+		n++
+	}
+	if m.hasLater() {
+		n++
+	}
+	return n
+}
+
+// rowAt maps a list item to its row.
+func (m *messageList) rowAt(id widget.ListItemID) *row {
+	if m.hasEarlier() {
+		if id == 0 {
+			m.earlier.text = fmt.Sprintf("Show earlier messages (%d more)", m.first)
+			return &m.earlier
+		}
+		id--
+	}
+	if i := m.first + id; i < m.last {
+		return m.rows[i]
+	}
+	m.later.text = fmt.Sprintf("Show newer messages (%d more)", len(m.rows)-m.last)
+	return &m.later
+}
+
+// listID maps row index i (inside the window) to its list item.
+func (m *messageList) listID(i int) widget.ListItemID {
+	id := i - m.first
+	if m.hasEarlier() {
+		id++
+	}
+	return id
+}
+
+func (m *messageList) buttonTapped(r *row) {
+	switch r.kind {
+	case rowEarlier:
+		m.showEarlier()
+	case rowLater:
+		m.showLater()
+	case rowMessage:
+		if m.onRetry != nil {
+			m.onRetry(r.id)
+		}
+	}
+}
+
+// height returns r's height at the current width, measuring when needed.
+func (m *messageList) height(r *row) float32 {
+	marked := r.id != "" && r.id == m.marked
+	if r.hw != m.width || r.hwire != m.showWire || r.hmark != marked || r.kind == rowEarlier || r.kind == rowLater {
+		m.measurer.set(r, m.showWire, m.highlight, marked)
+		r.h, r.hw, r.hwire, r.hmark = m.measurer.heightFor(m.width), m.width, m.showWire, marked
+	}
+	return r.h
+}
+
+// measureAll sets the height of every item of the window.
+func (m *messageList) measureAll() {
+	if m.width <= 0 {
+		return
+	}
+	for id, n := 0, m.length(); id < n; id++ {
+		m.list.SetItemHeight(id, m.height(m.rowAt(id)))
+	}
+}
+
+// contentHeight is the height of everything in the window.
+func (m *messageList) contentHeight() float32 {
+	sep := m.list.Theme().Size(theme.SizeNamePadding)
+	var h float32
+	n := m.length()
+	for id := 0; id < n; id++ {
+		h += m.height(m.rowAt(id))
+	}
+	if n > 1 {
+		h += sep * float32(n-1)
+	}
+	return h
+}
+
+// atBottom reports whether the newest row is in view, so that new rows
+// should keep it in view (fyne#6306: the list has no "stick to bottom").
+func (m *messageList) atBottom() bool {
+	if m.hasLater() {
+		return false
+	}
+	view := m.list.Size().Height
+	return m.list.GetScrollOffset()+view >= m.contentHeight()-2
+}
+
+// add appends a row and keeps the newest in view if it was.
+func (m *messageList) add(r *row) {
+	follow := m.width <= 0 || m.atBottom()
+	following := !m.hasLater()
+	m.rows = append(m.rows, r)
+	if r.id != "" {
+		m.byID[r.id] = r
+	}
+	if !following {
+		m.list.Refresh() // only the "newer" count changed
+		return
+	}
+	m.last++
+	if follow && m.last-m.first > 2*pageSize {
+		m.first = m.last - pageSize // keep the laid-out window small
+		m.measureAll()
+	} else if m.width > 0 {
+		m.list.SetItemHeight(m.listID(len(m.rows)-1), m.height(r))
+	}
+	m.list.Refresh()
+	if follow {
+		m.list.ScrollToBottom()
+	}
+}
+
+// changed re-renders the row with id after its fields changed.
+func (m *messageList) changed(id string) {
+	r, ok := m.byID[id]
+	if !ok {
+		return
+	}
+	follow := m.width > 0 && m.atBottom()
+	r.invalidate()
+	for i := m.first; i < m.last; i++ {
+		if m.rows[i] == r {
+			lid := m.listID(i)
+			if m.width > 0 {
+				m.list.SetItemHeight(lid, m.height(r))
+			}
+			m.list.RefreshItem(lid)
+			break
+		}
+	}
+	if follow {
+		m.list.ScrollToBottom()
+	}
+}
+
+// setRows replaces the content. focus is the index of a row to open the
+// window at and outline, or -1 for the newest.
+func (m *messageList) setRows(rows []*row, focus int) {
+	m.rows = rows
+	m.byID = make(map[string]*row, len(rows))
+	for _, r := range rows {
+		if r.id != "" {
+			m.byID[r.id] = r
+		}
+	}
+	m.marked = ""
+	if focus < 0 || focus >= len(rows) {
+		m.last = len(rows)
+		m.first = max(0, m.last-pageSize)
+	} else {
+		m.first = max(0, focus-pageSize/2)
+		m.last = min(len(rows), m.first+pageSize)
+		m.marked = rows[focus].id
+	}
+	m.measureAll()
+	m.list.Refresh()
+	if focus < 0 || focus >= len(rows) {
+		m.list.ScrollToBottom()
+	} else {
+		m.list.ScrollTo(m.listID(focus))
+	}
+}
+
+// showEarlier moves the window one page back, keeping what is in view in place.
+func (m *messageList) showEarlier() {
+	old := m.first
+	m.first = max(0, m.first-pageSize)
+	if !m.hasEarlier() {
+		// the "earlier" row itself goes away
+	}
+	m.measureAll()
+	m.list.Refresh()
+	m.list.ScrollTo(m.listID(old))
+}
+
+// showLater moves the window's end one page on.
+func (m *messageList) showLater() {
+	m.last = min(len(m.rows), m.last+pageSize)
+	m.measureAll()
+	m.list.Refresh()
+}
+
+// setShowWire turns the "what the network sees" lines on or off.
+func (m *messageList) setShowWire(on bool) {
+	follow := m.width > 0 && m.atBottom()
+	m.showWire = on
+	m.measureAll()
+	m.list.Refresh()
+	if follow {
+		m.list.ScrollToBottom()
+	}
+}
+
+// setHighlight emphasises term in every message.
+func (m *messageList) setHighlight(term string) {
+	m.highlight = term
+	for _, r := range m.rows {
+		r.invalidate()
+	}
+	m.measureAll()
+	m.list.Refresh()
+}
+
+// Resize remeasures the rows when the width changes.
+func (m *messageList) Resize(size fyne.Size) {
+	if size.Width != m.width {
+		follow := m.width <= 0 || m.atBottom()
+		m.width = size.Width
+		m.measureAll()
+		m.BaseWidget.Resize(size)
+		m.list.Refresh()
+		if follow {
+			m.list.ScrollToBottom()
+		}
+		return
+	}
+	m.BaseWidget.Resize(size)
+}
+
+// CreateRenderer implements fyne.Widget.
+func (m *messageList) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(m.list)
+}

@@ -1,0 +1,70 @@
+package ui
+
+import (
+	"fmt"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestUnlock_WrongPassphraseShowsInlineError(t *testing.T) {
+	f := newFixture(t, true)
+	s := f.ui.unlock
+	require.Equal(t, s.pass, f.win.Canvas().Focused(), "the passphrase field has the focus at start")
+
+	test.Type(f.win.Canvas().Focused(), "wrong guess")
+	test.Tap(s.button)
+
+	assert.True(t, s.errLabel.Visible())
+	assert.Equal(t, "Wrong passphrase. Try again.", s.errLabel.Text)
+	assert.Empty(t, s.pass.Text, "the field is cleared for another try")
+	assert.Nil(t, f.ui.choose)
+
+	test.Type(f.win.Canvas().Focused(), "correct horse battery")
+	s.pass.OnSubmitted(s.pass.Text) // Enter
+	assert.NotNil(t, f.ui.choose, "the right passphrase unlocks")
+}
+
+func TestUnlock_ProfileInUse(t *testing.T) {
+	f := newFixture(t, true)
+	f.openErr = fmt.Errorf("lock: %w", ErrProfileInUse)
+	test.Type(f.ui.unlock.pass, "correct horse battery")
+	test.Tap(f.ui.unlock.button)
+	assert.Contains(t, f.ui.unlock.errLabel.Text, "already open")
+}
+
+func TestUnlock_CreateProfile(t *testing.T) {
+	f := newFixture(t, false)
+	s := f.ui.unlock
+	require.NotNil(t, s.name, "first start asks for a name")
+
+	test.Type(s.name, "Alice")
+	test.Type(s.pass, "short")
+	assert.Contains(t, s.strength.Text, "Weak")
+	test.Tap(s.button)
+	assert.Equal(t, "Use a passphrase of at least 8 characters.", s.errLabel.Text)
+
+	s.pass.SetText("correct horse battery staple")
+	test.Type(s.pass2, "correct horse battery stapler")
+	test.Tap(s.button)
+	assert.Equal(t, "The two passphrases differ.", s.errLabel.Text)
+
+	test.Type(s.pass2, "correct horse battery staple")
+	test.Tap(s.button)
+	require.NotNil(t, f.ui.choose)
+	assert.Equal(t, "Alice", f.vault.name)
+}
+
+func TestPassphraseHint(t *testing.T) {
+	for _, tc := range []struct{ pass, want string }{
+		{"", ""},
+		{"password", "Weak"},
+		{"abcdefghijklmn", "Weak"},
+		{"correct horse", "Fair"},
+		{"correct horse battery staple 9", "Strong"},
+	} {
+		assert.Contains(t, passphraseHint(tc.pass), tc.want, tc.pass)
+	}
+}
