@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	scrypto "github.com/securechat/securechat/crypto"
@@ -305,7 +306,15 @@ func (l *link) keepalive() {
 func (l *link) run(dial func(context.Context) (*transport.Conn, error)) {
 	defer l.s.wg.Done()
 	defer close(l.finished)
-	defer l.s.linkEnded(l)
+	last := l.connect(dial)
+	// The session is free for the next partner before the front end hears
+	// that this one is gone.
+	l.s.linkEnded(l)
+	l.s.emit(last)
+}
+
+// connect runs the link and returns the event that reports its end.
+func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Event {
 
 	if dial != nil {
 		l.s.emit(Event{Kind: EventHandshaking, Addr: l.addr})
@@ -321,8 +330,7 @@ func (l *link) run(dial func(context.Context) (*transport.Conn, error)) {
 		cancel()
 		if err != nil {
 			l.end("Could not connect", err)
-			l.s.emit(Event{Kind: EventDisconnected, Addr: l.addr, Reason: "Could not connect to " + l.addr, Err: err})
-			return
+			return Event{Kind: EventDisconnected, Addr: l.addr, Reason: "Could not connect to " + l.addr, Err: err}
 		}
 		l.mu.Lock()
 		l.conn = conn
@@ -330,8 +338,7 @@ func (l *link) run(dial func(context.Context) (*transport.Conn, error)) {
 		l.mu.Unlock()
 		if ending {
 			conn.Close()
-			l.s.emit(Event{Kind: EventDisconnected, Addr: l.addr, Reason: "Cancelled"})
-			return
+			return Event{Kind: EventDisconnected, Addr: l.addr, Reason: "Cancelled"}
 		}
 	} else {
 		l.s.emit(Event{Kind: EventHandshaking, Addr: l.addr})
@@ -340,11 +347,9 @@ func (l *link) run(dial func(context.Context) (*transport.Conn, error)) {
 	if err := l.handshake(); err != nil {
 		l.end("Handshake failed", err)
 		if l.initiator {
-			l.s.emit(Event{Kind: EventDisconnected, Addr: l.addr, Reason: describe(err), Err: err})
-		} else {
-			l.s.emit(Event{Kind: EventError, Addr: l.addr, Err: fmt.Errorf("connection from %s refused: %w", l.addr, err)})
+			return Event{Kind: EventDisconnected, Addr: l.addr, Reason: describe(err), Err: err}
 		}
-		return
+		return Event{Kind: EventError, Addr: l.addr, Err: fmt.Errorf("connection from %s refused: %w", l.addr, err)}
 	}
 
 	l.s.wg.Add(2)
@@ -360,8 +365,7 @@ func (l *link) run(dial func(context.Context) (*transport.Conn, error)) {
 	l.mu.Unlock()
 	l.s.emit(Event{Kind: EventPartnerRequest, Addr: l.addr, Partner: &p})
 
-	err := l.readLoop()
-	l.cleanup(err)
+	return l.cleanup(l.readLoop())
 }
 
 // describe turns a link error into words for the user.
@@ -372,7 +376,8 @@ func describe(err error) string {
 		return "The partner refused: " + a.Reason
 	case errors.Is(err, scrypto.ErrAuthFailed), errors.Is(err, scrypto.ErrRecordAuth):
 		return "Security check failed: " + err.Error()
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return ReasonPartnerLeft
 	case isTimeout(err):
 		return "The partner stopped responding"
@@ -781,7 +786,7 @@ func (s *Session) unsee(partner, id string) {
 
 // cleanup runs once the reader stops: unacknowledged messages fail, the
 // history records the end, and the front end hears why.
-func (l *link) cleanup(readErr error) {
+func (l *link) cleanup(readErr error) Event {
 	var bye *errBye
 	reason, err := ReasonPartnerLeft, readErr
 	l.mu.Lock()
@@ -816,5 +821,5 @@ func (l *link) cleanup(readErr error) {
 		}
 	}
 	p := l.partnerCopy()
-	l.s.emit(Event{Kind: EventDisconnected, Addr: l.addr, Partner: &p, Reason: reason, Err: err})
+	return Event{Kind: EventDisconnected, Addr: l.addr, Partner: &p, Reason: reason, Err: err}
 }

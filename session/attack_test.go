@@ -1,0 +1,455 @@
+package session
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	scrypto "github.com/securechat/securechat/crypto"
+	"github.com/securechat/securechat/transport"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// listenHost starts a host that accepts everyone and returns it with its address.
+func listenHost(t *testing.T, cfg Config) (*peer, string) {
+	t.Helper()
+	h, err := Host(cfg, "127.0.0.1:0")
+	require.NoError(t, err)
+	p := watch(t, h, nil, true)
+	return p, hostAddr(t, p)
+}
+
+// assertStillServing proves the listener still takes a real partner.
+func assertStillServing(t *testing.T, host *peer, addr string) {
+	t.Helper()
+	c, err := Connect(testConfig("alice", nil), addr)
+	require.NoError(t, err)
+	cp := watch(t, c, nil, true)
+	cp.waitFor(EventConnected, nil)
+	host.waitFor(EventConnected, nil)
+	_ = c.Close()
+}
+
+func TestSession_GarbageOnThePortIsRefusedAndTheListenerKeepsServing(t *testing.T) {
+	tlsHello := []byte{0x16, 0x03, 0x01, 0x00, 0xf4, 0x01, 0x00, 0x00, 0xf0, 0x03, 0x03}
+	random := make([]byte, 512)
+	_, _ = rand.Read(random)
+	random[0] = 0x7f // make sure the length prefix announces too much
+	for name, tc := range map[string]struct {
+		send []byte
+		want string
+	}{
+		"random bytes":      {random, "frame larger than the limit"},
+		"http request":      {[]byte("GET / HTTP/1.1\r\nHost: localhost:9999\r\n\r\n"), "frame larger than the limit"},
+		"tls client hello":  {tlsHello, "frame larger than the limit"},
+		"frame over limit":  {binary.BigEndian.AppendUint32(nil, transport.MaxFrameSize+1), "frame larger than the limit"},
+		"wrong first frame": {transport.Frame([]byte("hello there")), "does not speak the SecureChat protocol"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			host, addr := listenHost(t, testConfig("bob", nil))
+			c, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			_, _ = c.Write(tc.send)
+			e := host.waitFor(EventError, nil)
+			assert.ErrorContains(t, e.Err, tc.want)
+			// The stranger is told, in a frame, that this is a SecureChat port.
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			reply, err := transport.NewConn(c).ReadFrame()
+			if err == nil {
+				a, perr := scrypto.ParseAlert(reply)
+				require.NoError(t, perr)
+				assert.Contains(t, a.Reason, "SecureChat")
+			}
+			c.Close()
+			assertStillServing(t, host, addr)
+		})
+	}
+}
+
+func TestSession_StalledHandshakeHitsTheDeadline(t *testing.T) {
+	cfg := testConfig("bob", nil)
+	cfg.HandshakeTimeout = 300 * time.Millisecond
+	host, addr := listenHost(t, cfg)
+
+	// A client that sends a real ClientHello and then goes silent.
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	ini, err := scrypto.NewInitiator(scrypto.Config{Identity: testConfig("alice", nil).Identity, Name: "alice"})
+	require.NoError(t, err)
+	m, err := ini.WriteClientHello()
+	require.NoError(t, err)
+	_, err = c.Write(transport.Frame(m))
+	require.NoError(t, err)
+
+	start := time.Now()
+	e := host.waitFor(EventError, nil)
+	assert.True(t, isTimeout(e.Err), "want a deadline error, got %v", e.Err)
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assertStillServing(t, host, addr)
+}
+
+func TestSession_ConnectingToASilentHostHitsTheDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			defer c.Close()
+			time.Sleep(3 * time.Second)
+		}
+	}()
+	cfg := testConfig("alice", nil)
+	cfg.HandshakeTimeout = 300 * time.Millisecond
+	s, err := Connect(cfg, ln.Addr().String())
+	require.NoError(t, err)
+	p := watch(t, s, nil, true)
+	e := p.waitFor(EventDisconnected, nil)
+	assert.Equal(t, "The partner stopped responding", e.Reason)
+}
+
+// Each case changes the client's chat records on the way. Client-to-server
+// frames are numbered from 0: ClientHello, ClientAuth, Finished, Accept, and
+// from 4 on the chat messages.
+func TestSession_TamperedRecordsEndTheSessionAndNothingForgedIsShown(t *testing.T) {
+	cases := map[string]func(n int, f []byte, held *[]byte) [][]byte{
+		"flipped bit in body": func(n int, f []byte, _ *[]byte) [][]byte {
+			if n == 4 {
+				f[len(f)-20] ^= 0x04
+			}
+			return [][]byte{f}
+		},
+		"flipped bit in header": func(n int, f []byte, _ *[]byte) [][]byte {
+			if n == 4 {
+				f[4+3] ^= 0x80 // record sequence number
+			}
+			return [][]byte{f}
+		},
+		"flipped bit in length": func(n int, f []byte, _ *[]byte) [][]byte {
+			if n == 4 {
+				g := append([]byte(nil), f[:len(f)-1]...)
+				binary.BigEndian.PutUint32(g, uint32(len(g)-4))
+				return [][]byte{g}
+			}
+			return [][]byte{f}
+		},
+		"replayed": func(n int, f []byte, _ *[]byte) [][]byte {
+			if n == 4 {
+				return [][]byte{f, f}
+			}
+			return [][]byte{f}
+		},
+		"reordered": func(n int, f []byte, held *[]byte) [][]byte {
+			if n == 4 {
+				*held = f
+				return nil
+			}
+			if n == 5 {
+				return [][]byte{f, *held}
+			}
+			return [][]byte{f}
+		},
+		"dropped": func(n int, f []byte, _ *[]byte) [][]byte {
+			if n == 4 {
+				return nil
+			}
+			return [][]byte{f}
+		},
+	}
+	for name, change := range cases {
+		t.Run(name, func(t *testing.T) {
+			var held []byte
+			var r *relay
+			host, conn := startChat(t, "bob", "alice", nil, nil, func(addr string) string {
+				r = newRelay(t, addr)
+				r.setHook(func(dir, n int, f []byte) [][]byte {
+					if dir != 0 {
+						return [][]byte{f}
+					}
+					return change(n, f, &held)
+				})
+				return r.addr()
+			})
+			_, err := conn.s.Send("first, forged on the way")
+			require.NoError(t, err)
+			_, _ = conn.s.Send("second") // the session may already have ended
+			_, _ = conn.s.Send("third") // reveals a dropped or held record
+			e := host.waitFor(EventDisconnected, nil)
+			assert.True(t, errors.Is(e.Err, scrypto.ErrRecordAuth), "want an authentication error, got %v", e.Err)
+			assert.Contains(t, e.Reason, "Security check failed")
+			for _, m := range host.events(EventMessage) {
+				assert.NotEqual(t, "third", m.Message.Text, "a message after the tampering was shown")
+				if name != "replayed" {
+					assert.NotEqual(t, "first, forged on the way", m.Message.Text, "a forged message was shown")
+				}
+			}
+			// The sender learns its messages were not delivered.
+			conn.waitFor(EventFailed, nil)
+		})
+	}
+}
+
+func TestSession_TruncatedStreamIsADisconnectAndUnackedMessagesFail(t *testing.T) {
+	var r *relay
+	host, conn := startChat(t, "bob", "alice", nil, nil, func(addr string) string {
+		r = newRelay(t, addr)
+		return r.addr()
+	})
+	// Swallow everything the host sends back (its acks), then kill the link
+	// as if the partner's process died.
+	r.setHook(func(dir, n int, f []byte) [][]byte {
+		if dir == 1 {
+			return nil
+		}
+		return [][]byte{f}
+	})
+	id, err := conn.s.Send("are you there?")
+	require.NoError(t, err)
+	host.waitFor(EventMessage, nil)
+	r.kill()
+	e := conn.waitFor(EventDisconnected, nil)
+	assert.Equal(t, ReasonPartnerLeft, e.Reason)
+	f := conn.waitFor(EventFailed, nil)
+	assert.Equal(t, id, f.ID)
+	assert.Contains(t, f.Reason, "Partner has disconnected")
+	host.waitFor(EventDisconnected, nil)
+}
+
+func TestSession_ResendAfterFailureIsShownOnceAndDelivered(t *testing.T) {
+	var r *relay
+	host, conn := startChat(t, "bob", "alice", nil, nil, func(addr string) string {
+		r = newRelay(t, addr)
+		return r.addr()
+	})
+	hostAddrStr := hostAddr(t, host)
+	r.setHook(func(dir, n int, f []byte) [][]byte {
+		if dir == 1 {
+			return nil // the ack never arrives
+		}
+		return [][]byte{f}
+	})
+	id, err := conn.s.Send("did this arrive?")
+	require.NoError(t, err)
+	host.waitFor(EventMessage, nil)
+	r.kill()
+	conn.waitFor(EventFailed, func(e Event) bool { return e.ID == id })
+	host.waitFor(EventDisconnected, nil)
+
+	// Retry while disconnected queues the message for the next connection
+	// with the same partner.
+	require.NoError(t, conn.s.Retry(id))
+	require.NoError(t, conn.s.Dial(hostAddrStr))
+	conn.waitFor(EventDelivered, func(e Event) bool { return e.ID == id })
+	time.Sleep(100 * time.Millisecond)
+	assert.Len(t, host.events(EventMessage), 1, "a resent message must be shown once")
+	assert.ErrorIs(t, conn.s.Retry(id), ErrUnknownMessage)
+}
+
+func TestSession_DeadPartnerIsNoticedByKeepalive(t *testing.T) {
+	var r *relay
+	hcfg := testConfig("bob", nil)
+	hcfg.PingInterval, hcfg.PingTimeout = 50*time.Millisecond, 400*time.Millisecond
+	h, err := Host(hcfg, "127.0.0.1:0")
+	require.NoError(t, err)
+	hp := watch(t, h, nil, true)
+	r = newRelay(t, hostAddr(t, hp))
+	ccfg := testConfig("alice", nil)
+	ccfg.PingInterval, ccfg.PingTimeout = 50*time.Millisecond, 400*time.Millisecond
+	c, err := Connect(ccfg, r.addr())
+	require.NoError(t, err)
+	cp := watch(t, c, nil, true)
+	cp.waitFor(EventConnected, nil)
+	hp.waitFor(EventConnected, nil)
+	// The network goes silent both ways, but no connection closes.
+	r.setHook(func(int, int, []byte) [][]byte { return nil })
+	// The first side to notice hangs up, so the other may instead see the
+	// connection close; at least one must have noticed the silence.
+	reasons := []string{cp.waitFor(EventDisconnected, nil).Reason, hp.waitFor(EventDisconnected, nil).Reason}
+	assert.Contains(t, reasons, "The partner stopped responding")
+}
+
+func TestSession_SecondCallerIsToldBusyAndTheChatGoesOn(t *testing.T) {
+	host, conn := startChat(t, "bob", "alice", nil, nil, nil)
+	addr := hostAddr(t, host)
+
+	c2, err := Connect(testConfig("mallory", nil), addr)
+	require.NoError(t, err)
+	p2 := watch(t, c2, nil, true)
+	e := p2.waitFor(EventDisconnected, nil)
+	assert.Contains(t, e.Reason, "busy")
+	host.waitFor(EventTurnedAway, nil)
+
+	_, err = conn.s.Send("still here")
+	require.NoError(t, err)
+	assert.Equal(t, "still here", host.waitFor(EventMessage, nil).Message.Text)
+
+	// Once the partner leaves, the host takes the next one.
+	require.NoError(t, conn.s.Disconnect())
+	host.waitFor(EventDisconnected, nil)
+	require.NoError(t, c2.Dial(addr))
+	p2.waitFor(EventConnected, nil)
+}
+
+func TestSession_ManInTheMiddleIsCaught(t *testing.T) {
+	// Mallory relays between alice and bob, running her own handshake with
+	// each side and claiming each one's name to the other.
+	aliceStore, bobStore := newMemStore(), newMemStore()
+	// First a genuine chat, so that both pin each other's real keys.
+	host, conn := startChat(t, "bob", "alice", bobStore, aliceStore, nil)
+	genuine := conn.waitFor(EventConnected, nil).Partner.SafetyNumber
+	require.NoError(t, conn.s.Disconnect())
+	host.waitFor(EventDisconnected, nil)
+	addr := hostAddr(t, host)
+
+	// Mallory: pretends to be bob towards alice, and alice towards bob.
+	mcfg := testConfig("mallory", nil)
+	mcfg.Name = "bob"
+	mh, err := Host(mcfg, "127.0.0.1:0")
+	require.NoError(t, err)
+	mhost := watch(t, mh, nil, true)
+	mcfg2 := testConfig("mallory", nil)
+	mcfg2.Name = "alice"
+	mc, err := Connect(mcfg2, addr)
+	require.NoError(t, err)
+	watch(t, mc, nil, true)
+
+	a, err := Connect(testConfig("alice", aliceStore), hostAddr(t, mhost))
+	require.NoError(t, err)
+	alice := watch(t, a, aliceStore, false)
+	req := alice.waitFor(EventPartnerRequest, nil).Partner
+	assert.Equal(t, "bob", req.Name)
+	assert.Equal(t, TrustChanged, req.Trust, "the key pinned for bob has changed")
+	assert.NotEqual(t, genuine, req.SafetyNumber, "the safety numbers differ under interception")
+
+	bobReq := host.waitFor(EventPartnerRequest, func(e Event) bool { return e.Partner.Trust == TrustChanged }).Partner
+	assert.Equal(t, "alice", bobReq.Name)
+	assert.NotEqual(t, req.SafetyNumber, bobReq.SafetyNumber)
+}
+
+func TestSession_DecliningEndsTheConversationOnBothSides(t *testing.T) {
+	h, err := Host(testConfig("bob", nil), "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, nil, false)
+	c, err := Connect(testConfig("alice", nil), hostAddr(t, host))
+	require.NoError(t, err)
+	conn := watch(t, c, nil, true)
+	host.waitFor(EventPartnerRequest, nil)
+	conn.waitFor(EventWaitingForPartner, nil)
+	_, err = c.Send("let me in")
+	require.ErrorIs(t, err, ErrNotConnected, "nothing flows before the host accepts")
+	require.NoError(t, h.Decline())
+	assert.Equal(t, ReasonPartnerLeft, conn.waitFor(EventDisconnected, nil).Reason)
+	assert.Contains(t, host.waitFor(EventDisconnected, nil).Reason, "You declined alice")
+	assert.Empty(t, host.events(EventConnected))
+}
+
+func TestSession_HistoryFailureMeansNoAckAndTheUserIsTold(t *testing.T) {
+	hs := newMemStore()
+	host, conn := startChat(t, "bob", "alice", hs, nil, nil)
+	hs.mu.Lock()
+	hs.failWrites = true
+	hs.mu.Unlock()
+	id, err := conn.s.Send("will not be saved")
+	require.NoError(t, err)
+	host.waitFor(EventMessage, nil)
+	e := host.waitFor(EventHistoryError, nil)
+	assert.ErrorContains(t, e.Err, "history is not being saved")
+	require.NoError(t, host.s.Disconnect())
+	conn.waitFor(EventFailed, func(e Event) bool { return e.ID == id })
+	assert.Empty(t, conn.events(EventDelivered))
+}
+
+func TestSession_WiresharkExperiment(t *testing.T) {
+	// The paper's experiment: record everything on the wire. In secure mode
+	// the typed text never appears; in --plaintext mode it does.
+	const secret = "the eagle lands at midnight"
+	for _, plaintext := range []bool{false, true} {
+		var r *relay
+		hcfg, ccfg := testConfig("bob", nil), testConfig("alice", nil)
+		hcfg.Plaintext, ccfg.Plaintext = plaintext, plaintext
+		h, err := Host(hcfg, "127.0.0.1:0")
+		require.NoError(t, err)
+		hp := watch(t, h, nil, true)
+		r = newRelay(t, hostAddr(t, hp))
+		c, err := Connect(ccfg, r.addr())
+		require.NoError(t, err)
+		cp := watch(t, c, nil, true)
+		cp.waitFor(EventConnected, nil)
+		_, err = c.Send(secret)
+		require.NoError(t, err)
+		hp.waitFor(EventMessage, nil)
+		_, err = h.Send("reply: " + secret)
+		require.NoError(t, err)
+		cp.waitFor(EventMessage, func(e Event) bool { return !e.Message.Outgoing })
+		wire := r.bytes()
+		if plaintext {
+			assert.True(t, bytes.Contains(wire, []byte(secret)), "plaintext mode shows the text on the wire")
+		} else {
+			assert.False(t, bytes.Contains(wire, []byte(secret)), "secure mode leaks the text")
+			assert.False(t, bytes.Contains(wire, []byte("eagle")))
+		}
+		_ = c.Close()
+		_ = h.Close()
+	}
+}
+
+func TestSession_PlaintextAndSecurePeersRefuseEachOther(t *testing.T) {
+	for _, hostPlain := range []bool{false, true} {
+		hcfg, ccfg := testConfig("bob", nil), testConfig("alice", nil)
+		hcfg.Plaintext, ccfg.Plaintext = hostPlain, !hostPlain
+		host, addr := listenHost(t, hcfg)
+		c, err := Connect(ccfg, addr)
+		require.NoError(t, err)
+		cp := watch(t, c, nil, true)
+		e := cp.waitFor(EventDisconnected, nil)
+		assert.Contains(t, e.Reason, "plaintext")
+		he := host.waitFor(EventError, nil)
+		assert.ErrorContains(t, he.Err, "plaintext")
+		assert.Empty(t, cp.events(EventConnected))
+	}
+}
+
+func TestSession_NoGoroutineOutlivesClose(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for i := 0; i < 3; i++ {
+		h, err := Host(testConfig("bob", nil), "127.0.0.1:0")
+		require.NoError(t, err)
+		var addr string
+		for e := range h.Events() {
+			if e.Kind == EventListening {
+				addr = e.Addr
+				break
+			}
+		}
+		c, err := Connect(testConfig("alice", nil), addr)
+		require.NoError(t, err)
+		drain := func(s *Session) chan struct{} {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for e := range s.Events() {
+					if e.Kind == EventPartnerRequest {
+						_ = s.Accept()
+					}
+				}
+			}()
+			return done
+		}
+		hd, cd := drain(h), drain(c)
+		time.Sleep(200 * time.Millisecond)
+		_, _ = c.Send("bye soon")
+		require.NoError(t, c.Close())
+		require.NoError(t, h.Close())
+		<-hd
+		<-cd
+	}
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before }, 5*time.Second, 20*time.Millisecond,
+		"goroutines before %d, after %d", before, runtime.NumGoroutine())
+}
