@@ -180,7 +180,7 @@ func TestSession_TamperedRecordsEndTheSessionAndNothingForgedIsShown(t *testing.
 			_, err := conn.s.Send("first, forged on the way")
 			require.NoError(t, err)
 			_, _ = conn.s.Send("second") // the session may already have ended
-			_, _ = conn.s.Send("third") // reveals a dropped or held record
+			_, _ = conn.s.Send("third")  // reveals a dropped or held record
 			e := host.waitFor(EventDisconnected, nil)
 			assert.True(t, errors.Is(e.Err, scrypto.ErrRecordAuth), "want an authentication error, got %v", e.Err)
 			assert.Contains(t, e.Reason, "Security check failed")
