@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/securechat/securechat/history"
+)
+
+var cheapParams = history.Params{Time: 1, MemoryKiB: 64, Threads: 1}
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// newProfile creates a profile with a cheap key derivation and returns its
+// folder, closed.
+func newProfile(t *testing.T, name, pass string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "profile")
+	var stderr bytes.Buffer
+	v, err := OpenProfile(ProfileOptions{Dir: dir, Name: name, Create: true, params: &cheapParams,
+		Stdin: strings.NewReader(""), Stderr: &stderr, Getenv: env(map[string]string{EnvPassphrase: pass})})
+	require.NoError(t, err)
+	assert.Contains(t, stderr.String(), "Creating a new profile")
+	assert.NotContains(t, stderr.String(), pass)
+	require.NoError(t, v.Close())
+	return dir
+}
+
+func TestOpenProfile_CreatesAProfileNamedAfterTheUserThenUnlocksIt(t *testing.T) {
+	dir := newProfile(t, "", "s3cret pass")
+	file := filepath.Join(t.TempDir(), "pass")
+	require.NoError(t, os.WriteFile(file, []byte("s3cret pass\r\n"), 0o600))
+
+	for _, tc := range []struct {
+		name string
+		opts ProfileOptions
+		err  error
+		msg  string
+	}{
+		{"passphrase from the environment", ProfileOptions{Getenv: env(map[string]string{EnvPassphrase: "s3cret pass"})}, nil, ""},
+		{"passphrase file without its line ending", ProfileOptions{PassphraseFile: file}, nil, ""},
+		{"the file wins over the environment", ProfileOptions{PassphraseFile: file, Getenv: env(map[string]string{EnvPassphrase: "other"})}, nil, ""},
+		{"wrong passphrase", ProfileOptions{Getenv: env(map[string]string{EnvPassphrase: "guess"})}, history.ErrWrongPassphrase, "wrong passphrase"},
+		{"no source and no terminal", ProfileOptions{}, nil, "--passphrase-file"},
+		{"missing passphrase file", ProfileOptions{PassphraseFile: filepath.Join(t.TempDir(), "nope")}, nil, "passphrase file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Dir = dir
+			tc.opts.Stdin = strings.NewReader("s3cret pass\n") // not a terminal: never read
+			if tc.opts.Getenv == nil {
+				tc.opts.Getenv = env(nil)
+			}
+			v, err := OpenProfile(tc.opts)
+			if tc.err == nil && tc.msg == "" {
+				require.NoError(t, err)
+				assert.Equal(t, osUserName(), v.Name())
+				require.NoError(t, v.Close())
+				return
+			}
+			require.Error(t, err)
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+			}
+			assert.Contains(t, err.Error(), tc.msg)
+			assert.NotContains(t, err.Error(), "s3cret")
+		})
+	}
+}
+
+func TestOpenProfile_MissingProfileIsNotCreatedUnlessAsked(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "none")
+	_, err := OpenProfile(ProfileOptions{Dir: dir, Getenv: env(map[string]string{EnvPassphrase: "x"}), Stdin: strings.NewReader("")})
+	require.ErrorIs(t, err, history.ErrNoProfile)
+	assert.False(t, history.Exists(dir))
+}
+
+func TestOpenProfile_NewProfileFromAPipeAsksTwice(t *testing.T) {
+	for _, tc := range []struct {
+		name, input, err string
+	}{
+		{"the same twice", "pw one\npw one\n", ""},
+		{"two different", "pw one\npw two\n", "differ"},
+		{"empty", "\n\n", "empty passphrase"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "p")
+			opts := ProfileOptions{Dir: dir, Name: "Ann", Create: true, params: &cheapParams, Stdin: strings.NewReader(tc.input),
+				Stderr: &bytes.Buffer{}, Getenv: env(nil), pipe: true}
+			v, err := OpenProfile(opts)
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				assert.False(t, history.Exists(dir))
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "Ann", v.Name())
+			require.NoError(t, v.Close())
+		})
+	}
+}
+
+func TestRunPasswd_ChangesThePassphrase(t *testing.T) {
+	dir := newProfile(t, "Ann", "first")
+	newFile := filepath.Join(t.TempDir(), "new")
+	require.NoError(t, os.WriteFile(newFile, []byte("third\n"), 0o600))
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		stdin   string
+		env     map[string]string
+		code    int
+		newPass string
+		stderr  string
+	}{
+		{"both from standard input", nil, "first\nsecond\nsecond\n", nil, 0, "second", ""},
+		{"new from a file", []string{"--new-passphrase-file", newFile}, "", map[string]string{EnvPassphrase: "second"}, 0, "third", ""},
+		{"new from the environment", nil, "", map[string]string{EnvPassphrase: "third", EnvNewPassphrase: "fourth"}, 0, "fourth", ""},
+		{"wrong current passphrase", nil, "", map[string]string{EnvPassphrase: "third", EnvNewPassphrase: "fifth"}, 1, "fourth", "wrong passphrase"},
+		{"new passphrases differ", nil, "fourth\nfive\nsix\n", nil, 1, "fourth", "differ"},
+		{"stray argument", []string{"now"}, "", nil, 2, "fourth", "usage"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{EnvPassphrase, EnvNewPassphrase} {
+				t.Setenv(k, tc.env[k])
+			}
+			var stdout, stderr bytes.Buffer
+			code := RunPasswd(append([]string{"--profile", dir}, tc.args...), strings.NewReader(tc.stdin), &stdout, &stderr)
+			assert.Equal(t, tc.code, code, stderr.String())
+			assert.Contains(t, stderr.String(), tc.stderr)
+			if code == 0 {
+				assert.Contains(t, stdout.String(), "Passphrase changed")
+			}
+			v, err := history.Open(dir, []byte(tc.newPass))
+			require.NoError(t, err)
+			require.NoError(t, v.Close())
+		})
+	}
+}
