@@ -7,7 +7,7 @@ import (
 )
 
 // AppID is the application ID (FyneApp.toml's Details.ID says the same).
-const AppID = "io.github.securechat"
+const AppID = "io.github.securechat.securechat"
 
 // Run opens the desktop app and returns the process exit code when its
 // window is closed.
@@ -94,6 +94,7 @@ func (u *UI) unlocked(v Vault) {
 func (u *UI) showChoose() {
 	u.choose = newChooseScreen(u)
 	u.setContent(u.choose.content, "SecureChat — Host or Connect")
+	u.win.Canvas().Focus(u.choose.addr)
 }
 
 // startChat shows the chat screen for a controller just made.

@@ -1,14 +1,12 @@
 package ui
 
 import (
-	"errors"
-	"time"
-
+	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/session"
 )
 
-// Vault is what the desktop app needs of an unlocked profile. The real
-// profile vault (history.Vault) provides it; tests use an in-memory fake.
+// Vault is what the desktop app needs of an unlocked profile.
+// *history.Vault provides it; tests use an in-memory fake.
 type Vault interface {
 	// Name is the display name the profile was created with.
 	Name() string
@@ -26,47 +24,25 @@ type Vault interface {
 	Close() error
 }
 
-// Summary describes one past conversation.
-type Summary struct {
-	ID          string
-	Partner     string
-	Fingerprint string
-	Role        string // "host" or "connect"
-	Addr        string
-	Start, End  time.Time
-	EndReason   string
-	Messages    int
-}
-
-// StoredMessage is one message of a past conversation.
-type StoredMessage struct {
-	ID       string
-	Outgoing bool
-	Time     time.Time
-	Text     string
-	Status   string // "sending", "delivered" or "failed"
-	Reason   string
-}
-
-// Transcript is a whole past conversation.
-type Transcript struct {
-	Summary
-	Messages []StoredMessage
-}
-
-// Hit is one search result.
-type Hit struct {
-	Conversation Summary
-	Message      StoredMessage
-}
+// The history types the app shows are the vault's own.
+type (
+	// Summary describes one past conversation.
+	Summary = history.Summary
+	// StoredMessage is one message of a past conversation.
+	StoredMessage = history.StoredMessage
+	// Transcript is a whole past conversation.
+	Transcript = history.Transcript
+	// Hit is one search result.
+	Hit = history.Hit
+)
 
 var (
 	// ErrWrongPassphrase is returned by [Backend.Open] when the passphrase
 	// does not unlock the profile; the unlock screen lets the user try again.
-	ErrWrongPassphrase = errors.New("wrong passphrase")
+	ErrWrongPassphrase = history.ErrWrongPassphrase
 	// ErrProfileInUse is returned by [Backend.Open] when another SecureChat
 	// has the profile open.
-	ErrProfileInUse = errors.New("the profile is open in another SecureChat")
+	ErrProfileInUse = history.ErrProfileInUse
 )
 
 // Backend is everything the desktop app reaches outside Fyne: the profile

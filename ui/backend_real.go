@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net"
 	"os"
-	"path/filepath"
 
+	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/session"
 )
 
@@ -13,7 +13,7 @@ import (
 // profile folder (tests, screenshots, a second instance on one machine).
 const ProfileEnv = "SECURECHAT_PROFILE"
 
-var errNotYet = errors.New("not available in this build yet")
+var _ Vault = (*history.Vault)(nil)
 
 // RealBackend wires the app to the profile vault and the session package.
 func RealBackend() Backend {
@@ -22,26 +22,55 @@ func RealBackend() Backend {
 			if d := os.Getenv(ProfileEnv); d != "" {
 				return d, nil
 			}
-			d, err := os.UserConfigDir()
+			return history.DefaultDir()
+		},
+		Exists: history.Exists,
+		Create: func(dir, name string, passphrase []byte) (Vault, error) {
+			v, err := history.Create(dir, name, passphrase)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
-			return filepath.Join(d, "securechat"), nil
+			return v, nil
 		},
-		Exists: func(dir string) bool {
-			_, err := os.Stat(filepath.Join(dir, "profile"))
-			return err == nil
+		Open: func(dir string, passphrase []byte) (Vault, error) {
+			v, err := history.Open(dir, passphrase)
+			if err != nil {
+				return nil, err
+			}
+			return v, nil
 		},
-		Create: func(dir, name string, passphrase []byte) (Vault, error) { return nil, errNotYet },
-		Open:   func(dir string, passphrase []byte) (Vault, error) { return nil, errNotYet },
 		Host: func(v Vault, listenAddr string) (session.Controller, error) {
-			return nil, errNotYet
+			cfg, err := sessionConfig(v)
+			if err != nil {
+				return nil, err
+			}
+			s, err := session.Host(cfg, listenAddr)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
 		},
 		Connect: func(v Vault, addr string) (session.Controller, error) {
-			return nil, errNotYet
+			cfg, err := sessionConfig(v)
+			if err != nil {
+				return nil, err
+			}
+			s, err := session.Connect(cfg, addr)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
 		},
 		LocalAddrs: localAddrs,
 	}
+}
+
+func sessionConfig(v Vault) (session.Config, error) {
+	hv, ok := v.(*history.Vault)
+	if !ok {
+		return session.Config{}, errors.New("ui: the profile is not a history.Vault")
+	}
+	return session.Config{Identity: hv.Identity(), Name: hv.Name(), Store: hv}, nil
 }
 
 // localAddrs lists this machine's non-loopback addresses, IPv4 first.

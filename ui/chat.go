@@ -48,6 +48,7 @@ type chatScreen struct {
 	state     connState
 	partner   *session.Partner
 	listenMsg string
+	peerAddr  string // the address being secured
 	closing   atomic.Bool
 	done      chan struct{} // closed when the event reader has stopped
 	dialog    dialog.Dialog // the open trust dialog, if any
@@ -67,6 +68,7 @@ type chatScreen struct {
 	verify     *widget.Button
 	messages   *messageList
 	waiting    *fyne.Container
+	activity   *widget.Activity
 	waitText   *widget.Label
 	waitCancel *widget.Button
 	input      *messageEntry
@@ -99,7 +101,10 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	c.safety.SizeName = theme.SizeNameCaptionText
 	c.trust = widget.NewLabel("")
 	c.verify = widget.NewButtonWithIcon("Verify", theme.ConfirmIcon(), c.showVerify)
-	c.partnerBox = container.NewHBox(c.partnerLbl, widget.NewLabel("Safety number"), c.safety, c.trust, c.verify)
+	c.safety.Truncation = fyne.TextTruncateEllipsis
+	c.partnerBox = container.NewBorder(nil, nil,
+		container.NewHBox(c.partnerLbl, widget.NewLabel("Safety number")),
+		container.NewHBox(c.trust, c.verify), c.safety)
 	c.partnerBox.Hide()
 
 	top := container.NewVBox(
@@ -114,8 +119,9 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	c.waitText.Alignment = fyne.TextAlignCenter
 	c.waitText.Wrapping = fyne.TextWrapWord
 	c.waitCancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), c.cancelTapped)
+	c.activity = widget.NewActivity()
 	c.waiting = container.NewCenter(fixedWidth(460, container.NewVBox(
-		widget.NewActivity(), c.waitText, container.NewCenter(c.waitCancel))))
+		container.NewCenter(c.activity), c.waitText, container.NewCenter(c.waitCancel))))
 
 	c.input = newMessageEntry(c.sendTapped)
 	c.input.OnChanged = func(string) { c.updateSend() }
@@ -181,9 +187,7 @@ func (c *chatScreen) handle(ev session.Event) {
 		}
 	case session.EventHandshaking:
 		c.state = stateHandshaking
-		if ev.Addr != "" {
-			c.target0(ev.Addr)
-		}
+		c.peerAddr = ev.Addr
 	case session.EventPartnerRequest:
 		c.partner = ev.Partner
 		c.state = stateDeciding
@@ -249,12 +253,6 @@ func (c *chatScreen) handle(ev session.Event) {
 		c.state = stateClosed
 	}
 	c.refresh()
-}
-
-func (c *chatScreen) target0(addr string) {
-	if c.role == roleHost {
-		c.listenMsg = "Securing the connection with " + addr + "…"
-	}
 }
 
 // decide applies the trust policy to a partner request.
@@ -389,7 +387,7 @@ func (c *chatScreen) refresh() {
 	icon := theme.MediaRecordIcon()
 	switch c.state {
 	case stateListening:
-		status = c.listenMsg
+		status = "Waiting for a partner on port " + c.target
 		icon = theme.HomeIcon()
 	case stateConnecting:
 		status = "Connecting to " + c.target + "…"
@@ -398,19 +396,19 @@ func (c *chatScreen) refresh() {
 		status = "Securing the connection…"
 		icon = theme.ViewRefreshIcon()
 	case stateDeciding:
-		status = "Checking " + name + "…"
+		status = name + " wants to chat"
 		icon = theme.QuestionIcon()
 	case stateAwaiting:
 		status = "Waiting for " + name + " to accept…"
 		icon = theme.QuestionIcon()
 	case stateConnected:
-		status = "Connected to " + name + " · end-to-end encrypted"
+		status = "Connected to " + name + " · encrypted"
 		icon = theme.ConfirmIcon()
 	case stateDisconnected:
 		status = "Not connected"
 		icon = theme.WarningIcon()
 		if c.role == roleHost {
-			status = "Not connected. Still listening on port " + c.target + ": Wait again to keep this conversation open"
+			status = "Not connected · still listening on port " + c.target
 		}
 	case stateClosed:
 		status = "Closed"
@@ -467,15 +465,31 @@ func (c *chatScreen) refresh() {
 	waiting := len(c.messages.rows) == 0 &&
 		(c.state == stateListening || c.state == stateConnecting || c.state == stateHandshaking)
 	if waiting {
-		c.waitText.SetText(c.status.Text)
+		c.waitText.SetText(c.detail())
 		c.waiting.Show()
+		c.activity.Start()
 	} else {
 		c.waiting.Hide()
+		c.activity.Stop()
 	}
 	if c.state == stateConnected {
 		c.hint.Hide()
 	}
 	c.updateSend()
+}
+
+// detail is the longer text of the waiting panel.
+func (c *chatScreen) detail() string {
+	switch c.state {
+	case stateListening:
+		return c.listenMsg
+	case stateHandshaking:
+		if c.peerAddr != "" {
+			return "Securing the connection with " + c.peerAddr + "…"
+		}
+		return "Securing the connection…"
+	}
+	return c.status.Text
 }
 
 func (c *chatScreen) actionTapped() {

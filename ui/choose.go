@@ -104,7 +104,7 @@ func newChooseScreen(u *UI) *chooseScreen {
 		container.NewVBox(hello, widget.NewLabelWithStyle("Choose how to start the chat.", fyne.TextAlignCenter, fyne.TextStyle{})),
 		container.NewHBox(s.pastButton),
 		nil, nil,
-		container.NewVBox(container.NewGridWithColumns(2, hostCard, connectCard))))
+		container.NewCenter(fixedWidth(780, container.NewGridWithColumns(2, hostCard, connectCard)))))
 	return s
 }
 

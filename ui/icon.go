@@ -2,11 +2,11 @@ package ui
 
 import (
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/theme"
+
+	"github.com/securechat/securechat/assets"
 )
 
+var iconResource = fyne.NewStaticResource("securechat.png", assets.IconPNG)
+
 // appIcon is the window and notification icon.
-func appIcon() fyne.Resource {
-	// TODO: use assets.IconPNG once package assets provides it.
-	return theme.MailComposeIcon()
-}
+func appIcon() fyne.Resource { return iconResource }

@@ -50,6 +50,9 @@ func newMessageList(onRetry func(id string)) *messageList {
 		r := m.rowAt(id)
 		o.(*bubble).set(r, m.showWire, m.highlight, r.id != "" && r.id == m.marked)
 	})
+	m.list.HideSeparators = true
+	// a chat pane has nothing to select
+	m.list.OnSelected = func(id widget.ListItemID) { m.list.Unselect(id) }
 	m.ExtendBaseWidget(m)
 	return m
 }
