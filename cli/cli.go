@@ -4,15 +4,54 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 )
 
+const usage = `usage:
+  securechat                              open the desktop app
+  securechat host [--listen ADDR]         wait for a partner (default 0.0.0.0:9999)
+  securechat connect HOST[:PORT]          connect to a partner (default port 9999)
+  securechat history list|show ID|search TEXT [--json]
+  securechat passwd                       change the profile passphrase
+  securechat --version
+
+Common flags: --profile DIR, --passphrase-file FILE (or SECURECHAT_PASSPHRASE),
+--name NAME, --json, --plaintext (unencrypted demonstration only),
+--trust-new-key, --known-only. Run a command with -h for its flags.
+`
+
+// GUI opens the desktop app; main sets it so that this package need not
+// import the UI toolkit. Nil means there is no GUI in this build.
+var GUI func(version string) int
+
 // Main runs the command line and returns the process exit code.
 func Main(args []string, version string) int {
-	if len(args) == 1 && (args[0] == "--version" || args[0] == "version") {
-		fmt.Println("securechat", version)
-		return 0
+	return run(args, version, os.Stdin, os.Stdout, os.Stderr)
+}
+
+func run(args []string, version string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		if GUI != nil {
+			return GUI(version)
+		}
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
-	fmt.Fprintln(os.Stderr, "usage: securechat [host|connect|history|passwd] ...")
+	switch args[0] {
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, "securechat", version)
+		return 0
+	case "-h", "--help", "-help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "host", "connect":
+		return runChat(args[0], args[1:], stdin, stdout, stderr)
+	case "history":
+		return RunHistory(args[1:], stdout, stderr)
+	case "passwd":
+		return RunPasswd(args[1:], stdin, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "securechat: unknown command %q\n\n%s", args[0], usage)
 	return 2
 }

@@ -21,6 +21,7 @@ type memStore struct {
 	pins       map[string]history.Pin
 	convs      []*memConv
 	failWrites bool
+	delay      time.Duration // makes SetPin and BeginConversation slow, like a busy disk
 }
 
 func newMemStore() *memStore { return &memStore{pins: map[string]history.Pin{}} }
@@ -33,6 +34,7 @@ func (m *memStore) Pin(name string) (history.Pin, bool, error) {
 }
 
 func (m *memStore) SetPin(p history.Pin) error {
+	time.Sleep(m.delay)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.pins[p.Name] = p
@@ -40,6 +42,7 @@ func (m *memStore) SetPin(p history.Pin) error {
 }
 
 func (m *memStore) BeginConversation(meta history.ConversationMeta) (history.Writer, error) {
+	time.Sleep(m.delay)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := &memConv{store: m, meta: meta, status: map[string]string{}}
@@ -120,7 +123,7 @@ type peer struct {
 }
 
 func testConfig(name string, store *memStore) Config {
-	c := Config{Identity: testkeys.Identity(name), Name: name, HandshakeTimeout: 5 * time.Second}
+	c := Config{Identity: testkeys.Identity(name), Name: name, HandshakeTimeout: 20 * time.Second}
 	if store != nil {
 		c.Store = store
 	}
@@ -152,10 +155,10 @@ func watch(t *testing.T, s *Session, store *memStore, autoAccept bool) *peer {
 }
 
 // waitFor returns the first event of kind (after skipping `after` of them)
-// that matches ok, waiting up to 10 s.
+// that matches ok, waiting up to 20 s.
 func (p *peer) waitFor(kind EventKind, ok func(Event) bool) Event {
 	p.t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(20 * time.Second)
 	for {
 		p.mu.Lock()
 		for _, e := range p.seen {

@@ -22,7 +22,6 @@ type linkState int
 const (
 	linkHandshaking linkState = iota
 	linkDeciding              // handshake done; waiting for our front end and the partner
-	linkOpening               // both accepted; the history conversation is being opened
 	linkConnected             // both accepted; messages flow
 	linkEnding                // goodbye said or error seen
 )
@@ -619,6 +618,20 @@ func (l *link) accept() error {
 		}
 		l.setTrust(TrustPinned)
 	}
+	// The conversation is opened before our Accept goes out: from then on
+	// the partner may send messages, and each must find it there.
+	if st := l.s.cfg.Store; st != nil && !l.s.cfg.Plaintext && l.history() == nil {
+		conv, err := st.BeginConversation(history.ConversationMeta{
+			Partner: p.Name, Fingerprint: p.Fingerprint, Role: l.s.role(), Addr: l.addr, Start: l.s.cfg.Now(),
+		})
+		if err != nil {
+			l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved: %w", err)})
+		} else {
+			l.mu.Lock()
+			l.conv = conv
+			l.mu.Unlock()
+		}
+	}
 	if err := l.enqueue(writeItem{pt: encodeAccept()}); err != nil {
 		return err
 	}
@@ -660,27 +673,8 @@ func (l *link) maybeConnected() {
 		}
 		return
 	}
-	l.state = linkOpening
-	p := *l.partner
-	l.mu.Unlock()
-	if st := l.s.cfg.Store; st != nil && !l.s.cfg.Plaintext {
-		conv, err := st.BeginConversation(history.ConversationMeta{
-			Partner: p.Name, Fingerprint: p.Fingerprint, Role: l.s.role(), Addr: l.addr, Start: l.s.cfg.Now(),
-		})
-		if err != nil {
-			l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved: %w", err)})
-		} else {
-			l.mu.Lock()
-			l.conv = conv
-			l.mu.Unlock()
-		}
-	}
-	l.mu.Lock()
-	if l.state != linkOpening {
-		l.mu.Unlock()
-		return
-	}
 	l.state = linkConnected
+	p := *l.partner
 	l.mu.Unlock()
 	l.s.emit(Event{Kind: EventConnected, Addr: l.addr, Partner: &p})
 	l.s.resendQueued(l)

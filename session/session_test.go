@@ -77,3 +77,21 @@ func TestSession_NotConnectedRefusesToSend(t *testing.T) {
 	_, err = h.Send("anyone?")
 	require.ErrorIs(t, err, ErrNotConnected)
 }
+
+func TestSession_MessageSentTheMomentThePartnerIsConnectedArrives(t *testing.T) {
+	// The host accepts at once and speaks first, while the connecting side
+	// is still slowly pinning the key and opening its history.
+	slow := newMemStore()
+	slow.delay = 300 * time.Millisecond
+	h, err := Host(testConfig("bob", nil), "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, nil, true)
+	c, err := Connect(testConfig("alice", slow), hostAddr(t, host))
+	require.NoError(t, err)
+	conn := watch(t, c, slow, true)
+	host.waitFor(EventConnected, nil)
+	_, err = h.Send("welcome")
+	require.NoError(t, err)
+	assert.Equal(t, "welcome", conn.waitFor(EventMessage, nil).Message.Text)
+	assert.Empty(t, conn.events(EventDisconnected))
+}

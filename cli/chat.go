@@ -1,0 +1,366 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/transport"
+)
+
+// chatOptions are the flags of host and connect.
+type chatOptions struct {
+	profile     ProfileOptions
+	listen      string
+	json        bool
+	plaintext   bool
+	trustNewKey bool
+	knownOnly   bool
+}
+
+// runChat runs `securechat host` or `securechat connect`: stdin lines are
+// messages, events go to stdout, end of input says goodbye.
+func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var o chatOptions
+	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	AddProfileFlags(fs, &o.profile)
+	fs.StringVar(&o.profile.Name, "name", "", "display `name` shown to the partner (default: the profile's)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object per event")
+	fs.BoolVar(&o.plaintext, "plaintext", false, "DEMONSTRATION ONLY: chat without any encryption, as the paper's unencrypted program")
+	fs.BoolVar(&o.trustNewKey, "trust-new-key", false, "accept a partner whose identity key changed (only after comparing safety numbers)")
+	fs.BoolVar(&o.knownOnly, "known-only", false, "accept only partners whose key is already pinned")
+	if mode == "host" {
+		fs.StringVar(&o.listen, "listen", fmt.Sprintf("0.0.0.0:%d", transport.DefaultPort), "`address` to listen on")
+	}
+	fs.Usage = func() {
+		if mode == "host" {
+			fmt.Fprintln(stderr, "usage: securechat host [--listen ADDR] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only]")
+		} else {
+			fmt.Fprintln(stderr, "usage: securechat connect HOST[:PORT] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only]")
+		}
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	var addr string
+	switch {
+	case mode == "host" && len(pos) != 0, mode == "connect" && len(pos) != 1:
+		fs.Usage()
+		return 2
+	case mode == "connect":
+		if addr, err = transport.NormalizeAddr(pos[0]); err != nil {
+			fmt.Fprintln(stderr, "securechat:", err)
+			return 2
+		}
+	}
+	if o.trustNewKey && o.knownOnly {
+		fmt.Fprintln(stderr, "securechat: --trust-new-key and --known-only contradict each other")
+		return 2
+	}
+
+	out := newPrinter(stdout, o.json)
+	cfg := session.Config{Plaintext: o.plaintext, Name: o.profile.Name}
+	if o.plaintext {
+		fmt.Fprintln(stderr, "WARNING: --plaintext sends everything UNENCRYPTED. Anyone on the network can read and change it. It exists only to show what encryption protects; it cannot talk to a secure SecureChat.")
+	} else {
+		o.profile.Create = true
+		o.profile.Stdin = stdin
+		o.profile.Stderr = stderr
+		v, err := OpenProfile(o.profile)
+		if err != nil {
+			fmt.Fprintln(stderr, "securechat:", err)
+			return 1
+		}
+		defer v.Close()
+		cfg.Identity, cfg.Store = v.Identity(), v
+		if cfg.Name == "" {
+			cfg.Name = v.Name()
+		}
+		if mode == "connect" {
+			_ = v.AddRecentAddr(addr)
+		}
+	}
+
+	var s *session.Session
+	if mode == "host" {
+		s, err = session.Host(cfg, o.listen)
+	} else {
+		s, err = session.Connect(cfg, addr)
+	}
+	if err != nil {
+		out.event(jsonEvent{Event: "error", Error: err.Error()}, "error: "+err.Error())
+		return 1
+	}
+	return (&chat{s: s, o: o, out: out, host: mode == "host"}).run(stdin)
+}
+
+// chat connects stdin, the controller and stdout.
+type chat struct {
+	s    *session.Session
+	o    chatOptions
+	out  *printer
+	host bool
+
+	mu        sync.Mutex
+	connected bool
+	backlog   []string // lines typed before a partner was there
+	unacked   map[string]string
+	eof       bool
+	exitCode  int
+}
+
+func (c *chat) run(stdin io.Reader) int {
+	c.unacked = map[string]string{}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(make([]byte, 0, 64<<10), session.MaxMessageBytes+1)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	events := c.s.Events()
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				lines = nil
+				c.mu.Lock()
+				c.eof = true
+				c.mu.Unlock()
+				if c.finished() {
+					return c.close()
+				}
+				continue
+			}
+			c.send(line)
+		case e, ok := <-events:
+			if !ok {
+				return c.exitCode
+			}
+			if stop := c.handle(e); stop {
+				return c.close()
+			}
+			if c.finished() {
+				return c.close()
+			}
+		}
+	}
+}
+
+// finished reports that input has ended and nothing we sent awaits an ack.
+func (c *chat) finished() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.eof && len(c.backlog) == 0 && len(c.unacked) == 0
+}
+
+func (c *chat) close() int {
+	_ = c.s.Close()
+	for range c.s.Events() {
+	}
+	return c.exitCode
+}
+
+func (c *chat) send(line string) {
+	if strings.TrimSpace(line) == "" {
+		return
+	}
+	c.mu.Lock()
+	if !c.connected {
+		c.backlog = append(c.backlog, line)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	id, err := c.s.Send(line)
+	if err != nil {
+		c.out.event(jsonEvent{Event: "error", Error: err.Error()}, "not sent: "+err.Error())
+		return
+	}
+	c.mu.Lock()
+	c.unacked[id] = line
+	c.mu.Unlock()
+}
+
+// handle prints one event and applies the trust policy; stop ends the program.
+func (c *chat) handle(e session.Event) (stop bool) {
+	switch e.Kind {
+	case session.EventListening:
+		c.out.event(jsonEvent{Event: "listening", Addr: e.Addr, Addrs: e.Addrs},
+			fmt.Sprintf("Listening on %s. Your partner can connect to: %s", e.Addr, strings.Join(e.Addrs, ", ")))
+	case session.EventHandshaking:
+		c.out.human("Securing the connection with " + e.Addr + " ...")
+	case session.EventPartnerRequest:
+		c.decide(e.Partner)
+	case session.EventWaitingForPartner:
+		c.out.human("Waiting for " + e.Partner.Name + " to accept ...")
+	case session.EventConnected:
+		p := e.Partner
+		c.out.event(jsonEvent{Event: "connected", Peer: p.Name, SafetyNumber: p.SafetyNumber, Trust: p.Trust.String(), Fingerprint: p.Fingerprint, Addr: p.Addr},
+			fmt.Sprintf("Connected to %s (%s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", p.Name, p.Addr, p.SafetyNumber, p.Name))
+		c.mu.Lock()
+		c.connected = true
+		backlog := c.backlog
+		c.backlog = nil
+		c.mu.Unlock()
+		for _, line := range backlog {
+			c.send(line)
+		}
+	case session.EventMessage:
+		m := e.Message
+		j := jsonEvent{Event: "message", ID: m.ID, From: m.From, Text: m.Text, Time: m.Time.UTC().Format(time.RFC3339Nano), Outgoing: m.Outgoing}
+		if m.Outgoing {
+			c.out.event(j, "")
+		} else {
+			c.out.event(j, fmt.Sprintf("[%s] %s: %s", m.Time.Local().Format("15:04"), printable(m.From), printable(m.Text)))
+		}
+	case session.EventDelivered:
+		c.mu.Lock()
+		text := c.unacked[e.ID]
+		delete(c.unacked, e.ID)
+		c.mu.Unlock()
+		c.out.event(jsonEvent{Event: "delivered", ID: e.ID}, "  ✓ delivered: "+snippet(text))
+	case session.EventFailed:
+		c.mu.Lock()
+		text := c.unacked[e.ID]
+		delete(c.unacked, e.ID)
+		c.mu.Unlock()
+		c.out.event(jsonEvent{Event: "failed", ID: e.ID, Reason: e.Reason}, "  ✗ not delivered: "+snippet(text)+" ("+e.Reason+")")
+	case session.EventDisconnected:
+		reason := e.Reason
+		c.mu.Lock()
+		c.connected = false
+		wasConnected := e.Partner != nil
+		c.mu.Unlock()
+		c.out.event(jsonEvent{Event: "disconnected", Reason: reason}, reason)
+		if !c.host {
+			if !wasConnected || e.Err != nil && !isPartnerLeft(reason) {
+				c.exitCode = 1
+			}
+			return true
+		}
+		c.out.human("Waiting for the next partner ...")
+	case session.EventTurnedAway:
+		c.out.human("Turned away a second caller from " + e.Addr + " (busy)")
+	case session.EventHistoryError:
+		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "WARNING: "+e.Err.Error())
+	case session.EventError:
+		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "error: "+e.Err.Error())
+	case session.EventClosed:
+	}
+	return false
+}
+
+func isPartnerLeft(reason string) bool {
+	return reason == session.ReasonPartnerLeft || reason == session.ReasonWeLeft
+}
+
+// decide applies the terminal's trust policy: trust on first use unless
+// --known-only; a changed key is refused unless --trust-new-key.
+func (c *chat) decide(p *session.Partner) {
+	switch p.Trust {
+	case session.TrustPinned, session.TrustVerified:
+		_ = c.s.Accept()
+	case session.TrustNew:
+		if c.o.knownOnly {
+			c.out.event(jsonEvent{Event: "error", Error: "refused " + p.Name + ": their key is not pinned and --known-only is set"},
+				fmt.Sprintf("Refused %s: their key is not pinned and --known-only is set.", printable(p.Name)))
+			c.refuse()
+			return
+		}
+		if !c.o.plaintext {
+			c.out.human(fmt.Sprintf("%s is new: trusting this key on first use and pinning it (fingerprint %s).", printable(p.Name), p.Fingerprint))
+		}
+		_ = c.s.Accept()
+	case session.TrustChanged:
+		warning := fmt.Sprintf("WARNING: %s's identity key has CHANGED since you last talked. Someone may be intercepting this chat (a man in the middle).", p.Name)
+		if c.o.trustNewKey {
+			c.out.event(jsonEvent{Event: "error", Error: warning + " Trusting the new key because of --trust-new-key."},
+				warning+"\nTrusting the new key because of --trust-new-key. Safety number: "+p.SafetyNumber)
+			_ = c.s.Accept()
+			return
+		}
+		c.out.event(jsonEvent{Event: "error", Error: warning + " Refused."},
+			warning+"\nRefused. If "+p.Name+" really has a new key (a new installation), compare safety numbers in person and run again with --trust-new-key.")
+		c.refuse()
+	}
+}
+
+func (c *chat) refuse() {
+	_ = c.s.Decline()
+	if !c.host {
+		c.exitCode = 1
+	}
+}
+
+// printer writes events as text lines or JSON objects.
+type printer struct {
+	mu   sync.Mutex
+	w    io.Writer
+	json bool
+	enc  *json.Encoder
+}
+
+type jsonEvent struct {
+	Event        string   `json:"event"`
+	Addr         string   `json:"addr,omitempty"`
+	Addrs        []string `json:"addrs,omitempty"`
+	Peer         string   `json:"peer,omitempty"`
+	SafetyNumber string   `json:"safety_number,omitempty"`
+	Trust        string   `json:"trust,omitempty"`
+	Fingerprint  string   `json:"fingerprint,omitempty"`
+	ID           string   `json:"id,omitempty"`
+	From         string   `json:"from,omitempty"`
+	Text         string   `json:"text,omitempty"`
+	Time         string   `json:"time,omitempty"`
+	Outgoing     bool     `json:"outgoing,omitempty"`
+	Reason       string   `json:"reason,omitempty"`
+	Error        string   `json:"error,omitempty"`
+}
+
+func newPrinter(w io.Writer, asJSON bool) *printer {
+	return &printer{w: w, json: asJSON, enc: json.NewEncoder(w)}
+}
+
+// event prints j in JSON mode, text (if any) otherwise.
+func (p *printer) event(j jsonEvent, text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		_ = p.enc.Encode(j)
+		return
+	}
+	if text != "" {
+		fmt.Fprintln(p.w, text)
+	}
+}
+
+// human prints a line only in text mode.
+func (p *printer) human(text string) {
+	if !p.json {
+		p.event(jsonEvent{}, text)
+	}
+}
+
+func snippet(s string) string {
+	s = printable(s)
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}

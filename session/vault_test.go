@@ -1,0 +1,59 @@
+package session
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/securechat/securechat/history"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var cheap = history.Params{Time: 1, MemoryKiB: 1024, Threads: 1}
+
+func TestSession_WritesARealVaultHistoryOnBothSides(t *testing.T) {
+	dir := t.TempDir()
+	hv, err := history.CreateWith(filepath.Join(dir, "bob"), "bob", []byte("pass-bob"), cheap)
+	require.NoError(t, err)
+	defer hv.Close()
+	cv, err := history.CreateWith(filepath.Join(dir, "alice"), "alice", []byte("pass-alice"), cheap)
+	require.NoError(t, err)
+	defer cv.Close()
+
+	h, err := Host(Config{Identity: hv.Identity(), Name: "bob", Store: hv}, "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, nil, true)
+	c, err := Connect(Config{Identity: cv.Identity(), Name: "alice", Store: cv}, hostAddr(t, host))
+	require.NoError(t, err)
+	conn := watch(t, c, nil, true)
+	start := time.Now()
+	conn.waitFor(EventConnected, nil)
+	host.waitFor(EventConnected, nil)
+	t.Logf("connected in %v", time.Since(start))
+
+	id, err := c.Send("hello bob")
+	require.NoError(t, err)
+	_, err = h.Send("hello alice")
+	require.NoError(t, err)
+	conn.waitFor(EventDelivered, func(e Event) bool { return e.ID == id })
+	conn.waitFor(EventMessage, func(e Event) bool { return !e.Message.Outgoing })
+	require.NoError(t, c.Close())
+	host.waitFor(EventDisconnected, nil)
+
+	for _, v := range []*history.Vault{hv, cv} {
+		sums, err := v.Conversations()
+		require.NoError(t, err)
+		require.Len(t, sums, 1)
+		tr, err := v.Load(sums[0].ID)
+		require.NoError(t, err)
+		require.Len(t, tr.Messages, 2)
+		hits, err := v.Search("HELLO")
+		require.NoError(t, err)
+		assert.Len(t, hits, 2)
+	}
+	pin, ok, err := cv.Pin("bob")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, hv.Identity().Public().Fingerprint(), pin.Fingerprint)
+}
