@@ -63,8 +63,8 @@ func RunHistory(args []string, stdout, stderr io.Writer) int {
 	out := historyPrinter{w: stdout, json: *asJSON, me: v.Name()}
 	switch cmd {
 	case "list":
-		sums, err := v.Conversations()
-		if err == nil {
+		var sums []history.Summary
+		if sums, err = v.Conversations(); err == nil {
 			err = out.list(sums)
 		}
 	case "show":

@@ -79,9 +79,9 @@ func TestRunHistory_ListShowAndSearchAsTextAndJSON(t *testing.T) {
 		assert.NotContains(t, out, "\x07")
 	})
 	t.Run("show --json", func(t *testing.T) {
-		code, out, errOut := runHistory(t, "--profile="+dir, "show", "--json", id)
+		code, _, errOut := runHistory(t, "--profile="+dir, "show", "--json", id)
 		require.Equal(t, 2, code, "flags come after the subcommand: %s", errOut)
-		code, out, errOut = runHistory(t, "show", "--profile="+dir, "--json", id)
+		code, out, errOut := runHistory(t, "show", "--profile="+dir, "--json", id)
 		require.Equal(t, 0, code, errOut)
 		var tr jsonTranscript
 		require.NoError(t, json.Unmarshal([]byte(out), &tr))

@@ -1,0 +1,257 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// terminal is one `securechat host|connect --json` run in-process, with
+// its stdin to write lines to and its JSON events to read.
+type terminal struct {
+	t      *testing.T
+	stdin  *io.PipeWriter
+	mu     sync.Mutex
+	events []map[string]any
+	stderr strings.Builder
+	exit   chan int
+	more   chan struct{}
+}
+
+func startTerminal(t *testing.T, args ...string) *terminal {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	term := &terminal{t: t, stdin: inW, exit: make(chan int, 1), more: make(chan struct{}, 1)}
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				m = map[string]any{"event": "not json", "line": sc.Text()}
+			}
+			term.mu.Lock()
+			term.events = append(term.events, m)
+			term.mu.Unlock()
+			select {
+			case term.more <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	go func() {
+		var errBuf syncWriter
+		errBuf.w = &term.stderr
+		errBuf.mu = &term.mu
+		code := run(args, "test", inR, outW, &errBuf)
+		outW.Close()
+		term.exit <- code
+	}()
+	t.Cleanup(func() { inW.Close() })
+	return term
+}
+
+type syncWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (term *terminal) say(line string) {
+	_, err := io.WriteString(term.stdin, line+"\n")
+	require.NoError(term.t, err)
+}
+
+// waitFor returns the first event named name whose fields match.
+func (term *terminal) waitFor(name string, match map[string]any) map[string]any {
+	term.t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		term.mu.Lock()
+		for _, e := range term.events {
+			if e["event"] != name {
+				continue
+			}
+			ok := true
+			for k, v := range match {
+				if e[k] != v {
+					ok = false
+				}
+			}
+			if ok {
+				term.mu.Unlock()
+				return e
+			}
+		}
+		term.mu.Unlock()
+		select {
+		case <-term.more:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			term.mu.Lock()
+			defer term.mu.Unlock()
+			term.t.Fatalf("no %q event %v; events %v; stderr %s", name, match, term.events, term.stderr.String())
+		}
+	}
+}
+
+func (term *terminal) exitCode() int {
+	term.t.Helper()
+	select {
+	case c := <-term.exit:
+		return c
+	case <-time.After(30 * time.Second):
+		term.t.Fatal("the program did not exit")
+		return -1
+	}
+}
+
+func passFile(t *testing.T, pass string) string {
+	p := filepath.Join(t.TempDir(), "pass")
+	require.NoError(t, os.WriteFile(p, []byte(pass+"\n"), 0o600))
+	return p
+}
+
+func TestChat_TwoTerminalsChatBothWaysAndHistoryFindsIt(t *testing.T) {
+	bobDir, aliceDir := newProfile(t, "bob", "pw-bob"), newProfile(t, "alice", "pw-alice")
+	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", passFile(t, "pw-bob"), "--json")
+	addr := host.waitFor("listening", nil)["addr"].(string)
+
+	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", passFile(t, "pw-alice"))
+	c := conn.waitFor("connected", nil)
+	h := host.waitFor("connected", nil)
+	assert.Equal(t, "bob", c["peer"])
+	assert.Equal(t, "alice", h["peer"])
+	assert.Equal(t, c["safety_number"], h["safety_number"])
+	assert.Equal(t, "pinned", c["trust"])
+
+	conn.say("hello from alice")
+	got := host.waitFor("message", map[string]any{"text": "hello from alice"})
+	assert.Equal(t, "alice", got["from"])
+	conn.waitFor("delivered", map[string]any{"id": got["id"]})
+
+	host.say("hello from bob")
+	conn.waitFor("message", map[string]any{"text": "hello from bob", "from": "bob"})
+	host.waitFor("delivered", nil)
+
+	// End of input says goodbye and exits 0.
+	require.NoError(t, conn.stdin.Close())
+	assert.Equal(t, 0, conn.exitCode())
+	host.waitFor("disconnected", map[string]any{"reason": "Partner has disconnected"})
+	require.NoError(t, host.stdin.Close())
+	assert.Equal(t, 0, host.exitCode())
+
+	for _, side := range []struct{ dir, pass, partner string }{{bobDir, "pw-bob", "alice"}, {aliceDir, "pw-alice", "bob"}} {
+		pf := passFile(t, side.pass)
+		code, out, errOut := runHistory(t, "list", "--json", "--profile", side.dir, "--passphrase-file", pf)
+		require.Equal(t, 0, code, errOut)
+		assert.Contains(t, out, `"partner":"`+side.partner+`"`)
+		assert.Contains(t, out, `"messages":2`)
+		code, out, errOut = runHistory(t, "search", "HELLO FROM", "--json", "--profile", side.dir, "--passphrase-file", pf)
+		require.Equal(t, 0, code, errOut)
+		assert.Equal(t, 2, strings.Count(out, "\n"), out)
+		assert.Contains(t, out, "hello from alice")
+		assert.Contains(t, out, "hello from bob")
+	}
+}
+
+func TestChat_ChangedKeyIsRefusedUnlessTrusted(t *testing.T) {
+	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
+	impostorDir := newProfile(t, "bob", "pw")
+	pf := passFile(t, "pw")
+
+	// alice meets the real bob and pins his key.
+	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", pf, "--json")
+	addr := host.waitFor("listening", nil)["addr"].(string)
+	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
+	conn.waitFor("connected", nil)
+	require.NoError(t, conn.stdin.Close())
+	require.Equal(t, 0, conn.exitCode())
+	require.NoError(t, host.stdin.Close())
+	require.Equal(t, 0, host.exitCode())
+
+	// Someone else calling himself bob answers next time.
+	fake := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", impostorDir, "--passphrase-file", pf, "--json")
+	addr = fake.waitFor("listening", nil)["addr"].(string)
+	conn = startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
+	warn := conn.waitFor("error", nil)
+	assert.Contains(t, warn["error"], "identity key has CHANGED")
+	assert.Contains(t, warn["error"], "Someone may be intercepting")
+	assert.Equal(t, 1, conn.exitCode())
+	conn.mu.Lock()
+	for _, e := range conn.events {
+		assert.NotEqual(t, "connected", e["event"])
+	}
+	conn.mu.Unlock()
+
+	// With --trust-new-key, alice knowingly accepts it.
+	conn = startTerminal(t, "connect", addr, "--json", "--trust-new-key", "--profile", aliceDir, "--passphrase-file", pf)
+	assert.Contains(t, conn.waitFor("error", nil)["error"], "Trusting the new key because of --trust-new-key")
+	assert.Equal(t, "pinned", conn.waitFor("connected", nil)["trust"], "the new key is pinned from now on")
+	require.NoError(t, conn.stdin.Close())
+	assert.Equal(t, 0, conn.exitCode())
+	require.NoError(t, fake.stdin.Close())
+}
+
+func TestChat_KnownOnlyRefusesAStranger(t *testing.T) {
+	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
+	pf := passFile(t, "pw")
+	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", pf, "--json", "--known-only")
+	addr := host.waitFor("listening", nil)["addr"].(string)
+	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
+	host.waitFor("error", nil)
+	conn.waitFor("disconnected", nil)
+	require.NoError(t, host.stdin.Close())
+	assert.Equal(t, 0, host.exitCode())
+}
+
+func TestChat_PlaintextDemonstrationChatsAndRefusesSecurePeers(t *testing.T) {
+	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--plaintext", "--json")
+	addr := host.waitFor("listening", nil)["addr"].(string)
+	conn := startTerminal(t, "connect", addr, "--plaintext", "--json")
+	conn.waitFor("connected", nil)
+	conn.say("in the clear")
+	host.waitFor("message", map[string]any{"text": "in the clear"})
+	require.NoError(t, conn.stdin.Close())
+	assert.Equal(t, 0, conn.exitCode())
+	assert.Contains(t, conn.stderr.String(), "UNENCRYPTED")
+
+	aliceDir := newProfile(t, "alice", "pw")
+	secure := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", passFile(t, "pw"))
+	d := secure.waitFor("disconnected", nil)
+	assert.Contains(t, d["reason"], "plaintext")
+	assert.Equal(t, 1, secure.exitCode())
+	require.NoError(t, host.stdin.Close())
+}
+
+func TestChat_UsageErrorsExitTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"connect"},
+		{"connect", "a", "b"},
+		{"connect", "host:0"},
+		{"host", "extra"},
+		{"host", "--no-such-flag"},
+		{"frobnicate"},
+		{"connect", "x", "--trust-new-key", "--known-only"},
+	} {
+		var out, errOut strings.Builder
+		assert.Equal(t, 2, run(args, "test", strings.NewReader(""), &out, &errOut), "%v", args)
+	}
+	var out strings.Builder
+	assert.Equal(t, 0, run([]string{"--version"}, "1.2.3", strings.NewReader(""), &out, io.Discard))
+	assert.Equal(t, "securechat 1.2.3\n", out.String())
+}
