@@ -266,9 +266,7 @@ func (r *bubbleRenderer) update() {
 	r.bg.StrokeWidth = 0
 	switch row.kind {
 	case rowEarlier, rowLater:
-		r.button.SetText(row.text)
-		r.button.Importance = widget.LowImportance
-		r.button.Icon = nil
+		r.setButton(row.text, nil, widget.LowImportance)
 		return
 	case rowSystem:
 		c := theme.ColorNamePlaceHolder
@@ -297,6 +295,9 @@ func (r *bubbleRenderer) update() {
 	segs = append(segs, highlightSegments(row.text, b.highlight)...)
 	if row.outgoing && row.status != statusNone {
 		st := row.status.String()
+		if row.readOnly && row.status == statusSending {
+			st = "not acknowledged" // the chat ended before the partner confirmed it
+		}
 		c := theme.ColorNamePlaceHolder
 		if row.status == statusFailed {
 			c = theme.ColorNameError
@@ -328,9 +329,20 @@ func (r *bubbleRenderer) update() {
 		r.bg.StrokeWidth = 2
 	}
 	r.bg.Refresh()
-	r.button.SetText("Retry")
-	r.button.SetIcon(theme.ViewRefreshIcon())
-	r.button.Importance = widget.MediumImportance
+	if row.status == statusFailed && !row.readOnly {
+		r.setButton("Retry", theme.ViewRefreshIcon(), widget.MediumImportance)
+	}
+}
+
+// setButton changes the button only where it differs: a button refresh
+// re-renders its icon, which is slow when done for every row.
+func (r *bubbleRenderer) setButton(text string, icon fyne.Resource, imp widget.Importance) {
+	b := r.button
+	if b.Text == text && b.Icon == icon && b.Importance == imp {
+		return
+	}
+	b.Text, b.Icon, b.Importance = text, icon, imp
+	b.Refresh()
 }
 
 // highlightSegments splits text so that every case-insensitive occurrence

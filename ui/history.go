@@ -255,9 +255,11 @@ func (h *historyWindow) openConversation(s Summary, focus string) {
 // returns the index of message focus, or -1.
 func transcriptRows(t *Transcript, focus string) ([]*row, int) {
 	rows := make([]*row, 0, len(t.Messages)+1)
+	store := make([]row, len(t.Messages)) // one allocation for them all
 	at := -1
-	for _, m := range t.Messages {
-		r := &row{kind: rowMessage, id: m.ID, outgoing: m.Outgoing, from: t.Partner,
+	for i, m := range t.Messages {
+		r := &store[i]
+		*r = row{kind: rowMessage, id: m.ID, outgoing: m.Outgoing, from: t.Partner,
 			text: m.Text, time: m.Time, reason: m.Reason, readOnly: true}
 		if m.Outgoing {
 			switch m.Status {

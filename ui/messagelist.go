@@ -38,13 +38,23 @@ type messageList struct {
 	onRetry   func(id string)
 
 	earlier, later row
+
+	// bulk is set while many heights are set at once: each SetItemHeight
+	// refreshes and lays out the whole list, so meanwhile the list is made
+	// empty and its template is not rebuilt each time.
+	bulk     bool
+	template *bubble
 }
 
 func newMessageList(onRetry func(id string)) *messageList {
 	m := &messageList{byID: map[string]*row{}, onRetry: onRetry}
 	m.earlier.kind, m.later.kind = rowEarlier, rowLater
 	m.measurer = newBubble(nil)
+	m.template = newBubble(nil)
 	m.list = widget.NewList(m.length, func() fyne.CanvasObject {
+		if m.bulk {
+			return m.template
+		}
 		return newBubble(m.buttonTapped)
 	}, func(id widget.ListItemID, o fyne.CanvasObject) {
 		r := m.rowAt(id)
@@ -61,6 +71,9 @@ func (m *messageList) hasEarlier() bool { return m.first > 0 }
 func (m *messageList) hasLater() bool   { return m.last < len(m.rows) }
 
 func (m *messageList) length() int {
+	if m.bulk {
+		return 0
+	}
 	n := m.last - m.first
 	if m.hasEarlier() {
 		n++
@@ -113,8 +126,9 @@ func (m *messageList) buttonTapped(r *row) {
 func (m *messageList) height(r *row) float32 {
 	marked := r.id != "" && r.id == m.marked
 	if r.hw != m.width || r.hwire != m.showWire || r.hmark != marked || r.kind == rowEarlier || r.kind == rowLater {
-		m.measurer.set(r, m.showWire, m.highlight, marked)
-		r.h, r.hw, r.hwire, r.hmark = m.measurer.heightFor(m.width), m.width, m.showWire, marked
+		b := m.measurer
+		b.r, b.showWire, b.highlight, b.marked = r, m.showWire, m.highlight, marked
+		r.h, r.hw, r.hwire, r.hmark = b.heightFor(m.width), m.width, m.showWire, marked
 	}
 	return r.h
 }
@@ -124,9 +138,16 @@ func (m *messageList) measureAll() {
 	if m.width <= 0 {
 		return
 	}
-	for id, n := 0, m.length(); id < n; id++ {
-		m.list.SetItemHeight(id, m.height(m.rowAt(id)))
+	n := m.length()
+	heights := make([]float32, n)
+	for id := range heights {
+		heights[id] = m.height(m.rowAt(id))
 	}
+	m.bulk = true
+	for id, h := range heights {
+		m.list.SetItemHeight(id, h)
+	}
+	m.bulk = false
 }
 
 // contentHeight is the height of everything in the window.

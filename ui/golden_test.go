@@ -1,0 +1,60 @@
+package ui
+
+import (
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/securechat/securechat/session"
+)
+
+// The golden images live in testdata/; when a change is intended, the
+// failing test writes the new image to testdata/failed/ to review and copy.
+
+func TestGolden_ChatWindow(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	at := func(min int) time.Time { return testTime.Add(time.Duration(min) * time.Minute) }
+	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+		ID: "i1", From: "Bob", Text: "Hi Alice! Did the parcel arrive?", Time: at(0),
+		Wire: []byte{0, 0, 0, 0x4b, 0x17, 1, 2, 3}}})
+	c.input.SetText("Yes, this morning. Thank you!\nIt was well packed.")
+	test.Tap(c.send)
+	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+		ID: "m1", Outgoing: true, From: "Alice", Text: "Yes, this morning. Thank you!\nIt was well packed.", Time: at(1)}})
+	f.ctrl.emit(session.Event{Kind: session.EventDelivered, ID: "m1"})
+	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+		ID: "i2", From: "Bob", Time: at(2),
+		Text: "Great. A longer message, to show how the history pane wraps text that does not fit on one line of the bubble, which is at most about three quarters of the pane wide."}})
+	c.input.SetText("See you on Friday")
+	test.Tap(c.send)
+	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+		ID: "m2", Outgoing: true, From: "Alice", Text: "See you on Friday", Time: at(3)}})
+	capture(f)
+
+	test.AssertImageMatches(t, "chat_window.png", f.win.Canvas().Capture())
+}
+
+func TestGolden_HostOrConnect(t *testing.T) {
+	f := newFixture(t, true)
+	f.unlock()
+	f.ui.choose.connectPort.SetText("99999")
+	test.Tap(f.ui.choose.connButton)
+	f.ui.choose.addr.SetText("192.168.1.20")
+	test.Tap(f.ui.choose.connButton) // the bad port shows inline
+	capture(f)
+
+	test.AssertImageMatches(t, "host_or_connect.png", f.win.Canvas().Capture())
+}
+
+// capture prepares the window for a stable image: no blinking cursor, and
+// a fresh layout (the test canvas, unlike a real window, does not lay the
+// content out again when a minimum size changes).
+func capture(f *fixture) {
+	f.win.Canvas().Unfocus()
+	size := f.win.Canvas().Size()
+	f.win.Resize(size.Add(fyne.NewSize(1, 1)))
+	f.win.Resize(size)
+}

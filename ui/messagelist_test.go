@@ -1,0 +1,107 @@
+package ui
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func bigTranscript(n int) *Transcript {
+	t := &Transcript{Summary: Summary{ID: "big", Partner: "Bob", Messages: n, Start: testTime}}
+	t.Messages = make([]StoredMessage, n)
+	for i := range t.Messages {
+		text := fmt.Sprintf("message %d", i)
+		if i%10 == 0 {
+			text += ": a longer one that wraps over more than one line of the bubble, as real chats have now and then"
+		}
+		t.Messages[i] = StoredMessage{ID: fmt.Sprintf("%032x", i), Outgoing: i%2 == 0,
+			Time: testTime.Add(time.Duration(i) * time.Second), Text: text, Status: "delivered"}
+	}
+	return t
+}
+
+// openIn lays a message list out in a window, as the history browser does.
+func openIn(tb testing.TB, t *Transcript, focus string) (*messageList, fyne.Window) {
+	m := newMessageList(nil)
+	w := test.NewWindow(m)
+	w.Resize(fyne.NewSize(900, 600))
+	rows, at := transcriptRows(t, focus)
+	m.setRows(rows, at)
+	return m, w
+}
+
+func TestMessageList_LargeConversationLaysOutOneWindow(t *testing.T) {
+	test.NewTempApp(t)
+	tr := bigTranscript(100_000)
+	start := time.Now()
+	m, w := openIn(t, tr, "")
+	defer w.Close()
+	t.Logf("opened 100,000 messages in %v", time.Since(start))
+
+	assert.Equal(t, pageSize+1, m.list.Length(), "a page and the \"earlier\" row")
+	assert.True(t, m.atBottom(), "it opens at the newest message")
+	texts := shownTexts(m)
+	assert.True(t, containsText(texts, "message 99999"), "%q", texts)
+
+	m.showEarlier()
+	assert.Equal(t, 2*pageSize+1, m.list.Length())
+	assert.True(t, containsText(shownTexts(m), "message 99799"), "the view stays where it was")
+}
+
+func TestMessageList_OpensAtSearchHit(t *testing.T) {
+	test.NewTempApp(t)
+	tr := bigTranscript(10_000)
+	m, w := openIn(t, tr, fmt.Sprintf("%032x", 1234))
+	defer w.Close()
+	require.Equal(t, fmt.Sprintf("%032x", 1234), m.marked)
+	assert.True(t, m.hasEarlier() && m.hasLater())
+	texts := shownTexts(m)
+	assert.True(t, containsText(texts, "message 1234"), "%q", texts)
+
+	m.showLater()
+	assert.Equal(t, m.first+2*pageSize, m.last)
+}
+
+func TestMessageList_WindowStaysSmallWhileChatting(t *testing.T) {
+	test.NewTempApp(t)
+	m := newMessageList(nil)
+	w := test.NewWindow(m)
+	defer w.Close()
+	w.Resize(fyne.NewSize(600, 400))
+	for i := 0; i < 3*pageSize; i++ {
+		m.add(&row{kind: rowMessage, id: fmt.Sprint(i), from: "Bob", text: fmt.Sprint("line ", i)})
+	}
+	assert.LessOrEqual(t, m.last-m.first, 2*pageSize)
+	assert.True(t, m.atBottom())
+	assert.True(t, containsText(shownTexts(m), fmt.Sprint("line ", 3*pageSize-1)))
+}
+
+// BenchmarkOpenLargeConversation opens a 100,000-message conversation in the
+// history view: turning the transcript into rows, measuring the window of
+// rows and laying the list out.
+func BenchmarkOpenLargeConversation(b *testing.B) {
+	test.NewTempApp(b)
+	tr := bigTranscript(100_000)
+	b.ResetTimer()
+	for b.Loop() {
+		_, w := openIn(b, tr, "")
+		w.Close()
+	}
+}
+
+// BenchmarkScrollLargeConversation scrolls through the laid-out window of a
+// 100,000-message conversation.
+func BenchmarkScrollLargeConversation(b *testing.B) {
+	test.NewTempApp(b)
+	m, w := openIn(b, bigTranscript(100_000), "")
+	defer w.Close()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		m.list.ScrollToOffset(float32(i%50) * 100)
+	}
+}
