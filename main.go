@@ -7,11 +7,13 @@ import (
 	"os"
 
 	"github.com/securechat/securechat/cli"
+	"github.com/securechat/securechat/ui"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
+	cli.GUI = ui.Run
 	os.Exit(cli.Main(os.Args[1:], version))
 }
