@@ -204,15 +204,22 @@ func (c *chat) handle(e session.Event) (stop bool) {
 		c.out.event(jsonEvent{Event: "listening", Addr: e.Addr, Addrs: e.Addrs},
 			fmt.Sprintf("Listening on %s. Your partner can connect to: %s", e.Addr, strings.Join(e.Addrs, ", ")))
 	case session.EventHandshaking:
-		c.out.human("Securing the connection with " + e.Addr + " ...")
+		if c.o.plaintext {
+			c.out.human("Connecting to " + e.Addr + " WITHOUT encryption ...")
+		} else {
+			c.out.human("Securing the connection with " + e.Addr + " ...")
+		}
 	case session.EventPartnerRequest:
 		c.decide(e.Partner)
 	case session.EventWaitingForPartner:
 		c.out.human("Waiting for " + e.Partner.Name + " to accept ...")
 	case session.EventConnected:
 		p := e.Partner
-		c.out.event(jsonEvent{Event: "connected", Peer: p.Name, SafetyNumber: p.SafetyNumber, Trust: p.Trust.String(), Fingerprint: p.Fingerprint, Addr: p.Addr},
-			fmt.Sprintf("Connected to %s (%s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", p.Name, p.Addr, p.SafetyNumber, p.Name))
+		text := fmt.Sprintf("Connected to %s (%s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", printable(p.Name), p.Addr, p.SafetyNumber, printable(p.Name))
+		if c.o.plaintext {
+			text = fmt.Sprintf("Connected to %s WITHOUT encryption: anyone on the network can read this chat.", p.Addr)
+		}
+		c.out.event(jsonEvent{Event: "connected", Peer: p.Name, SafetyNumber: p.SafetyNumber, Trust: p.Trust.String(), Fingerprint: p.Fingerprint, Addr: p.Addr}, text)
 		c.mu.Lock()
 		c.connected = true
 		backlog := c.backlog
