@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,7 +40,7 @@ func FuzzScanRecords(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		keys := keyring{dataKey: dataKey}
 		ix := newIndex()
-		res := scanRecords(data, 0, fid, &keys, ix.apply, ix.notice)
+		res := scanRecords(bytes.Clone(data), 0, fid, &keys, ix.reserve, ix.apply, ix.notice)
 		if res.good < 0 || res.good > len(data) {
 			t.Fatalf("good end %d outside 0..%d", res.good, len(data))
 		}
@@ -65,11 +66,11 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte{9})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, p []byte) {
-		r, err := decodeRecord(p)
+		r, err := decodeRecord(string(p))
 		if err != nil {
 			return
 		}
-		again, err := decodeRecord(r.marshal())
+		again, err := decodeRecord(string(r.marshal()))
 		if err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}

@@ -3,6 +3,7 @@ package history
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -38,13 +39,27 @@ func (ix *index) notice(s string) { ix.notices = append(ix.notices, s) }
 
 func shortID(c convID) string { return hex.EncodeToString(c[:4]) }
 
-// apply adds one record of conversation c, in file order.
-func (ix *index) apply(c convID, seq uint64, r record) {
+func (ix *index) conversation(c convID) *conversation {
 	cv := ix.convs[c]
 	if cv == nil {
 		cv = &conversation{sum: Summary{ID: hex.EncodeToString(c[:])}, byID: make(map[string]int)}
 		ix.convs[c] = cv
 	}
+	return cv
+}
+
+// reserve makes room for the messages of a conversation about to be read.
+func (ix *index) reserve(c convID, messages int) {
+	cv := ix.conversation(c)
+	cv.msgs = slices.Grow(cv.msgs, messages)
+	if len(cv.byID) == 0 {
+		cv.byID = make(map[string]int, messages)
+	}
+}
+
+// apply adds one record of conversation c, in file order.
+func (ix *index) apply(c convID, seq uint64, r record) {
+	cv := ix.conversation(c)
 	switch {
 	case seq < cv.nextSeq:
 		ix.notice(fmt.Sprintf("conversation %s: record %d out of order, skipped", shortID(c), seq))

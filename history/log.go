@@ -122,7 +122,7 @@ func (v *Vault) openLog(h hooks) error {
 			v.idx.notice("history file header damaged")
 		}
 		keys := keyring{dataKey: v.dataKey}
-		res := scanRecords(data[logHeaderSize:], logHeaderSize, lw.fid, &keys, v.idx.apply, v.idx.notice)
+		res := scanRecords(data[logHeaderSize:], logHeaderSize, lw.fid, &keys, v.idx.reserve, v.idx.apply, v.idx.notice)
 		lw.good = int64(logHeaderSize + res.good)
 		lw.dirty = lw.good < size
 	}

@@ -322,7 +322,8 @@ func scanAll(data []byte, fid fileID, dataKey []byte) (map[string]bool, []string
 	if len(data) < logHeaderSize {
 		return got, []string{"short"}
 	}
-	scanRecords(data[logHeaderSize:], logHeaderSize, fid, &keys,
+	data = append([]byte(nil), data...) // scanRecords opens records in place
+	scanRecords(data[logHeaderSize:], logHeaderSize, fid, &keys, nil,
 		func(c convID, seq uint64, r record) { got[fmt.Sprintf("%x/%d", c, seq)] = true },
 		func(s string) { notices = append(notices, s) })
 	return got, notices

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
+	"strings"
 	"time"
 )
 
@@ -149,8 +151,11 @@ var errUnknownKind = errors.New("unknown record kind")
 
 var errShortRecord = errors.New("record plaintext too short")
 
+// decoder reads fields from a record plaintext. It works on a string so
+// that the strings it returns share the caller's memory: at open, every
+// plaintext is one string and records take no allocation of their own.
 type decoder struct {
-	b   []byte
+	b   string
 	err error
 }
 
@@ -164,13 +169,21 @@ func (d *decoder) byte() byte {
 	return v
 }
 
-func (d *decoder) time() time.Time {
-	if d.err != nil || len(d.b) < 8 {
+func (d *decoder) uint(n int) uint64 {
+	if d.err != nil || len(d.b) < n {
 		d.err = errShortRecord
-		return time.Time{}
+		return 0
 	}
-	v := int64(binary.BigEndian.Uint64(d.b))
-	d.b = d.b[8:]
+	var v uint64
+	for i := range n {
+		v = v<<8 | uint64(d.b[i])
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) time() time.Time {
+	v := int64(d.uint(8))
 	if v == 0 {
 		return time.Time{}
 	}
@@ -178,23 +191,19 @@ func (d *decoder) time() time.Time {
 }
 
 func (d *decoder) string() string {
-	if d.err != nil || len(d.b) < 4 {
+	n := d.uint(4)
+	if d.err != nil || n > uint64(len(d.b)) {
 		d.err = errShortRecord
 		return ""
 	}
-	n := binary.BigEndian.Uint32(d.b)
-	if uint64(n) > uint64(len(d.b)-4) {
-		d.err = errShortRecord
-		return ""
-	}
-	s := string(d.b[4 : 4+n])
-	d.b = d.b[4+n:]
+	s := d.b[:n]
+	d.b = d.b[n:]
 	return s
 }
 
 // decodeRecord parses a record plaintext. Bytes after the known fields are
 // ignored, so that a newer version may append fields.
-func decodeRecord(p []byte) (record, error) {
+func decodeRecord(p string) (record, error) {
 	d := decoder{b: p}
 	r := record{kind: d.byte()}
 	switch r.kind {
@@ -368,32 +377,59 @@ type scanResult struct {
 // scanRecords walks the records of data (the file after its header) and
 // calls visit for each record that opens, in file order. Damaged records are
 // reported through notice; the scan never stops early.
-func scanRecords(data []byte, base int, f fileID, keys *keyring, visit func(c convID, seq uint64, r record), notice func(string)) scanResult {
+//
+// It opens every record in place in data, which it changes, copying each
+// plaintext into one string, then decodes them from that string, so that the
+// strings of all records share a single allocation.
+//
+// reserve, if not nil, is told how many message records each conversation
+// has before the first visit, so that the caller can size its slices.
+func scanRecords(data []byte, base int, f fileID, keys *keyring, reserve func(c convID, messages int), visit func(c convID, seq uint64, r record), notice func(string)) scanResult {
+	type opened struct {
+		seq    uint64
+		conv   uint32 // index in convs
+		n      uint32
+		lo, hi uint32
+	}
+	const minRecord = recHeaderSize + tagSize + 1
+	if len(data) > math.MaxUint32 {
+		notice("history file too large; only its first 4 GiB are read")
+		data = data[:math.MaxUint32]
+	}
 	var (
-		pos    int
-		n      int // records seen, 1-based in notices
-		plain  []byte
+		pos   int
+		n     int             // records seen, 1-based in notices
+		plain strings.Builder // every plaintext, one after the other
+		// recs is sized once: growing it cost more than all the decryption.
+		recs   = make([]opened, 0, len(data)/minRecord+1)
+		convs  []convID // in order of appearance
+		convIx = make(map[convID]uint32)
 		adBuf  [fileIDSize + convIDSize + 8]byte
-		result = scanResult{good: 0}
+		result scanResult
 	)
+	plain.Grow(len(data))
+	damaged := func(at int) {
+		notice(fmt.Sprintf("record %d damaged, skipped (offset %d)", n, base+at))
+	}
+scan:
 	for pos < len(data) {
 		fr, size, st := parseFrame(data[pos:])
 		switch st {
 		case frameIncomplete:
 			if next := nextFrame(data[pos:]); next > 0 {
 				n++
-				notice(fmt.Sprintf("record %d damaged, skipped (offset %d)", n, base+pos))
+				damaged(pos)
 				pos += next
 				continue
 			}
 			notice(fmt.Sprintf("incomplete last record ignored (offset %d, %d bytes)", base+pos, len(data)-pos))
-			return result
+			break scan
 		case frameBad:
-			next := nextFrame(data[pos:])
 			n++
-			notice(fmt.Sprintf("record %d damaged, skipped (offset %d)", n, base+pos))
+			damaged(pos)
+			next := nextFrame(data[pos:])
 			if next < 0 {
-				return result
+				break scan
 			}
 			pos += next
 			continue
@@ -404,24 +440,50 @@ func scanRecords(data []byte, base int, f fileID, keys *keyring, visit func(c co
 		result.good = pos
 		aead, err := keys.aead(fr.conv)
 		if err != nil {
-			notice(fmt.Sprintf("record %d damaged, skipped (offset %d)", n, base+recOff))
+			damaged(recOff)
 			continue
 		}
-		plain, err = aead.Open(plain[:0], fr.nonce, fr.sealed, recordAD(adBuf[:0], f, fr.conv, fr.seq))
+		// Opened in place: the scan never looks at a record's bytes again.
+		out, err := aead.Open(fr.sealed[:0], fr.nonce, fr.sealed, recordAD(adBuf[:0], f, fr.conv, fr.seq))
 		if err != nil {
-			notice(fmt.Sprintf("record %d damaged, skipped (offset %d)", n, base+recOff))
+			damaged(recOff)
 			continue
 		}
-		r, err := decodeRecord(plain)
+		lo := plain.Len()
+		plain.Write(out)
+		clear(out)
+		ci, ok := convIx[fr.conv]
+		if !ok {
+			ci = uint32(len(convs))
+			convIx[fr.conv] = ci
+			convs = append(convs, fr.conv)
+		}
+		recs = append(recs, opened{seq: fr.seq, conv: ci, n: uint32(n), lo: uint32(lo), hi: uint32(plain.Len())})
+	}
+
+	all := plain.String()
+	if reserve != nil {
+		counts := make([]int, len(convs))
+		for _, o := range recs {
+			if all[o.lo] == kindMessage {
+				counts[o.conv]++
+			}
+		}
+		for i, k := range counts {
+			reserve(convs[i], k)
+		}
+	}
+	for _, o := range recs {
+		r, err := decodeRecord(all[o.lo:o.hi])
 		switch {
 		case errors.Is(err, errUnknownKind):
-			notice(fmt.Sprintf("record %d of unknown kind %d skipped", n, r.kind))
+			notice(fmt.Sprintf("record %d of unknown kind %d skipped", o.n, r.kind))
 			r = record{} // it still takes its place in the sequence
 		case err != nil:
-			notice(fmt.Sprintf("record %d malformed, skipped (offset %d)", n, base+recOff))
+			notice(fmt.Sprintf("record %d malformed, skipped", o.n))
 			r = record{}
 		}
-		visit(fr.conv, fr.seq, r)
+		visit(convs[o.conv], o.seq, r)
 	}
 	return result
 }

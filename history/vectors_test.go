@@ -296,7 +296,7 @@ func replayRecordVector(t *testing.T, vec vector) {
 	var visited []record
 	var notices []string
 	keys := keyring{dataKey: dataKey}
-	scanRecords(vec.payload, 0, fid, &keys, func(c convID, s uint64, r record) {
+	scanRecords(bytes.Clone(vec.payload), 0, fid, &keys, nil, func(c convID, s uint64, r record) {
 		assert.Equal(t, cid, c)
 		assert.Equal(t, seq, s)
 		visited = append(visited, r)
