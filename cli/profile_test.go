@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,8 +35,7 @@ func newProfile(t *testing.T, name, pass string) string {
 
 func TestOpenProfile_CreatesAProfileNamedAfterTheUserThenUnlocksIt(t *testing.T) {
 	dir := newProfile(t, "", "s3cret pass")
-	file := filepath.Join(t.TempDir(), "pass")
-	require.NoError(t, os.WriteFile(file, []byte("s3cret pass\r\n"), 0o600))
+	file := passFile(t, "s3cret pass\r") // a line ending of Windows
 
 	for _, tc := range []struct {
 		name string
@@ -109,8 +107,7 @@ func TestOpenProfile_NewProfileFromAPipeAsksTwice(t *testing.T) {
 
 func TestRunPasswd_ChangesThePassphrase(t *testing.T) {
 	dir := newProfile(t, "Ann", "first")
-	newFile := filepath.Join(t.TempDir(), "new")
-	require.NoError(t, os.WriteFile(newFile, []byte("third\n"), 0o600))
+	newFile := passFile(t, "third")
 	for _, tc := range []struct {
 		name    string
 		args    []string

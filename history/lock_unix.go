@@ -6,32 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
 
-// lockProfile takes the profile's lock file with flock(2). A lock belongs to
-// the open file, so a second Open in the same process is refused too.
-func lockProfile(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("history: failed to open lock file: %w", err)
+// lockFile takes f with flock(2).
+func lockFile(f *os.File) error {
+	err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	switch {
+	case errors.Is(err, unix.EWOULDBLOCK):
+		return ErrProfileInUse
+	case err != nil:
+		return fmt.Errorf("history: failed to lock profile: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, ErrProfileInUse
-		}
-		return nil, fmt.Errorf("history: failed to lock profile: %w", err)
-	}
-	return f, nil
+	return nil
 }
 
-func unlockProfile(f *os.File) {
-	unix.Flock(int(f.Fd()), unix.LOCK_UN)
-	f.Close()
-}
+func unlockFile(f *os.File) { unix.Flock(int(f.Fd()), unix.LOCK_UN) }
 
 // syncDir makes a rename in dir durable.
 func syncDir(dir string) error {

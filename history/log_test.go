@@ -249,15 +249,24 @@ func TestAppend_FailedWriteIsReportedAndLaterWritesRepairTheFile(t *testing.T) {
 	}
 }
 
-// sampleLog writes a small history and returns the closed profile folder,
-// the history file and its conversation ids.
-func sampleLog(t testing.TB) (string, []byte, string, string) {
+// sample is a closed profile with the history of writeSample.
+type sample struct {
+	dir      string
+	data     []byte // history.log
+	id1, id2 string
+	fid      fileID
+	dataKey  []byte
+}
+
+func sampleLog(t testing.TB) sample {
 	v, dir := newVault(t, hooks{})
-	id1, id2 := writeSample(t, v)
+	s := sample{dir: dir, fid: v.log.fid, dataKey: v.dataKey}
+	s.id1, s.id2 = writeSample(t, v)
 	require.NoError(t, v.Close())
-	data, err := os.ReadFile(filepath.Join(dir, logFileName))
+	var err error
+	s.data, err = os.ReadFile(filepath.Join(dir, logFileName))
 	require.NoError(t, err)
-	return dir, data, id1, id2
+	return s
 }
 
 func TestTornTail_EveryCutOpensWithEveryCompleteRecordAndTheNextWriteRepairs(t *testing.T) {
@@ -330,12 +339,8 @@ func scanAll(data []byte, fid fileID, dataKey []byte) (map[string]bool, []string
 }
 
 func TestDamagedByte_OnlyTheRecordHoldingItIsLost(t *testing.T) {
-	v, dir := newVault(t, hooks{})
-	writeSample(t, v)
-	fid, key := v.log.fid, v.dataKey
-	require.NoError(t, v.Close())
-	data, err := os.ReadFile(filepath.Join(dir, logFileName))
-	require.NoError(t, err)
+	smp := sampleLog(t)
+	data, fid, key := smp.data, smp.fid, smp.dataKey
 	all, notices := scanAll(data, fid, key)
 	require.Empty(t, notices)
 	require.Len(t, all, 9)
@@ -374,7 +379,8 @@ func TestDamagedByte_VaultReportsTheRecordAndKeepsTheRest(t *testing.T) {
 		{"in the last byte", func(e []int) int { return e[8] - 1 }, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, data, id1, _ := sampleLog(t)
+			smp := sampleLog(t)
+			dir, data, id1 := smp.dir, smp.data, smp.id1
 			data[tc.at(recordEnds(t, data))] ^= 0x20
 			require.NoError(t, os.WriteFile(filepath.Join(dir, logFileName), data, 0o600))
 			v := reopen(t, dir)
@@ -394,12 +400,8 @@ func TestDamagedByte_VaultReportsTheRecordAndKeepsTheRest(t *testing.T) {
 }
 
 func TestRecords_SwappedOrMovedRecordsAreNoticed(t *testing.T) {
-	v, dir := newVault(t, hooks{})
-	writeSample(t, v)
-	fid, key := v.log.fid, v.dataKey
-	require.NoError(t, v.Close())
-	data, err := os.ReadFile(filepath.Join(dir, logFileName))
-	require.NoError(t, err)
+	smp := sampleLog(t)
+	dir, data, fid, key := smp.dir, smp.data, smp.fid, smp.dataKey
 	ends := recordEnds(t, data)
 
 	t.Run("swapped", func(t *testing.T) {

@@ -159,7 +159,7 @@ func CreateWith(dir, name string, passphrase []byte, p Params) (*Vault, error) {
 	return create(dir, name, passphrase, p, nil, hooks{})
 }
 
-func create(dir, name string, passphrase []byte, p Params, id *crypto.Identity, h hooks) (v *Vault, err error) {
+func create(dir, name string, passphrase []byte, p Params, id *crypto.Identity, h hooks) (*Vault, error) {
 	if name == "" {
 		return nil, errors.New("history: the profile needs a display name")
 	}
@@ -172,18 +172,16 @@ func create(dir, name string, passphrase []byte, p Params, id *crypto.Identity, 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("history: failed to create profile folder: %w", err)
 	}
-	lock, err := lockProfile(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			unlockProfile(lock)
-		}
-	}()
+	return withLock(dir, func(lock *os.File) (*Vault, error) {
+		return createLocked(dir, lock, name, passphrase, p, id, h)
+	})
+}
+
+func createLocked(dir string, lock *os.File, name string, passphrase []byte, p Params, id *crypto.Identity, h hooks) (*Vault, error) {
 	if Exists(dir) {
 		return nil, ErrProfileExists
 	}
+	var err error
 	if id == nil {
 		if id, err = crypto.GenerateIdentity(nil); err != nil {
 			return nil, err
@@ -193,7 +191,7 @@ func create(dir, name string, passphrase []byte, p Params, id *crypto.Identity, 
 	if err != nil {
 		return nil, err
 	}
-	v = &Vault{dir: dir, lock: lock, params: p, ident: id, idx: newIndex(), dataKey: make([]byte, dataKeySize)}
+	v := &Vault{dir: dir, lock: lock, params: p, ident: id, idx: newIndex(), dataKey: make([]byte, dataKeySize)}
 	var fid fileID
 	rand.Read(v.dataKey)
 	rand.Read(fid[:])
@@ -229,19 +227,14 @@ func Open(dir string, passphrase []byte) (*Vault, error) {
 	return open(dir, passphrase, hooks{})
 }
 
-func open(dir string, passphrase []byte, h hooks) (v *Vault, err error) {
+func open(dir string, passphrase []byte, h hooks) (*Vault, error) {
 	if !Exists(dir) {
 		return nil, ErrNoProfile
 	}
-	lock, err := lockProfile(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			unlockProfile(lock)
-		}
-	}()
+	return withLock(dir, func(lock *os.File) (*Vault, error) { return openLocked(dir, lock, passphrase, h) })
+}
+
+func openLocked(dir string, lock *os.File, passphrase []byte, h hooks) (*Vault, error) {
 	kf, err := os.ReadFile(filepath.Join(dir, keyFileName))
 	if err != nil {
 		return nil, fmt.Errorf("history: failed to read key file: %w", err)
@@ -250,7 +243,7 @@ func open(dir string, passphrase []byte, h hooks) (v *Vault, err error) {
 	if err != nil {
 		return nil, err
 	}
-	v = &Vault{dir: dir, lock: lock, params: p, dataKey: dataKey, idx: newIndex()}
+	v := &Vault{dir: dir, lock: lock, params: p, dataKey: dataKey, idx: newIndex()}
 	if err := v.initProfileKey(); err != nil {
 		return nil, err
 	}
