@@ -1,6 +1,10 @@
 package ui
 
 import (
+	"os"
+	"os/signal"
+	"syscall"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/dialog"
@@ -16,7 +20,18 @@ func Run(version string) int {
 	w := a.NewWindow("SecureChat")
 	u := New(a, w, RealBackend())
 	u.version = version
+	// An interrupt or a logout closes the app like its window: the
+	// partner is told goodbye and the history is flushed.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sig; ok {
+			fyne.Do(a.Quit)
+		}
+	}()
 	w.ShowAndRun()
+	signal.Stop(sig)
+	close(sig)
 	u.Shutdown()
 	return 0
 }
@@ -94,7 +109,10 @@ func (u *UI) unlocked(v Vault) {
 func (u *UI) showChoose() {
 	u.choose = newChooseScreen(u)
 	u.setContent(u.choose.content, "SecureChat — Host or Connect")
-	u.win.Canvas().Focus(u.choose.addr)
+	// focus once the new content is laid out: a real window ignores a
+	// focus request for an object it has not placed yet
+	addr := u.choose.addr
+	fyne.Do(func() { u.win.Canvas().Focus(addr) })
 }
 
 // startChat shows the chat screen for a controller just made.

@@ -318,10 +318,11 @@ func (c *chatScreen) system(text string, warn bool) {
 }
 
 func (c *chatScreen) sendTapped() {
-	text := strings.TrimRight(c.input.Text, " \t\r\n")
-	text = strings.TrimLeft(text, "\r\n")
+	// surrounding blanks are never meant (a Space that pressed a dialog
+	// button also reaches the input as a character)
+	text := strings.TrimSpace(c.input.Text)
 	switch {
-	case strings.TrimSpace(text) == "":
+	case text == "":
 		c.setHint("")
 		return
 	case c.state != stateConnected:
@@ -455,6 +456,12 @@ func (c *chatScreen) refresh() {
 		c.u.win.SetTitle("SecureChat — " + c.partner.Name)
 	} else {
 		c.partnerBox.Hide()
+		switch c.role {
+		case roleHost:
+			c.u.win.SetTitle("SecureChat — waiting on port " + c.target)
+		default:
+			c.u.win.SetTitle("SecureChat — connecting to " + c.target)
+		}
 	}
 	if c.state == stateConnected && c.partner != nil && c.partner.Trust != session.TrustVerified {
 		c.verify.Enable()

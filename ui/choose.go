@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -72,10 +73,13 @@ func newChooseScreen(u *UI) *chooseScreen {
 	s.addr.SetPlaceHolder("Partner's address, e.g. 192.168.1.20")
 	s.addr.OnSubmitted = func(string) { s.connect() }
 	s.addr.OnChanged = func(text string) {
-		// picking a recent "host:port" fills both fields
-		if h, p, err := net.SplitHostPort(text); err == nil && h != "" {
-			s.addr.SetText(h)
-			s.connectPort.SetText(p)
+		// picking a recent "host:port" fills both fields; typing "host:port"
+		// is split when connecting
+		if slices.Contains(recent, text) {
+			if h, p, err := net.SplitHostPort(text); err == nil && h != "" && p != "" {
+				s.addr.SetText(h)
+				s.connectPort.SetText(p)
+			}
 		}
 	}
 	s.connectPort = widget.NewEntry()
@@ -174,12 +178,16 @@ func (s *chooseScreen) host() {
 }
 
 func (s *chooseScreen) connect() {
-	host, err := parseHost(s.addr.Text)
+	text, portText := strings.TrimSpace(s.addr.Text), s.connectPort.Text
+	if h, p, err := net.SplitHostPort(text); err == nil && p != "" {
+		text, portText = h, p // "host:port" typed in the address field
+	}
+	host, err := parseHost(text)
 	if showInline(s.connectErr, err) {
 		s.u.win.Canvas().Focus(s.addr)
 		return
 	}
-	port, err := parsePort(s.connectPort.Text)
+	port, err := parsePort(portText)
 	if showInline(s.connectErr, err) {
 		s.u.win.Canvas().Focus(s.connectPort)
 		return

@@ -51,6 +51,7 @@ func TestChoose_RejectsEmptyAddress(t *testing.T) {
 
 func TestChoose_RecentAddressFillsBothFields(t *testing.T) {
 	f := newFixture(t, true)
+	f.vault.recent = []string{"10.0.0.7:7000"}
 	f.unlock()
 	s := f.ui.choose
 	s.addr.SetText("10.0.0.7:7000") // what picking a recent entry does
@@ -58,6 +59,16 @@ func TestChoose_RecentAddressFillsBothFields(t *testing.T) {
 	assert.Equal(t, "7000", s.connectPort.Text)
 	test.Tap(s.connButton)
 	assert.Equal(t, "10.0.0.7:7000", f.connectAddr)
+}
+
+func TestChoose_TypedHostPortIsSplitOnConnect(t *testing.T) {
+	f := newFixture(t, true)
+	f.unlock()
+	s := f.ui.choose
+	test.Type(f.win.Canvas().Focused(), "10.0.0.8:7001")
+	assert.Equal(t, "10.0.0.8:7001", s.addr.Text, "typing is not interrupted")
+	s.addr.OnSubmitted(s.addr.Text)
+	assert.Equal(t, "10.0.0.8:7001", f.connectAddr)
 }
 
 func TestChoose_HostShowsAddresses(t *testing.T) {
