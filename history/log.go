@@ -70,6 +70,7 @@ type logWriter struct {
 	good   int64 // end of the last complete record: the next write goes here
 	dirty  bool  // bytes after good must be truncated before the next write
 	header bool  // the file header must be written first
+	fixHdr bool  // the file header is damaged: rewrite it with the next write
 	buf    []byte
 
 	mu      sync.Mutex
@@ -119,7 +120,8 @@ func (v *Vault) openLog(h hooks) error {
 	} else {
 		want := append([]byte(logMagic), lw.fid[:]...)
 		if !bytes.Equal(data[:logHeaderSize], want) {
-			v.idx.notice("history file header damaged")
+			v.idx.notice("history file header damaged; the next write repairs it")
+			lw.fixHdr = true
 		}
 		keys := keyring{dataKey: v.dataKey}
 		res := scanRecords(data[logHeaderSize:], logHeaderSize, lw.fid, &keys, v.idx.reserve, v.idx.apply, v.idx.notice)
@@ -206,6 +208,9 @@ func (lw *logWriter) write(b []byte) error {
 		lw.dirty = false
 	}
 	_, err := lw.f.WriteAt(b, lw.good)
+	if err == nil && lw.fixHdr {
+		_, err = lw.f.WriteAt(append([]byte(logMagic), lw.fid[:]...), 0)
+	}
 	if err == nil {
 		err = lw.f.Sync()
 	}
@@ -214,7 +219,7 @@ func (lw *logWriter) write(b []byte) error {
 		return err
 	}
 	lw.good += int64(len(b))
-	lw.header = false
+	lw.header, lw.fixHdr = false, false
 	return nil
 }
 

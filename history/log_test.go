@@ -395,6 +395,18 @@ func TestDamagedByte_VaultReportsTheRecordAndKeepsTheRest(t *testing.T) {
 			assert.Equal(t, tc.want, n)
 			_, err = v.Load(id1)
 			require.NoError(t, err)
+
+			w, err := v.BeginConversation(ConversationMeta{Partner: "Dan", Role: "host"})
+			require.NoError(t, err)
+			appendSync(t, w, msg(42, true, "after the damage"))
+			require.NoError(t, v.Close())
+			v = reopen(t, dir)
+			for _, n := range v.Notices() {
+				assert.NotContains(t, n, "header", "the write repaired the header")
+			}
+			hits, err := v.Search("after the damage")
+			require.NoError(t, err)
+			assert.Len(t, hits, 1)
 		})
 	}
 }
