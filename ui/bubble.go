@@ -227,11 +227,12 @@ func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
 	return g
 }
 
-// naturalWidth is the width the text needs unwrapped, inner padding included.
+// naturalWidth is the width the text needs unwrapped, inner padding
+// included. Inline segments (a highlighted search term) continue the line.
 func (r *bubbleRenderer) naturalWidth() float32 {
 	th := r.th()
 	inner := th.Size(theme.SizeNameInnerPadding)
-	var w float32
+	var widest, line float32
 	for _, seg := range r.text.Segments {
 		ts, ok := seg.(*widget.TextSegment)
 		if !ok {
@@ -242,14 +243,19 @@ func (r *bubbleRenderer) naturalWidth() float32 {
 			name = theme.SizeNameText
 		}
 		size := th.Size(name)
-		for _, line := range strings.Split(ts.Text, "\n") {
-			if lw := fyne.MeasureText(line, size, ts.Style.TextStyle).Width; lw > w {
-				w = lw
+		for i, part := range strings.Split(ts.Text, "\n") {
+			if i > 0 {
+				line = 0
 			}
+			line += fyne.MeasureText(part, size, ts.Style.TextStyle).Width
+			widest = max(widest, line)
+		}
+		if !ts.Inline() {
+			line = 0
 		}
 	}
-	// inline highlight segments split a line: a little slack for bold parts
-	return w + 2*inner + 4
+	// a little slack against rounding
+	return widest + 2*inner + 2
 }
 
 func (r *bubbleRenderer) textHeight(w float32) float32 {

@@ -95,10 +95,7 @@ func (h *historyWindow) length() int {
 
 func describe(s Summary) string {
 	when := formatTime(s.Start)
-	n := fmt.Sprintf("%d messages", s.Messages)
-	if s.Messages == 1 {
-		n = "1 message"
-	}
+	n := plural(s.Messages, "message", "messages")
 	how := "you connected"
 	if s.Role == "host" {
 		how = "you hosted"
@@ -188,9 +185,9 @@ func (h *historyWindow) showList() {
 		h.nothing.Hide()
 	}
 	if h.term != "" {
-		h.info.SetText(fmt.Sprintf("%d messages found", len(h.hits)))
+		h.info.SetText(plural(len(h.hits), "message", "messages") + " found")
 	} else {
-		h.info.SetText(fmt.Sprintf("%d conversations, newest first", len(h.convs)))
+		h.info.SetText(plural(len(h.convs), "conversation", "conversations") + ", newest first")
 	}
 }
 
@@ -284,4 +281,11 @@ func transcriptRows(t *Transcript, focus string) ([]*row, int) {
 		rows = append(rows, &row{kind: rowSystem, text: end})
 	}
 	return rows, at
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

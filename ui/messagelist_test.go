@@ -105,3 +105,17 @@ func BenchmarkScrollLargeConversation(b *testing.B) {
 		m.list.ScrollToOffset(float32(i%50) * 100)
 	}
 }
+
+func TestBubble_HighlightDoesNotNarrowTheBubble(t *testing.T) {
+	test.NewTempApp(t)
+	r := &row{kind: rowMessage, from: "Bob", text: "Hi Alice! Did the parcel arrive?"}
+	plain, marked := newBubble(nil), newBubble(nil)
+	plain.r, marked.r, marked.highlight = r, r, "parcel"
+	plain.CreateRenderer()
+	marked.CreateRenderer()
+	plain.rend.update()
+	marked.rend.update()
+	p, m := plain.rend.naturalWidth(), marked.rend.naturalWidth()
+	assert.InDelta(t, p, m, 8, "a highlighted term continues its line")
+	assert.Equal(t, plain.heightFor(600), marked.heightFor(600), "and does not wrap it")
+}

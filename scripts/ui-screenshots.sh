@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Takes the screenshots in docs/screenshots/ from the real app: two
+# instances under Xvfb, with fresh profiles, driven with xdotool through a
+# short chat, the verification dialog, the network view, the history
+# browser and the unlock screen.
+#
+# usage: scripts/ui-screenshots.sh [path/to/securechat] [output dir]
+
+UI_BIN=$(realpath "${1:-bin/securechat}")
+out=$(realpath -m "${2:-docs/screenshots}")
+UI_SCREEN=1800x800x24
+# shellcheck source=scripts/ui-lib.sh
+source "$(dirname "$0")/ui-lib.sh"
+
+[ -x "$UI_BIN" ] || ui_fail "no binary at $UI_BIN (make build)"
+mkdir -p "$out"
+ui_start_x
+port=$(ui_free_port)
+pass_a="correct horse battery staple"
+pass_b="another good passphrase"
+mkdir -p "$UI_WORK/alice" "$UI_WORK/bob"
+
+# click WIN X Y: clicks at a point of the window (820 x 640 by default).
+click() {
+	ui_focus "$1"
+	xdotool mousemove --window "$1" "$2" "$3" click 1
+	sleep 0.4
+	xdotool mousemove 1790 790 # away, so that no hover shows
+	sleep 0.2
+}
+
+shot() {
+	sleep 0.4
+	ui_window_shot "$1" "$out/$2.png"
+	echo "took $2.png"
+}
+
+ui_launch A "$UI_WORK/alice"
+xdotool windowmove "$UI_WIN_A" 0 0
+ui_launch B "$UI_WORK/bob"
+xdotool windowmove "$UI_WIN_B" 900 0
+
+ui_wait_title "$UI_WIN_A" '^SecureChat$'
+ui_type "$UI_WIN_A" Alice
+ui_key "$UI_WIN_A" Tab
+ui_type "$UI_WIN_A" "$pass_a"
+ui_key "$UI_WIN_A" Tab
+ui_type "$UI_WIN_A" "$pass_a"
+shot "$UI_WIN_A" create-profile
+ui_key "$UI_WIN_A" Return
+ui_wait_title "$UI_WIN_A" 'Host or Connect' 90
+ui_create_profile "$UI_WIN_B" Bob "$pass_b"
+shot "$UI_WIN_A" host-or-connect
+
+ui_host "$UI_WIN_A" "$port"
+shot "$UI_WIN_A" waiting
+ui_connect "$UI_WIN_B" "127.0.0.1:$port"
+ui_wait_title "$UI_WIN_A" "SecureChat — Bob$" 30
+shot "$UI_WIN_A" partner-request
+ui_accept_request "$UI_WIN_A" Bob
+ui_wait_title "$UI_WIN_B" "SecureChat — Alice$"
+sleep 1
+
+say() {
+	ui_type "$1" "$2"
+	ui_key "$1" Return
+	sleep 0.8
+}
+say "$UI_WIN_B" "Hi Alice! Did the parcel arrive?"
+say "$UI_WIN_A" "It did, this morning. Thank you!"
+ui_type "$UI_WIN_A" "Two things:"
+ui_key "$UI_WIN_A" shift+Return
+ui_type "$UI_WIN_A" "the blue one is perfect, and the card made me laugh."
+ui_key "$UI_WIN_A" Return
+sleep 0.8
+say "$UI_WIN_B" "Glad to hear it. Shall we compare safety numbers on Friday, when we meet, so that we know nobody sits between our two computers?"
+say "$UI_WIN_A" "Yes, see you on Friday."
+sleep 1
+shot "$UI_WIN_A" chat
+shot "$UI_WIN_B" chat-partner
+
+click "$UI_WIN_A" 297 21 # What the network sees
+shot "$UI_WIN_A" network-view
+click "$UI_WIN_A" 297 21
+
+click "$UI_WIN_A" 775 62 # Verify
+shot "$UI_WIN_A" verify
+ui_key "$UI_WIN_A" Tab Tab space # They match
+sleep 0.5
+
+click "$UI_WIN_A" 520 21 # Past chats
+hist=""
+for _ in $(seq 50); do
+	hist=$(xdotool search --onlyvisible --name 'Past chats' 2>/dev/null | head -1 || true)
+	[ -n "$hist" ] && break
+	sleep 0.1
+done
+[ -n "$hist" ] || ui_fail "the history browser did not open"
+xdotool windowmove "$hist" 0 0
+sleep 0.5
+click "$hist" 150 20 # search field
+ui_type "$hist" "parcel"
+ui_key "$hist" Return
+sleep 0.5
+click "$hist" 150 80 # the first hit
+sleep 0.5
+shot "$hist" history
+
+ui_quit A
+ui_quit B
+
+ui_launch A "$UI_WORK/alice"
+ui_wait_title "$UI_WIN_A" '^SecureChat$'
+ui_type "$UI_WIN_A" "not my passphrase"
+ui_key "$UI_WIN_A" Return
+sleep 1.5
+shot "$UI_WIN_A" unlock-wrong-passphrase
+ui_quit A
+echo "screenshots: ok, in $out"
