@@ -2,6 +2,7 @@ package history
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -529,5 +530,56 @@ func TestVault_ReadsWhileAppendingAreSafe(t *testing.T) {
 	assert.Len(t, tr.Messages, 100)
 	for _, m := range tr.Messages {
 		assert.NotContains(t, m.Text, "!")
+	}
+}
+
+func TestAppendMessage_TextSizeBoundaries(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	w, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Role: "host"})
+	require.NoError(t, err)
+	for i, size := range []int{0, 1, maxTextSize - 1, maxTextSize, maxTextSize + 1} {
+		done := make(chan error, 1)
+		w.AppendMessage(msg(i, true, strings.Repeat("x", size)), func(err error) { done <- err })
+		err := <-done
+		if size > maxTextSize {
+			require.ErrorContains(t, err, "too large", "size %d", size)
+		} else {
+			require.NoError(t, err, "size %d", size)
+		}
+	}
+	require.NoError(t, v.Close())
+	v = reopen(t, dir)
+	assert.Empty(t, v.Notices())
+	tr, err := v.Load(w.ID())
+	require.NoError(t, err)
+	require.Len(t, tr.Messages, 4)
+	assert.Len(t, tr.Messages[3].Text, maxTextSize)
+}
+
+func TestParseFrame_LengthBoundaries(t *testing.T) {
+	for _, tc := range []struct {
+		n    uint32
+		want frameStatus
+	}{
+		{0, frameBad},
+		{tagSize, frameBad},
+		{tagSize + 1, frameOK},
+		{maxSealedSize - 1, frameOK},
+		{maxSealedSize, frameOK},
+		{maxSealedSize + 1, frameBad},
+	} {
+		t.Run(fmt.Sprint(tc.n), func(t *testing.T) {
+			b := make([]byte, recHeaderSize+int(tc.n))
+			copy(b, recMagic)
+			binary.BigEndian.PutUint32(b[4:], tc.n)
+			putCRC(b)
+			_, size, st := parseFrame(b)
+			assert.Equal(t, tc.want, st)
+			if st == frameOK {
+				assert.Equal(t, len(b), size)
+				_, _, st = parseFrame(b[:len(b)-1])
+				assert.Equal(t, frameIncomplete, st, "one byte short")
+			}
+		})
 	}
 }
