@@ -294,10 +294,13 @@ func (v *Vault) BeginConversation(m ConversationMeta) (Writer, error) {
 	w := &writer{lw: v.log}
 	rand.Read(w.id[:])
 	w.hexID = hex.EncodeToString(w.id[:])
-	var err error
-	if w.aead, err = conversationKey(v.dataKey, w.id); err != nil {
+	v.mu.RLock()
+	aead, err := conversationKey(v.dataKey, w.id) // the key is cleared by Close
+	v.mu.RUnlock()
+	if err != nil {
 		return nil, err
 	}
+	w.aead = aead
 	rec := record{kind: kindStart, time: m.Start, partner: m.Partner, fingerprint: m.Fingerprint, role: m.Role, addr: m.Addr}
 	if err := v.log.appendWait(w, rec, false); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -261,7 +262,7 @@ type sample struct {
 
 func sampleLog(t testing.TB) sample {
 	v, dir := newVault(t, hooks{})
-	s := sample{dir: dir, fid: v.log.fid, dataKey: v.dataKey}
+	s := sample{dir: dir, fid: v.log.fid, dataKey: slices.Clone(v.dataKey)} // Close clears the key
 	s.id1, s.id2 = writeSample(t, v)
 	require.NoError(t, v.Close())
 	var err error

@@ -137,10 +137,11 @@ type Vault struct {
 
 	closeOnce sync.Once
 
-	pmu  sync.Mutex // serializes profile and key file updates
-	mu   sync.RWMutex
-	prof profileData // guarded by mu; written under pmu too
-	idx  *index      // guarded by mu
+	pmu    sync.Mutex // serializes profile and key file updates
+	closed bool       // guarded by pmu: no file may be written after Close
+	mu     sync.RWMutex
+	prof   profileData // guarded by mu; written under pmu too
+	idx    *index      // guarded by mu
 }
 
 // hooks let tests watch and break the history file.
@@ -266,7 +267,15 @@ func openLocked(dir string, lock *os.File, passphrase []byte, h hooks) (*Vault, 
 // releases the profile.
 func (v *Vault) Close() error {
 	err := v.log.close()
-	v.closeOnce.Do(func() { unlockProfile(v.lock) })
+	v.closeOnce.Do(func() {
+		v.pmu.Lock()
+		v.closed = true
+		v.mu.Lock()
+		clear(v.dataKey)
+		v.mu.Unlock()
+		v.pmu.Unlock()
+		unlockProfile(v.lock)
+	})
 	return err
 }
 
@@ -306,6 +315,9 @@ func (v *Vault) ChangePassphrase(oldPass, newPass []byte) error {
 	}
 	v.pmu.Lock()
 	defer v.pmu.Unlock()
+	if v.closed {
+		return ErrClosed
+	}
 	kf, err := os.ReadFile(filepath.Join(v.dir, keyFileName))
 	if err != nil {
 		return fmt.Errorf("history: failed to read key file: %w", err)
@@ -439,6 +451,9 @@ func (v *Vault) saveProfile(pd profileData) error {
 func (v *Vault) updateProfile(change func(pd *profileData)) error {
 	v.pmu.Lock()
 	defer v.pmu.Unlock()
+	if v.closed {
+		return ErrClosed
+	}
 	v.mu.RLock()
 	pd := v.prof
 	pd.Pins = slices.Clone(pd.Pins)

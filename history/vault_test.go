@@ -64,6 +64,19 @@ func TestVault_RecentAddrsAreNewestFirstWithoutDuplicatesAndBounded(t *testing.T
 	assert.Equal(t, strings.Repeat("x", 20), v.RecentAddrs()[0])
 }
 
+func TestVault_WritesAfterCloseAreRefused(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	require.NoError(t, v.Close())
+	before := hashFiles(t, dir)
+	require.ErrorIs(t, v.SetPin(Pin{Name: "Bob", Fingerprint: "fp"}), ErrClosed)
+	require.ErrorIs(t, v.AddRecentAddr("a:1"), ErrClosed)
+	require.ErrorIs(t, v.ChangePassphrase(testPass, []byte("new")), ErrClosed)
+	_, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Role: "host"})
+	require.ErrorIs(t, err, ErrClosed)
+	assert.Equal(t, before, hashFiles(t, dir))
+	reopen(t, dir)
+}
+
 func TestCreate_RefusesAnExistingProfile(t *testing.T) {
 	v, dir := newVault(t, hooks{})
 	require.NoError(t, v.Close())
