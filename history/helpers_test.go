@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/securechat/securechat/crypto"
@@ -47,6 +48,18 @@ func reopen(t testing.TB, dir string) *Vault {
 	require.NoError(t, err)
 	t.Cleanup(func() { v.Close() })
 	return v
+}
+
+// reloadClean closes v, reopens its profile, checks that the history
+// reads without a notice, and loads conversation id.
+func reloadClean(t testing.TB, v *Vault, id string) *Transcript {
+	t.Helper()
+	require.NoError(t, v.Close())
+	v = reopen(t, v.Dir())
+	assert.Empty(t, v.Notices())
+	tr, err := v.Load(id)
+	require.NoError(t, err)
+	return tr
 }
 
 // appendSync appends a message and waits until it is durable.

@@ -98,7 +98,7 @@ func TestHistory_LoadOfUnknownIDIsErrNoConversation(t *testing.T) {
 }
 
 func TestHistory_ResentMessageAppearsOnce(t *testing.T) {
-	v, dir := newVault(t, hooks{})
+	v, _ := newVault(t, hooks{})
 	w, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Role: "connect"})
 	require.NoError(t, err)
 	m := msg(1, true, "again")
@@ -108,10 +108,8 @@ func TestHistory_ResentMessageAppearsOnce(t *testing.T) {
 	require.NoError(t, w.AppendStatus(m.ID, true, ""))
 	appendSync(t, w, msg(2, false, "got it"))
 	appendSync(t, w, msg(2, false, "got it"))
-	require.NoError(t, v.Close())
 
-	tr, err := reopen(t, dir).Load(w.ID())
-	require.NoError(t, err)
+	tr := reloadClean(t, v, w.ID())
 	require.Len(t, tr.Messages, 2)
 	assert.Equal(t, 2, tr.Summary.Messages)
 	assert.Equal(t, StatusDelivered, tr.Messages[0].Status)
@@ -220,7 +218,7 @@ func TestAppend_FailedWriteIsReportedAndLaterWritesRepairTheFile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cf := &countingFile{}
-			v, dir := newVault(t, withCounter(cf))
+			v, _ := newVault(t, withCounter(cf))
 			w, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Role: "host"})
 			require.NoError(t, err)
 			appendSync(t, w, msg(1, true, "before"))
@@ -237,12 +235,8 @@ func TestAppend_FailedWriteIsReportedAndLaterWritesRepairTheFile(t *testing.T) {
 			tc.fail(cf, false)
 			appendSync(t, w, msg(3, true, "after"))
 			require.NoError(t, w.End("bye", t0))
-			require.NoError(t, v.Close())
 
-			v = reopen(t, dir)
-			assert.Empty(t, v.Notices())
-			tr, err := v.Load(w.ID())
-			require.NoError(t, err)
+			tr := reloadClean(t, v, w.ID())
 			require.Len(t, tr.Messages, 2)
 			assert.Equal(t, "before", tr.Messages[0].Text)
 			assert.Equal(t, "after", tr.Messages[1].Text)
@@ -535,7 +529,7 @@ func TestVault_ReadsWhileAppendingAreSafe(t *testing.T) {
 }
 
 func TestAppendMessage_TextSizeBoundaries(t *testing.T) {
-	v, dir := newVault(t, hooks{})
+	v, _ := newVault(t, hooks{})
 	w, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Role: "host"})
 	require.NoError(t, err)
 	for i, size := range []int{0, 1, maxTextSize - 1, maxTextSize, maxTextSize + 1} {
@@ -548,11 +542,7 @@ func TestAppendMessage_TextSizeBoundaries(t *testing.T) {
 			require.NoError(t, err, "size %d", size)
 		}
 	}
-	require.NoError(t, v.Close())
-	v = reopen(t, dir)
-	assert.Empty(t, v.Notices())
-	tr, err := v.Load(w.ID())
-	require.NoError(t, err)
+	tr := reloadClean(t, v, w.ID())
 	require.Len(t, tr.Messages, 4)
 	assert.Len(t, tr.Messages[3].Text, maxTextSize)
 }
