@@ -70,6 +70,7 @@ func New(a fyne.App, w fyne.Window, b Backend) *UI {
 	}
 	a.Lifecycle().SetOnEnteredForeground(func() { u.focused = true })
 	a.Lifecycle().SetOnExitedForeground(func() { u.focused = false })
+	w.SetMaster() // closing it quits, even with the history browser open
 	w.Resize(fyne.NewSize(820, 640))
 	w.CenterOnScreen()
 	u.showUnlock()
