@@ -270,9 +270,9 @@ func (h *Handshake) WriteServerHello() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: X25519 exchange: %v", ErrMalformed, err)
 	}
-	secretCT, err := rsa.EncryptOAEP(sha256.New(), h.random, h.peer.key, h.secretOurs, []byte(labelOAEP))
+	secretCT, err := h.sendSecret()
 	if err != nil {
-		return nil, fmt.Errorf("crypto: RSA-OAEP key transport: %w", err)
+		return nil, err
 	}
 	m := &serverHello{
 		Version:  ProtocolVersion,
@@ -320,10 +320,9 @@ func (h *Handshake) ReadServerHello(msg []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: ML-KEM ciphertext: %v", ErrMalformed, err)
 	}
-	secret, err := rsa.DecryptOAEP(sha256.New(), nil, h.cfg.Identity.priv, m.SecretCT, []byte(labelOAEP))
+	secret, err := h.receiveSecret(m.SecretCT)
 	if err != nil {
-		// Do not say more: the reason must not become a decryption oracle.
-		return fmt.Errorf("%w: the key transported to us does not decrypt", ErrAuthFailed)
+		return err
 	}
 	h.peer, h.peerName = peer, m.Name
 	h.sharedX25519, h.sharedMLKEM, h.secretPeer = sx, sm, secret
@@ -344,19 +343,56 @@ func signedDigest(label string, th, extra []byte) []byte {
 
 var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: gocrypto.SHA256}
 
+// sign signs label || th || extra with our identity key (RSA-PSS-SHA256).
+func (h *Handshake) sign(label string, th, extra []byte) ([]byte, error) {
+	sig, err := rsa.SignPSS(h.random, h.cfg.Identity.priv, gocrypto.SHA256, signedDigest(label, th, extra), pssOptions)
+	if err != nil {
+		return nil, fmt.Errorf("crypto: failed to sign the transcript: %w", err)
+	}
+	return sig, nil
+}
+
+// verify checks the peer's signature over label || th || extra.
+func (h *Handshake) verify(label string, th, extra, sig []byte) error {
+	if err := rsa.VerifyPSS(h.peer.key, gocrypto.SHA256, signedDigest(label, th, extra), sig, pssOptions); err != nil {
+		return fmt.Errorf("%w: the partner's signature does not match its key", ErrAuthFailed)
+	}
+	return nil
+}
+
+// sendSecret encrypts our transported secret to the peer's identity key
+// (RSA-OAEP-SHA256 with the protocol's label).
+func (h *Handshake) sendSecret() ([]byte, error) {
+	ct, err := rsa.EncryptOAEP(sha256.New(), h.random, h.peer.key, h.secretOurs, []byte(labelOAEP))
+	if err != nil {
+		return nil, fmt.Errorf("crypto: RSA-OAEP key transport: %w", err)
+	}
+	return ct, nil
+}
+
+// receiveSecret decrypts the peer's transported secret. The error says
+// nothing more than that it failed, so that it is no decryption oracle.
+func (h *Handshake) receiveSecret(ct []byte) ([]byte, error) {
+	secret, err := rsa.DecryptOAEP(sha256.New(), nil, h.cfg.Identity.priv, ct, []byte(labelOAEP))
+	if err != nil || len(secret) != SecretSize {
+		return nil, fmt.Errorf("%w: the key transported to us does not decrypt", ErrAuthFailed)
+	}
+	return secret, nil
+}
+
 // WriteClientAuth returns the initiator's transported secret and its
 // signature over both hellos and that secret's ciphertext.
 func (h *Handshake) WriteClientAuth() ([]byte, error) {
 	if err := h.expect(StateServerHelloReceived, "WriteClientAuth"); err != nil {
 		return nil, err
 	}
-	ct, err := rsa.EncryptOAEP(sha256.New(), h.random, h.peer.key, h.secretOurs, []byte(labelOAEP))
+	ct, err := h.sendSecret()
 	if err != nil {
-		return nil, fmt.Errorf("crypto: RSA-OAEP key transport: %w", err)
+		return nil, err
 	}
-	sig, err := rsa.SignPSS(h.random, h.cfg.Identity.priv, gocrypto.SHA256, signedDigest(labelSigInitiator, h.ourHash, ct), pssOptions)
+	sig, err := h.sign(labelSigInitiator, h.ourHash, ct)
 	if err != nil {
-		return nil, fmt.Errorf("crypto: failed to sign the transcript: %w", err)
+		return nil, err
 	}
 	msg := (&clientAuth{SecretCT: ct, Signature: sig}).marshal()
 	h.addTranscript(msg)
@@ -373,12 +409,12 @@ func (h *Handshake) ReadClientAuth(msg []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := rsa.VerifyPSS(h.peer.key, gocrypto.SHA256, signedDigest(labelSigInitiator, h.ourHash, m.SecretCT), m.Signature, pssOptions); err != nil {
-		return fmt.Errorf("%w: the partner's signature does not match its key", ErrAuthFailed)
+	if err := h.verify(labelSigInitiator, h.ourHash, m.SecretCT, m.Signature); err != nil {
+		return err
 	}
-	secret, err := rsa.DecryptOAEP(sha256.New(), nil, h.cfg.Identity.priv, m.SecretCT, []byte(labelOAEP))
+	secret, err := h.receiveSecret(m.SecretCT)
 	if err != nil {
-		return fmt.Errorf("%w: the key transported to us does not decrypt", ErrAuthFailed)
+		return err
 	}
 	h.secretPeer = secret
 	h.addTranscript(msg)
@@ -393,9 +429,9 @@ func (h *Handshake) WriteServerAuth() (auth, finished []byte, err error) {
 	if err := h.expect(StateClientAuthReceived, "WriteServerAuth"); err != nil {
 		return nil, nil, err
 	}
-	sig, err := rsa.SignPSS(h.random, h.cfg.Identity.priv, gocrypto.SHA256, signedDigest(labelSigResponder, h.transcriptHash(), nil), pssOptions)
+	sig, err := h.sign(labelSigResponder, h.transcriptHash(), nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("crypto: failed to sign the transcript: %w", err)
+		return nil, nil, err
 	}
 	msg := (&serverAuth{Signature: sig}).marshal()
 	h.addTranscript(msg)
@@ -419,8 +455,8 @@ func (h *Handshake) ReadServerAuth(msg []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := rsa.VerifyPSS(h.peer.key, gocrypto.SHA256, signedDigest(labelSigResponder, h.transcriptHash(), nil), m.Signature, pssOptions); err != nil {
-		return fmt.Errorf("%w: the partner's signature does not match its key", ErrAuthFailed)
+	if err := h.verify(labelSigResponder, h.transcriptHash(), nil, m.Signature); err != nil {
+		return err
 	}
 	h.addTranscript(msg)
 	if err := h.deriveKeys(); err != nil {
