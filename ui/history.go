@@ -34,6 +34,9 @@ type historyWindow struct {
 func (u *UI) showHistory() {
 	if u.history != nil {
 		u.history.win.RequestFocus()
+		if u.history.term == "" {
+			u.history.reload() // the chat going on may have added one
+		}
 		return
 	}
 	h := newHistoryWindow(u)

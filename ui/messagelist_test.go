@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +119,18 @@ func TestBubble_HighlightDoesNotNarrowTheBubble(t *testing.T) {
 	p, m := plain.rend.naturalWidth(), marked.rend.naturalWidth()
 	assert.InDelta(t, p, m, 8, "a highlighted term continues its line")
 	assert.Equal(t, plain.heightFor(600), marked.heightFor(600), "and does not wrap it")
+}
+
+func TestBubble_LongWordWrapsInsideTheBubble(t *testing.T) {
+	test.NewTempApp(t)
+	long := "https://example.org/" + strings.Repeat("a1b2c3d4", 40)
+	b := newBubble(nil)
+	b.r = &row{kind: rowMessage, from: "Bob", text: long}
+	b.CreateRenderer()
+	b.rend.update()
+	one := newBubble(nil)
+	one.r = &row{kind: rowMessage, from: "Bob", text: "short"}
+	g := b.rend.geometry(600)
+	assert.LessOrEqual(t, g.bgSize.Width, float32(600*bubbleMaxFraction))
+	assert.Greater(t, g.height, one.heightFor(600)+20, "the long word takes several lines")
 }
