@@ -105,17 +105,26 @@ build_fyne() {
 
 package_one() {
 	local target=$1 dir=$work/$1 out
-	local -a env=(GOFLAGS="$goflags")
+	local -a env=(GOFLAGS="$goflags") args=(--os "$target" "${fyne_args[@]}")
 	stage "$dir"
 	case $target in
 	linux) out=$name.tar.xz ;;
 	windows)
 		out=$name.exe
 		env+=(GOARCH=amd64 CC="${WINDOWS_CC:-x86_64-w64-mingw32-gcc}")
+		# For Windows, fyne package builds once, adds the icon and version
+		# resources, and builds again; but the first build takes -ldflags out
+		# of GOFLAGS for good, so the second, the one it keeps, would lose the
+		# version (fyne-io/tools#17, fyne-io/fyne#4368). An existing
+		# executable skips the first build.
+		local exe
+		exe=$(basename "$(sed -n 's/^module[[:space:]]*//p' "$dir/go.mod")").exe
+		: >"$dir/$exe"
+		args+=(--exe "$exe")
 		;;
 	esac
 	echo "package: $target $version (build ${app_build:-from FyneApp.toml}) -> $dist/$out"
-	(cd "$dir" && env "${env[@]}" "$work/fyne" package --os "$target" "${fyne_args[@]}")
+	(cd "$dir" && env "${env[@]}" "$work/fyne" package "${args[@]}")
 	mv -f "$dir/$out" "$dist/$out"
 }
 

@@ -164,16 +164,30 @@ smoke_windows() {
 		fail "$exe is not a PE32+ GUI executable for x86-64: $desc"
 	pass "$(basename "$exe"): $desc"
 
-	# objdump -p lists the resource directory's top level as
-	# "Type: ICON", "Type: GROUP_ICON", "Type: VERSION", "Type: MANIFEST".
+	# objdump -p prints the resource directory as a tree; its top level
+	# (three spaces in) holds one entry per resource type ID.
 	local dump types
 	dump=$(x86_64-w64-mingw32-objdump -p "$exe") || fail "objdump cannot read $exe"
-	types=$(sed -n 's/^ *Type: \([A-Z_]*\).*/\1/p' <<<"$dump" | sort -u | tr '\n' ' ')
+	types=$(sed -n '/^The .rsrc Resource Directory section:/,/^ *Resources start/s/^[0-9a-f]*   Entry: ID: 0x\([0-9a-f]*\),.*/\1/p' <<<"$dump" |
+		while read -r id; do
+			case $((16#$id)) in
+			3) echo ICON ;; 14) echo GROUP_ICON ;; 16) echo VERSION ;; 24) echo MANIFEST ;; *) echo "type-$((16#$id))" ;;
+			esac
+		done | tr '\n' ' ')
 	local want
 	for want in ICON GROUP_ICON VERSION MANIFEST; do
 		[[ " $types" == *" $want "* ]] || fail "$exe has no $want resource (it has: ${types:-none})"
 	done
-	pass "$(basename "$exe") resources: $types"
+	# The version resource's strings are UTF-16.
+	local info
+	info=$(x86_64-w64-mingw32-strings -e l "$exe" | grep -A1 -x -e ProductName -e ProductVersion | grep -v -e '^--$' | paste -sd ' ')
+	[[ $info == *"ProductName $name"* && $info == *"ProductVersion "[0-9]* ]] ||
+		fail "$exe's version resource lacks ProductName $name or a ProductVersion: $info"
+	# `securechat --version` cannot run here; the stamped string must be in it.
+	if [ -n "${EXPECT_VERSION:-}" ] && [ "$EXPECT_VERSION" != dev ]; then
+		grep -aqF -- "$EXPECT_VERSION" "$exe" || fail "$exe does not carry the version $EXPECT_VERSION"
+	fi
+	pass "$(basename "$exe") resources: $types; $info"
 }
 
 case ${1:-} in
