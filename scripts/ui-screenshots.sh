@@ -105,9 +105,20 @@ sleep 0.5
 click "$hist" 150 80 # the first hit
 sleep 0.5
 shot "$hist" history
+xdotool windowmove "$hist" 900 0
 
-ui_quit A
+# Bob leaves; someone calling himself Bob, with another key, connects.
 ui_quit B
+sleep 1
+mkdir -p "$UI_WORK/mallory"
+ui_launch M "$UI_WORK/mallory"
+xdotool windowmove "$UI_WIN_M" 900 0
+ui_create_profile "$UI_WIN_M" Bob "yet another passphrase"
+ui_connect "$UI_WIN_M" "127.0.0.1:$port"
+sleep 3
+shot "$UI_WIN_A" changed-key
+ui_quit M
+ui_quit A
 
 ui_launch A "$UI_WORK/alice"
 ui_wait_title "$UI_WIN_A" '^SecureChat$'
@@ -116,4 +127,7 @@ ui_key "$UI_WIN_A" Return
 sleep 1.5
 shot "$UI_WIN_A" unlock-wrong-passphrase
 ui_quit A
+if grep -l "Error in Fyne call thread" "$UI_WORK"/*.log; then
+	ui_fail "a widget was changed off the UI goroutine"
+fi
 echo "screenshots: ok, in $out"

@@ -361,12 +361,10 @@ func (c *chatScreen) retry(id string) {
 	if !ok || r.status != statusFailed {
 		return
 	}
-	if c.state != stateConnected {
-		c.setHint("Not connected: reconnect first, then retry.")
-		return
-	}
+	// the controller sends it now, or on the next connection with the
+	// same partner
 	if err := c.ctrl.Retry(id); err != nil {
-		c.u.showError(err)
+		c.setHint("Not sent again: " + err.Error())
 		return
 	}
 	r.status, r.reason = statusSending, ""
@@ -398,6 +396,9 @@ func (c *chatScreen) refresh() {
 		icon = theme.ViewRefreshIcon()
 	case stateDeciding:
 		status = name + " wants to chat"
+		if c.partner != nil && c.partner.Trust == session.TrustChanged {
+			status = name + "'s key has changed"
+		}
 		icon = theme.QuestionIcon()
 	case stateAwaiting:
 		status = "Waiting for " + name + " to accept…"

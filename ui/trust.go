@@ -87,6 +87,7 @@ func (c *chatScreen) showChangedKey(p *session.Partner) {
 			c.decline()
 		}
 	}, c.u.win)
+	d.SetConfirmImportance(widget.DangerImportance)
 	c.dialog = d
 	d.Show()
 }
