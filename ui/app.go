@@ -18,8 +18,7 @@ const AppID = "io.github.securechat.securechat"
 func Run(version string) int {
 	a := app.NewWithID(AppID)
 	w := a.NewWindow("SecureChat")
-	u := New(a, w, RealBackend())
-	u.version = version
+	u := New(a, w, RealBackend(), version)
 	// An interrupt or a logout closes the app like its window: the
 	// partner is told goodbye and the history is flushed.
 	sig := make(chan os.Signal, 1)
@@ -61,9 +60,10 @@ type UI struct {
 	async func(func())
 }
 
-// New builds the app in w and shows the unlock screen.
-func New(a fyne.App, w fyne.Window, b Backend) *UI {
-	u := &UI{app: a, win: w, backend: b, focused: true, async: func(f func()) { go f() }}
+// New builds the app in w and shows the unlock screen; version is shown
+// on it.
+func New(a fyne.App, w fyne.Window, b Backend, version string) *UI {
+	u := &UI{app: a, win: w, backend: b, version: version, focused: true, async: func(f func()) { go f() }}
 	if icon := appIcon(); icon != nil {
 		a.SetIcon(icon)
 		w.SetIcon(icon)

@@ -185,7 +185,7 @@ func newFixture(t *testing.T, exists bool) *fixture {
 		},
 		LocalAddrs: func() []string { return []string{"192.168.1.20"} },
 	}
-	f.ui = New(f.app, f.win, b)
+	f.ui = New(f.app, f.win, b, "")
 	f.ui.async = func(fn func()) { fn() }
 	f.win.Resize(fyne.NewSize(820, 640))
 	t.Cleanup(func() {

@@ -254,9 +254,6 @@ func (m *messageList) setRows(rows []*row, focus int) {
 func (m *messageList) showEarlier() {
 	old := m.first
 	m.first = max(0, m.first-pageSize)
-	if !m.hasEarlier() {
-		// the "earlier" row itself goes away
-	}
 	m.measureAll()
 	m.list.Refresh()
 	m.list.ScrollTo(m.listID(old))

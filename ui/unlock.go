@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -76,7 +77,14 @@ func newUnlockScreen(u *UI, exists bool) *unlockScreen {
 	s.button.Importance = widget.HighImportance
 
 	card := container.NewVBox(title, intro, form, s.errLabel, s.button, s.busy)
-	s.content = container.NewCenter(fixedWidth(420, card))
+	version := widget.NewLabel("")
+	if u.version != "" {
+		version.SetText("SecureChat " + u.version)
+	}
+	version.SizeName = theme.SizeNameCaptionText
+	version.Importance = widget.LowImportance
+	s.content = container.NewBorder(nil, container.NewHBox(layout.NewSpacer(), version), nil, nil,
+		container.NewCenter(fixedWidth(420, card)))
 	return s
 }
 
