@@ -102,11 +102,14 @@ smoke_linux() {
 	# Start what a double-click starts, with a fresh profile and no session
 	# other than the private X server.
 	start_xvfb
-	# shellcheck disable=SC2086 # Exec= is split into words like a launcher does
+	# Exec= is split into words, without its field codes (%F, %u...), as a
+	# launcher does.
+	local -a command
+	read -r -a command <<<"${exec//%[a-zA-Z]/}"
 	env -u WAYLAND_DISPLAY -u DBUS_SESSION_BUS_ADDRESS HOME="$home" \
 		XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share" \
 		XDG_CACHE_HOME="$home/.cache" XDG_RUNTIME_DIR="$work" \
-		$exec >"$work/app.log" 2>&1 &
+		"${command[@]}" >"$work/app.log" 2>&1 &
 	app_pid=$!
 	local wid="" deadline=$((SECONDS + timeout))
 	while :; do
@@ -127,9 +130,13 @@ $(tail -n 20 "$work/app.log")"
 	done
 	local title
 	title=$(xdotool getwindowname "$wid")
-	# The icon Fyne sets on the window (_NET_WM_ICON), from the packaged metadata.
-	xprop -id "$wid" _NET_WM_ICON | grep -q '^_NET_WM_ICON(CARDINAL) = ' ||
-		fail "the window '$title' has no icon (_NET_WM_ICON)"
+	# The icon Fyne sets on the window: xprop shows _NET_WM_ICON as
+	# "Icon (W x H):", or as numbers starting with W, H.
+	local wm_icon
+	wm_icon=$(xprop -notype -len 8 -id "$wid" _NET_WM_ICON)
+	[[ $wm_icon =~ Icon\ \(([1-9][0-9]*)\ x\ ([1-9][0-9]*)\) || $wm_icon =~ \ =\ ([1-9][0-9]*),\ ([1-9][0-9]*) ]] ||
+		fail "the window '$title' has no icon: $wm_icon"
+	local icon_size=${BASH_REMATCH[1]}x${BASH_REMATCH[2]}
 	# Docks match the window to its desktop entry by WM_CLASS.
 	local wmclass
 	wmclass=$(sed -n 's/^StartupWMClass=//p' "$desktop")
@@ -146,7 +153,7 @@ $(tail -n 20 "$work/app.log")"
 	kill "$app_pid"
 	wait "$app_pid" 2>/dev/null || true
 	app_pid=
-	pass "the installed app opened a window '$title' with an icon under Xvfb ($((SECONDS + timeout - deadline))s)"
+	pass "the installed app opened a window '$title' with a $icon_size icon under Xvfb ($((SECONDS + timeout - deadline))s)"
 
 	HOME=$home XDG_CONFIG_HOME= "$repo/scripts/package-user-install.sh" uninstall >"$work/uninstall.log" 2>&1 ||
 		fail "uninstalling failed: $(cat "$work/uninstall.log")"
