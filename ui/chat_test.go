@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -312,4 +313,39 @@ func TestChat_CancelWhileWaitingReturnsToChoice(t *testing.T) {
 	assert.Nil(t, f.ui.chat)
 	assert.True(t, f.ctrl.closed)
 	assert.NotNil(t, f.ui.choose)
+}
+
+func TestChat_HistoryErrorIsShown(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	f.ctrl.emit(session.Event{Kind: session.EventHistoryError, Err: errors.New("disk full")})
+	assert.True(t, containsText(shownTexts(c.messages), "This chat is not being saved: disk full"))
+	assert.NotNil(t, f.win.Canvas().Overlays().Top(), "an error dialog tells the user")
+}
+
+func TestChat_TurnedAwayCallerIsMentioned(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	f.ctrl.emit(session.Event{Kind: session.EventTurnedAway, Addr: "10.0.0.9:4000"})
+	assert.True(t, containsText(shownTexts(c.messages), "10.0.0.9:4000"))
+	assert.Equal(t, stateConnected, c.state, "the chat goes on")
+}
+
+func TestChat_RetryAfterReconnect(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleConnect)
+	c.input.SetText("while the link broke")
+	test.Tap(c.send)
+	f.ctrl.emit(session.Event{Kind: session.EventFailed, ID: "m1", Reason: "connection lost"})
+	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Connection lost"})
+
+	test.Tap(c.action) // Reconnect
+	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustPinned)})
+	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustPinned)})
+	c.retry("m1")
+	f.ctrl.emit(session.Event{Kind: session.EventDelivered, ID: "m1"})
+
+	assert.Equal(t, []string{"m1"}, f.ctrl.retried)
+	assert.Equal(t, statusDelivered, c.messages.byID["m1"].status)
+	assert.Len(t, f.ctrl.dialed, 1)
 }
