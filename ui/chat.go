@@ -207,9 +207,12 @@ func (c *chatScreen) handle(ev session.Event) {
 		c.u.win.Canvas().Focus(c.input)
 		if c.role == roleConnect && !c.savedAddr && c.u.vault != nil {
 			c.savedAddr = true
-			if err := c.u.vault.AddRecentAddr(c.target); err != nil {
-				c.u.showError(fmt.Errorf("could not remember the address: %w", err))
-			}
+			v, addr := c.u.vault, c.target
+			c.u.async(func() { // a vault write: off the UI goroutine
+				if err := v.AddRecentAddr(addr); err != nil {
+					c.u.showError(fmt.Errorf("could not remember the address: %w", err))
+				}
+			})
 		}
 	case session.EventMessage:
 		c.message(ev.Message)
