@@ -43,6 +43,8 @@ func (u *UI) showHistory() {
 	u.history = h
 	h.win.SetOnClosed(func() { u.history = nil })
 	h.win.Show()
+	search := h.search
+	fyne.Do(func() { h.win.Canvas().Focus(search) })
 	h.reload()
 }
 
