@@ -242,9 +242,15 @@ func (l *link) historyFailed(err error) {
 	}
 }
 
-// writer seals and writes queued plaintexts in order.
+// maxBatch bounds the bytes the writer gathers into one write.
+const maxBatch = 256 << 10
+
+// writer seals and writes queued plaintexts in order. Whatever is queued
+// when it wakes goes out in one write: a burst of messages or acks costs one
+// system call, not one each.
 func (l *link) writer() {
 	defer l.s.wg.Done()
+	var buf []byte
 	for {
 		select {
 		case <-l.done:
@@ -253,32 +259,45 @@ func (l *link) writer() {
 		}
 		for {
 			l.mu.Lock()
-			if len(l.queue) == 0 {
-				l.mu.Unlock()
+			n := 0
+			size := 0
+			for n < len(l.queue) && (n == 0 || size+len(l.queue[n].pt) < maxBatch) {
+				size += len(l.queue[n].pt) + transport.HeaderSize + 64
+				n++
+			}
+			batch := append([]writeItem(nil), l.queue[:n]...)
+			clear(l.queue[:n])
+			l.queue = l.queue[n:]
+			l.mu.Unlock()
+			if len(batch) == 0 {
 				break
 			}
-			it := l.queue[0]
-			l.queue[0] = writeItem{}
-			l.queue = l.queue[1:]
-			l.mu.Unlock()
-			rec, err := l.layer.seal(it.pt)
-			if err != nil {
-				l.end("Connection failed", err)
-				return
+			buf = buf[:0]
+			bye := false
+			for _, it := range batch {
+				rec, err := l.layer.seal(it.pt)
+				if err != nil {
+					l.end("Connection failed", err)
+					return
+				}
+				start := len(buf)
+				buf = append(buf, transport.Frame(rec)...)
+				// Announced before the write, so that its ack cannot
+				// overtake it; a failed write reports it failed.
+				if it.msg != nil && !it.retry {
+					p := l.partnerCopy()
+					l.s.emit(Event{Kind: EventMessage, Message: &Message{
+						ID: hex.EncodeToString(it.msg.id[:]), Outgoing: true, From: l.s.cfg.Name,
+						Text: it.msg.text, Time: it.msg.time, Wire: append([]byte(nil), buf[start:]...),
+					}, Partner: &p})
+				}
+				bye = bye || it.bye
 			}
-			frame := transport.Frame(rec)
-			if err := l.conn.WriteRaw(frame); err != nil {
+			if err := l.conn.WriteRaw(buf); err != nil {
 				l.end(ReasonPartnerLeft, err)
 				return
 			}
-			if it.msg != nil && !it.retry {
-				p := l.partnerCopy()
-				l.s.emit(Event{Kind: EventMessage, Message: &Message{
-					ID: hex.EncodeToString(it.msg.id[:]), Outgoing: true, From: l.s.cfg.Name,
-					Text: it.msg.text, Time: it.msg.time, Wire: frame,
-				}, Partner: &p})
-			}
-			if it.bye {
+			if bye {
 				_ = l.conn.CloseWrite()
 			}
 		}
