@@ -91,6 +91,10 @@ type Handshake struct {
 	ourHash []byte // transcript hash after both hellos, for the signatures
 
 	secretOurs, secretPeer []byte // RSA-OAEP transported secrets
+	// peerSecret delivers the peer's secret, decrypted in the background
+	// while we sign: the two RSA private-key operations of each side run
+	// at once instead of one after the other.
+	peerSecret chan secretResult
 	sharedX25519           []byte
 	sharedMLKEM            []byte
 	peerX25519             []byte
@@ -320,12 +324,9 @@ func (h *Handshake) ReadServerHello(msg []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: ML-KEM ciphertext: %v", ErrMalformed, err)
 	}
-	secret, err := h.receiveSecret(m.SecretCT)
-	if err != nil {
-		return err
-	}
 	h.peer, h.peerName = peer, m.Name
-	h.sharedX25519, h.sharedMLKEM, h.secretPeer = sx, sm, secret
+	h.sharedX25519, h.sharedMLKEM = sx, sm
+	h.decryptPeerSecret(m.SecretCT)
 	h.addTranscript(msg)
 	h.ourHash = h.transcriptHash()
 	h.dk = nil
@@ -370,10 +371,41 @@ func (h *Handshake) sendSecret() ([]byte, error) {
 	return ct, nil
 }
 
+type secretResult struct {
+	secret []byte
+	err    error
+}
+
+// decryptPeerSecret starts decrypting the peer's transported secret. The
+// goroutine ends by itself in a few milliseconds whatever happens next.
+func (h *Handshake) decryptPeerSecret(ct []byte) {
+	ch := make(chan secretResult, 1)
+	h.peerSecret = ch
+	priv := h.cfg.Identity.priv
+	go func() {
+		secret, err := receiveSecret(priv, ct)
+		ch <- secretResult{secret, err}
+	}()
+}
+
+// awaitPeerSecret waits for the decryption started by decryptPeerSecret.
+func (h *Handshake) awaitPeerSecret() error {
+	if h.secretPeer != nil {
+		return nil
+	}
+	r := <-h.peerSecret
+	h.peerSecret <- r // a failed call may be repeated and must see the same
+	if r.err != nil {
+		return r.err
+	}
+	h.secretPeer = r.secret
+	return nil
+}
+
 // receiveSecret decrypts the peer's transported secret. The error says
 // nothing more than that it failed, so that it is no decryption oracle.
-func (h *Handshake) receiveSecret(ct []byte) ([]byte, error) {
-	secret, err := rsa.DecryptOAEP(sha256.New(), nil, h.cfg.Identity.priv, ct, []byte(labelOAEP))
+func receiveSecret(priv *rsa.PrivateKey, ct []byte) ([]byte, error) {
+	secret, err := rsa.DecryptOAEP(sha256.New(), nil, priv, ct, []byte(labelOAEP))
 	if err != nil || len(secret) != SecretSize {
 		return nil, fmt.Errorf("%w: the key transported to us does not decrypt", ErrAuthFailed)
 	}
@@ -412,11 +444,7 @@ func (h *Handshake) ReadClientAuth(msg []byte) error {
 	if err := h.verify(labelSigInitiator, h.ourHash, m.SecretCT, m.Signature); err != nil {
 		return err
 	}
-	secret, err := h.receiveSecret(m.SecretCT)
-	if err != nil {
-		return err
-	}
-	h.secretPeer = secret
+	h.decryptPeerSecret(m.SecretCT)
 	h.addTranscript(msg)
 	h.state = StateClientAuthReceived
 	return nil
@@ -431,6 +459,9 @@ func (h *Handshake) WriteServerAuth() (auth, finished []byte, err error) {
 	}
 	sig, err := h.sign(labelSigResponder, h.transcriptHash(), nil)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := h.awaitPeerSecret(); err != nil {
 		return nil, nil, err
 	}
 	msg := (&serverAuth{Signature: sig}).marshal()
@@ -456,6 +487,9 @@ func (h *Handshake) ReadServerAuth(msg []byte) error {
 		return err
 	}
 	if err := h.verify(labelSigResponder, h.transcriptHash(), nil, m.Signature); err != nil {
+		return err
+	}
+	if err := h.awaitPeerSecret(); err != nil {
 		return err
 	}
 	h.addTranscript(msg)
@@ -585,7 +619,7 @@ func (h *Handshake) wipe() {
 	clear(h.sharedX25519)
 	clear(h.sharedMLKEM)
 	h.secretOurs, h.secretPeer, h.sharedX25519, h.sharedMLKEM = nil, nil, nil, nil
-	h.x25519, h.dk = nil, nil
+	h.x25519, h.dk, h.peerSecret = nil, nil, nil
 }
 
 // Peer returns the partner's identity key and display name, known once
