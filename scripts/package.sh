@@ -3,7 +3,7 @@
 #
 #   scripts/package.sh linux      -> dist/SecureChat.tar.xz
 #   scripts/package.sh windows    -> dist/SecureChat.exe (cross-built with mingw-w64)
-#   scripts/package.sh all        -> both, one after the other
+#   scripts/package.sh all        -> both, built at the same time
 #
 # Both are release builds: -trimpath, stripped (-s -w), with `securechat
 # --version` printing $VERSION.
@@ -84,8 +84,10 @@ stage() {
 	local dir=$1
 	mkdir -p "$dir"
 	if in_git; then
+		# (Tracked files deleted in the working tree are left out.)
 		(cd "$src" && git ls-files -z --cached --others --exclude-standard --deduplicate |
-			tar --null --files-from=- --ignore-failed-read -cf - 2>/dev/null) |
+			while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+			tar --null --files-from=- -cf -) |
 			tar -xf - -C "$dir"
 	else
 		tar -C "$src" --exclude=./.git --exclude=./dist --exclude=./bin -cf - . | tar -xf - -C "$dir"
@@ -129,6 +131,25 @@ package_one() {
 }
 
 build_fyne
+if [ ${#targets[@]} -eq 1 ]; then
+	package_one "${targets[0]}"
+	exit
+fi
+# Both at once: each build spends minutes in single-threaded C compiles
+# (GLFW, GL), so two builds keep two cores busy where one does not.
+declare -A pids
 for t in "${targets[@]}"; do
-	package_one "$t"
+	package_one "$t" >"$work/$t.log" 2>&1 &
+	pids[$t]=$!
 done
+failed=0
+for t in "${targets[@]}"; do
+	rc=0
+	wait "${pids[$t]}" || rc=$?
+	sed "s/^/[$t] /" "$work/$t.log"
+	if [ "$rc" -ne 0 ]; then
+		echo "package: $t failed (status $rc)" >&2
+		failed=1
+	fi
+done
+exit "$failed"
