@@ -6,9 +6,6 @@
 #   make uninstall-user  remove it again (the profile stays)
 #   make package-smoke   package, then smoke-test both packages (part of `make test`)
 
-# This file is read before the main Makefile's first rule, so name its
-# default goal here, or `make` alone would run `package`.
-.DEFAULT_GOAL := all
 
 DIST ?= dist
 PACKAGE_ENV = VERSION='$(VERSION)' DIST='$(DIST)' GO='$(GO)'
