@@ -94,11 +94,11 @@ type Handshake struct {
 	// peerSecret delivers the peer's secret, decrypted in the background
 	// while we sign: the two RSA private-key operations of each side run
 	// at once instead of one after the other.
-	peerSecret chan secretResult
-	sharedX25519           []byte
-	sharedMLKEM            []byte
-	peerX25519             []byte
-	peerMLKEMKey           []byte // initiator's encapsulation key (responder side)
+	peerSecret   chan secretResult
+	sharedX25519 []byte
+	sharedMLKEM  []byte
+	peerX25519   []byte
+	peerMLKEMKey []byte // initiator's encapsulation key (responder side)
 
 	peer     *PublicIdentity
 	peerName string
