@@ -36,7 +36,7 @@ APT_PACKAGES := gcc pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcom
 TEST_EXTRA :=
 include $(wildcard mk/*.mk)
 
-.PHONY: all deps build run test unit fuzz check bench clean
+.PHONY: all deps build run test test-parts unit fuzz check bench clean
 
 all: build
 
@@ -61,7 +61,16 @@ run: build
 	./$(BIN)
 
 ## test: formatting, vet, staticcheck, govulncheck, the race-enabled tests, fuzzing briefly, and the extra steps
-test: deps check unit fuzz $(TEST_EXTRA)
+# The parts run two at a time: the package builds take about as long as all
+# the rest together, and much of the rest waits on one core.
+test: deps
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-parts
+
+test-parts: check unit fuzz $(TEST_EXTRA)
+
+# The end-to-end test drives real windows in real time: it runs last, alone,
+# and after the package build whose compiled packages its build reuses.
+ui-e2e: | check unit fuzz package-smoke
 
 unit:
 	$(GO) test -race -tags $(TEST_TAGS) -timeout 15m ./...
