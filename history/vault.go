@@ -101,23 +101,22 @@ func Exists(dir string) bool {
 	return err == nil
 }
 
-// Pin is what a profile remembers about a partner's identity key.
-type Pin struct {
-	Name        string // the partner's display name
-	Fingerprint string // hex SHA-256 of the partner's identity public key
-	FirstSeen   time.Time
-	Verified    bool // the user compared safety numbers
-}
-
 // profileData is the sealed content of profile.sealed.
 type profileData struct {
-	Name     string    `json:"name"`
-	Identity []byte    `json:"identity"` // PKCS #8 DER
-	FileID   []byte    `json:"history_file_id"`
-	Pins     []pinJSON `json:"pins"`
-	Recent   []string  `json:"recent_addrs"`
+	// Version is 2 for profiles with contacts; version 1 profiles have no
+	// version field and pins keyed by display name, migrated when read.
+	Version  int           `json:"version,omitempty"`
+	Name     string        `json:"name"`
+	Identity []byte        `json:"identity"` // PKCS #8 DER
+	FileID   []byte        `json:"history_file_id"`
+	Pins     []pinJSON     `json:"pins,omitempty"` // version 1 only
+	Contacts []contactJSON `json:"contacts,omitempty"`
+	Invites  []inviteJSON  `json:"invites,omitempty"`
+	Settings settingsJSON  `json:"settings"`
+	Recent   []string      `json:"recent_addrs"`
 }
 
+// pinJSON is a version 1 pin: a display name and the key first seen under it.
 type pinJSON struct {
 	Name        string    `json:"name"`
 	Fingerprint string    `json:"fingerprint"`
@@ -196,7 +195,7 @@ func createLocked(dir string, lock *os.File, name string, passphrase []byte, p P
 	var fid fileID
 	rand.Read(v.dataKey)
 	rand.Read(fid[:])
-	v.prof = profileData{Name: name, Identity: der, FileID: fid[:]}
+	v.prof = profileData{Version: profileVersion, Name: name, Identity: der, FileID: fid[:]}
 	if err := v.initProfileKey(); err != nil {
 		return nil, err
 	}
@@ -429,6 +428,10 @@ func (v *Vault) loadProfile() (profileData, error) {
 	if err := json.Unmarshal(plain, &pd); err != nil {
 		return pd, errors.New("history: profile.sealed is damaged")
 	}
+	if pd.Version > profileVersion {
+		return pd, fmt.Errorf("history: the profile was written by a newer SecureChat (profile version %d)", pd.Version)
+	}
+	pd.migrate()
 	return pd, nil
 }
 
@@ -456,7 +459,8 @@ func (v *Vault) updateProfile(change func(pd *profileData)) error {
 	}
 	v.mu.RLock()
 	pd := v.prof
-	pd.Pins = slices.Clone(pd.Pins)
+	pd.Contacts = slices.Clone(pd.Contacts)
+	pd.Invites = slices.Clone(pd.Invites)
 	pd.Recent = slices.Clone(pd.Recent)
 	v.mu.RUnlock()
 	change(&pd)
@@ -467,29 +471,6 @@ func (v *Vault) updateProfile(change func(pd *profileData)) error {
 	v.prof = pd
 	v.mu.Unlock()
 	return nil
-}
-
-// Pin returns what is pinned for the partner of that display name.
-func (v *Vault) Pin(partnerName string) (Pin, bool, error) {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	for _, p := range v.prof.Pins {
-		if p.Name == partnerName {
-			return Pin(p), true, nil
-		}
-	}
-	return Pin{}, false, nil
-}
-
-// SetPin pins (or re-pins) a partner's key, replacing any pin of that name.
-func (v *Vault) SetPin(p Pin) error {
-	if p.Name == "" || p.Fingerprint == "" {
-		return errors.New("history: a pin needs a name and a fingerprint")
-	}
-	return v.updateProfile(func(pd *profileData) {
-		pd.Pins = slices.DeleteFunc(pd.Pins, func(q pinJSON) bool { return q.Name == p.Name })
-		pd.Pins = append(pd.Pins, pinJSON(p))
-	})
 }
 
 // RecentAddrs returns the last addresses dialled, newest first.

@@ -13,12 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestVault_ReopenRestoresNameIdentityPinsAndRecentAddrs(t *testing.T) {
+func TestVault_ReopenRestoresNameIdentityContactsAndRecentAddrs(t *testing.T) {
 	v, dir := newVault(t, hooks{})
-	pin := Pin{Name: "Bob", Fingerprint: strings.Repeat("ab", 32), FirstSeen: t0, Verified: true}
-	require.NoError(t, v.SetPin(pin))
+	bob := Contact{ID: strings.Repeat("ab", 32), Key: []byte{1, 2, 3}, Name: "Bob", TheirName: "Robert",
+		Addrs: []string{"192.0.2.7:9999"}, FirstSeen: t0, LastSeen: t0.Add(time.Hour), Verified: true, Invited: true}
+	require.NoError(t, v.SaveContact(bob))
 	require.NoError(t, v.AddRecentAddr("192.0.2.7:9999"))
 	require.NoError(t, v.AddRecentAddr("198.51.100.1:9999"))
+	require.NoError(t, v.SaveSettings(Settings{OnlyContacts: true, ListenPort: 4242}))
 	require.NoError(t, v.Close())
 
 	v = reopen(t, dir)
@@ -26,28 +28,107 @@ func TestVault_ReopenRestoresNameIdentityPinsAndRecentAddrs(t *testing.T) {
 	assert.Equal(t, dir, v.Dir())
 	assert.Equal(t, testParams, v.Params())
 	assert.Equal(t, testIdentity(t).Public().Fingerprint(), v.Identity().Public().Fingerprint())
-	got, ok, err := v.Pin("Bob")
-	require.NoError(t, err)
+	got, ok := v.Contact(bob.ID)
 	require.True(t, ok)
 	assert.True(t, got.FirstSeen.Equal(t0))
-	got.FirstSeen = t0
-	assert.Equal(t, pin, got)
-	_, ok, err = v.Pin("Mallory")
-	require.NoError(t, err)
+	assert.True(t, got.LastSeen.Equal(bob.LastSeen))
+	got.FirstSeen, got.LastSeen = bob.FirstSeen, bob.LastSeen
+	assert.Equal(t, bob, got)
+	_, ok = v.Contact(strings.Repeat("cd", 32))
 	assert.False(t, ok)
+	assert.Equal(t, Settings{OnlyContacts: true, ListenPort: 4242}, v.Settings())
 	assert.Equal(t, []string{"198.51.100.1:9999", "192.0.2.7:9999"}, v.RecentAddrs())
 }
 
-func TestVault_SetPinReplacesThePinOfThatName(t *testing.T) {
+func TestVault_ContactsAreKeyedByKeyNotByName(t *testing.T) {
 	v, _ := newVault(t, hooks{})
 	defer v.Close()
-	require.NoError(t, v.SetPin(Pin{Name: "Bob", Fingerprint: "old", FirstSeen: t0}))
-	require.NoError(t, v.SetPin(Pin{Name: "Bob", Fingerprint: "new", FirstSeen: t0, Verified: true}))
-	got, ok, err := v.Pin("Bob")
+	a := Contact{ID: strings.Repeat("aa", 32), Name: "Bob", TheirName: "Bob", FirstSeen: t0}
+	b := Contact{ID: strings.Repeat("bb", 32), Name: "Bob", TheirName: "Bob", FirstSeen: t0}
+	require.NoError(t, v.SaveContact(a))
+	require.NoError(t, v.SaveContact(b))
+	assert.Len(t, v.Contacts(), 2, "two keys under one name are two contacts")
+	a.Verified = true
+	require.NoError(t, v.SaveContact(a))
+	got, _ := v.Contact(a.ID)
+	assert.True(t, got.Verified, "saving again replaces the contact of that key")
+	other, _ := v.Contact(b.ID)
+	assert.False(t, other.Verified, "and leaves the other one alone")
+	require.NoError(t, v.RenameContact(b.ID, "Bob at work"))
+	got, _ = v.Contact(b.ID)
+	assert.Equal(t, "Bob at work", got.Name)
+	require.NoError(t, v.DeleteContact(a.ID))
+	assert.Len(t, v.Contacts(), 1)
+	assert.ErrorIs(t, v.DeleteContact(a.ID), ErrNoContact)
+	assert.Error(t, v.SaveContact(Contact{ID: "not-a-fingerprint", Name: "x"}))
+	assert.Error(t, v.SaveContact(Contact{ID: strings.Repeat("AB", 32), Name: "x"}), "upper-case ids would make two ids for one key")
+}
+
+func TestVault_InvitesAreCountedAndExpire(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	once := Invite{Secret: bytes.Repeat([]byte{1}, 16), Created: t0, Expires: t0.Add(7 * 24 * time.Hour), Uses: 1}
+	twice := Invite{Secret: bytes.Repeat([]byte{2}, 16), Created: t0, Expires: t0.Add(time.Hour), Uses: 2}
+	require.NoError(t, v.AddInvite(once))
+	require.NoError(t, v.AddInvite(twice))
+	require.NoError(t, v.UseInvite(once.ID(), t0.Add(time.Minute)))
+	assert.ErrorIs(t, v.UseInvite(once.ID(), t0.Add(time.Minute)), ErrInviteUsed)
+	require.NoError(t, v.UseInvite(twice.ID(), t0))
+	assert.ErrorIs(t, v.UseInvite(twice.ID(), t0.Add(time.Hour)), ErrInviteExpired, "an invite is dead at its expiry time")
+	assert.ErrorIs(t, v.UseInvite("0000000000000000", t0), ErrNoInvite)
+	require.NoError(t, v.Close())
+
+	v = reopen(t, dir)
+	defer v.Close()
+	assert.ErrorIs(t, v.UseInvite(once.ID(), t0.Add(time.Minute)), ErrInviteUsed, "uses survive a restart")
+	require.NoError(t, v.CancelInvite(twice.ID()))
+	assert.ErrorIs(t, v.UseInvite(twice.ID(), t0), ErrNoInvite)
+	assert.Len(t, v.Invites(), 1)
+	assert.Error(t, v.AddInvite(Invite{Secret: []byte{1}, Uses: 1}), "a short secret is refused")
+}
+
+// The fixture in testdata/profile-v1 was made by the code of commit 254f186
+// (profile without a version, partners pinned by display name): Alice, with
+// Bob (verified) and Carol pinned and one conversation with Bob.
+func TestOpen_VersionOneProfileTurnsItsPinsIntoContacts(t *testing.T) {
+	dir := copyProfile(t, filepath.Join("testdata", "profile-v1"))
+	v, err := Open(dir, []byte("fixture passphrase"))
 	require.NoError(t, err)
-	require.True(t, ok)
-	assert.Equal(t, "new", got.Fingerprint)
-	assert.True(t, got.Verified)
+	contacts := v.Contacts()
+	require.Len(t, contacts, 2)
+	bob, carol := contacts[0], contacts[1]
+	assert.Equal(t, strings.Repeat("1", 64), bob.ID)
+	assert.Equal(t, "Bob", bob.Name)
+	assert.Equal(t, "Bob", bob.TheirName)
+	assert.True(t, bob.Verified, "a verified pin stays verified")
+	assert.Equal(t, time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), bob.FirstSeen.UTC())
+	assert.Equal(t, strings.Repeat("2", 64), carol.ID)
+	assert.Equal(t, "Carol", carol.Name)
+	assert.False(t, carol.Verified)
+	assert.Equal(t, []string{"192.0.2.7:9999"}, v.RecentAddrs())
+	convs, err := v.Conversations()
+	require.NoError(t, err)
+	require.Len(t, convs, 1)
+	tr, err := v.Load(convs[0].ID)
+	require.NoError(t, err)
+	require.Len(t, tr.Messages, 1)
+	assert.Equal(t, "hello Bob", tr.Messages[0].Text)
+	assert.Equal(t, "delivered", tr.Messages[0].Status)
+
+	// The migration is written with the next change and survives a reopen.
+	require.NoError(t, v.AddRecentAddr("198.51.100.1:9999"))
+	require.NoError(t, v.Close())
+	v = reopen2(t, dir, "fixture passphrase")
+	defer v.Close()
+	assert.Len(t, v.Contacts(), 2)
+	assert.Equal(t, profileVersion, v.prof.Version)
+	assert.Empty(t, v.prof.Pins)
+}
+
+func reopen2(t testing.TB, dir, pass string) *Vault {
+	t.Helper()
+	v, err := Open(dir, []byte(pass))
+	require.NoError(t, err)
+	return v
 }
 
 func TestVault_RecentAddrsAreNewestFirstWithoutDuplicatesAndBounded(t *testing.T) {
@@ -68,7 +149,7 @@ func TestVault_WritesAfterCloseAreRefused(t *testing.T) {
 	v, dir := newVault(t, hooks{})
 	require.NoError(t, v.Close())
 	before := hashFiles(t, dir)
-	require.ErrorIs(t, v.SetPin(Pin{Name: "Bob", Fingerprint: "fp"}), ErrClosed)
+	require.ErrorIs(t, v.SaveContact(Contact{ID: strings.Repeat("ab", 32), Name: "Bob"}), ErrClosed)
 	require.ErrorIs(t, v.AddRecentAddr("a:1"), ErrClosed)
 	require.ErrorIs(t, v.ChangePassphrase(testPass, []byte("new")), ErrClosed)
 	_, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Role: "host"})
@@ -172,7 +253,7 @@ func TestProfileFolder_HoldsNothingReadableWithoutThePassphrase(t *testing.T) {
 		reason  = "partner vanished quietly"
 	)
 	fp := strings.Repeat("5e", 32)
-	require.NoError(t, v.SetPin(Pin{Name: partner, Fingerprint: fp, FirstSeen: t0}))
+	require.NoError(t, v.SaveContact(Contact{ID: fp, Name: partner, TheirName: partner, FirstSeen: t0}))
 	require.NoError(t, v.AddRecentAddr(addr))
 	w, err := v.BeginConversation(ConversationMeta{Partner: partner, Fingerprint: fp, Role: "connect", Addr: addr, Start: t0})
 	require.NoError(t, err)
