@@ -303,12 +303,14 @@ func TestSession_ManInTheMiddleIsCaught(t *testing.T) {
 	// Mallory relays between alice and bob, running her own handshake with
 	// each side and claiming each one's name to the other.
 	aliceStore, bobStore := newMemStore(), newMemStore()
-	// First a genuine chat, so that both pin each other's real keys.
+	// First a genuine chat, so that both know each other's real keys.
 	host, conn := startChat(t, "bob", "alice", bobStore, aliceStore, nil)
 	genuine := conn.waitFor(EventConnected, nil).Partner.SafetyNumber
 	require.NoError(t, conn.s.Disconnect())
 	host.waitFor(EventDisconnected, nil)
 	addr := hostAddr(t, host)
+	bob, ok := aliceStore.contactNamed("bob")
+	require.True(t, ok, "alice keeps bob as a contact")
 
 	// Mallory: pretends to be bob towards alice, and alice towards bob.
 	mcfg := testConfig("mallory", nil)
@@ -322,16 +324,20 @@ func TestSession_ManInTheMiddleIsCaught(t *testing.T) {
 	require.NoError(t, err)
 	watch(t, mc, nil, true)
 
-	a, err := Connect(testConfig("alice", aliceStore), hostAddr(t, mhost))
+	// Alice dials her contact bob; mallory answers.
+	a, err := ConnectTarget(testConfig("alice", aliceStore), Target{Addrs: []string{hostAddr(t, mhost)}, Contact: bob.ID})
 	require.NoError(t, err)
 	alice := watch(t, a, aliceStore, false)
 	req := alice.waitFor(EventPartnerRequest, nil).Partner
 	assert.Equal(t, "bob", req.Name)
-	assert.Equal(t, TrustChanged, req.Trust, "the key pinned for bob has changed")
+	assert.Equal(t, TrustChanged, req.Trust, "another key answered for bob")
+	assert.Equal(t, "bob", req.Expected)
 	assert.NotEqual(t, genuine, req.SafetyNumber, "the safety numbers differ under interception")
 
-	bobReq := host.waitFor(EventPartnerRequest, func(e Event) bool { return e.Partner.Trust == TrustChanged }).Partner
+	// Bob, the host, sees a new key calling itself alice: flagged.
+	bobReq := host.waitFor(EventPartnerRequest, func(e Event) bool { return e.Partner.Fingerprint == req.Fingerprint }).Partner
 	assert.Equal(t, "alice", bobReq.Name)
+	assert.Equal(t, "alice", bobReq.LooksLike, "a new key with a contact's name is a lookalike")
 	assert.NotEqual(t, req.SafetyNumber, bobReq.SafetyNumber)
 }
 
@@ -352,7 +358,7 @@ func TestSession_DecliningEndsTheConversationOnBothSides(t *testing.T) {
 	assert.Empty(t, host.events(EventConnected))
 }
 
-func TestSession_HistoryFailureMeansNoAckAndTheUserIsTold(t *testing.T) {
+func TestSession_HistoryFailureStopsTheChatAndNothingIsAcknowledged(t *testing.T) {
 	hs := newMemStore()
 	host, conn := startChat(t, "bob", "alice", hs, nil, nil)
 	hs.mu.Lock()
@@ -360,12 +366,29 @@ func TestSession_HistoryFailureMeansNoAckAndTheUserIsTold(t *testing.T) {
 	hs.mu.Unlock()
 	id, err := conn.s.Send("will not be saved")
 	require.NoError(t, err)
-	host.waitFor(EventMessage, nil)
-	e := host.waitFor(EventHistoryError, nil)
-	assert.ErrorContains(t, e.Err, "history is not being saved")
-	require.NoError(t, host.s.Disconnect())
+	e := host.waitFor(EventDisconnected, nil)
+	assert.Equal(t, reasonHistoryFailed, e.Reason)
+	assert.ErrorIs(t, e.Err, errDiskFull)
 	conn.waitFor(EventFailed, func(e Event) bool { return e.ID == id })
-	assert.Empty(t, conn.events(EventDelivered))
+	assert.Empty(t, conn.events(EventDelivered), "the sender must see failed, not delivered")
+}
+
+func TestSession_NoHistoryMeansNoChat(t *testing.T) {
+	// BeginConversation fails (a full disk): the host does not let the
+	// partner in, so nothing can be acknowledged without being stored.
+	hs := newMemStore()
+	hs.failConv = true
+	h, err := Host(testConfig("bob", hs), "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, hs, true)
+	c, err := Connect(testConfig("alice", nil), hostAddr(t, host))
+	require.NoError(t, err)
+	conn := watch(t, c, nil, true)
+	e := host.waitFor(EventDisconnected, nil)
+	assert.Equal(t, reasonHistoryFailed, e.Reason)
+	conn.waitFor(EventDisconnected, nil)
+	assert.Empty(t, conn.events(EventConnected))
+	assert.Empty(t, host.events(EventConnected))
 }
 
 func TestSession_WiresharkExperiment(t *testing.T) {

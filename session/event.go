@@ -65,30 +65,37 @@ func (k EventKind) String() string {
 	return fmt.Sprintf("event(%d)", int(k))
 }
 
-// Trust tells how the partner's identity key relates to what we had pinned.
+// Trust tells what the partner's identity key is to us. Keys decide it,
+// never names.
 type Trust int
 
 const (
-	// TrustNew: no key was pinned for this partner name; this is the first meeting.
+	// TrustNew: a key never seen before. The user decides (a first contact).
 	TrustNew Trust = iota + 1
-	// TrustPinned: the key is the one pinned on first use.
-	TrustPinned
-	// TrustVerified: the key is pinned and the user verified the safety number.
+	// TrustKnown: the key of a contact.
+	TrustKnown
+	// TrustVerified: the key of a contact whose safety number the user verified.
 	TrustVerified
-	// TrustChanged: a different key was pinned for this partner name. Someone
+	// TrustInvited: the key of a contact made with an invite, so known
+	// before the first byte: the inviter's key was in the invite, and the
+	// invitee proved it held the invite's secret.
+	TrustInvited
+	// TrustChanged: we dialed a contact and another key answered. Someone
 	// may be intercepting the chat.
 	TrustChanged
 )
 
-// String returns "new", "pinned", "verified" or "changed".
+// String returns "new", "known", "verified", "invited" or "changed".
 func (t Trust) String() string {
 	switch t {
 	case TrustNew:
 		return "new"
-	case TrustPinned:
-		return "pinned"
+	case TrustKnown:
+		return "known"
 	case TrustVerified:
 		return "verified"
+	case TrustInvited:
+		return "invited"
 	case TrustChanged:
 		return "changed"
 	}
@@ -97,11 +104,30 @@ func (t Trust) String() string {
 
 // Partner describes the authenticated peer of a conversation.
 type Partner struct {
-	Name         string // display name the partner chose (self-asserted)
-	Addr         string // remote network address
-	Fingerprint  string // hex SHA-256 of the partner's identity public key
+	// Name is the display name the partner chose: self-asserted, a label.
+	Name string
+	Addr string // remote network address
+	// Fingerprint is the hex SHA-256 of the partner's identity key. It is
+	// also the contact id: stable, and the same in every event.
+	Fingerprint  string
 	SafetyNumber string // 60 digits in 12 groups of 5, the same on both sides
 	Trust        Trust
+	// ContactName is the name the user gave this contact; "" for a new key.
+	ContactName string
+	// LooksLike, for a new key, is the name of a contact that the
+	// partner's name is confusable with: possible impersonation.
+	LooksLike string
+	// Expected, for a changed key, is the name of the contact we dialed.
+	Expected string
+}
+
+// Label is the name to show for the partner: the contact's name when it
+// is a contact, else the name the partner sent.
+func (p *Partner) Label() string {
+	if p.ContactName != "" {
+		return p.ContactName
+	}
+	return p.Name
 }
 
 // Message is one chat message, sent or received.
@@ -148,7 +174,11 @@ type Controller interface {
 	// Disconnect says goodbye to the current partner; a host keeps listening.
 	Disconnect() error
 	// Dial connects (again) to addr; only for a controller made by [Connect].
+	// A contact reached at addr before is expected to answer with its key.
 	Dial(addr string) error
+	// DialTarget connects to a contact or with an invite: the key that
+	// must answer is known before the first byte.
+	DialTarget(t Target) error
 	// Close ends everything and waits for every goroutine to stop.
 	Close() error
 }

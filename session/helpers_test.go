@@ -18,33 +18,84 @@ import (
 // memStore is an in-memory Store; failWrites makes every history write fail.
 type memStore struct {
 	mu         sync.Mutex
-	pins       map[string]history.Pin
+	contacts   map[string]history.Contact
+	invites    []history.Invite
 	convs      []*memConv
 	failWrites bool
-	delay      time.Duration // makes SetPin and BeginConversation slow, like a busy disk
+	failConv   bool          // BeginConversation fails
+	delay      time.Duration // makes SaveContact and BeginConversation slow, like a busy disk
 }
 
-func newMemStore() *memStore { return &memStore{pins: map[string]history.Pin{}} }
+func newMemStore() *memStore { return &memStore{contacts: map[string]history.Contact{}} }
 
-func (m *memStore) Pin(name string) (history.Pin, bool, error) {
+func (m *memStore) Contact(id string) (history.Contact, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p, ok := m.pins[name]
-	return p, ok, nil
+	c, ok := m.contacts[id]
+	return c, ok
 }
 
-func (m *memStore) SetPin(p history.Pin) error {
+func (m *memStore) Contacts() []history.Contact {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []history.Contact
+	for _, c := range m.contacts {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (m *memStore) SaveContact(c history.Contact) error {
 	time.Sleep(m.delay)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.pins[p.Name] = p
+	m.contacts[c.ID] = c
 	return nil
+}
+
+// contactNamed returns the contact the user named name.
+func (m *memStore) contactNamed(name string) (history.Contact, bool) {
+	for _, c := range m.Contacts() {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return history.Contact{}, false
+}
+
+func (m *memStore) Invites() []history.Invite {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]history.Invite(nil), m.invites...)
+}
+
+func (m *memStore) UseInvite(id string, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.invites {
+		inv := &m.invites[k]
+		if inv.ID() != id {
+			continue
+		}
+		switch {
+		case !now.Before(inv.Expires):
+			return history.ErrInviteExpired
+		case inv.Used >= inv.Uses:
+			return history.ErrInviteUsed
+		}
+		inv.Used++
+		return nil
+	}
+	return history.ErrNoInvite
 }
 
 func (m *memStore) BeginConversation(meta history.ConversationMeta) (history.Writer, error) {
 	time.Sleep(m.delay)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failConv {
+		return nil, errDiskFull
+	}
 	c := &memConv{store: m, meta: meta, status: map[string]string{}}
 	m.convs = append(m.convs, c)
 	return c, nil
@@ -158,11 +209,20 @@ func watch(t *testing.T, s *Session, store *memStore, autoAccept bool) *peer {
 // that matches ok, waiting up to 20 s.
 func (p *peer) waitFor(kind EventKind, ok func(Event) bool) Event {
 	p.t.Helper()
+	if kind == 0 {
+		return p.waitAny(ok)
+	}
+	return p.waitAny(func(e Event) bool { return e.Kind == kind && (ok == nil || ok(e)) })
+}
+
+// waitAny returns the first event that matches ok, waiting up to 20 s.
+func (p *peer) waitAny(ok func(Event) bool) Event {
+	p.t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
 		p.mu.Lock()
 		for _, e := range p.seen {
-			if e.Kind == kind && (ok == nil || ok(e)) {
+			if ok(e) {
 				p.mu.Unlock()
 				return e
 			}
@@ -172,7 +232,7 @@ func (p *peer) waitFor(kind EventKind, ok func(Event) bool) Event {
 		case <-p.cond:
 		case <-time.After(20 * time.Millisecond):
 		case <-deadline:
-			p.t.Fatalf("no %s event; saw %s", kind, p.kinds())
+			p.t.Fatalf("no matching event; saw %s", p.kinds())
 		}
 	}
 }

@@ -36,8 +36,12 @@ type link struct {
 	initiator bool
 	layer     recordLayer
 
+	// What the dialing side expects to answer; set before run.
+	expect expectation
+
 	// Set once the handshake is done; read-only after.
 	fingerprint string
+	peerKey     []byte // PKIX DER
 	conv        history.Writer
 
 	finished chan struct{} // closed when run has cleaned up
@@ -48,7 +52,9 @@ type link struct {
 	state        linkState
 	partner      *Partner
 	weAccepted   bool
+	accepting    bool // accept is saving the contact and opening the history
 	peerAccepted bool
+	announce     bool // connected, EventConnected not yet emitted
 	pending      map[string]*outgoing // sent, waiting for an ack
 	endReason    string
 	endErr       error
@@ -194,22 +200,38 @@ func (l *link) setTrust(t Trust) {
 // lets thousands of our records pile up unread is dropped.
 func (l *link) enqueue(it writeItem) error {
 	l.mu.Lock()
-	if l.state == linkEnding {
-		l.mu.Unlock()
-		return ErrNotConnected
-	}
-	if len(l.queue) >= maxQueue {
-		l.mu.Unlock()
+	err := l.enqueueLocked(it)
+	l.mu.Unlock()
+	if errors.Is(err, errQueueFull) {
 		l.end("The partner stopped reading", errors.New("session: the partner is not reading; too many records queued"))
 		return ErrNotConnected
 	}
+	if err != nil {
+		return err
+	}
+	l.pokeWriter()
+	return nil
+}
+
+var errQueueFull = errors.New("session: write queue full")
+
+// enqueueLocked queues it; the caller holds l.mu and pokes the writer.
+func (l *link) enqueueLocked(it writeItem) error {
+	if l.state == linkEnding {
+		return ErrNotConnected
+	}
+	if len(l.queue) >= maxQueue {
+		return errQueueFull
+	}
 	l.queue = append(l.queue, it)
-	l.mu.Unlock()
+	return nil
+}
+
+func (l *link) pokeWriter() {
 	select {
 	case l.poke <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // sendText queues a text message; fresh says whether it is new (an
@@ -236,9 +258,12 @@ func (l *link) sendText(o *outgoing, fresh bool) error {
 	return nil
 }
 
+// historyFailed is the durable callback of our own messages. It runs on
+// the history's goroutine and must not block: a failed write ends the chat
+// (the reader reports why), it does not emit.
 func (l *link) historyFailed(err error) {
 	if err != nil {
-		l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved: %w", err)})
+		l.end(reasonHistoryFailed, fmt.Errorf("session: the history cannot be written: %w", err))
 	}
 }
 
@@ -440,19 +465,27 @@ func (l *link) handshake() error {
 	}
 	l.layer = secureLayer{sealer: sealer, opener: opener}
 	peer, name := h.Peer()
-	l.fingerprint = peer.Fingerprint()
-	trust, err := l.trustFor(name, l.fingerprint)
-	if err != nil {
-		return err
+	return l.identify(peer, name, false)
+}
+
+// identify classifies the authenticated partner: what its key is to us.
+func (l *link) identify(peer *scrypto.PublicIdentity, name string, invited bool) error {
+	var exp *expectation
+	if l.initiator {
+		exp = &l.expect
 	}
+	p := l.s.classify(peer, name, exp, invited)
+	if exp != nil && exp.invite && p.Trust == TrustChanged {
+		return fmt.Errorf("%w: the invite is for key %s, and %s answered with key %s", ErrWrongKey, exp.ids[0][:16], l.addr, p.Fingerprint[:16])
+	}
+	if !l.initiator && l.s.cfg.OnlyContacts && p.Trust == TrustNew {
+		return ErrNotAdmitted
+	}
+	p.Addr = l.addr
+	l.fingerprint = p.Fingerprint
+	l.peerKey = peer.Bytes()
 	l.mu.Lock()
-	l.partner = &Partner{
-		Name:         name,
-		Addr:         l.addr,
-		Fingerprint:  l.fingerprint,
-		SafetyNumber: scrypto.SafetyNumber(cfg.Identity.Public(), peer),
-		Trust:        trust,
-	}
+	l.partner = &p
 	l.mu.Unlock()
 	return nil
 }
@@ -600,67 +633,64 @@ func (l *link) plainHandshake() error {
 	return nil
 }
 
-// trustFor compares the partner's key with the one pinned for its name.
-func (l *link) trustFor(name, fp string) (Trust, error) {
-	st := l.s.cfg.Store
-	if st == nil {
-		return TrustNew, nil
-	}
-	pin, ok, err := st.Pin(name)
-	if err != nil {
-		return 0, fmt.Errorf("session: failed to read pinned keys: %w", err)
-	}
-	switch {
-	case !ok:
-		return TrustNew, nil
-	case pin.Fingerprint != fp:
-		return TrustChanged, nil
-	case pin.Verified:
-		return TrustVerified, nil
-	}
-	return TrustPinned, nil
-}
-
-// accept is the front end's yes to the partner request.
+// accept is the front end's yes to the partner request. The partner
+// becomes (or stays) a contact, and the conversation is opened, before our
+// Accept goes out: from then on the partner may send messages, and each
+// must find somewhere durable to go. When the history cannot be written the
+// chat does not start: nothing may be acknowledged that is not stored.
 func (l *link) accept() error {
 	l.mu.Lock()
-	if l.state != linkDeciding || l.weAccepted {
+	if l.state != linkDeciding || l.weAccepted || l.accepting {
 		l.mu.Unlock()
 		return ErrNoRequest
 	}
+	l.accepting = true
 	p := *l.partner
 	l.mu.Unlock()
-	if st := l.s.cfg.Store; st != nil && !l.s.cfg.Plaintext && (p.Trust == TrustNew || p.Trust == TrustChanged) {
-		err := st.SetPin(history.Pin{Name: p.Name, Fingerprint: p.Fingerprint, FirstSeen: l.s.cfg.Now()})
-		if err != nil {
-			return fmt.Errorf("session: failed to pin the partner's key: %w", err)
+	st := l.s.cfg.Store
+	if st != nil && !l.s.cfg.Plaintext {
+		dialed := ""
+		if l.initiator {
+			dialed = l.addr
 		}
-		l.setTrust(TrustPinned)
-	}
-	// The conversation is opened before our Accept goes out: from then on
-	// the partner may send messages, and each must find it there.
-	if st := l.s.cfg.Store; st != nil && !l.s.cfg.Plaintext && l.history() == nil {
+		if err := l.s.admitted(p, l.peerKey, dialed); err != nil {
+			l.end(reasonHistoryFailed, err)
+			return err
+		}
 		conv, err := st.BeginConversation(history.ConversationMeta{
-			Partner: p.Name, Fingerprint: p.Fingerprint, Role: l.s.role(), Addr: l.addr, Start: l.s.cfg.Now(),
+			Partner: p.Label(), Fingerprint: p.Fingerprint, Role: l.s.role(), Addr: l.addr, Start: l.s.cfg.Now(),
 		})
 		if err != nil {
-			l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved: %w", err)})
-		} else {
-			l.mu.Lock()
-			l.conv = conv
-			l.mu.Unlock()
+			err = fmt.Errorf("session: the history cannot be written, so the chat cannot start: %w", err)
+			l.end(reasonHistoryFailed, err)
+			return err
 		}
+		l.mu.Lock()
+		l.conv = conv
+		l.mu.Unlock()
 	}
-	if err := l.enqueue(writeItem{pt: encodeAccept()}); err != nil {
-		return err
-	}
+	// Our Accept is queued, and the link connected if the partner had
+	// accepted already, in one step: the partner's first message may
+	// follow our Accept at once, and must find us connected.
 	l.mu.Lock()
-	l.weAccepted = true
 	l.acceptTimer.Stop()
+	if err := l.enqueueLocked(writeItem{pt: encodeAccept()}); err != nil {
+		l.mu.Unlock()
+		return ErrNotConnected
+	}
+	l.weAccepted = true
+	if l.peerAccepted && l.state == linkDeciding {
+		l.state = linkConnected
+		l.announce = true
+	}
 	l.mu.Unlock()
+	l.pokeWriter()
 	l.maybeConnected()
 	return nil
 }
+
+// reasonHistoryFailed ends a chat whose messages cannot be stored.
+const reasonHistoryFailed = "The history cannot be written (is the disk full?), so the chat was stopped"
 
 // decline is the front end's no.
 func (l *link) decline() error {
@@ -679,24 +709,24 @@ func (l *link) decline() error {
 // maybeConnected moves to connected once both sides accepted.
 func (l *link) maybeConnected() {
 	l.mu.Lock()
-	if l.state != linkDeciding {
-		l.mu.Unlock()
-		return
+	if l.state == linkDeciding && l.weAccepted && l.peerAccepted {
+		l.state = linkConnected
+		l.announce = true
 	}
-	if !l.weAccepted || !l.peerAccepted {
-		waiting := l.weAccepted
+	if l.announce {
+		l.announce = false
 		p := *l.partner
 		l.mu.Unlock()
-		if waiting {
-			l.s.emit(Event{Kind: EventWaitingForPartner, Partner: &p})
-		}
+		l.s.emit(Event{Kind: EventConnected, Addr: l.addr, Partner: &p})
+		l.s.resendQueued(l)
 		return
 	}
-	l.state = linkConnected
+	waiting := l.state == linkDeciding && l.weAccepted && !l.peerAccepted
 	p := *l.partner
 	l.mu.Unlock()
-	l.s.emit(Event{Kind: EventConnected, Addr: l.addr, Partner: &p})
-	l.s.resendQueued(l)
+	if waiting {
+		l.s.emit(Event{Kind: EventWaitingForPartner, Partner: &p})
+	}
 }
 
 // readLoop reads records until the connection ends and returns why.
@@ -767,10 +797,13 @@ func (l *link) handle(m *wireMsg, rec []byte) (done bool, err error) {
 // receiveText shows a message once and acknowledges it once it is durable.
 func (l *link) receiveText(m *wireMsg, rec []byte) {
 	id := hex.EncodeToString(m.id[:])
+	// ack runs on the history's goroutine once the message is durable, and
+	// must not block. A message that could not be stored is not
+	// acknowledged, and the chat stops: the sender sees it failed.
 	ack := func(err error) {
 		if err != nil {
-			l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved, so messages are not acknowledged: %w", err)})
 			l.s.unsee(l.fingerprint, id)
+			l.end(reasonHistoryFailed, fmt.Errorf("session: the history cannot be written, so the message was not acknowledged: %w", err))
 			return
 		}
 		_ = l.enqueue(writeItem{pt: encodeAck(m.id)})
@@ -779,7 +812,7 @@ func (l *link) receiveText(m *wireMsg, rec []byte) {
 	if fresh {
 		p := l.partnerCopy()
 		l.s.emit(Event{Kind: EventMessage, Partner: &p, Message: &Message{
-			ID: id, From: p.Name, Text: m.text, Time: m.time, Wire: transport.Frame(rec),
+			ID: id, From: p.Label(), Text: m.text, Time: m.time, Wire: transport.Frame(rec),
 		}})
 	}
 	conv := l.history()

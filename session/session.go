@@ -49,11 +49,15 @@ var (
 	ErrBusy = errors.New("session: already in a conversation")
 )
 
-// Store is what the controller needs of the profile vault: pinned partner
-// keys and the history. [*history.Vault] implements it.
+// Store is what the controller needs of the profile vault: contacts keyed
+// by key, the invites we made, and the history. [*history.Vault]
+// implements it.
 type Store interface {
-	Pin(partnerName string) (history.Pin, bool, error)
-	SetPin(p history.Pin) error
+	Contact(id string) (history.Contact, bool)
+	Contacts() []history.Contact
+	SaveContact(c history.Contact) error
+	Invites() []history.Invite
+	UseInvite(id string, now time.Time) error
 	BeginConversation(m history.ConversationMeta) (history.Writer, error)
 }
 
@@ -61,7 +65,10 @@ type Store interface {
 type Config struct {
 	Identity *scrypto.Identity // required unless Plaintext
 	Name     string            // our display name
-	Store    Store             // nil: nothing is pinned or saved
+	Store    Store             // nil: no contacts, nothing saved
+	// OnlyContacts: as a host, admit only contacts and invitees; anyone
+	// else is refused before we reveal our identity.
+	OnlyContacts bool
 	// Plaintext runs the paper's unencrypted demonstration protocol: no
 	// handshake, no encryption, no history. It cannot talk to a secure peer.
 	Plaintext bool
@@ -176,11 +183,16 @@ func Host(cfg Config, listenAddr string) (*Session, error) {
 // Connect dials addr ("host", "host:port"; the port defaults to 9999) in the
 // background. After a disconnect, [Session.Dial] connects again.
 func Connect(cfg Config, addr string) (*Session, error) {
+	return ConnectTarget(cfg, Target{Addrs: []string{addr}})
+}
+
+// ConnectTarget dials a contact or an invite's inviter in the background.
+func ConnectTarget(cfg Config, t Target) (*Session, error) {
 	s, err := newSession(cfg, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Dial(addr); err != nil {
+	if err := s.DialTarget(t); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -254,7 +266,7 @@ func (s *Session) turnAway(conn *transport.Conn) {
 	defer s.wg.Done()
 	defer conn.Close()
 	conn.WriteTimeout = 2 * time.Second
-	reason := "busy: " + s.cfg.Name + " is already in a chat; try again later"
+	reason := "busy: the host is already in a chat; try again later"
 	_ = conn.WriteFrame(scrypto.MarshalAlert(scrypto.Alert{Code: scrypto.AlertBusy, Reason: reason}))
 	_ = conn.CloseWrite()
 	s.emit(Event{Kind: EventTurnedAway, Addr: conn.RemoteAddr(), Reason: "busy"})
@@ -264,14 +276,26 @@ func (s *Session) turnAway(conn *transport.Conn) {
 }
 
 // Dial connects to addr; only for the connecting side, and only while no
-// conversation runs.
+// conversation runs. A contact reached at addr before must answer with its
+// key.
 func (s *Session) Dial(addr string) error {
+	return s.DialTarget(Target{Addrs: []string{addr}})
+}
+
+// DialTarget connects to t: its addresses in order, expecting the key of
+// its contact or invite.
+func (s *Session) DialTarget(t Target) error {
 	if s.host {
 		return errors.New("session: a host does not dial")
 	}
-	hostport, err := transport.NormalizeAddr(addr)
+	addrs, err := normalizeAll(t.Addrs)
 	if err != nil {
-		return fmt.Errorf("session: %w", err)
+		return err
+	}
+	t.Addrs = addrs
+	exp, err := s.expect(t)
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -281,13 +305,28 @@ func (s *Session) Dial(addr string) error {
 	if s.link != nil {
 		return ErrBusy
 	}
-	l := s.newLink(nil, hostport, true)
+	l := s.newLink(nil, addrs[0], true)
+	l.expect = exp
 	s.link = l
 	s.wg.Add(1)
 	go l.run(func(ctx context.Context) (*transport.Conn, error) {
-		ctx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
-		defer cancel()
-		return transport.Dial(ctx, hostport)
+		var last error
+		for _, a := range addrs {
+			dctx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
+			conn, err := transport.Dial(dctx, a)
+			cancel()
+			if err == nil {
+				l.mu.Lock()
+				l.addr = a
+				l.mu.Unlock()
+				return conn, nil
+			}
+			last = err
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		return nil, last
 	})
 	return nil
 }
@@ -430,19 +469,17 @@ func (s *Session) MarkVerified() error {
 	if l == nil || !l.hasPartner() {
 		return ErrNotConnected
 	}
-	if s.cfg.Store == nil {
+	st := s.cfg.Store
+	if st == nil {
 		return errors.New("session: no profile to remember the verification in")
 	}
 	p := l.partnerCopy()
-	pin, ok, err := s.cfg.Store.Pin(p.Name)
-	if err != nil {
-		return fmt.Errorf("session: failed to read pinned key: %w", err)
+	c, ok := st.Contact(p.Fingerprint)
+	if !ok {
+		c = history.Contact{ID: p.Fingerprint, Key: l.peerKey, Name: p.Name, TheirName: p.Name, FirstSeen: s.cfg.Now(), LastSeen: s.cfg.Now()}
 	}
-	if !ok || pin.Fingerprint != p.Fingerprint {
-		pin = history.Pin{Name: p.Name, Fingerprint: p.Fingerprint, FirstSeen: s.cfg.Now()}
-	}
-	pin.Verified = true
-	if err := s.cfg.Store.SetPin(pin); err != nil {
+	c.Verified = true
+	if err := st.SaveContact(c); err != nil {
 		return fmt.Errorf("session: failed to save verification: %w", err)
 	}
 	l.setTrust(TrustVerified)

@@ -19,7 +19,8 @@ func TestSession_ChatsBothWaysWithDeliveryAndHistory(t *testing.T) {
 	assert.Equal(t, "bob", c.Name)
 	assert.Equal(t, "alice", h.Name)
 	assert.Equal(t, c.SafetyNumber, h.SafetyNumber, "both sides must see the same safety number")
-	assert.Equal(t, TrustPinned, c.Trust, "a first-seen key is pinned once accepted")
+	assert.Equal(t, TrustNew, c.Trust, "a key seen for the first time is new")
+	assert.Equal(t, TrustNew, h.Trust)
 
 	id, err := conn.s.Send("hello bob")
 	require.NoError(t, err)

@@ -52,8 +52,13 @@ func TestSession_WritesARealVaultHistoryOnBothSides(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, hits, 2)
 	}
-	pin, ok, err := cv.Pin("bob")
-	require.NoError(t, err)
+	bob, ok := cv.Contact(hv.Identity().Public().Fingerprint())
+	require.True(t, ok, "alice keeps bob's key as a contact")
+	assert.Equal(t, "bob", bob.Name)
+	assert.Equal(t, hv.Identity().Public().Bytes(), bob.Key)
+	assert.NotEmpty(t, bob.Addrs, "the address alice dialed is remembered")
+	alice, ok := hv.Contact(cv.Identity().Public().Fingerprint())
 	require.True(t, ok)
-	assert.Equal(t, hv.Identity().Public().Fingerprint(), pin.Fingerprint)
+	assert.Equal(t, "alice", alice.TheirName)
+	assert.Empty(t, alice.Addrs, "a caller's source port is no address to dial")
 }

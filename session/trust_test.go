@@ -1,0 +1,168 @@
+package session
+
+import (
+	"testing"
+	"time"
+
+	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/internal/testkeys"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// lookalikes are names an interceptor could use to pass for "Bob".
+var lookalikes = map[string]string{
+	"lower case":         "bob",
+	"trailing space":     "Bob ",
+	"zero-width space":   "Bob\u200b",
+	"Cyrillic o":         "B\u043eb",
+	"right-to-left mark": "Bob\u202e",
+}
+
+// knowsBob returns a store holding bob's real key as the contact "Bob",
+// reached at addr.
+func knowsBob(addr string) (*memStore, history.Contact) {
+	st := newMemStore()
+	key := testkeys.Identity("bob").Public()
+	bob := history.Contact{ID: key.Fingerprint(), Key: key.Bytes(), Name: "Bob", TheirName: "Bob", FirstSeen: t0}
+	if addr != "" {
+		bob.Addrs = []string{addr}
+	}
+	_ = st.SaveContact(bob)
+	return st, bob
+}
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// impostor hosts as mallory's key under name and returns its address.
+func impostor(t *testing.T, name string) string {
+	cfg := testConfig("mallory", nil)
+	cfg.Name = name
+	h, err := Host(cfg, "127.0.0.1:0")
+	require.NoError(t, err)
+	return hostAddr(t, watch(t, h, nil, true))
+}
+
+func TestTrust_DialingBobReachesNoImpostorSilently(t *testing.T) {
+	for what, name := range lookalikes {
+		t.Run(what, func(t *testing.T) {
+			addr := impostor(t, name)
+			for _, how := range []string{"picked from the contacts", "a recent address of Bob's"} {
+				st, bob := knowsBob("")
+				target := Target{Addrs: []string{addr}, Contact: bob.ID}
+				if how == "a recent address of Bob's" {
+					st, _ = knowsBob(addr)
+					target = Target{Addrs: []string{addr}}
+				}
+				c, err := ConnectTarget(testConfig("alice", st), target)
+				require.NoError(t, err)
+				alice := watch(t, c, st, true)
+				e := alice.waitFor(0, func(e Event) bool {
+					return e.Kind == EventPartnerRequest || e.Kind == EventDisconnected
+				})
+				if e.Kind == EventPartnerRequest {
+					assert.Equal(t, TrustChanged, e.Partner.Trust, "%s: another key answering for Bob is a changed key", how)
+					assert.Equal(t, "Bob", e.Partner.Expected)
+				} else {
+					assert.Error(t, e.Err, "%s: refused in the handshake", how)
+				}
+				_ = c.Close()
+			}
+		})
+	}
+}
+
+func TestTrust_HostFlagsAKeyUsingAContactsName(t *testing.T) {
+	for what, name := range lookalikes {
+		t.Run(what, func(t *testing.T) {
+			st, _ := knowsBob("")
+			h, err := Host(testConfig("alice", st), "127.0.0.1:0")
+			require.NoError(t, err)
+			host := watch(t, h, st, false)
+			cfg := testConfig("mallory", nil)
+			cfg.Name = name
+			c, err := Connect(cfg, hostAddr(t, host))
+			require.NoError(t, err)
+			watch(t, c, nil, true)
+			e := host.waitFor(0, func(e Event) bool { return e.Kind == EventPartnerRequest || e.Kind == EventError })
+			if e.Kind == EventPartnerRequest {
+				assert.Equal(t, TrustNew, e.Partner.Trust)
+				assert.Equal(t, "Bob", e.Partner.LooksLike, "the request is flagged as looking like Bob")
+			} else {
+				assert.Error(t, e.Err, "a name with invisible characters is refused")
+			}
+			assert.Empty(t, host.events(EventConnected), "nothing connects without the user")
+		})
+	}
+}
+
+func TestTrust_AnHonestNewPersonGetsAPlainRequest(t *testing.T) {
+	st, _ := knowsBob("")
+	h, err := Host(testConfig("alice", st), "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, st, false)
+	carolCfg := testConfig("mallory", nil) // a key alice has never seen
+	carolCfg.Name = "carol"
+	c, err := Connect(carolCfg, hostAddr(t, host))
+	require.NoError(t, err)
+	watch(t, c, nil, true)
+	p := host.waitFor(EventPartnerRequest, nil).Partner
+	assert.Equal(t, TrustNew, p.Trust)
+	assert.Empty(t, p.LooksLike)
+	assert.Empty(t, p.ContactName)
+	require.NoError(t, h.Accept())
+	host.waitFor(EventConnected, nil)
+	carol, ok := st.Contact(testkeys.Identity("mallory").Public().Fingerprint())
+	require.True(t, ok, "once accepted, the key is a contact")
+	assert.Equal(t, "carol", carol.Name)
+}
+
+func TestTrust_AContactIsKnownByKeyWhateverNameItSends(t *testing.T) {
+	hs, cs := newMemStore(), newMemStore()
+	host, conn := startChat(t, "bob", "alice", hs, cs, nil)
+	addr := hostAddr(t, host)
+	require.NoError(t, conn.s.Disconnect())
+	host.waitFor(EventDisconnected, nil)
+	conn.waitFor(EventDisconnected, nil)
+	// alice renames bob; bob reconnects under another name.
+	bob, ok := cs.contactNamed("bob")
+	require.True(t, ok)
+	bob.Name = "Bob from work"
+	require.NoError(t, cs.SaveContact(bob))
+
+	c2, err := Connect(testConfig("alice", cs), addr)
+	require.NoError(t, err)
+	p2 := watch(t, c2, cs, true)
+	e := p2.waitFor(EventConnected, nil)
+	assert.Equal(t, TrustKnown, e.Partner.Trust)
+	assert.Equal(t, "Bob from work", e.Partner.ContactName)
+	assert.Equal(t, bob.ID, e.Partner.Fingerprint, "the contact id is stable")
+	assert.Equal(t, TrustKnown, host.waitFor(EventConnected, func(e Event) bool { return e.Partner.Trust == TrustKnown }).Partner.Trust)
+	require.NoError(t, c2.MarkVerified())
+	got, _ := cs.Contact(bob.ID)
+	assert.True(t, got.Verified)
+}
+
+func TestTrust_OnlyContactsRefusesAStrangerBeforeRevealingItself(t *testing.T) {
+	st, _ := knowsBob("")
+	cfg := testConfig("alice", st)
+	cfg.OnlyContacts = true
+	h, err := Host(cfg, "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, st, true)
+	addr := hostAddr(t, host)
+
+	carolCfg := testConfig("mallory", nil)
+	carolCfg.Name = "carol"
+	c, err := Connect(carolCfg, addr)
+	require.NoError(t, err)
+	carol := watch(t, c, nil, true)
+	e := carol.waitFor(EventDisconnected, nil)
+	assert.ErrorIs(t, e.Err, ErrNotAdmitted)
+	assert.Empty(t, carol.events(EventPartnerRequest), "carol never learns who the host is")
+
+	c2, err := Connect(testConfig("bob", nil), addr)
+	require.NoError(t, err)
+	bob := watch(t, c2, nil, true)
+	bob.waitFor(EventConnected, nil)
+}
