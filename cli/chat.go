@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/securechat/securechat/invite"
 	"github.com/securechat/securechat/session"
 	"github.com/securechat/securechat/transport"
 )
@@ -23,6 +24,8 @@ type chatOptions struct {
 	plaintext   bool
 	trustNewKey bool
 	knownOnly   bool
+	lookalike   bool   // --accept-lookalike
+	contact     string // --contact NAME
 }
 
 // runChat runs `securechat host` or `securechat connect`: stdin lines are
@@ -36,15 +39,18 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per event")
 	fs.BoolVar(&o.plaintext, "plaintext", false, "DEMONSTRATION ONLY: chat without any encryption, as the paper's unencrypted program")
 	fs.BoolVar(&o.trustNewKey, "trust-new-key", false, "accept a partner whose identity key changed (only after comparing safety numbers)")
-	fs.BoolVar(&o.knownOnly, "known-only", false, "accept only partners whose key is already pinned")
+	fs.BoolVar(&o.knownOnly, "known-only", false, "accept only contacts (and, as host, people you invited); a host then reveals nothing about itself to anyone else")
+	fs.BoolVar(&o.lookalike, "accept-lookalike", false, "accept a new key whose name looks like one of your contacts' names (only after comparing safety numbers)")
 	if mode == "host" {
 		fs.StringVar(&o.listen, "listen", fmt.Sprintf("0.0.0.0:%d", transport.DefaultPort), "`address` to listen on")
+	} else {
+		fs.StringVar(&o.contact, "contact", "", "dial the contact called `NAME` at its last addresses; only its key is accepted")
 	}
 	fs.Usage = func() {
 		if mode == "host" {
-			fmt.Fprintln(stderr, "usage: securechat host [--listen ADDR] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only]")
+			fmt.Fprintln(stderr, "usage: securechat host [--listen ADDR] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only] [--accept-lookalike]")
 		} else {
-			fmt.Fprintln(stderr, "usage: securechat connect HOST[:PORT] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only]")
+			fmt.Fprintln(stderr, "usage: securechat connect HOST[:PORT] | INVITE | --contact NAME [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only] [--accept-lookalike]")
 		}
 		fs.PrintDefaults()
 	}
@@ -55,22 +61,42 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		}
 		return 2
 	}
-	var addr string
+	var (
+		addr   string
+		target session.Target
+		inv    *invite.Invite
+	)
 	switch {
-	case mode == "host" && len(pos) != 0, mode == "connect" && len(pos) != 1:
+	case mode == "host" && len(pos) != 0,
+		mode == "connect" && o.contact == "" && len(pos) != 1,
+		mode == "connect" && o.contact != "" && len(pos) != 0:
 		fs.Usage()
 		return 2
-	case mode == "connect":
+	case mode == "connect" && o.contact == "" && looksLikeInvite(pos[0]):
+		if inv, err = invite.Parse(pos[0]); err != nil {
+			fmt.Fprintln(stderr, "securechat:", err)
+			return 2
+		}
+		if inv.Expired(time.Now()) {
+			fmt.Fprintf(stderr, "securechat: the invite expired on %s; ask for a new one\n", inv.Expires.Local().Format("2 Jan 2006 15:04"))
+			return 1
+		}
+		if len(inv.Addrs) == 0 {
+			fmt.Fprintln(stderr, "securechat: the invite has no address to connect to")
+			return 2
+		}
+		target = session.Target{Addrs: inv.Targets(), InviteKey: inv.FingerprintHex(), InviteSecret: inv.Secret[:], InviteExpires: inv.Expires}
+	case mode == "connect" && o.contact == "":
 		if addr, err = transport.NormalizeAddr(pos[0]); err != nil {
 			fmt.Fprintln(stderr, "securechat:", err)
 			return 2
 		}
+		target = session.Target{Addrs: []string{addr}}
 	}
-	if o.trustNewKey && o.knownOnly {
-		fmt.Fprintln(stderr, "securechat: --trust-new-key and --known-only contradict each other")
+	if o.plaintext && (inv != nil || o.contact != "") {
+		fmt.Fprintln(stderr, "securechat: --plaintext has no contacts or invites; give an address")
 		return 2
 	}
-
 	out := newPrinter(stdout, o.json)
 	cfg := session.Config{Plaintext: o.plaintext, Name: o.profile.Name}
 	if o.plaintext {
@@ -89,7 +115,16 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		if cfg.Name == "" {
 			cfg.Name = v.Name()
 		}
-		if mode == "connect" {
+		cfg.OnlyContacts = o.knownOnly
+		if o.contact != "" {
+			c, err := contactNamed(v, o.contact)
+			if err != nil {
+				fmt.Fprintln(stderr, "securechat:", err)
+				return 1
+			}
+			target = session.Target{Addrs: c.Addrs, Contact: c.ID}
+		}
+		if addr != "" {
 			_ = v.AddRecentAddr(addr)
 		}
 	}
@@ -98,7 +133,7 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	if mode == "host" {
 		s, err = session.Host(cfg, o.listen)
 	} else {
-		s, err = session.Connect(cfg, addr)
+		s, err = session.ConnectTarget(cfg, target)
 	}
 	if err != nil {
 		out.event(jsonEvent{Event: "error", Error: err.Error()}, "error: "+err.Error())
@@ -215,11 +250,11 @@ func (c *chat) handle(e session.Event) (stop bool) {
 		c.out.human("Waiting for " + e.Partner.Name + " to accept ...")
 	case session.EventConnected:
 		p := e.Partner
-		text := fmt.Sprintf("Connected to %s (%s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", printable(p.Name), p.Addr, p.SafetyNumber, printable(p.Name))
+		text := fmt.Sprintf("Connected to %s (%s, %s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", printable(p.Label()), p.Addr, trustWords(p.Trust), p.SafetyNumber, printable(p.Label()))
 		if c.o.plaintext {
 			text = fmt.Sprintf("Connected to %s WITHOUT encryption: anyone on the network can read this chat.", p.Addr)
 		}
-		c.out.event(jsonEvent{Event: "connected", Peer: p.Name, SafetyNumber: p.SafetyNumber, Trust: p.Trust.String(), Fingerprint: p.Fingerprint, Addr: p.Addr}, text)
+		c.out.event(jsonEvent{Event: "connected", Peer: p.Name, ContactName: p.ContactName, Contact: p.Fingerprint, SafetyNumber: p.SafetyNumber, Trust: p.Trust.String(), Fingerprint: p.Fingerprint, Addr: p.Addr}, text)
 		c.mu.Lock()
 		c.connected = true
 		backlog := c.backlog
@@ -273,37 +308,64 @@ func (c *chat) handle(e session.Event) (stop bool) {
 	return false
 }
 
+// trustWords says in words what the partner's key is to us.
+func trustWords(t session.Trust) string {
+	switch t {
+	case session.TrustNew:
+		return "first contact"
+	case session.TrustKnown:
+		return "a contact"
+	case session.TrustVerified:
+		return "a verified contact"
+	case session.TrustInvited:
+		return "a contact made with an invite"
+	case session.TrustChanged:
+		return "A CHANGED KEY you chose to trust"
+	}
+	return t.String()
+}
+
 func isPartnerLeft(reason string) bool {
 	return reason == session.ReasonPartnerLeft || reason == session.ReasonWeLeft
 }
 
-// decide applies the terminal's trust policy: trust on first use unless
-// --known-only; a changed key is refused unless --trust-new-key.
+// decide applies the terminal's trust policy. Keys decide, never names:
+// contacts (known, verified, invited) are let in; a new key is a first
+// contact, accepted unless --known-only, and refused when its name looks
+// like a contact's unless --accept-lookalike; a changed key (we dialed a
+// contact and another key answered) is refused unless --trust-new-key.
 func (c *chat) decide(p *session.Partner) {
 	switch p.Trust {
-	case session.TrustPinned, session.TrustVerified:
+	case session.TrustKnown, session.TrustVerified, session.TrustInvited:
 		_ = c.s.Accept()
 	case session.TrustNew:
 		if c.o.knownOnly {
-			c.out.event(jsonEvent{Event: "error", Error: "refused " + p.Name + ": their key is not pinned and --known-only is set"},
-				fmt.Sprintf("Refused %s: their key is not pinned and --known-only is set.", printable(p.Name)))
+			c.out.event(jsonEvent{Event: "error", Error: "refused " + p.Name + ": their key is not one of your contacts and --known-only is set", Contact: p.Fingerprint},
+				fmt.Sprintf("Refused %s: their key is not one of your contacts and --known-only is set.", printable(p.Name)))
+			c.refuse()
+			return
+		}
+		if p.LooksLike != "" && !c.o.lookalike {
+			warning := fmt.Sprintf("This is not your contact %s: a different key uses a name (%q) that looks like %s's. Someone may be impersonating %s.", p.LooksLike, p.Name, p.LooksLike, p.LooksLike)
+			c.out.event(jsonEvent{Event: "error", Error: warning + " Refused.", Contact: p.Fingerprint, LooksLike: p.LooksLike},
+				warning+"\nRefused. If this really is someone new, compare safety numbers with them and run again with --accept-lookalike.")
 			c.refuse()
 			return
 		}
 		if !c.o.plaintext {
-			c.out.human(fmt.Sprintf("%s is new: trusting this key on first use and pinning it (fingerprint %s).", printable(p.Name), p.Fingerprint))
+			c.out.human(fmt.Sprintf("%s is new: a first contact (fingerprint %s). Compare the safety number with theirs over a channel you trust.", printable(p.Name), p.Fingerprint))
 		}
 		_ = c.s.Accept()
 	case session.TrustChanged:
-		warning := fmt.Sprintf("WARNING: %s's identity key has CHANGED since you last talked. Someone may be intercepting this chat (a man in the middle).", p.Name)
+		warning := fmt.Sprintf("WARNING: you dialed %s, but another identity key answered (calling itself %q). Someone may be intercepting this chat (a man in the middle).", p.Expected, p.Name)
 		if c.o.trustNewKey {
-			c.out.event(jsonEvent{Event: "error", Error: warning + " Trusting the new key because of --trust-new-key."},
+			c.out.event(jsonEvent{Event: "error", Error: warning + " Trusting the new key because of --trust-new-key.", Contact: p.Fingerprint},
 				warning+"\nTrusting the new key because of --trust-new-key. Safety number: "+p.SafetyNumber)
 			_ = c.s.Accept()
 			return
 		}
-		c.out.event(jsonEvent{Event: "error", Error: warning + " Refused."},
-			warning+"\nRefused. If "+p.Name+" really has a new key (a new installation), compare safety numbers in person and run again with --trust-new-key.")
+		c.out.event(jsonEvent{Event: "error", Error: warning + " Refused.", Contact: p.Fingerprint},
+			warning+"\nRefused. If "+p.Expected+" really has a new key (a new installation), compare safety numbers in person and run again with --trust-new-key.")
 		c.refuse()
 	}
 }
@@ -330,6 +392,9 @@ type jsonEvent struct {
 	Peer         string   `json:"peer,omitempty"`
 	SafetyNumber string   `json:"safety_number,omitempty"`
 	Trust        string   `json:"trust,omitempty"`
+	Contact      string   `json:"contact,omitempty"`      // the contact id: the key's fingerprint
+	ContactName  string   `json:"contact_name,omitempty"` // the name you gave the contact
+	LooksLike    string   `json:"looks_like,omitempty"`
 	Fingerprint  string   `json:"fingerprint,omitempty"`
 	ID           string   `json:"id,omitempty"`
 	From         string   `json:"from,omitempty"`

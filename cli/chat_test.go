@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -137,7 +139,9 @@ func TestChat_TwoTerminalsChatBothWaysAndHistoryFindsIt(t *testing.T) {
 	assert.Equal(t, "bob", c["peer"])
 	assert.Equal(t, "alice", h["peer"])
 	assert.Equal(t, c["safety_number"], h["safety_number"])
-	assert.Equal(t, "pinned", c["trust"])
+	assert.Equal(t, "new", c["trust"], "a first contact is new")
+	assert.Equal(t, "new", h["trust"])
+	assert.Len(t, c["contact"], 64, "the contact id is the key's fingerprint")
 
 	conn.say("hello from alice")
 	got := host.waitFor("message", map[string]any{"text": "hello from alice"})
@@ -169,42 +173,165 @@ func TestChat_TwoTerminalsChatBothWaysAndHistoryFindsIt(t *testing.T) {
 	}
 }
 
-func TestChat_ChangedKeyIsRefusedUnlessTrusted(t *testing.T) {
-	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
-	impostorDir := newProfile(t, "bob", "pw")
-	pf := passFile(t, "pw")
-
-	// alice meets the real bob and pins his key.
+// meet runs a first chat between bob (host) and alice (connect) and returns
+// bob's address; both are then each other's contacts.
+func meet(t *testing.T, bobDir, aliceDir, pf string) string {
 	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", pf, "--json")
 	addr := host.waitFor("listening", nil)["addr"].(string)
 	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
-	conn.waitFor("connected", nil)
+	assert.Equal(t, "new", conn.waitFor("connected", nil)["trust"])
 	require.NoError(t, conn.stdin.Close())
 	require.Equal(t, 0, conn.exitCode())
 	require.NoError(t, host.stdin.Close())
 	require.Equal(t, 0, host.exitCode())
+	return addr
+}
 
-	// Someone else calling himself bob answers next time.
-	fake := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", impostorDir, "--passphrase-file", pf, "--json")
-	addr = fake.waitFor("listening", nil)["addr"].(string)
-	conn = startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
-	warn := conn.waitFor("error", nil)
-	assert.Contains(t, warn["error"], "identity key has CHANGED")
-	assert.Contains(t, warn["error"], "Someone may be intercepting")
-	assert.Equal(t, 1, conn.exitCode())
-	conn.mu.Lock()
-	for _, e := range conn.events {
+func noConnected(t *testing.T, term *terminal) {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	for _, e := range term.events {
 		assert.NotEqual(t, "connected", e["event"])
 	}
-	conn.mu.Unlock()
+}
+
+func TestChat_AContactIsKnownByItsKey(t *testing.T) {
+	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
+	pf := passFile(t, "pw")
+	addr := meet(t, bobDir, aliceDir, pf)
+	host := startTerminal(t, "host", "--listen", addr, "--profile", bobDir, "--passphrase-file", pf, "--json")
+	host.waitFor("listening", nil)
+	conn := startTerminal(t, "connect", "--contact", "bob", "--json", "--profile", aliceDir, "--passphrase-file", pf)
+	c := conn.waitFor("connected", nil)
+	assert.Equal(t, "known", c["trust"])
+	assert.Equal(t, "bob", c["contact_name"])
+	assert.Equal(t, "known", host.waitFor("connected", nil)["trust"])
+	require.NoError(t, conn.stdin.Close())
+	assert.Equal(t, 0, conn.exitCode())
+	require.NoError(t, host.stdin.Close())
+}
+
+func TestChat_ChangedKeyIsRefusedUnlessTrusted(t *testing.T) {
+	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
+	impostorDir := newProfile(t, "bob", "pw")
+	pf := passFile(t, "pw")
+	addr := meet(t, bobDir, aliceDir, pf)
+
+	// Someone else calling himself bob answers at bob's address next time.
+	fake := startTerminal(t, "host", "--listen", addr, "--profile", impostorDir, "--passphrase-file", pf, "--json")
+	fake.waitFor("listening", nil)
+	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
+	warn := conn.waitFor("error", nil)
+	assert.Contains(t, warn["error"], "you dialed bob, but another identity key answered")
+	assert.Contains(t, warn["error"], "Someone may be intercepting")
+	assert.Equal(t, 1, conn.exitCode())
+	noConnected(t, conn)
 
 	// With --trust-new-key, alice knowingly accepts it.
 	conn = startTerminal(t, "connect", addr, "--json", "--trust-new-key", "--profile", aliceDir, "--passphrase-file", pf)
 	assert.Contains(t, conn.waitFor("error", nil)["error"], "Trusting the new key because of --trust-new-key")
-	assert.Equal(t, "pinned", conn.waitFor("connected", nil)["trust"], "the new key is pinned from now on")
+	assert.Equal(t, "changed", conn.waitFor("connected", nil)["trust"])
+	require.NoError(t, conn.stdin.Close())
+	assert.Equal(t, 0, conn.exitCode())
+
+	// From then on the new key is alice's contact bob.
+	conn = startTerminal(t, "connect", "--contact", "bob", "--json", "--profile", aliceDir, "--passphrase-file", pf)
+	assert.Equal(t, "known", conn.waitFor("connected", nil)["trust"])
 	require.NoError(t, conn.stdin.Close())
 	assert.Equal(t, 0, conn.exitCode())
 	require.NoError(t, fake.stdin.Close())
+}
+
+func TestChat_ALookalikeNameIsRefusedUnlessAccepted(t *testing.T) {
+	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
+	impostorDir := newProfile(t, "Bob", "pw")
+	pf := passFile(t, "pw")
+	meet(t, bobDir, aliceDir, pf)
+
+	// "Bob" somewhere else: a new key whose name looks like alice's contact bob.
+	fake := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", impostorDir, "--passphrase-file", pf, "--json")
+	addr := fake.waitFor("listening", nil)["addr"].(string)
+	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
+	warn := conn.waitFor("error", nil)
+	assert.Contains(t, warn["error"], "This is not your contact bob")
+	assert.Equal(t, "bob", warn["looks_like"])
+	assert.Equal(t, 1, conn.exitCode())
+	noConnected(t, conn)
+
+	conn = startTerminal(t, "connect", addr, "--json", "--accept-lookalike", "--profile", aliceDir, "--passphrase-file", pf)
+	assert.Equal(t, "new", conn.waitFor("connected", nil)["trust"])
+	require.NoError(t, conn.stdin.Close())
+	assert.Equal(t, 0, conn.exitCode())
+	require.NoError(t, fake.stdin.Close())
+}
+
+// freePort returns a loopback port nobody listens on.
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func makeInvite(t *testing.T, dir, pf string, port int, extra ...string) string {
+	var out, errOut strings.Builder
+	args := append([]string{"invite", "--json", "--profile", dir, "--passphrase-file", pf, "--addr", "127.0.0.1", "--port", strconv.Itoa(port)}, extra...)
+	require.Equal(t, 0, run(args, "test", strings.NewReader(""), &out, &errOut), errOut.String())
+	var inv map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &inv))
+	return inv["code"].(string)
+}
+
+func TestChat_InviteRoundTrip(t *testing.T) {
+	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
+	pf := passFile(t, "pw")
+	port := freePort(t)
+	code := makeInvite(t, bobDir, pf, port)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+
+	host := startTerminal(t, "host", "--listen", addr, "--known-only", "--profile", bobDir, "--passphrase-file", pf, "--json")
+	host.waitFor("listening", nil)
+	conn := startTerminal(t, "connect", code, "--json", "--profile", aliceDir, "--passphrase-file", pf)
+	c := conn.waitFor("connected", nil)
+	h := host.waitFor("connected", nil)
+	assert.Equal(t, "invited", c["trust"])
+	assert.Equal(t, "invited", h["trust"], "the inviter admits the invitee without asking, even with --known-only")
+	assert.Equal(t, c["safety_number"], h["safety_number"])
+	conn.say("hi, I got your invite")
+	host.waitFor("message", map[string]any{"text": "hi, I got your invite"})
+	require.NoError(t, conn.stdin.Close())
+	assert.Equal(t, 0, conn.exitCode())
+
+	// The invite was for one person: a second use is refused.
+	carolDir := newProfile(t, "carol", "pw")
+	again := startTerminal(t, "connect", code, "--json", "--profile", carolDir, "--passphrase-file", pf)
+	d := again.waitFor("disconnected", nil)
+	assert.Contains(t, d["reason"], "already used")
+	assert.Equal(t, 1, again.exitCode())
+	require.NoError(t, host.stdin.Close())
+}
+
+func TestChat_InviteRefusesAnotherKeyAndAnExpiredInvite(t *testing.T) {
+	bobDir, aliceDir, malloryDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw"), newProfile(t, "bob", "pw")
+	pf := passFile(t, "pw")
+	port := freePort(t)
+	code := makeInvite(t, bobDir, pf, port)
+
+	// Mallory answers at the invite's address.
+	fake := startTerminal(t, "host", "--listen", "127.0.0.1:"+strconv.Itoa(port), "--profile", malloryDir, "--passphrase-file", pf, "--json")
+	fake.waitFor("listening", nil)
+	conn := startTerminal(t, "connect", code, "--json", "--trust-new-key", "--accept-lookalike", "--profile", aliceDir, "--passphrase-file", pf)
+	d := conn.waitFor("disconnected", nil)
+	assert.Contains(t, d["reason"], "intercept")
+	assert.Equal(t, 1, conn.exitCode())
+	noConnected(t, conn)
+	require.NoError(t, fake.stdin.Close())
+
+	expired := makeInvite(t, bobDir, pf, port, "--expires", "1ms")
+	time.Sleep(10 * time.Millisecond)
+	var out, errOut strings.Builder
+	assert.Equal(t, 1, run([]string{"connect", expired, "--profile", aliceDir, "--passphrase-file", pf}, "test", strings.NewReader(""), &out, &errOut))
+	assert.Contains(t, errOut.String(), "expired")
 }
 
 func TestChat_KnownOnlyRefusesAStranger(t *testing.T) {
@@ -214,7 +341,9 @@ func TestChat_KnownOnlyRefusesAStranger(t *testing.T) {
 	addr := host.waitFor("listening", nil)["addr"].(string)
 	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
 	host.waitFor("error", nil)
-	conn.waitFor("disconnected", nil)
+	d := conn.waitFor("disconnected", nil)
+	assert.Contains(t, d["reason"], "admits only its contacts")
+	noConnected(t, conn)
 	require.NoError(t, host.stdin.Close())
 	assert.Equal(t, 0, host.exitCode())
 }

@@ -12,18 +12,28 @@ const usage = `usage:
   securechat                              open the desktop app
   securechat host [--listen ADDR]         wait for a partner (default 0.0.0.0:9999)
   securechat connect HOST[:PORT]          connect to a partner (default port 9999)
+  securechat connect INVITE               connect with an invite code or securechat: link
+  securechat connect --contact NAME       connect to a contact; only its key is accepted
+  securechat invite [--uses N] [--expires DURATION]
+                                          make an invite for someone to connect to you
+  securechat contacts [list|rename NAME NEWNAME|delete NAME]
   securechat history list|show ID|search TEXT [--json]
   securechat passwd                       change the profile passphrase
   securechat --version
 
 Common flags: --profile DIR, --passphrase-file FILE (or SECURECHAT_PASSPHRASE),
 --name NAME, --json, --plaintext (unencrypted demonstration only),
---trust-new-key, --known-only. Run a command with -h for its flags.
+--trust-new-key, --known-only, --accept-lookalike. Run a command with -h
+for its flags.
 `
 
 // GUI opens the desktop app; main sets it so that this package need not
 // import the UI toolkit. Nil means there is no GUI in this build.
 var GUI func(version string) int
+
+// InviteArg is an invite link the app was started with (a clicked
+// securechat: link), for the GUI to offer; "" when there is none.
+var InviteArg string
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, version string) int {
@@ -51,6 +61,16 @@ func run(args []string, version string, stdin io.Reader, stdout, stderr io.Write
 		return RunHistory(args[1:], stdout, stderr)
 	case "passwd":
 		return RunPasswd(args[1:], stdin, stdout, stderr)
+	case "invite":
+		return RunInvite(args[1:], stdin, stdout, stderr)
+	case "contacts":
+		return RunContacts(args[1:], stdin, stdout, stderr)
+	}
+	if GUI != nil && looksLikeInvite(args[0]) && len(args) == 1 {
+		// A securechat: link clicked in another program opens the app
+		// with the invite filled in.
+		InviteArg = args[0]
+		return GUI(version)
 	}
 	fmt.Fprintf(stderr, "securechat: unknown command %q\n\n%s", args[0], usage)
 	return 2
