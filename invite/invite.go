@@ -94,8 +94,11 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
 
+// alphabet is the RFC 4648 base32 alphabet in lower case.
+const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+
 // encoding is RFC 4648 base32, lower case, without padding.
-var encoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+var encoding = base32.NewEncoding(alphabet).WithPadding(base32.NoPadding)
 
 // Invite is what an inviter gives an invitee. An Invite made by [New] or
 // [Parse] is valid; one changed or built by hand can be checked with
@@ -274,7 +277,7 @@ func Parse(s string) (*Invite, error) {
 		return nil, ErrNotInvite
 	}
 	for i := 0; i < len(data); i++ {
-		if !strings.ContainsRune("abcdefghijklmnopqrstuvwxyz234567", rune(data[i])) {
+		if strings.IndexByte(alphabet, data[i]) < 0 {
 			return nil, ErrNotInvite
 		}
 	}
