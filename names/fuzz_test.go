@@ -9,7 +9,7 @@ import (
 
 var fuzzSeeds = []string{
 	"", " ", "\t", "Bob", "bob ", "B\u043eb", "Bob\u200b", "Bob\u202e", "ＢＯＢ", "rn", "m",
-	"Zoë", "Zoe\u0308", "李小龙", "Ægir", "😀", "❤️", "Ǆ", "ß", "\u3164", "\xff",
+	"Zoë", "Zoe\u0308", "李小龙", "Ægir", "😀", "❤️", "Ǆ", "ß", "\u13e0", "\uabb0x\uabb0", "\u3164", "\xff",
 	strings.Repeat("b", MaxLen), strings.Repeat("b", MaxLen+1),
 }
 

@@ -18,6 +18,7 @@ package names
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -89,6 +90,8 @@ func Check(name string) error {
 		switch {
 		case unicode.Is(unicode.Cc, r):
 			return refuse(ErrInvalid, "the name contains a control character (%U)", r)
+		case unicode.In(r, unicode.Zl, unicode.Zp):
+			return refuse(ErrInvalid, "the name contains a line or paragraph separator (%U)", r)
 		case invisible(r):
 			return refuse(ErrInvalid, "the name contains an invisible or text-direction character (%U)", r)
 		}
@@ -114,9 +117,9 @@ func invisible(r rune) bool {
 }
 
 // maxRounds bounds the loop in [Skeleton] that repeats its mapping until the
-// key stops changing. Every input seen by tests and fuzzing settles within
-// three rounds.
-const maxRounds = 8
+// key stops changing. Every single code point settles, or enters a cycle,
+// within three rounds; the bound only guards against data never seen.
+const maxRounds = 16
 
 // Skeleton returns the key under which name is compared with other names:
 // two names with the same skeleton could be mistaken for one another.
@@ -126,9 +129,12 @@ const maxRounds = 8
 // code points), applying NFKC, collapsing each run of whitespace to one space
 // and trimming the ends, then mapping each character to its UTS #39
 // confusable prototype and case folding, repeated until the key no longer
-// changes. The confusable mapping runs before case folding so that capitals
+// changes (or, where case folding cycles, taking the least string of the
+// cycle). The confusable mapping runs before case folding so that capitals
 // are compared with their lookalikes ("I" with "l", Cyrillic "Н" with "H");
-// folding then merges case ("Bob" with "bob").
+// folding then merges case ("Bob" with "bob"). The price is that a capital
+// and a small letter whose lookalikes differ are not merged: Greek "Η" is
+// compared as "h" and "η" as "n".
 //
 // The result is for comparison only and is not meant to be shown. Skeleton
 // accepts any string, including ones [Check] refuses, so that a refused name
@@ -137,11 +143,21 @@ func Skeleton(name string) string {
 	s := strings.ToValidUTF8(name, "\uFFFD")
 	s = clean(norm.NFKC.String(clean(s)))
 	fold := cases.Fold()
+	seen := []string{s}
 	for range maxRounds {
 		next := clean(norm.NFKC.String(fold.String(confusables.Skeleton(s))))
 		if next == s {
 			break
 		}
+		// x/text's case folding swaps Cherokee capitals and small letters
+		// both ways (it folds U+13E0 to U+ABB0 and U+ABB0 to U+13E0), so
+		// the mapping can cycle. Every member of a cycle has the same
+		// cycle, and its least member is the key.
+		if k := slices.Index(seen, next); k >= 0 {
+			s = slices.Min(seen[k:])
+			break
+		}
+		seen = append(seen, next)
 		s = next
 	}
 	return s

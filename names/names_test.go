@@ -3,6 +3,7 @@ package names
 import (
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,6 +31,8 @@ func TestCheck(t *testing.T) {
 		{"NUL", "\x00", ErrInvalid, "the name contains a control character (U+0000)"},
 		{"NUL inside", "Bo\x00b", ErrInvalid, "the name contains a control character (U+0000)"},
 		{"newline", "Bob\nAlice", ErrInvalid, "the name contains a control character (U+000A)"},
+		{"line separator", "Bob\u2028", ErrInvalid, "the name contains a line or paragraph separator (U+2028)"},
+		{"paragraph separator", "Bob\u2029Alice", ErrInvalid, "the name contains a line or paragraph separator (U+2029)"},
 		{"C1 control", "Bob\u0085", ErrInvalid, "the name contains a control character (U+0085)"},
 		{"zero-width space", "Bob\u200b", ErrInvalid, "the name contains an invisible or text-direction character (U+200B)"},
 		{"right-to-left override", "Bob\u202e", ErrInvalid, "the name contains an invisible or text-direction character (U+202E)"},
@@ -109,6 +112,8 @@ func TestConfusable(t *testing.T) {
 		{"Zoë", "Zoe\u0308", true},  // composed and decomposed
 		{"straße", "STRASSE", true}, // case folding
 		{"Ǆ", "DŽ", true},           // the library alone is not idempotent here
+		{"\u13e0", "\uabb0", true},  // Cherokee capital and small: x/text folding cycles
+		{"\u13a0", "\uab70", false}, // capital Ꭰ looks like D, small ꭰ like ᴅ
 		{"B o b", "Bob", false},     // a space is visible: not a lookalike
 		{"Bob", "Bop", false},
 		{"Bob", "Alice", false},
@@ -135,6 +140,8 @@ func TestSkeleton(t *testing.T) {
 		{"0", "o"},
 		{"\u200b\u202e", ""},
 		{"Bob\xff", "bob\ufffd"},
+		{"\u13e0", "\u13e0"}, // the least of the cycle U+13E0, U+ABB0
+		{"\uabb0", "\u13e0"},
 	}
 	for _, tt := range tests {
 		t.Run(Escape(tt.in), func(t *testing.T) {
@@ -166,5 +173,24 @@ func TestEscape(t *testing.T) {
 		t.Run(tt.want, func(t *testing.T) {
 			assert.Equal(t, tt.want, Escape(tt.in))
 		})
+	}
+}
+
+// TestSkeleton_IdempotentForEveryCodePoint checks every assigned code point
+// (private use aside) doubled around a letter, which is how the Cherokee
+// folding cycle was found.
+func TestSkeleton_IdempotentForEveryCodePoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 150,000 code points")
+	}
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf) {
+			continue
+		}
+		s := string(r) + "x" + string(r)
+		k := Skeleton(s)
+		if k2 := Skeleton(k); k2 != k {
+			t.Fatalf("Skeleton(%+q) = %+q, but Skeleton(%+q) = %+q", s, k, k, k2)
+		}
 	}
 }
