@@ -93,6 +93,10 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		}
 		target = session.Target{Addrs: []string{addr}}
 	}
+	if o.trustNewKey && o.knownOnly {
+		fmt.Fprintln(stderr, "securechat: --trust-new-key and --known-only contradict each other")
+		return 2
+	}
 	if o.plaintext && (inv != nil || o.contact != "") {
 		fmt.Fprintln(stderr, "securechat: --plaintext has no contacts or invites; give an address")
 		return 2
