@@ -28,6 +28,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/securechat/securechat/crypto"
+	"github.com/securechat/securechat/names"
 )
 
 var (
@@ -160,8 +161,8 @@ func CreateWith(dir, name string, passphrase []byte, p Params) (*Vault, error) {
 }
 
 func create(dir, name string, passphrase []byte, p Params, id *crypto.Identity, h hooks) (*Vault, error) {
-	if name == "" {
-		return nil, errors.New("history: the profile needs a display name")
+	if err := names.Check(name); err != nil {
+		return nil, fmt.Errorf("history: the display name cannot be used: %w", err)
 	}
 	if len(passphrase) == 0 {
 		return nil, errors.New("history: empty passphrase")

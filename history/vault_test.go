@@ -173,6 +173,11 @@ func TestCreate_RefusesEmptyPassphraseNameAndBadParams(t *testing.T) {
 	}{
 		{"empty passphrase", "Alice", nil, testParams},
 		{"empty name", "", testPass, testParams},
+		{"only whitespace", "   ", testPass, testParams},
+		{"zero-width space", "Bob\u200b", testPass, testParams},
+		{"right-to-left override", "Bob\u202e", testPass, testParams},
+		{"control character", "Bob\x1b[2J", testPass, testParams},
+		{"65 bytes", strings.Repeat("a", 65), testPass, testParams},
 		{"zero passes", "Alice", testPass, Params{Time: 0, MemoryKiB: 64, Threads: 1}},
 		{"zero threads", "Alice", testPass, Params{Time: 1, MemoryKiB: 64, Threads: 0}},
 	} {
