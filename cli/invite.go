@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"github.com/securechat/securechat/history"
-	"github.com/securechat/securechat/invite"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -68,7 +65,11 @@ func RunInvite(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer v.Close()
-	code, inv, err := MakeInvite(v, hosts, uint16(port), expires, uses)
+	inv, err := v.MakeInvite(hosts, uint16(port), expires, uses)
+	code := ""
+	if err == nil {
+		code = inv.Code()
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "securechat:", err)
 		return 1
@@ -84,27 +85,6 @@ func RunInvite(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		inv.Expires.Local().Format("2 Jan 2006 15:04"), uses, plural(uses, "person", "people"), code, inv.URI())
 	fmt.Fprintf(stdout, "Give it only to the person you invite, over a channel you trust. They run\n  securechat connect %s\nwhile you run `securechat host --listen :%d`. Their key is then known from the first byte.\n", code, port)
 	return 0
-}
-
-// MakeInvite makes an invite for this profile's key at hosts:port, valid for
-// expires and uses, and remembers its secret in the profile.
-func MakeInvite(v *history.Vault, hosts []string, port uint16, expires time.Duration, uses int) (string, *invite.Invite, error) {
-	var fp [32]byte
-	raw, err := hex.DecodeString(v.Identity().Public().Fingerprint())
-	if err != nil || len(raw) != len(fp) {
-		return "", nil, errors.New("cli: the profile's key has no fingerprint")
-	}
-	copy(fp[:], raw)
-	now := time.Now()
-	inv, err := invite.New(fp, hosts, port, now.Add(expires), rand.Reader)
-	if err != nil {
-		return "", nil, err
-	}
-	inv.Name = v.Name()
-	if err := v.AddInvite(history.Invite{Secret: inv.Secret[:], Created: now, Expires: inv.Expires, Uses: uses}); err != nil {
-		return "", nil, err
-	}
-	return inv.Code(), inv, nil
 }
 
 func stripPort(h string) string {

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/securechat/securechat/invite"
 )
 
 // A contact is an identity key. The profile keeps, for each key the user let
@@ -341,4 +344,26 @@ func (v *Vault) Settings() Settings {
 // SaveSettings replaces the profile's settings.
 func (v *Vault) SaveSettings(s Settings) error {
 	return v.updateProfile(func(pd *profileData) { pd.Settings = settingsJSON(s) })
+}
+
+// MakeInvite makes an invite to this profile's key at hosts:port, valid for
+// expires and for uses first contacts, and remembers its secret. The
+// invite's code is what the user gives the invitee.
+func (v *Vault) MakeInvite(hosts []string, port uint16, expires time.Duration, uses int) (*invite.Invite, error) {
+	var fp [32]byte
+	raw, err := hex.DecodeString(v.ident.Public().Fingerprint())
+	if err != nil || len(raw) != len(fp) {
+		return nil, errors.New("history: the profile's key has no fingerprint")
+	}
+	copy(fp[:], raw)
+	now := time.Now()
+	inv, err := invite.New(fp, hosts, port, now.Add(expires), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	inv.Name = v.Name()
+	if err := v.AddInvite(Invite{Secret: inv.Secret[:], Created: now, Expires: inv.Expires, Uses: uses}); err != nil {
+		return nil, err
+	}
+	return inv, nil
 }
