@@ -134,7 +134,8 @@ const maxRounds = 16
 // are compared with their lookalikes ("I" with "l", Cyrillic "Н" with "H");
 // folding then merges case ("Bob" with "bob"). The price is that a capital
 // and a small letter whose lookalikes differ are not merged: Greek "Η" is
-// compared as "h" and "η" as "n".
+// compared as "h" and "η" as "n". Spaces inside a name are kept, so
+// "B o b" is not a lookalike of "Bob": the difference is visible.
 //
 // The result is for comparison only and is not meant to be shown. Skeleton
 // accepts any string, including ones [Check] refuses, so that a refused name
