@@ -14,6 +14,9 @@ import (
 var version = "dev"
 
 func main() {
-	cli.GUI = ui.Run
+	cli.GUI = func(version string) int {
+		ui.StartInvite = cli.InviteArg // a clicked securechat: link
+		return ui.Run(version)
+	}
 	os.Exit(cli.Main(os.Args[1:], version))
 }

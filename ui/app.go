@@ -107,9 +107,19 @@ func (u *UI) unlocked(v Vault) {
 	u.showChoose()
 }
 
+// StartInvite is an invite link the app was opened with (a clicked
+// securechat: link); after unlocking, the app offers to connect with it.
+var StartInvite string
+
 func (u *UI) showChoose() {
 	u.choose = newChooseScreen(u)
 	u.setContent(u.choose.content, "SecureChat — Host or Connect")
+	if StartInvite != "" {
+		code := StartInvite
+		StartInvite = ""
+		u.choose.showUseInvite(code)
+		return
+	}
 	// focus once the new content is laid out: a real window ignores a
 	// focus request for an object it has not placed yet
 	addr := u.choose.addr

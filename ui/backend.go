@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"time"
+
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/invite"
 	"github.com/securechat/securechat/session"
 )
 
@@ -20,6 +23,14 @@ type Vault interface {
 	Load(id string) (*Transcript, error)
 	// Search finds messages containing text in every conversation.
 	Search(text string) ([]Hit, error)
+	// Contacts lists the contacts, by name.
+	Contacts() []Contact
+	// MakeInvite makes an invite to this profile at hosts:port and
+	// remembers its secret (a vault write).
+	MakeInvite(hosts []string, port uint16, expires time.Duration, uses int) (*invite.Invite, error)
+	// Settings and SaveSettings read and write the profile's settings.
+	Settings() history.Settings
+	SaveSettings(s history.Settings) error
 	// Close locks the profile.
 	Close() error
 }
@@ -34,6 +45,8 @@ type (
 	Transcript = history.Transcript
 	// Hit is one search result.
 	Hit = history.Hit
+	// Contact is an identity key the user let in, with the name they gave it.
+	Contact = history.Contact
 )
 
 var (
@@ -60,8 +73,9 @@ type Backend struct {
 	Open func(dir string, passphrase []byte) (Vault, error)
 	// Host listens on listenAddr (":9999") for a partner.
 	Host func(v Vault, listenAddr string) (session.Controller, error)
-	// Connect dials addr in the background.
-	Connect func(v Vault, addr string) (session.Controller, error)
+	// Connect dials a target (an address, a contact, an invite) in the
+	// background.
+	Connect func(v Vault, t session.Target) (session.Controller, error)
 	// LocalAddrs lists this machine's addresses a partner could dial.
 	LocalAddrs func() []string
 }

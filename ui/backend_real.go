@@ -50,12 +50,12 @@ func RealBackend() Backend {
 			}
 			return s, nil
 		},
-		Connect: func(v Vault, addr string) (session.Controller, error) {
+		Connect: func(v Vault, t session.Target) (session.Controller, error) {
 			cfg, err := sessionConfig(v)
 			if err != nil {
 				return nil, err
 			}
-			s, err := session.Connect(cfg, addr)
+			s, err := session.ConnectTarget(cfg, t)
 			if err != nil {
 				return nil, err
 			}
@@ -70,7 +70,7 @@ func sessionConfig(v Vault) (session.Config, error) {
 	if !ok {
 		return session.Config{}, errors.New("ui: the profile is not a history.Vault")
 	}
-	return session.Config{Identity: hv.Identity(), Name: hv.Name(), Store: hv}, nil
+	return session.Config{Identity: hv.Identity(), Name: hv.Name(), Store: hv, OnlyContacts: hv.Settings().OnlyContacts}, nil
 }
 
 // localAddrs lists this machine's non-loopback addresses, IPv4 first.

@@ -44,6 +44,9 @@ type chatScreen struct {
 	role role
 	// target is the port a host listens on, or the address a connect side dials.
 	target string
+	// dial is what a connect side dialed: addresses, and the contact or
+	// invite whose key must answer.
+	dial session.Target
 
 	state     connState
 	partner   *session.Partner
@@ -166,8 +169,8 @@ func (c *chatScreen) readEvents() {
 }
 
 func (c *chatScreen) partnerName() string {
-	if c.partner != nil && c.partner.Name != "" {
-		return c.partner.Name
+	if c.partner != nil && c.partner.Label() != "" {
+		return c.partner.Label()
 	}
 	return "your partner"
 }
@@ -258,31 +261,38 @@ func (c *chatScreen) handle(ev session.Event) {
 	c.refresh()
 }
 
-// decide applies the trust policy to a partner request.
+// decide applies the trust policy to a partner request: keys decide,
+// never names. Contacts are let in; a key never seen before is asked about
+// on both sides; a changed key is blocked with a warning.
 func (c *chatScreen) decide(p *session.Partner) {
-	switch {
-	case p.Trust == session.TrustChanged:
+	switch p.Trust {
+	case session.TrustChanged:
 		c.showChangedKey(p)
-	case p.Trust == session.TrustNew && c.role == roleHost:
+	case session.TrustNew:
 		c.showRequest(p)
-	case p.Trust == session.TrustNew:
-		c.system(fmt.Sprintf("First chat with %s: their key is now pinned (trust on first use). Compare safety numbers to be sure nobody is in between.", p.Name), false)
-		c.accept()
 	default:
 		c.accept()
 	}
 }
 
+// accept and decline tell the controller; accepting saves the contact and
+// opens the history (vault writes), so both run off the UI goroutine.
 func (c *chatScreen) accept() {
-	if err := c.ctrl.Accept(); err != nil {
-		c.u.showError(err)
-	}
+	ctrl := c.ctrl
+	c.u.async(func() {
+		if err := ctrl.Accept(); err != nil {
+			c.u.showError(err)
+		}
+	})
 }
 
 func (c *chatScreen) decline() {
-	if err := c.ctrl.Decline(); err != nil {
-		c.u.showError(err)
-	}
+	ctrl := c.ctrl
+	c.u.async(func() {
+		if err := ctrl.Decline(); err != nil {
+			c.u.showError(err)
+		}
+	})
 }
 
 // message shows a sent or received message.
@@ -442,7 +452,7 @@ func (c *chatScreen) refresh() {
 	}
 
 	if c.partner != nil {
-		c.partnerLbl.SetText(c.partner.Name)
+		c.partnerLbl.SetText(c.partner.Label())
 		c.safety.SetText(c.partner.SafetyNumber)
 		switch c.partner.Trust {
 		case session.TrustVerified:
@@ -451,13 +461,19 @@ func (c *chatScreen) refresh() {
 		case session.TrustChanged:
 			c.trust.SetText("KEY CHANGED")
 			c.trust.Importance = widget.DangerImportance
+		case session.TrustInvited:
+			c.trust.SetText("invited")
+			c.trust.Importance = widget.SuccessImportance
+		case session.TrustNew:
+			c.trust.SetText("new, not verified")
+			c.trust.Importance = widget.WarningImportance
 		default:
 			c.trust.SetText("not verified")
 			c.trust.Importance = widget.WarningImportance
 		}
 		c.trust.Refresh()
 		c.partnerBox.Show()
-		c.u.win.SetTitle("SecureChat — " + c.partner.Name)
+		c.u.win.SetTitle("SecureChat — " + c.partner.Label())
 	} else {
 		c.partnerBox.Hide()
 		switch c.role {
@@ -516,7 +532,16 @@ func (c *chatScreen) actionTapped() {
 		}
 		c.state = stateConnecting
 		c.refresh()
-		if err := c.ctrl.Dial(c.target); err != nil {
+		t := c.dial
+		if len(t.Addrs) == 0 {
+			t.Addrs = []string{c.target}
+		}
+		if c.partner != nil && c.partner.Fingerprint != "" {
+			// whoever we reached is a contact now (an invite is used up):
+			// reconnecting expects that key
+			t = session.Target{Addrs: t.Addrs, Contact: c.partner.Fingerprint}
+		}
+		if err := c.ctrl.DialTarget(t); err != nil {
 			c.state = stateDisconnected
 			c.refresh()
 			c.u.showError(err)

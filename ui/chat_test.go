@@ -80,8 +80,8 @@ func TestChat_SendDisabledWhileDisconnected(t *testing.T) {
 	assert.Equal(t, "too early", c.input.Text, "the text stays in the input")
 	assert.True(t, c.hint.Visible(), "a hint says why nothing was sent")
 
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustPinned)})
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustPinned)})
+	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
 	assert.False(t, c.send.Disabled())
 
 	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
@@ -146,7 +146,7 @@ func TestChat_DisconnectShowsLineAndReconnect(t *testing.T) {
 	assert.Equal(t, "Reconnect", c.action.Text)
 	assert.Equal(t, f.ui.chat, c, "the window keeps the conversation")
 	test.Tap(c.action)
-	assert.Equal(t, []string{"192.168.1.20:9999"}, f.ctrl.dialed)
+	assert.Equal(t, []string{"192.168.1.20:9999 ab12"}, f.ctrl.dialed, "the same address, expecting the key reached before")
 	assert.Equal(t, stateConnecting, c.state)
 }
 
@@ -161,8 +161,8 @@ func TestChat_HostWaitsAgainAfterDisconnect(t *testing.T) {
 	assert.Equal(t, stateListening, c.state)
 
 	// the same controller lets the next partner in, in the same view
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustPinned)})
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustPinned)})
+	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
 	assert.Equal(t, stateConnected, c.state)
 	assert.Equal(t, 2, f.ctrl.accepted)
 }
@@ -176,9 +176,11 @@ func TestChat_TrustPolicy(t *testing.T) {
 		accepted int
 	}{
 		{"host, new key: ask", roleHost, session.TrustNew, "Bob wants to chat", 0},
-		{"host, pinned: accept", roleHost, session.TrustPinned, "", 1},
+		{"host, contact: accept", roleHost, session.TrustKnown, "", 1},
 		{"host, verified: accept", roleHost, session.TrustVerified, "", 1},
-		{"connect, new key: trust on first use", roleConnect, session.TrustNew, "", 1},
+		{"host, invited: accept", roleHost, session.TrustInvited, "", 1},
+		{"connect, new key: ask too", roleConnect, session.TrustNew, "First chat with Bob", 0},
+		{"connect, contact: accept", roleConnect, session.TrustKnown, "", 1},
 		{"connect, changed key: warn", roleConnect, session.TrustChanged, "Warning: Bob's key has changed", 0},
 		{"host, changed key: warn", roleHost, session.TrustChanged, "Warning: Bob's key has changed", 0},
 	} {
@@ -209,7 +211,7 @@ func TestChat_RequestDialogAcceptAndDecline(t *testing.T) {
 	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustNew)})
 	test.Tap(topDialogButton(t, f.win, "Accept"))
 	assert.Equal(t, 1, f.ctrl.accepted)
-	f.ctrl.emit(session.Event{Kind: session.EventWaitingForPartner, Partner: partner(session.TrustPinned)})
+	f.ctrl.emit(session.Event{Kind: session.EventWaitingForPartner, Partner: partner(session.TrustKnown)})
 	assert.Equal(t, stateAwaiting, c.state)
 }
 
@@ -217,7 +219,7 @@ func TestChat_ChangedKeyCanBeTrusted(t *testing.T) {
 	f := newFixture(t, true)
 	c := f.chatAs(roleConnect)
 	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustChanged)})
-	assert.True(t, containsText(shownTexts(c.messages), "key has changed"))
+	assert.True(t, containsText(shownTexts(c.messages), "another key answered for Bob"))
 	test.Tap(topDialogButton(t, f.win, "Trust new key"))
 	assert.Equal(t, 1, f.ctrl.accepted)
 }
@@ -340,8 +342,8 @@ func TestChat_RetryAfterReconnect(t *testing.T) {
 	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Connection lost"})
 
 	test.Tap(c.action) // Reconnect
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustPinned)})
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustPinned)})
+	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
 	c.retry("m1")
 	f.ctrl.emit(session.Event{Kind: session.EventDelivered, ID: "m1"})
 

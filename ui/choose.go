@@ -12,6 +12,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/securechat/securechat/session"
 )
 
 // DefaultPort is where a host listens unless told otherwise, as in the paper.
@@ -31,6 +33,21 @@ type chooseScreen struct {
 	connectErr  *widget.Label
 	connButton  *widget.Button
 	pastButton  *widget.Button
+
+	onlyContacts  *widget.Check
+	inviteButton  *widget.Button
+	useInviteBtn  *widget.Button
+	contacts      *widget.Select
+	contactButton *widget.Button
+	contactErr    *widget.Label
+	contactIDs    map[string]Contact
+
+	// the open invite dialogs' widgets, for tests
+	inviteCode    *widget.Entry
+	inviteCopy    *widget.Button
+	inviteEntry   *widget.Entry
+	inviteErr     *widget.Label
+	inviteConnect *widget.Button
 }
 
 func newChooseScreen(u *UI) *chooseScreen {
@@ -54,12 +71,21 @@ func newChooseScreen(u *UI) *chooseScreen {
 	s.updateAddrs()
 	s.hostButton = widget.NewButtonWithIcon("Host", theme.HomeIcon(), s.host)
 	s.hostButton.Importance = widget.HighImportance
+	s.inviteButton = widget.NewButtonWithIcon("Invite someone…", theme.ContentAddIcon(), s.showMakeInvite)
+	s.onlyContacts = widget.NewCheck("Let in only my contacts and people I invite", s.setOnlyContacts)
+	if u.vault != nil {
+		st := u.vault.Settings()
+		s.onlyContacts.Checked = st.OnlyContacts
+		if st.ListenPort != 0 {
+			s.hostPort.SetText(strconv.Itoa(st.ListenPort))
+		}
+	}
 	hostIntro := widget.NewLabel("Wait here for your partner to connect to this computer.")
 	hostIntro.Wrapping = fyne.TextWrapWord
 	hostCard := widget.NewCard("Host", "", container.NewVBox(
 		hostIntro,
 		widget.NewForm(widget.NewFormItem("Port", s.hostPort)),
-		s.hostAddrs, s.hostErr, s.hostButton))
+		s.hostAddrs, s.onlyContacts, s.hostErr, container.NewHBox(s.hostButton, s.inviteButton)))
 
 	// Connect
 	var recent []string
@@ -90,10 +116,20 @@ func newChooseScreen(u *UI) *chooseScreen {
 	s.connButton.Importance = widget.HighImportance
 	connIntro := widget.NewLabel("Connect to a partner who is hosting.")
 	connIntro.Wrapping = fyne.TextWrapWord
-	connectCard := widget.NewCard("Connect", "", container.NewVBox(
-		connIntro,
+	s.useInviteBtn = widget.NewButtonWithIcon("Connect with an invite…", theme.MailAttachmentIcon(), func() { s.showUseInvite("") })
+	connectBox := container.NewVBox(connIntro,
 		widget.NewForm(widget.NewFormItem("Address", s.addr), widget.NewFormItem("Port", s.connectPort)),
-		s.connectErr, s.connButton))
+		s.connectErr, container.NewHBox(s.connButton, s.useInviteBtn))
+	if contacts := s.contactList(); len(contacts) > 0 {
+		s.contactErr = errLabel()
+		s.contacts = widget.NewSelect(contacts, nil)
+		s.contacts.PlaceHolder = "Pick a contact"
+		s.contactButton = widget.NewButtonWithIcon("Connect", theme.MailSendIcon(), s.connectContact)
+		connectBox.Add(widget.NewSeparator())
+		connectBox.Add(container.NewBorder(nil, nil, widget.NewLabel("Contact"), s.contactButton, s.contacts))
+		connectBox.Add(s.contactErr)
+	}
+	connectCard := widget.NewCard("Connect", "", connectBox)
 
 	name := "you"
 	if u.vault != nil {
@@ -174,6 +210,16 @@ func (s *chooseScreen) host() {
 	if showInline(s.hostErr, err) {
 		return
 	}
+	if v := s.u.vault; v != nil {
+		n, _ := strconv.Atoi(port)
+		s.u.async(func() { // remembered for next time: a vault write
+			st := v.Settings()
+			if st.ListenPort != n {
+				st.ListenPort = n
+				_ = v.SaveSettings(st)
+			}
+		})
+	}
 	s.u.startChat(newChatScreen(s.u, ctrl, roleHost, port))
 }
 
@@ -193,11 +239,19 @@ func (s *chooseScreen) connect() {
 		return
 	}
 	target := net.JoinHostPort(host, port)
-	ctrl, err := s.u.backend.Connect(s.u.vault, target)
-	if showInline(s.connectErr, err) {
-		return
+	s.dial(session.Target{Addrs: []string{target}}, target, s.connectErr)
+}
+
+// dial connects to t and shows the chat; label names it for the user.
+func (s *chooseScreen) dial(t session.Target, label string, errLabel *widget.Label) bool {
+	ctrl, err := s.u.backend.Connect(s.u.vault, t)
+	if showInline(errLabel, err) {
+		return false
 	}
-	s.u.startChat(newChatScreen(s.u, ctrl, roleConnect, target))
+	c := newChatScreen(s.u, ctrl, roleConnect, label)
+	c.dial = t
+	s.u.startChat(c)
+	return true
 }
 
 // inputError is a message for the user about what they typed, shown inline
@@ -209,4 +263,52 @@ func (e inputError) Error() string { return string(e) }
 // inputErrorf formats an [inputError].
 func inputErrorf(format string, args ...any) error {
 	return inputError(fmt.Sprintf(format, args...))
+}
+
+// contactList names the contacts for the picker: the name the user gave
+// each, with the start of its key where two share a name.
+func (s *chooseScreen) contactList() []string {
+	if s.u.vault == nil {
+		return nil
+	}
+	s.contactIDs = map[string]Contact{}
+	var out []string
+	for _, c := range s.u.vault.Contacts() {
+		label := c.Name
+		if _, dup := s.contactIDs[label]; dup || len(c.Addrs) == 0 {
+			label = fmt.Sprintf("%s (%s…)", c.Name, c.ID[:8])
+		}
+		if len(c.Addrs) == 0 {
+			continue // reached only as a caller: no address to dial
+		}
+		s.contactIDs[label] = c
+		out = append(out, label)
+	}
+	return out
+}
+
+// connectContact dials the picked contact at its addresses; only its key
+// is accepted.
+func (s *chooseScreen) connectContact() {
+	c, ok := s.contactIDs[s.contacts.Selected]
+	if !ok {
+		showInline(s.contactErr, inputError("Pick a contact first."))
+		return
+	}
+	s.dial(session.Target{Addrs: c.Addrs, Contact: c.ID}, c.Name, s.contactErr)
+}
+
+// setOnlyContacts saves the host's admission choice.
+func (s *chooseScreen) setOnlyContacts(on bool) {
+	v := s.u.vault
+	if v == nil {
+		return
+	}
+	s.u.async(func() {
+		st := v.Settings()
+		st.OnlyContacts = on
+		if err := v.SaveSettings(st); err != nil {
+			s.u.showError(fmt.Errorf("could not save the setting: %w", err))
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/require"
 
+	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/invite"
 	"github.com/securechat/securechat/session"
 )
 
@@ -75,6 +78,13 @@ func (f *fakeCtrl) Dial(addr string) error {
 	return nil
 }
 
+func (f *fakeCtrl) DialTarget(t session.Target) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dialed = append(f.dialed, strings.Join(t.Addrs, ",")+" "+t.Contact)
+	return nil
+}
+
 func (f *fakeCtrl) Close() error {
 	f.mu.Lock()
 	f.closed = true
@@ -89,6 +99,28 @@ type fakeVault struct {
 	recent      []string
 	convs       []Summary
 	transcripts map[string]*Transcript
+	contacts    []Contact
+	invites     []*invite.Invite
+	settings    history.Settings
+}
+
+func (v *fakeVault) Contacts() []Contact { return v.contacts }
+
+func (v *fakeVault) MakeInvite(hosts []string, port uint16, expires time.Duration, uses int) (*invite.Invite, error) {
+	var fp [32]byte
+	fp[0] = 0xab
+	inv, err := invite.New(fp, hosts, port, time.Now().Add(expires), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	v.invites = append(v.invites, inv)
+	return inv, nil
+}
+
+func (v *fakeVault) Settings() history.Settings { return v.settings }
+func (v *fakeVault) SaveSettings(s history.Settings) error {
+	v.settings = s
+	return nil
 }
 
 func (v *fakeVault) Name() string          { return v.name }
@@ -153,6 +185,7 @@ type fixture struct {
 	ctrl  *fakeCtrl
 	// what Backend.Host / Connect were asked for
 	hostAddr, connectAddr string
+	connectTarget         session.Target
 	openErr               error
 	exists                bool
 }
@@ -179,8 +212,9 @@ func newFixture(t *testing.T, exists bool) *fixture {
 			f.hostAddr = addr
 			return f.ctrl, nil
 		},
-		Connect: func(v Vault, addr string) (session.Controller, error) {
-			f.connectAddr = addr
+		Connect: func(v Vault, t session.Target) (session.Controller, error) {
+			f.connectAddr = strings.Join(t.Addrs, ",")
+			f.connectTarget = t
 			return f.ctrl, nil
 		},
 		LocalAddrs: func() []string { return []string{"192.168.1.20"} },
@@ -219,7 +253,7 @@ func (f *fixture) chatAs(r role) *chatScreen {
 }
 
 var bob = &session.Partner{Name: "Bob", Addr: "192.168.1.31:50412", Fingerprint: "ab12",
-	SafetyNumber: "12345 67890 24680 13579 11223 34455 66778 89900 10293 84756 56473 82910", Trust: session.TrustPinned}
+	SafetyNumber: "12345 67890 24680 13579 11223 34455 66778 89900 10293 84756 56473 82910", Trust: session.TrustKnown}
 
 func partner(trust session.Trust) *session.Partner {
 	p := *bob
@@ -231,8 +265,8 @@ func partner(trust session.Trust) *session.Partner {
 func (f *fixture) connected(r role) *chatScreen {
 	f.t.Helper()
 	c := f.chatAs(r)
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustPinned)})
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustPinned)})
+	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
 	require.Equal(f.t, stateConnected, c.state)
 	return c
 }

@@ -39,19 +39,33 @@ func wrapped(text string) *widget.Label {
 	return l
 }
 
-// showRequest asks the host whether to let a first-time partner in.
+// showRequest asks whether to let a key never seen before in: the host is
+// asked about a caller, the connecting side about whom it reached. A new
+// key whose name looks like a contact's gets the impersonation warning.
 func (c *chatScreen) showRequest(p *session.Partner) {
+	if p.LooksLike != "" {
+		c.showLookalike(p)
+		return
+	}
 	from := ""
 	if p.Addr != "" {
 		from = " from " + p.Addr
 	}
+	intro := fmt.Sprintf("%s%s wants to chat with you. You have never chatted with this key before.", p.Name, from)
+	if c.role == roleConnect {
+		intro = fmt.Sprintf("You reached %s at %s. You have never chatted with this key before.", p.Name, p.Addr)
+	}
 	content := fixedWidth(440, container.NewVBox(
-		wrapped(fmt.Sprintf("%s%s wants to chat with you. You have not chatted with this key before.", p.Name, from)),
+		wrapped(intro),
 		widget.NewLabelWithStyle("Safety number", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
 		safetyGrid(p.SafetyNumber),
-		wrapped("Accept only if you expect them. To be sure nobody is in between, compare this number with them on a call or in person."),
+		wrapped("First time: compare this number with your partner's, on a call or in person. If they match, nobody is in between."),
 	))
-	d := dialog.NewCustomConfirm(p.Name+" wants to chat", "Accept", "Decline", content, func(ok bool) {
+	title := p.Name + " wants to chat"
+	if c.role == roleConnect {
+		title = "First chat with " + p.Name
+	}
+	d := dialog.NewCustomConfirm(title, "Accept", "Decline", content, func(ok bool) {
 		c.dialog = nil
 		if ok {
 			c.accept()
@@ -64,26 +78,63 @@ func (c *chatScreen) showRequest(p *session.Partner) {
 	d.Show()
 }
 
-// showChangedKey blocks the chat: the partner's key is not the pinned one.
-func (c *chatScreen) showChangedKey(p *session.Partner) {
-	c.system(fmt.Sprintf("Warning: %s's key has changed.", p.Name), true)
+// warningContent is the body of a loud trust warning.
+func warningContent(title string, lines ...string) fyne.CanvasObject {
 	icon := widget.NewIcon(theme.NewErrorThemedResource(theme.WarningIcon()))
-	title := canvas.NewText("Someone may be intercepting this chat", theme.Color(theme.ColorNameError))
-	title.TextStyle.Bold = true
-	title.TextSize = theme.TextSubHeadingSize()
+	t := canvas.NewText(title, theme.Color(theme.ColorNameError))
+	t.TextStyle.Bold = true
+	t.TextSize = theme.TextSubHeadingSize()
+	box := container.NewVBox(container.NewHBox(icon, t))
+	for _, l := range lines {
+		box.Add(wrapped(l))
+	}
+	return box
+}
+
+// showLookalike warns that a new key uses a name like a contact's.
+func (c *chatScreen) showLookalike(p *session.Partner) {
+	c.system(fmt.Sprintf("Warning: a new key calls itself %q, which looks like your contact %s.", p.Name, p.LooksLike), true)
 	content := fixedWidth(460, container.NewVBox(
-		container.NewHBox(icon, title),
-		wrapped(fmt.Sprintf("The key %s presents is not the one you saw before. Either %s reinstalled SecureChat or made a new profile, or someone is between you, reading and changing what you write.", p.Name, p.Name)),
-		wrapped("Ask them on a call or in person. Trust the new key only if they confirm this safety number:"),
+		warningContent("This is not your contact "+p.LooksLike,
+			fmt.Sprintf("A different key uses a name that looks like %s's (%q). Someone may be pretending to be %s.", p.LooksLike, p.Name, p.LooksLike),
+			"Accept only if this is really someone new and their safety number matches:"),
 		safetyGrid(p.SafetyNumber),
 	))
-	d := dialog.NewCustomConfirm("Warning: "+p.Name+"'s key has changed", "Trust new key", "Disconnect", content, func(ok bool) {
+	d := dialog.NewCustomConfirm("Warning: not your contact "+p.LooksLike, "Accept anyway", "Decline", content, func(ok bool) {
 		c.dialog = nil
 		if ok {
-			c.system(fmt.Sprintf("You trusted %s's new key.", p.Name), true)
+			c.system(fmt.Sprintf("You accepted a new key calling itself %q.", p.Name), true)
 			c.accept()
 		} else {
-			c.system(fmt.Sprintf("You disconnected: %s's key had changed.", p.Name), false)
+			c.system(fmt.Sprintf("You declined the key that looked like %s.", p.LooksLike), false)
+			c.decline()
+		}
+	}, c.u.win)
+	d.SetConfirmImportance(widget.DangerImportance)
+	c.dialog = d
+	d.Show()
+}
+
+// showChangedKey blocks the chat: we dialed a contact and another key answered.
+func (c *chatScreen) showChangedKey(p *session.Partner) {
+	who := p.Expected
+	if who == "" {
+		who = p.Name
+	}
+	c.system(fmt.Sprintf("Warning: another key answered for %s.", who), true)
+	content := fixedWidth(460, container.NewVBox(
+		warningContent("Someone may be intercepting this chat",
+			fmt.Sprintf("You connected to %s, but the key that answered (calling itself %q) is not %s's. Either %s reinstalled SecureChat or made a new profile, or someone is between you, reading and changing what you write.", who, p.Name, who, who),
+			"Ask them on a call or in person. Trust the new key only if they confirm this safety number:"),
+		safetyGrid(p.SafetyNumber),
+	))
+	d := dialog.NewCustomConfirm("Warning: "+who+"'s key has changed", "Trust new key", "Disconnect", content, func(ok bool) {
+		c.dialog = nil
+		if ok {
+			c.system(fmt.Sprintf("You trusted a new key for %s.", who), true)
+			c.accept()
+		} else {
+			c.system(fmt.Sprintf("You disconnected: %s's key had changed.", who), false)
 			c.decline()
 		}
 	}, c.u.win)
@@ -111,13 +162,18 @@ func (c *chatScreen) showVerify() {
 		if !ok {
 			return
 		}
-		if err := c.ctrl.MarkVerified(); err != nil {
-			c.u.showError(err)
-			return
-		}
-		p.Trust = session.TrustVerified
-		c.system("Safety number verified. "+p.Name+" is marked as verified.", false)
-		c.refresh()
+		ctrl := c.ctrl
+		c.u.async(func() { // a vault write: off the UI goroutine
+			if err := ctrl.MarkVerified(); err != nil {
+				c.u.showError(err)
+				return
+			}
+			fyne.Do(func() {
+				p.Trust = session.TrustVerified
+				c.system("Safety number verified. "+p.Label()+" is marked as verified.", false)
+				c.refresh()
+			})
+		})
 	}, c.u.win)
 	d.Show()
 }

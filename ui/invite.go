@@ -1,0 +1,149 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securechat/securechat/invite"
+	"github.com/securechat/securechat/session"
+)
+
+// inviteExpiry is how long an invite made in the app lasts.
+const inviteExpiry = 7 * 24 * time.Hour
+
+// showMakeInvite makes a single-use invite to this computer at the host
+// port and shows its code to copy. Making it writes the vault, so it runs
+// off the UI goroutine.
+func (s *chooseScreen) showMakeInvite() {
+	port, err := parsePort(s.hostPort.Text)
+	if showInline(s.hostErr, err) {
+		return
+	}
+	var hosts []string
+	if s.u.backend.LocalAddrs != nil {
+		hosts = s.u.backend.LocalAddrs()
+	}
+	if len(hosts) == 0 {
+		showInline(s.hostErr, inputError("This computer has no network address to put in an invite. Connect it to a network first."))
+		return
+	}
+	n, _ := strconv.Atoi(port)
+	v := s.u.vault
+	s.u.async(func() {
+		inv, err := v.MakeInvite(hosts, uint16(n), inviteExpiry, 1)
+		fyne.Do(func() {
+			if showInline(s.hostErr, err) {
+				return
+			}
+			s.showInviteCode(inv)
+		})
+	})
+}
+
+// showInviteCode shows an invite's code with a Copy button.
+func (s *chooseScreen) showInviteCode(inv *invite.Invite) {
+	code := widget.NewMultiLineEntry()
+	code.SetText(inv.Code())
+	code.Wrapping = fyne.TextWrapBreak
+	code.SetMinRowsVisible(4)
+	code.TextStyle.Monospace = true
+	copied := widget.NewLabel("")
+	copyButton := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		s.u.app.Clipboard().SetContent(inv.Code())
+		copied.SetText("Copied.")
+	})
+	s.inviteCode = code
+	s.inviteCopy = copyButton
+	content := fixedWidth(480, container.NewVBox(
+		wrapped("Give this invite to the person you invite, over a channel you trust (a message, or in person). It works once, until "+
+			inv.Expires.Local().Format("2 Jan 2006 15:04")+"."),
+		code,
+		container.NewHBox(copyButton, copied),
+		wrapped("They choose \"Connect with an invite\" and paste it, while you host. Their key is known from the first byte: nobody can come in between."),
+	))
+	d := dialog.NewCustomConfirm("Invite someone", "Host now", "Close", content, func(host bool) {
+		s.inviteCode, s.inviteCopy = nil, nil
+		if host {
+			s.host()
+		}
+	}, s.u.win)
+	d.Show()
+}
+
+// showUseInvite asks for an invite code or link and connects with it.
+func (s *chooseScreen) showUseInvite(prefill string) {
+	code := widget.NewMultiLineEntry()
+	code.SetPlaceHolder("Paste the invite here (sc1… or securechat:sc1…)")
+	code.Wrapping = fyne.TextWrapBreak
+	code.SetMinRowsVisible(4)
+	code.SetText(prefill)
+	errLabel := widget.NewLabel("")
+	errLabel.Importance = widget.DangerImportance
+	errLabel.Wrapping = fyne.TextWrapWord
+	errLabel.Hide()
+	s.inviteEntry, s.inviteErr = code, errLabel
+	content := fixedWidth(480, container.NewVBox(
+		wrapped("Paste the invite your partner gave you. It carries their key, so SecureChat connects only to them."),
+		code, errLabel))
+	var d *dialog.CustomDialog
+	connect := widget.NewButtonWithIcon("Connect", theme.MailSendIcon(), func() {
+		if s.useInvite(code.Text, errLabel) {
+			d.Hide()
+		}
+	})
+	connect.Importance = widget.HighImportance
+	s.inviteConnect = connect
+	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	d = dialog.NewCustomWithoutButtons("Connect with an invite", content, s.u.win)
+	d.SetButtons([]fyne.CanvasObject{cancel, connect})
+	d.SetOnClosed(func() { s.inviteEntry, s.inviteErr, s.inviteConnect = nil, nil, nil })
+	d.Show()
+	s.u.win.Canvas().Focus(code)
+}
+
+// useInvite parses an invite and dials its inviter; false keeps the dialog
+// open with the reason shown.
+func (s *chooseScreen) useInvite(text string, errLabel *widget.Label) bool {
+	inv, err := invite.Parse(strings.TrimSpace(text))
+	if err != nil {
+		showInline(errLabel, inputError(inviteWords(err)))
+		return false
+	}
+	if inv.Expired(time.Now()) {
+		showInline(errLabel, inputErrorf("This invite expired on %s. Ask for a new one.", inv.Expires.Local().Format("2 Jan 2006 15:04")))
+		return false
+	}
+	if len(inv.Addrs) == 0 {
+		showInline(errLabel, inputError("This invite has no address to connect to. Ask for a new one."))
+		return false
+	}
+	label := inv.Targets()[0]
+	if inv.Name != "" {
+		label = fmt.Sprintf("%s (invite)", inv.Name)
+	}
+	t := session.Target{Addrs: inv.Targets(), InviteKey: inv.FingerprintHex(), InviteSecret: inv.Secret[:], InviteExpires: inv.Expires}
+	return s.dial(t, label, errLabel)
+}
+
+// inviteWords says what is wrong with a pasted invite, for the user.
+func inviteWords(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case strings.Contains(err.Error(), "damaged"):
+		return "This invite is damaged or incomplete. Check that you copied all of it."
+	case strings.Contains(err.Error(), "newer"):
+		return "This invite was made by a newer SecureChat. Update SecureChat to use it."
+	case strings.Contains(err.Error(), "not a SecureChat invite"):
+		return "This is not a SecureChat invite. An invite starts with sc1 or securechat:."
+	}
+	return "This invite cannot be used: " + strings.TrimPrefix(err.Error(), "invite: ")
+}
