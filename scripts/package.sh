@@ -127,7 +127,26 @@ package_one() {
 	esac
 	echo "package: $target $version (build ${app_build:-from FyneApp.toml}) -> $dist/$out"
 	(cd "$dir" && env "${env[@]}" "$work/fyne" package "${args[@]}")
+	if [ "$target" = linux ]; then
+		register_scheme "$dir/$out"
+	fi
 	mv -f "$dir/$out" "$dist/$out"
+}
+
+# register_scheme makes the Linux desktop entry the handler of securechat:
+# links (invites), which fyne package has no setting for: the entry gets
+# MimeType=x-scheme-handler/securechat, and Exec= its %u from FyneApp.toml.
+register_scheme() {
+	local archive=$1 tree
+	tree=$(mktemp -d "$work/tree.XXXXXX")
+	tar -xJf "$archive" -C "$tree"
+	local entry
+	entry=$(find "$tree" -name '*.desktop' | head -n 1)
+	[ -n "$entry" ] || { echo "package: no desktop entry in $archive" >&2; return 1; }
+	grep -q '^MimeType=' "$entry" || sed -i '/^Exec=/a MimeType=x-scheme-handler/securechat;' "$entry"
+	(cd "$tree" && tar -cJf "$archive.new" --owner=0 --group=0 -- *)
+	mv -f "$archive.new" "$archive"
+	rm -rf "$tree"
 }
 
 build_fyne

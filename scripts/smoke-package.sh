@@ -78,6 +78,8 @@ smoke_linux() {
 	[ -f "$desktop" ] || fail "the install made no desktop entry $desktop"
 	grep -qx "Name=$name" "$desktop" || fail "the desktop entry does not say Name=$name"
 	grep -qx 'Type=Application' "$desktop" || fail "the desktop entry is not Type=Application"
+	grep -q '^MimeType=.*x-scheme-handler/securechat;' "$desktop" || fail "the desktop entry does not open securechat: invite links"
+	grep -q '^Exec=.* %u$' "$desktop" || fail "the desktop entry's Exec= does not take the link (%u)"
 	local exec icon
 	exec=$(sed -n 's/^Exec=//p' "$desktop")
 	icon=$(sed -n 's/^Icon=//p' "$desktop")
