@@ -336,6 +336,7 @@ func parseClientKey(msg []byte) (*clientKey, error) {
 	}
 	return m, nil
 }
+
 // MarshalAlert encodes an alert message. A reason longer than
 // [MaxReasonLen] bytes is cut at a character boundary.
 func MarshalAlert(a Alert) []byte {

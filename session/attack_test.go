@@ -118,24 +118,24 @@ func TestSession_ConnectingToASilentHostHitsTheDeadline(t *testing.T) {
 }
 
 // Each case changes the client's chat records on the way. Client-to-server
-// frames are numbered from 0: ClientHello, ClientAuth, Finished, Accept, and
-// from 4 on the chat messages.
+// frames are numbered from 0: ClientHello, ClientIdentity, ClientVerify,
+// ClientKey, Finished, Accept, and from 6 on the chat messages.
 func TestSession_TamperedRecordsEndTheSessionAndNothingForgedIsShown(t *testing.T) {
 	cases := map[string]func(n int, f []byte, held *[]byte) [][]byte{
 		"flipped bit in body": func(n int, f []byte, _ *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				f[len(f)-20] ^= 0x04
 			}
 			return [][]byte{f}
 		},
 		"flipped bit in header": func(n int, f []byte, _ *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				f[4+3] ^= 0x80 // record sequence number
 			}
 			return [][]byte{f}
 		},
 		"flipped bit in length": func(n int, f []byte, _ *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				g := append([]byte(nil), f[:len(f)-1]...)
 				binary.BigEndian.PutUint32(g, uint32(len(g)-4))
 				return [][]byte{g}
@@ -143,23 +143,23 @@ func TestSession_TamperedRecordsEndTheSessionAndNothingForgedIsShown(t *testing.
 			return [][]byte{f}
 		},
 		"replayed": func(n int, f []byte, _ *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				return [][]byte{f, f}
 			}
 			return [][]byte{f}
 		},
 		"reordered": func(n int, f []byte, held *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				*held = f
 				return nil
 			}
-			if n == 5 {
+			if n == 7 {
 				return [][]byte{f, *held}
 			}
 			return [][]byte{f}
 		},
 		"dropped": func(n int, f []byte, _ *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				return nil
 			}
 			return [][]byte{f}
