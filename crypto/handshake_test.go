@@ -575,36 +575,38 @@ func TestHandshake_CallsOutOfOrderFailWithoutAdvancing(t *testing.T) {
 	require.ErrorContains(t, err, "unexpected call to WriteClientIdentity in state handshakeStart, want handshakeServerHelloReceived")
 }
 
-func TestHandshake_FailedReadCanBeRetriedWithTheGenuineRecord(t *testing.T) {
-	// A failed read leaves the state, the transcript and the record
-	// sequence as they were: the genuine message still works after it.
+func TestHandshake_AnyChangedByteOfAnyHandshakeRecordFailsAndCanBeRetried(t *testing.T) {
+	// Every bit position's byte of every record (frames 2 to 8) is flipped
+	// in turn and fed to the real read of the receiving side: each fails,
+	// and, since a failed read leaves the state, transcript and record
+	// sequence as they were, the genuine record then still works.
 	ini, res := newPair(t, "alice", "bob")
+	tried := 0
 	_, err := runHandshakeFrames(ini, res, func(i int, m []byte) []byte {
-		var err error
-		bad := append([]byte(nil), m...)
-		bad[len(bad)-1] ^= 1
-		switch i {
-		case 2:
-			err = res.ReadClientIdentity(bad)
-		case 3:
-			err = res.ReadClientVerify(bad)
-		case 4:
-			err = ini.ReadServerIdentity(bad)
-		case 5:
-			err = ini.ReadServerVerify(bad)
-		case 6:
-			err = res.ReadClientKey(bad)
-		case 7:
-			err = res.ReadFinished(bad)
-		case 8:
-			err = ini.ReadFinished(bad)
-		default:
+		read := map[int]func([]byte) error{
+			2: res.ReadClientIdentity, 3: res.ReadClientVerify,
+			4: ini.ReadServerIdentity, 5: ini.ReadServerVerify,
+			6: res.ReadClientKey, 7: res.ReadFinished, 8: ini.ReadFinished,
+		}[i]
+		if read == nil {
 			return m
 		}
-		require.Error(t, err, "frame %d", i)
+		before := [2]HandshakeState{ini.State(), res.State()}
+		for off := range m {
+			bad := append([]byte(nil), m...)
+			bad[off] ^= 0x01 << (off % 8)
+			err := read(bad)
+			require.Error(t, err, "frame %d byte %d", i, off)
+			require.ErrorIs(t, err, ErrAuthFailed, "frame %d byte %d", i, off)
+			require.Equal(t, before, [2]HandshakeState{ini.State(), res.State()})
+			tried++
+		}
+		require.Error(t, read(m[:len(m)-1]), "frame %d truncated", i)
+		require.Error(t, read(append(append([]byte(nil), m...), 0)), "frame %d extended", i)
 		return m
 	})
 	require.NoError(t, err)
+	assert.Greater(t, tried, 2500)
 }
 
 func TestHandshake_StrangersAreToldApart(t *testing.T) {
