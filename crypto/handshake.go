@@ -462,7 +462,7 @@ func (h *Handshake) sealHandshake(msgs ...[]byte) ([][]byte, error) {
 	return out, nil
 }
 
-// PSSOptions are the RSA-PSS parameters of both signatures: MGF1 with
+// pssOptions are the RSA-PSS parameters of both signatures: MGF1 with
 // SHA-256, salt length 32.
 var pssOptions = &rsa.PSSOptions{SaltLength: 32, Hash: gocrypto.SHA256}
 
