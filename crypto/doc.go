@@ -1,6 +1,7 @@
 // Package crypto holds SecureChat's cryptography: identity keys, safety
-// numbers, the handshake (an explicit state machine) and its key schedule, and
-// the record layer that seals chat messages.
+// numbers, the handshake of protocol version 2 (an explicit state machine that
+// sends identities only encrypted) and its key schedule, and the record layer
+// that seals handshake and chat messages.
 //
 // It does no I/O: handshake messages and records go in and out as byte
 // slices, and randomness comes in as an [io.Reader]. Every primitive is from

@@ -1,8 +1,16 @@
 package crypto
 
 import (
+	"bytes"
+	gocrypto "crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,13 +30,16 @@ func TestHandshake_BothSidesDeriveTheSameChannel(t *testing.T) {
 	assert.Equal(t, "alice", name)
 	assert.True(t, peer.Equal(testIdentity(t, "alice").Public()))
 	assert.Equal(t, ini.TranscriptHash(), res.TranscriptHash())
+	assert.Len(t, ini.TranscriptHash(), 32)
 
 	is, io, err := ini.Channel()
 	require.NoError(t, err)
 	rs, ro, err := res.Channel()
 	require.NoError(t, err)
+	// Application records continue at sequence 1 after each Finished.
 	rec, err := is.Seal([]byte("to bob"))
 	require.NoError(t, err)
+	assert.Equal(t, uint64(1), binary.BigEndian.Uint64(rec[1:9]))
 	pt, err := ro.Open(rec)
 	require.NoError(t, err)
 	assert.Equal(t, "to bob", string(pt))
@@ -37,33 +48,92 @@ func TestHandshake_BothSidesDeriveTheSameChannel(t *testing.T) {
 	pt, err = io.Open(rec)
 	require.NoError(t, err)
 	assert.Equal(t, "to alice", string(pt))
+
+	// Close after Done wipes and leaves the channel usable.
+	ini.Close()
+	ini.Close()
+	_, _, err = ini.Channel()
+	require.NoError(t, err)
+}
+
+// secretFields returns every secret byte slice the handshake holds now.
+func secretFields(h *Handshake) map[string][]byte {
+	return map[string][]byte{
+		"secretOurs": h.secretOurs, "secretPeer": h.secretPeer,
+		"sharedX25519": h.sharedX25519, "sharedMLKEM": h.sharedMLKEM,
+		"inviteSecret": h.cfg.InviteSecret,
+	}
+}
+
+func assertWiped(t *testing.T, h *Handshake, held map[string][]byte) {
+	t.Helper()
+	for name, b := range held {
+		if b == nil {
+			continue
+		}
+		assert.Equal(t, make([]byte, len(b)), b, "%s was not zeroed", name)
+	}
+	for name, b := range secretFields(h) {
+		assert.Nil(t, b, "%s still set", name)
+	}
+	assert.Nil(t, h.x25519)
+	assert.Nil(t, h.dk)
+	assert.Nil(t, h.hsSealer)
+	assert.Nil(t, h.hsOpener)
+	assert.Nil(t, h.peerSecret)
 }
 
 func TestHandshake_SecretsAreWipedWhenDone(t *testing.T) {
 	ini, res := newPair(t, "alice", "bob")
 	require.NoError(t, runHandshake(ini, res, nil))
-	for _, h := range []*Handshake{ini, res} {
-		assert.Nil(t, h.secretOurs)
-		assert.Nil(t, h.secretPeer)
-		assert.Nil(t, h.sharedX25519)
-		assert.Nil(t, h.sharedMLKEM)
-		assert.Nil(t, h.x25519)
-		assert.Nil(t, h.dk)
+	assertWiped(t, ini, nil)
+	assertWiped(t, res, nil)
+}
+
+func TestHandshake_CloseWipesSecretsAfterAFailure(t *testing.T) {
+	// Fail at every step of the way (a flipped bit in each frame); then
+	// Close must leave nothing secret behind on either side, including the
+	// bytes held before.
+	for msg := 0; msg < frameCount; msg++ {
+		ini, err := NewInitiator(Config{Identity: testIdentity(t, "alice"), Name: "alice", InviteSecret: []byte("invite secret")})
+		require.NoError(t, err)
+		res, err := NewResponder(Config{Identity: testIdentity(t, "bob"), Name: "bob"})
+		require.NoError(t, err)
+		err = runHandshake(ini, res, func(i int, m []byte) []byte {
+			if i == msg {
+				m[len(m)-1] ^= 1
+			}
+			return m
+		})
+		require.Error(t, err, "frame %d", msg)
+		hi, hr := secretFields(ini), secretFields(res)
+		ini.Close()
+		res.Close()
+		ini.Close() // twice is fine
+		assert.Equal(t, StateClosed, ini.State())
+		if msg == frameCount-1 {
+			// The responder was done before its Finished was damaged.
+			assert.Equal(t, StateDone, res.State())
+		} else {
+			assert.Equal(t, StateClosed, res.State())
+		}
+		assertWiped(t, ini, hi)
+		assertWiped(t, res, hr)
+		_, err = ini.WriteAlert(Alert{Code: AlertInternal})
+		require.Error(t, err, "a closed handshake writes nothing")
 	}
 }
 
-func TestHandshake_EveryTamperedMessageIsRejected(t *testing.T) {
-	// Flip one bit at spread-out offsets of each message in flight: the
+func TestHandshake_EveryTamperedFrameIsRejected(t *testing.T) {
+	// Flip one bit at spread-out offsets of each frame in flight: the
 	// handshake must fail, never succeed with a changed transcript.
-	lengths := []int{}
 	ini, res := newPair(t, "alice", "bob")
-	require.NoError(t, runHandshake(ini, res, func(i int, m []byte) []byte {
-		lengths = append(lengths, len(m))
-		return m
-	}))
-	for msg, n := range lengths {
-		offsets := []int{0, 1, n / 7, n / 3, n / 2, 2 * n / 3, n - 2, n - 1}
-		for _, off := range offsets {
+	frames, err := runHandshakeFrames(ini, res, nil)
+	require.NoError(t, err)
+	require.Len(t, frames, frameCount)
+	for msg, f := range frames {
+		n := len(f)
+		for _, off := range []int{0, 1, 9, n / 7, n / 3, n / 2, 2 * n / 3, n - 17, n - 2, n - 1} {
 			ini, res := newPair(t, "alice", "bob")
 			err := runHandshake(ini, res, func(i int, m []byte) []byte {
 				if i == msg {
@@ -71,13 +141,37 @@ func TestHandshake_EveryTamperedMessageIsRejected(t *testing.T) {
 				}
 				return m
 			})
-			require.Error(t, err, "message %d byte %d flipped but the handshake succeeded", msg, off)
+			require.Error(t, err, "frame %d byte %d flipped but the handshake succeeded", msg, off)
 		}
 	}
 }
 
-func TestHandshake_TruncatedAndExtendedMessagesAreMalformed(t *testing.T) {
-	for msg := 0; msg < 4; msg++ {
+func TestHandshake_TamperedRecordsAreAuthenticationFailures(t *testing.T) {
+	for msg := 2; msg < frameCount; msg++ {
+		for _, change := range []string{"flip", "truncate", "extend"} {
+			ini, res := newPair(t, "alice", "bob")
+			err := runHandshake(ini, res, func(i int, m []byte) []byte {
+				if i != msg {
+					return m
+				}
+				switch change {
+				case "flip":
+					m[len(m)/2] ^= 0x80
+				case "truncate":
+					return m[:len(m)-1]
+				default:
+					return append(m, 0)
+				}
+				return m
+			})
+			require.ErrorIs(t, err, ErrAuthFailed, "frame %d %s", msg, change)
+			require.ErrorIs(t, err, ErrRecordAuth, "frame %d %s", msg, change)
+		}
+	}
+}
+
+func TestHandshake_TruncatedAndExtendedHellosAreMalformed(t *testing.T) {
+	for msg := 0; msg < 2; msg++ {
 		for _, change := range []string{"truncate", "extend"} {
 			ini, res := newPair(t, "alice", "bob")
 			err := runHandshake(ini, res, func(i int, m []byte) []byte {
@@ -94,10 +188,46 @@ func TestHandshake_TruncatedAndExtendedMessagesAreMalformed(t *testing.T) {
 	}
 }
 
-func TestHandshake_ManInTheMiddleSeesDifferentSafetyNumbers(t *testing.T) {
-	// Mallory relays between alice and bob, running her own handshake with
-	// each. Both handshakes succeed, but the safety numbers that alice and bob
-	// read to each other differ, and the keys they see are not each other's.
+func TestHandshake_AllZeroX25519ShareFails(t *testing.T) {
+	const off = 1 + len(Magic) + 2 + RandomSize
+	for _, msg := range []int{0, 1} {
+		ini, res := newPair(t, "alice", "bob")
+		err := runHandshake(ini, res, func(i int, m []byte) []byte {
+			if i == msg {
+				clear(m[off : off+X25519Size])
+			}
+			return m
+		})
+		require.ErrorIs(t, err, ErrMalformed, "message %d", msg)
+	}
+}
+
+func TestHandshake_PassiveCaptureShowsNoNameAndNoIdentity(t *testing.T) {
+	ini, err := NewInitiator(Config{Identity: testIdentity(t, "alice"), Name: "Alice Liddell", InviteSecret: []byte("invite secret")})
+	require.NoError(t, err)
+	res, err := NewResponder(Config{Identity: testIdentity(t, "bob"), Name: "Bob Dylan"})
+	require.NoError(t, err)
+	frames, err := runHandshakeFrames(ini, res, nil)
+	require.NoError(t, err)
+	capture := bytes.Join(frames, nil)
+	for _, name := range []string{"Alice Liddell", "Bob Dylan", "invite secret"} {
+		assert.NotContains(t, string(capture), name)
+	}
+	for _, who := range []string{"alice", "bob"} {
+		der := testIdentity(t, who).Public().Bytes()
+		for i := 0; i+16 <= len(der); i++ {
+			require.False(t, bytes.Contains(capture, der[i:i+16]), "%s's identity bytes %d..%d are in the clear", who, i, i+16)
+		}
+	}
+	// What is in the clear: the protocol family and version.
+	assert.True(t, bytes.HasPrefix(frames[0], []byte("\x01SecChat1\x00\x02")))
+	assert.True(t, bytes.HasPrefix(frames[1], []byte("\x02SecChat1\x00\x02")))
+}
+
+func TestHandshake_ManInTheMiddleSeesDifferentIdentities(t *testing.T) {
+	// Mallory answers at bob's address and runs her own handshake with each
+	// side. Both complete, but alice sees mallory's key, not bob's, and the
+	// safety numbers the two read to each other differ.
 	aliceSide, mallory1 := newPair(t, "alice", "mallory")
 	mallory1.cfg.Name = "bob" // she claims to be bob
 	require.NoError(t, runHandshake(aliceSide, mallory1, nil))
@@ -108,68 +238,375 @@ func TestHandshake_ManInTheMiddleSeesDifferentSafetyNumbers(t *testing.T) {
 	aPeer, aName := aliceSide.Peer()
 	bPeer, _ := bobSide.Peer()
 	assert.Equal(t, "bob", aName)
+	assert.False(t, aPeer.Equal(testIdentity(t, "bob").Public()))
+	assert.False(t, bPeer.Equal(testIdentity(t, "alice").Public()))
 	assert.NotEqual(t,
 		SafetyNumber(testIdentity(t, "alice").Public(), aPeer),
 		SafetyNumber(bPeer, testIdentity(t, "bob").Public()))
-	assert.False(t, aPeer.Equal(testIdentity(t, "bob").Public()))
 }
 
-func TestHandshake_RelayThatSwapsKeysCannotAuthenticate(t *testing.T) {
-	// A relay that forwards the real messages but puts its own identity key
-	// in a hello cannot produce the signature that goes with it.
-	mallory := testIdentity(t, "mallory").Public().Bytes()
-	bobKey := testIdentity(t, "bob").Public().Bytes()
-	aliceKey := testIdentity(t, "alice").Public().Bytes()
-	for name, tf := range map[string]tamper{
-		"client hello": func(i int, m []byte) []byte {
-			if i == 0 {
-				return replace(m, aliceKey, mallory)
-			}
-			return m
-		},
-		"server hello": func(i int, m []byte) []byte {
-			if i == 1 {
-				return replace(m, bobKey, mallory)
-			}
-			return m
-		},
+func TestHandshake_RelayThatForwardsIdentitiesCannotAuthenticate(t *testing.T) {
+	// Mallory runs her own key exchange with each side and re-seals the
+	// real identities and signatures under her keys: the signatures cover
+	// the transcripts, which differ, so they fail.
+	t.Run("initiator's identity to bob", func(t *testing.T) {
+		alice, malloryR := newPair(t, "alice", "mallory")
+		malloryI, bob := newPair(t, "mallory", "bob")
+		hello(t, alice, malloryR)
+		hello(t, malloryI, bob)
+		recs, err := alice.WriteClientIdentity()
+		require.NoError(t, err)
+		for i, rec := range recs {
+			pt, err := malloryR.hsOpener.Open(rec)
+			require.NoError(t, err)
+			recs[i], err = malloryI.hsSealer.Seal(pt)
+			require.NoError(t, err)
+		}
+		require.NoError(t, bob.ReadClientIdentity(recs[0]))
+		require.ErrorIs(t, bob.ReadClientVerify(recs[1]), ErrAuthFailed)
+		peer, _ := bob.Peer()
+		assert.Nil(t, peer)
+	})
+	t.Run("responder's identity to alice", func(t *testing.T) {
+		alice, malloryR := newPair(t, "alice", "mallory")
+		malloryI, bob := newPair(t, "mallory", "bob")
+		malloryI.cfg.Identity = testIdentity(t, "alice") // even with alice's own key to bob
+		hello(t, alice, malloryR)
+		hello(t, malloryI, bob)
+		recs, err := alice.WriteClientIdentity()
+		require.NoError(t, err)
+		require.NoError(t, malloryR.ReadClientIdentity(recs[0]))
+		require.NoError(t, malloryR.ReadClientVerify(recs[1]))
+		recs, err = malloryI.WriteClientIdentity()
+		require.NoError(t, err)
+		require.NoError(t, bob.ReadClientIdentity(recs[0]))
+		require.NoError(t, bob.ReadClientVerify(recs[1]))
+		recs, err = bob.WriteServerIdentity()
+		require.NoError(t, err)
+		for i, rec := range recs {
+			pt, err := malloryI.hsOpener.Open(rec)
+			require.NoError(t, err)
+			recs[i], err = malloryR.hsSealer.Seal(pt)
+			require.NoError(t, err)
+		}
+		require.NoError(t, alice.ReadServerIdentity(recs[0]))
+		require.ErrorIs(t, alice.ReadServerVerify(recs[1]), ErrAuthFailed)
+		peer, _ := alice.Peer()
+		assert.Nil(t, peer)
+	})
+}
+
+// hello runs the two cleartext hellos.
+func hello(t *testing.T, ini, res *Handshake) {
+	t.Helper()
+	m1, err := ini.WriteClientHello()
+	require.NoError(t, err)
+	require.NoError(t, res.ReadClientHello(m1))
+	m2, err := res.WriteServerHello()
+	require.NoError(t, err)
+	require.NoError(t, ini.ReadServerHello(m2))
+}
+
+func TestHandshake_ResponderRefusesBeforeRevealingItself(t *testing.T) {
+	ini, res := newPair(t, "alice", "bob")
+	hello(t, ini, res)
+	recs, err := ini.WriteClientIdentity()
+	require.NoError(t, err)
+	require.NoError(t, res.ReadClientIdentity(recs[0]))
+	require.NoError(t, res.ReadClientVerify(recs[1]))
+	peer, _ := res.Peer()
+	require.True(t, peer.Equal(testIdentity(t, "alice").Public()))
+
+	refusal, err := res.WriteAlert(Alert{Code: AlertNotAdmitted, Reason: "this host admits only its contacts"})
+	require.NoError(t, err)
+	assert.Equal(t, TypeRecord, refusal[0], "the refusal is sealed")
+	assert.Equal(t, StateClosed, res.State())
+	assert.NotContains(t, string(refusal), "contacts")
+
+	err = ini.ReadServerIdentity(refusal)
+	var a *Alert
+	require.True(t, errors.As(err, &a), "got %v", err)
+	assert.Equal(t, AlertNotAdmitted, a.Code)
+	assert.Equal(t, "this host admits only its contacts", a.Reason)
+	peer, name := ini.Peer()
+	assert.Nil(t, peer)
+	assert.Empty(t, name)
+	assert.Equal(t, StateClientIdentitySent, ini.State())
+}
+
+func TestHandshake_InitiatorAbortsOnAnUnexpectedKey(t *testing.T) {
+	ini, res := newPair(t, "alice", "bob")
+	hello(t, ini, res)
+	recs, err := ini.WriteClientIdentity()
+	require.NoError(t, err)
+	require.NoError(t, res.ReadClientIdentity(recs[0]))
+	require.NoError(t, res.ReadClientVerify(recs[1]))
+	recs, err = res.WriteServerIdentity()
+	require.NoError(t, err)
+	require.NoError(t, ini.ReadServerIdentity(recs[0]))
+	require.NoError(t, ini.ReadServerVerify(recs[1]))
+	abort, err := ini.WriteAlert(Alert{Code: AlertWrongKey, Reason: "unexpected key"})
+	require.NoError(t, err)
+	err = res.ReadClientKey(abort)
+	var a *Alert
+	require.True(t, errors.As(err, &a), "got %v", err)
+	assert.Equal(t, AlertWrongKey, a.Code)
+}
+
+func TestHandshake_AlertInPlaceOfFinishedIsReported(t *testing.T) {
+	ini, res := newPair(t, "alice", "bob")
+	hello(t, ini, res)
+	recs, err := ini.WriteClientIdentity()
+	require.NoError(t, err)
+	require.NoError(t, res.ReadClientIdentity(recs[0]))
+	require.NoError(t, res.ReadClientVerify(recs[1]))
+	recs, err = res.WriteServerIdentity()
+	require.NoError(t, err)
+	require.NoError(t, ini.ReadServerIdentity(recs[0]))
+	require.NoError(t, ini.ReadServerVerify(recs[1]))
+	recs, err = ini.WriteClientKey()
+	require.NoError(t, err)
+	require.NoError(t, res.ReadClientKey(recs[0]))
+	// The responder fails on the Finished (here: it never arrives) and
+	// answers with an alert; the initiator reads it in place of Finished.
+	a, err := res.WriteAlert(Alert{Code: AlertAuthFailed, Reason: "authentication failed"})
+	require.NoError(t, err)
+	err = ini.ReadFinished(a)
+	var got *Alert
+	require.True(t, errors.As(err, &got), "got %v", err)
+	assert.Equal(t, AlertAuthFailed, got.Code)
+}
+
+func TestHandshake_CleartextAlertAfterHandshakeKeysIsTampering(t *testing.T) {
+	forged := MarshalAlert(Alert{Code: AlertBusy, Reason: "forged by an attacker"})
+	t.Run("responder", func(t *testing.T) {
+		ini, res := newPair(t, "alice", "bob")
+		hello(t, ini, res)
+		err := res.ReadClientIdentity(forged)
+		require.ErrorIs(t, err, ErrAuthFailed)
+		require.ErrorIs(t, err, ErrRecordAuth)
+		assert.NotContains(t, err.Error(), "forged")
+		var a *Alert
+		assert.False(t, errors.As(err, &a))
+	})
+	t.Run("initiator", func(t *testing.T) {
+		ini, res := newPair(t, "alice", "bob")
+		hello(t, ini, res)
+		_, err := ini.WriteClientIdentity()
+		require.NoError(t, err)
+		for _, read := range []func([]byte) error{ini.ReadServerIdentity} {
+			err := read(forged)
+			require.ErrorIs(t, err, ErrRecordAuth)
+			assert.NotContains(t, err.Error(), "forged")
+		}
+	})
+}
+
+func TestHandshake_InviteProof(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	for name, tc := range map[string]struct {
+		held    []byte // the initiator's invite secret
+		checked []byte // what the host checks against
+		present bool
+		ok      bool
+	}{
+		"correct secret": {secret, secret, true, true},
+		"wrong secret":   {secret, []byte("another secret"), true, false},
+		"empty check":    {secret, nil, true, false},
+		"no proof":       {nil, secret, false, false},
 	} {
 		t.Run(name, func(t *testing.T) {
-			ini, res := newPair(t, "alice", "bob")
-			err := runHandshake(ini, res, tf)
-			require.ErrorIs(t, err, ErrAuthFailed)
+			ini, err := NewInitiator(Config{Identity: testIdentity(t, "alice"), Name: "alice", InviteSecret: tc.held})
+			require.NoError(t, err)
+			res, err := NewResponder(Config{Identity: testIdentity(t, "bob"), Name: "bob"})
+			require.NoError(t, err)
+			hello(t, ini, res)
+			recs, err := ini.WriteClientIdentity()
+			require.NoError(t, err)
+			require.NoError(t, res.ReadClientIdentity(recs[0]))
+			assert.False(t, res.CheckInviteProof(tc.checked), "checked before the signature")
+			require.NoError(t, res.ReadClientVerify(recs[1]))
+			assert.Equal(t, tc.present, res.InviteProofPresent())
+			assert.Equal(t, tc.ok, res.CheckInviteProof(tc.checked))
+			assert.False(t, ini.InviteProofPresent())
 		})
 	}
+	_, err := NewResponder(Config{Identity: testIdentity(t, "bob"), Name: "bob", InviteSecret: secret})
+	require.Error(t, err)
 }
 
-func replace(m, old, new []byte) []byte {
-	for i := 0; i+len(old) <= len(m); i++ {
-		if string(m[i:i+len(old)]) == string(old) {
-			return append(append(append([]byte{}, m[:i]...), new...), m[i+len(old):]...)
+func TestHandshake_InviteSecretIsCopiedNotModified(t *testing.T) {
+	secret := []byte("invite secret")
+	ini, res := newPair(t, "alice", "bob")
+	ini.Close()
+	ini, err := NewInitiator(Config{Identity: testIdentity(t, "alice"), Name: "alice", InviteSecret: secret})
+	require.NoError(t, err)
+	require.NoError(t, runHandshake(ini, res, nil))
+	ini.Close()
+	assert.Equal(t, "invite secret", string(secret))
+}
+
+// v1ClientHello builds a protocol version 1 ClientHello by its layout.
+func v1ClientHello(t *testing.T) []byte {
+	b := append([]byte{TypeClientHello}, Magic...)
+	b = binary.BigEndian.AppendUint16(b, 1)
+	b = append(b, make([]byte, RandomSize)...)
+	x := make([]byte, X25519Size)
+	x[0] = 9
+	b = append(b, x...)
+	b = append(b, make([]byte, 1184)...)
+	id := testIdentity(t, "alice").Public().Bytes()
+	b = appendU16Bytes(b, id)
+	return appendU8Bytes(b, []byte("alice"))
+}
+
+func TestHandshake_VersionOnePeerIsToldBothNeedVersionTwo(t *testing.T) {
+	_, res := newPair(t, "alice", "bob")
+	err := res.ReadClientHello(v1ClientHello(t))
+	require.ErrorIs(t, err, ErrVersion)
+	assert.Contains(t, err.Error(), "the partner runs an older SecureChat")
+	assert.Equal(t, StateStart, res.State())
+	var ve *VersionError
+	require.True(t, errors.As(err, &ve))
+	frame, err := res.WriteAlert(ve.Alert())
+	require.NoError(t, err)
+	a, err := ParseAlert(frame) // cleartext: no handshake keys yet
+	require.NoError(t, err)
+	assert.Equal(t, AlertVersion, a.Code)
+	assert.Equal(t, "your partner runs an older SecureChat (protocol version 1); both need version 2", a.Reason)
+}
+
+func TestHandshake_VersionAlertInPlaceOfServerHello(t *testing.T) {
+	ini, _ := newPair(t, "alice", "bob")
+	_, err := ini.WriteClientHello()
+	require.NoError(t, err)
+	err = ini.ReadServerHello(MarshalAlert(Alert{Code: AlertVersion, Reason: "unsupported protocol version"}))
+	require.ErrorIs(t, err, ErrVersion)
+	assert.Contains(t, err.Error(), "the partner runs another SecureChat version")
+	var a *Alert
+	require.True(t, errors.As(err, &a))
+	assert.Equal(t, StateClientHelloSent, ini.State())
+}
+
+func TestHandshake_OtherVersionOfServerHelloIsRefused(t *testing.T) {
+	ini, res := newPair(t, "alice", "bob")
+	err := runHandshake(ini, res, func(i int, m []byte) []byte {
+		if i == 1 {
+			m[1+len(Magic)+1] = 3
 		}
+		return m
+	})
+	require.ErrorIs(t, err, ErrVersion)
+}
+
+// step is one handshake call, by name, for the misuse test.
+type step struct {
+	name string
+	call func(h *Handshake) error
+}
+
+func allCalls() []step {
+	w := func(f func(h *Handshake) ([]byte, error)) func(h *Handshake) error {
+		return func(h *Handshake) error { _, err := f(h); return err }
 	}
-	panic("not found")
+	ws := func(f func(h *Handshake) ([][]byte, error)) func(h *Handshake) error {
+		return func(h *Handshake) error { _, err := f(h); return err }
+	}
+	junk := []byte{TypeRecord, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	return []step{
+		{"WriteClientHello", w((*Handshake).WriteClientHello)},
+		{"ReadClientHello", func(h *Handshake) error { return h.ReadClientHello(junk) }},
+		{"WriteServerHello", w((*Handshake).WriteServerHello)},
+		{"ReadServerHello", func(h *Handshake) error { return h.ReadServerHello(junk) }},
+		{"WriteClientIdentity", ws((*Handshake).WriteClientIdentity)},
+		{"ReadClientIdentity", func(h *Handshake) error { return h.ReadClientIdentity(junk) }},
+		{"ReadClientVerify", func(h *Handshake) error { return h.ReadClientVerify(junk) }},
+		{"WriteServerIdentity", ws((*Handshake).WriteServerIdentity)},
+		{"ReadServerIdentity", func(h *Handshake) error { return h.ReadServerIdentity(junk) }},
+		{"ReadServerVerify", func(h *Handshake) error { return h.ReadServerVerify(junk) }},
+		{"WriteClientKey", ws((*Handshake).WriteClientKey)},
+		{"ReadClientKey", func(h *Handshake) error { return h.ReadClientKey(junk) }},
+		{"ReadFinished", func(h *Handshake) error { return h.ReadFinished(junk) }},
+		{"WriteFinished", w((*Handshake).WriteFinished)},
+		{"Channel", func(h *Handshake) error { _, _, err := h.Channel(); return err }},
+	}
 }
 
 func TestHandshake_CallsOutOfOrderFailWithoutAdvancing(t *testing.T) {
+	// Drive a real handshake one frame at a time; before each genuine step,
+	// every call of either side with the wrong state or role (and the right
+	// call with junk) fails and leaves both states as they were.
 	ini, res := newPair(t, "alice", "bob")
-	_, err := ini.WriteClientAuth()
-	require.ErrorContains(t, err, "unexpected call to WriteClientAuth in state handshakeStart")
-	_, err = res.WriteClientHello()
-	require.ErrorContains(t, err, "not a responder call")
-	_, _, err = res.WriteServerAuth()
-	require.Error(t, err)
-	_, _, err = res.Channel()
-	require.Error(t, err)
-
-	m1, err := ini.WriteClientHello()
+	// At each point where a frame is in flight no write is due on
+	// either side, so every call must fail.
+	probe := func(h *Handshake) {
+		t.Helper()
+		for _, s := range allCalls() {
+			before := h.State()
+			err := s.call(h)
+			if s.name == "Channel" && before == StateDone {
+				require.NoError(t, err)
+				continue
+			}
+			require.Error(t, err, "%s in %s", s.name, before)
+			require.Equal(t, before, h.State(), "%s failed but moved the state", s.name)
+		}
+	}
+	n := 0
+	_, err := runHandshakeFrames(ini, res, func(i int, m []byte) []byte {
+		probe(ini)
+		probe(res)
+		n++
+		return m
+	})
 	require.NoError(t, err)
-	// A garbage read leaves the responder where it was; the real message then works.
-	require.Error(t, res.ReadClientHello([]byte("GET / HTTP/1.1\r\n")))
-	assert.Equal(t, StateStart, res.State())
-	require.NoError(t, res.ReadClientHello(m1))
-	assert.Equal(t, StateClientHelloReceived, res.State())
-	require.Error(t, res.ReadClientHello(m1))
+	assert.Equal(t, frameCount, n)
+	probe(ini)
+	probe(res)
+	assert.Equal(t, StateDone, ini.State())
+	assert.Equal(t, StateDone, res.State())
+
+	_, err = NewInitiator(Config{Identity: testIdentity(t, "alice"), Name: "alice"})
+	require.NoError(t, err)
+	fresh, _ := newPair(t, "alice", "bob")
+	err = fresh.ReadClientHello(nil)
+	require.ErrorContains(t, err, "ReadClientHello is not a initiator call")
+	_, err = fresh.WriteClientIdentity()
+	require.ErrorContains(t, err, "unexpected call to WriteClientIdentity in state handshakeStart, want handshakeServerHelloReceived")
+}
+
+func TestHandshake_AnyChangedByteOfAnyHandshakeRecordFailsAndCanBeRetried(t *testing.T) {
+	// Every bit position's byte of every record (frames 2 to 8) is flipped
+	// in turn and fed to the real read of the receiving side: each fails,
+	// and, since a failed read leaves the state, transcript and record
+	// sequence as they were, the genuine record then still works.
+	ini, res := newPair(t, "alice", "bob")
+	tried := 0
+	_, err := runHandshakeFrames(ini, res, func(i int, m []byte) []byte {
+		read := map[int]func([]byte) error{
+			2: res.ReadClientIdentity, 3: res.ReadClientVerify,
+			4: ini.ReadServerIdentity, 5: ini.ReadServerVerify,
+			6: res.ReadClientKey, 7: res.ReadFinished, 8: ini.ReadFinished,
+		}[i]
+		if read == nil {
+			return m
+		}
+		before := [2]HandshakeState{ini.State(), res.State()}
+		for off := range m {
+			bad := append([]byte(nil), m...)
+			bad[off] ^= 0x01 << (off % 8)
+			err := read(bad)
+			require.Error(t, err, "frame %d byte %d", i, off)
+			require.ErrorIs(t, err, ErrAuthFailed, "frame %d byte %d", i, off)
+			require.Equal(t, before, [2]HandshakeState{ini.State(), res.State()})
+			tried++
+		}
+		require.Error(t, read(m[:len(m)-1]), "frame %d truncated", i)
+		require.Error(t, read(append(append([]byte(nil), m...), 0)), "frame %d extended", i)
+		return m
+	})
+	require.NoError(t, err)
+	assert.Greater(t, tried, 2500)
 }
 
 func TestHandshake_StrangersAreToldApart(t *testing.T) {
@@ -201,12 +638,67 @@ func TestHandshake_AlertIsReportedAsThePeersReason(t *testing.T) {
 	assert.Contains(t, err.Error(), "busy: bob is already in a chat")
 }
 
-func TestHandshake_OtherVersionIsRefused(t *testing.T) {
-	ini, res := newPair(t, "alice", "bob")
-	m1, err := ini.WriteClientHello()
+func TestHandshake_IdentityThatIsNotRSA3072Fails(t *testing.T) {
+	small, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	m1[1+len(Magic)+1] = 2 // version 2
-	require.ErrorIs(t, res.ReadClientHello(m1), ErrVersion)
+	der, err := x509.MarshalPKIXPublicKey(&small.PublicKey)
+	require.NoError(t, err)
+	ini, res := newPair(t, "alice", "bob")
+	hello(t, ini, res)
+	rec, err := ini.hsSealer.Seal((&clientIdentity{Identity: der, Name: "alice"}).marshal())
+	require.NoError(t, err)
+	err = res.ReadClientIdentity(rec)
+	require.ErrorIs(t, err, ErrMalformed)
+	require.ErrorContains(t, err, "not an RSA-3072 identity key")
+}
+
+func TestHandshake_KeyTransportFailureLooksLikeABadSignature(t *testing.T) {
+	alice := testIdentity(t, "alice")
+	_, errGarbage := receiveSecret(alice.priv, bytes.Repeat([]byte{1}, RSACipherSize))
+	short, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, &alice.priv.PublicKey, make([]byte, SecretSize-1), []byte(labelOAEP))
+	require.NoError(t, err)
+	_, errShort := receiveSecret(alice.priv, short)
+	otherLabel, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, &alice.priv.PublicKey, make([]byte, SecretSize), []byte("SecureChat v1 key transport"))
+	require.NoError(t, err)
+	_, errLabel := receiveSecret(alice.priv, otherLabel)
+	errSig := verify(alice.Public(), labelSigInitiator, make([]byte, 32), make([]byte, RSACipherSize))
+	for _, e := range []error{errGarbage, errShort, errLabel} {
+		require.ErrorIs(t, e, ErrAuthFailed)
+		assert.Equal(t, errSig.Error(), e.Error())
+	}
+	// And the signature is PSS with MGF1-SHA-256 and a 32-byte salt over
+	// mHash = SHA-256(label || th).
+	th := bytes.Repeat([]byte{7}, 32)
+	h := &Handshake{cfg: Config{Identity: alice}, random: rand.Reader}
+	sig, err := h.sign(labelSigInitiator, th)
+	require.NoError(t, err)
+	d := sha256.Sum256(append([]byte("SecureChat v2 initiator signature\x00"), th...))
+	require.NoError(t, rsa.VerifyPSS(&alice.priv.PublicKey, gocrypto.SHA256, d[:], sig, &rsa.PSSOptions{SaltLength: 32, Hash: gocrypto.SHA256}))
+}
+
+func TestHandshake_NameBoundaries(t *testing.T) {
+	id := testIdentity(t, "alice").Public().Bytes()
+	for _, n := range []int{0, 1, 63, 64, 65} {
+		name := strings.Repeat("n", n)
+		ok := n >= 1 && n <= MaxNameLen
+		_, err := NewInitiator(Config{Identity: testIdentity(t, "alice"), Name: name})
+		assert.Equal(t, ok, err == nil, "config name of %d bytes", n)
+		msg := append([]byte{TypeClientIdentity}, byte(len(id)>>8), byte(len(id)))
+		msg = append(append(append(msg, id...), byte(n)), name...)
+		m, err := parseClientIdentity(msg)
+		assert.Equal(t, ok, err == nil, "ClientIdentity name of %d bytes: %v", n, err)
+		if ok {
+			assert.Equal(t, name, m.Name)
+			assert.Equal(t, msg, m.marshal())
+		}
+	}
+	if ini, res := newPair(t, "alice", "bob"); true {
+		ini.cfg.Name = strings.Repeat("a", MaxNameLen)
+		res.cfg.Name = "b"
+		require.NoError(t, runHandshake(ini, res, nil))
+		_, name := res.Peer()
+		assert.Len(t, name, MaxNameLen)
+	}
 }
 
 func TestSafetyNumber_IsSymmetricAndWellFormed(t *testing.T) {

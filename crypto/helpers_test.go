@@ -42,15 +42,29 @@ func testIdentity(t testing.TB, name string) *Identity {
 	return id
 }
 
-// tamper lets a test change a handshake message in flight (index 0 is the
-// ClientHello, 1 ServerHello, 2 ClientAuth, 3 ServerAuth, 4 the responder's
-// Finished, 5 the initiator's Finished).
+// tamper lets a test change a handshake frame in flight. Indexes: 0
+// ClientHello, 1 ServerHello, 2 ClientIdentity, 3 ClientVerify, 4
+// ServerIdentity, 5 ServerVerify, 6 ClientKey, 7 the initiator's Finished,
+// 8 the responder's Finished.
 type tamper func(index int, msg []byte) []byte
+
+// frameCount is the number of frames of a whole handshake.
+const frameCount = 9
 
 // runHandshake shuttles messages between an initiator and a responder in
 // memory and returns the first error either side reports.
 func runHandshake(ini, res *Handshake, tf tamper) error {
-	pass := func(i int, m []byte) []byte {
+	_, err := runHandshakeFrames(ini, res, tf)
+	return err
+}
+
+// runHandshakeFrames is runHandshake that also returns every frame sent,
+// as it was sent (before tampering).
+func runHandshakeFrames(ini, res *Handshake, tf tamper) ([][]byte, error) {
+	var frames [][]byte
+	pass := func(m []byte) []byte {
+		i := len(frames)
+		frames = append(frames, append([]byte(nil), m...))
 		if tf != nil {
 			return tf(i, append([]byte(nil), m...))
 		}
@@ -58,40 +72,53 @@ func runHandshake(ini, res *Handshake, tf tamper) error {
 	}
 	m1, err := ini.WriteClientHello()
 	if err != nil {
-		return err
+		return frames, err
 	}
-	if err := res.ReadClientHello(pass(0, m1)); err != nil {
-		return err
+	if err := res.ReadClientHello(pass(m1)); err != nil {
+		return frames, err
 	}
 	m2, err := res.WriteServerHello()
 	if err != nil {
-		return err
+		return frames, err
 	}
-	if err := ini.ReadServerHello(pass(1, m2)); err != nil {
-		return err
+	if err := ini.ReadServerHello(pass(m2)); err != nil {
+		return frames, err
 	}
-	m3, err := ini.WriteClientAuth()
+	cid, err := ini.WriteClientIdentity()
 	if err != nil {
-		return err
+		return frames, err
 	}
-	if err := res.ReadClientAuth(pass(2, m3)); err != nil {
-		return err
+	if err := res.ReadClientIdentity(pass(cid[0])); err != nil {
+		return frames, err
 	}
-	m4, fin, err := res.WriteServerAuth()
+	if err := res.ReadClientVerify(pass(cid[1])); err != nil {
+		return frames, err
+	}
+	sid, err := res.WriteServerIdentity()
 	if err != nil {
-		return err
+		return frames, err
 	}
-	if err := ini.ReadServerAuth(pass(3, m4)); err != nil {
-		return err
+	if err := ini.ReadServerIdentity(pass(sid[0])); err != nil {
+		return frames, err
 	}
-	if err := ini.ReadFinished(pass(4, fin)); err != nil {
-		return err
+	if err := ini.ReadServerVerify(pass(sid[1])); err != nil {
+		return frames, err
 	}
-	fin2, err := ini.WriteFinished()
+	ck, err := ini.WriteClientKey()
 	if err != nil {
-		return err
+		return frames, err
 	}
-	return res.ReadFinished(pass(5, fin2))
+	if err := res.ReadClientKey(pass(ck[0])); err != nil {
+		return frames, err
+	}
+	if err := res.ReadFinished(pass(ck[1])); err != nil {
+		return frames, err
+	}
+	fin, err := res.WriteFinished()
+	if err != nil {
+		return frames, err
+	}
+	return frames, ini.ReadFinished(pass(fin))
 }
 
 func newPair(t testing.TB, ini, res string) (*Handshake, *Handshake) {
@@ -100,5 +127,7 @@ func newPair(t testing.TB, ini, res string) (*Handshake, *Handshake) {
 	require.NoError(t, err)
 	r, err := NewResponder(Config{Identity: testIdentity(t, res), Name: res})
 	require.NoError(t, err)
+	t.Cleanup(i.Close)
+	t.Cleanup(r.Close)
 	return i, r
 }

@@ -9,26 +9,36 @@ import (
 	"unicode/utf8"
 )
 
-// Handshake message types: the first byte of every frame before the record
-// layer starts. docs/PROTOCOL.md gives every field.
+// Message types: the first byte of every cleartext frame, and of every
+// handshake record's plaintext. docs/PROTOCOL.md gives every field.
 const (
+	// Cleartext frames.
 	TypeClientHello byte = 0x01
 	TypeServerHello byte = 0x02
-	TypeClientAuth  byte = 0x03
-	TypeServerAuth  byte = 0x04
-	TypeAlert       byte = 0x15
-	TypeRecord      byte = 0x17
+	// Inner handshake messages, each sealed in one record under the
+	// handshake keys.
+	TypeClientIdentity byte = 0x05
+	TypeClientVerify   byte = 0x06
+	TypeServerIdentity byte = 0x07
+	TypeServerVerify   byte = 0x08
+	TypeClientKey      byte = 0x09
+	// TypeAlert ends a handshake: in the clear before the handshake keys
+	// exist, sealed in a handshake record after.
+	TypeAlert  byte = 0x15
+	TypeRecord byte = 0x17
 	// TypePlainHello opens a connection of the unencrypted demonstration
 	// mode (--plaintext). A secure peer refuses it.
 	TypePlainHello byte = 0x50
 )
 
 // Magic follows the type byte of both hellos, so that a stray client (a web
-// browser, a TLS client) is recognised at once.
+// browser, a TLS client) is recognised at once. It names the protocol family
+// and stays the same across versions, so that every version parses the
+// version field that follows it.
 const Magic = "SecChat1"
 
 // ProtocolVersion is the only version this implementation speaks.
-const ProtocolVersion uint16 = 1
+const ProtocolVersion uint16 = 2
 
 // Field sizes.
 const (
@@ -36,6 +46,7 @@ const (
 	X25519Size     = 32
 	SecretSize     = 32   // the RSA-OAEP transported secret
 	RSACipherSize  = 384  // RSA-3072 OAEP ciphertext and PSS signature
+	ProofSize      = 32   // HMAC-SHA256 invite proof
 	MaxNameLen     = 64   // bytes of UTF-8
 	MaxIdentityLen = 1024 // bytes of PKIX DER (an RSA-3072 key is 422)
 	MaxReasonLen   = 255  // bytes of UTF-8 in an alert
@@ -53,39 +64,83 @@ var ErrNotSecureChat = errors.New("crypto: the peer does not speak the SecureCha
 // demonstration mode's hello.
 var ErrPlaintextPeer = errors.New("crypto: the peer runs the unencrypted --plaintext demonstration mode; a secure chat refuses it")
 
-// clientHello is the initiator's first message.
+// ErrVersion is wrapped when the peer speaks another protocol version, or
+// refused ours with an unsupported-version alert.
+var ErrVersion = errors.New("crypto: unsupported protocol version")
+
+// VersionError is returned by ReadClientHello and ReadServerHello for a
+// hello of another protocol version. It wraps [ErrVersion]; [VersionError.Alert]
+// is the alert to answer with.
+type VersionError struct {
+	PeerVersion uint16 // the version the peer's hello carries
+}
+
+func (e *VersionError) Error() string {
+	if e.PeerVersion < ProtocolVersion {
+		return fmt.Sprintf("%v: the partner runs an older SecureChat (protocol version %d); both need version %d", ErrVersion, e.PeerVersion, ProtocolVersion)
+	}
+	return fmt.Sprintf("%v: the partner runs a newer SecureChat (protocol version %d); this one speaks version %d", ErrVersion, e.PeerVersion, ProtocolVersion)
+}
+
+// Unwrap makes errors.Is(err, ErrVersion) true.
+func (e *VersionError) Unwrap() error { return ErrVersion }
+
+// Alert returns the cleartext alert (code 3) that answers the hello.
+func (e *VersionError) Alert() Alert {
+	if e.PeerVersion < ProtocolVersion {
+		return Alert{Code: AlertVersion, Reason: fmt.Sprintf("your partner runs an older SecureChat (protocol version %d); both need version %d", e.PeerVersion, ProtocolVersion)}
+	}
+	return Alert{Code: AlertVersion, Reason: fmt.Sprintf("unsupported protocol version %d; this SecureChat speaks version %d", e.PeerVersion, ProtocolVersion)}
+}
+
+// clientHello is the initiator's first message: ephemeral values only.
 type clientHello struct {
 	Version  uint16
 	Random   [RandomSize]byte
 	X25519   [X25519Size]byte
 	MLKEMKey []byte // ML-KEM-768 encapsulation key
+}
+
+// serverHello is the responder's answer: ephemeral values only.
+type serverHello struct {
+	Version uint16
+	Random  [RandomSize]byte
+	X25519  [X25519Size]byte
+	MLKEMCT []byte // ML-KEM-768 ciphertext to the initiator's key
+}
+
+// clientIdentity is the initiator's identity, sealed under hs_i2r.
+type clientIdentity struct {
 	Identity []byte // PKIX DER
 	Name     string
 }
 
-// serverHello is the responder's answer.
-type serverHello struct {
-	Version  uint16
-	Random   [RandomSize]byte
-	X25519   [X25519Size]byte
-	MLKEMCT  []byte // ML-KEM-768 ciphertext to the initiator's key
-	SecretCT []byte // RSA-OAEP(initiator key, responder secret)
+// clientVerify is the initiator's signature and optional invite proof.
+type clientVerify struct {
+	Signature []byte
+	Proof     []byte // empty or ProofSize bytes
+}
+
+// serverIdentity is the responder's identity and its transported secret.
+type serverIdentity struct {
 	Identity []byte
 	Name     string
+	SecretCT []byte // RSA-OAEP(initiator key, secret_R)
 }
 
-// clientAuth carries the initiator's transported secret and its signature.
-type clientAuth struct {
-	SecretCT  []byte // RSA-OAEP(responder key, initiator secret)
+// serverVerify is the responder's signature.
+type serverVerify struct {
 	Signature []byte
 }
 
-// serverAuth carries the responder's signature over the whole transcript.
-type serverAuth struct {
-	Signature []byte
+// clientKey is the initiator's transported secret.
+type clientKey struct {
+	SecretCT []byte // RSA-OAEP(responder key, secret_I)
 }
 
-// Alert is a plaintext message that ends a handshake, for example "busy".
+// Alert is a message that ends a handshake, for example "busy". Received
+// before the handshake keys exist it is unauthenticated; received inside a
+// handshake record it comes from the partner of the key exchange.
 type Alert struct {
 	Code   AlertCode
 	Reason string
@@ -94,15 +149,18 @@ type Alert struct {
 // AlertCode says why a peer ended the handshake.
 type AlertCode byte
 
-// Alert codes.
+// Alert codes. docs/PROTOCOL.md section 3.9 says which refusal uses which.
 const (
-	AlertBusy          AlertCode = 1 // the host is already in a chat
-	AlertProtocol      AlertCode = 2 // a malformed or unexpected message
-	AlertVersion       AlertCode = 3 // no common protocol version
-	AlertPlaintext     AlertCode = 4 // secure and plaintext peers refuse each other
-	AlertAuthFailed    AlertCode = 5 // a signature or key confirmation failed
-	AlertInternal      AlertCode = 6
-	AlertSecureRefused AlertCode = 7 // a plaintext peer refuses a secure one
+	AlertBusy          AlertCode = 1  // the host is already in a chat
+	AlertProtocol      AlertCode = 2  // a malformed or unexpected message
+	AlertVersion       AlertCode = 3  // no common protocol version
+	AlertPlaintext     AlertCode = 4  // a secure peer refuses a plaintext one
+	AlertAuthFailed    AlertCode = 5  // a signature, key transport or Finished failed
+	AlertInternal      AlertCode = 6  // the sender failed for its own reasons
+	AlertSecureRefused AlertCode = 7  // a plaintext peer refuses a secure one
+	AlertNotAdmitted   AlertCode = 8  // the host admits only its contacts and invitees
+	AlertInvite        AlertCode = 9  // the invite is unknown, expired or used up
+	AlertWrongKey      AlertCode = 10 // the initiator expected another identity key
 )
 
 // Error makes an alert received from the peer usable as an error.
@@ -111,16 +169,13 @@ func (a *Alert) Error() string {
 }
 
 func (m *clientHello) marshal() []byte {
-	b := make([]byte, 0, 1+len(Magic)+2+RandomSize+X25519Size+len(m.MLKEMKey)+2+len(m.Identity)+1+len(m.Name))
+	b := make([]byte, 0, 1+len(Magic)+2+RandomSize+X25519Size+len(m.MLKEMKey))
 	b = append(b, TypeClientHello)
 	b = append(b, Magic...)
 	b = binary.BigEndian.AppendUint16(b, m.Version)
 	b = append(b, m.Random[:]...)
 	b = append(b, m.X25519[:]...)
-	b = append(b, m.MLKEMKey...)
-	b = appendU16Bytes(b, m.Identity)
-	b = appendU8Bytes(b, []byte(m.Name))
-	return b
+	return append(b, m.MLKEMKey...)
 }
 
 func parseClientHello(msg []byte) (*clientHello, error) {
@@ -129,35 +184,26 @@ func parseClientHello(msg []byte) (*clientHello, error) {
 		return nil, err
 	}
 	m := &clientHello{Version: p.u16()}
-	if m.Version != ProtocolVersion {
-		return nil, fmt.Errorf("%w: the peer speaks protocol version %d, this program version %d", ErrVersion, m.Version, ProtocolVersion)
+	if p.err == nil && m.Version != ProtocolVersion {
+		return nil, &VersionError{PeerVersion: m.Version}
 	}
 	p.fixed(m.Random[:])
 	p.fixed(m.X25519[:])
 	m.MLKEMKey = p.bytes(mlkem.EncapsulationKeySize768)
-	m.Identity = p.u16Bytes(MaxIdentityLen)
-	m.Name = string(p.u8Bytes(MaxNameLen))
 	if err := p.done("ClientHello"); err != nil {
-		return nil, err
-	}
-	if err := checkName(m.Name); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
 func (m *serverHello) marshal() []byte {
-	b := make([]byte, 0, 1+len(Magic)+2+RandomSize+X25519Size+len(m.MLKEMCT)+2+len(m.SecretCT)+2+len(m.Identity)+1+len(m.Name))
+	b := make([]byte, 0, 1+len(Magic)+2+RandomSize+X25519Size+len(m.MLKEMCT))
 	b = append(b, TypeServerHello)
 	b = append(b, Magic...)
 	b = binary.BigEndian.AppendUint16(b, m.Version)
 	b = append(b, m.Random[:]...)
 	b = append(b, m.X25519[:]...)
-	b = append(b, m.MLKEMCT...)
-	b = appendU16Bytes(b, m.SecretCT)
-	b = appendU16Bytes(b, m.Identity)
-	b = appendU8Bytes(b, []byte(m.Name))
-	return b
+	return append(b, m.MLKEMCT...)
 }
 
 func parseServerHello(msg []byte) (*serverHello, error) {
@@ -166,20 +212,34 @@ func parseServerHello(msg []byte) (*serverHello, error) {
 		return nil, err
 	}
 	m := &serverHello{Version: p.u16()}
-	if m.Version != ProtocolVersion {
-		return nil, fmt.Errorf("%w: the peer speaks protocol version %d, this program version %d", ErrVersion, m.Version, ProtocolVersion)
+	if p.err == nil && m.Version != ProtocolVersion {
+		return nil, &VersionError{PeerVersion: m.Version}
 	}
 	p.fixed(m.Random[:])
 	p.fixed(m.X25519[:])
 	m.MLKEMCT = p.bytes(mlkem.CiphertextSize768)
-	m.SecretCT = p.u16Bytes(RSACipherSize)
-	m.Identity = p.u16Bytes(MaxIdentityLen)
-	m.Name = string(p.u8Bytes(MaxNameLen))
 	if err := p.done("ServerHello"); err != nil {
 		return nil, err
 	}
-	if len(m.SecretCT) != RSACipherSize {
-		return nil, fmt.Errorf("%w: ServerHello key transport is %d bytes, want %d", ErrMalformed, len(m.SecretCT), RSACipherSize)
+	return m, nil
+}
+
+func (m *clientIdentity) marshal() []byte {
+	b := make([]byte, 0, 1+2+len(m.Identity)+1+len(m.Name))
+	b = append(b, TypeClientIdentity)
+	b = appendU16Bytes(b, m.Identity)
+	return appendU8Bytes(b, []byte(m.Name))
+}
+
+func parseClientIdentity(msg []byte) (*clientIdentity, error) {
+	p := parser{b: msg}
+	if err := p.typ(TypeClientIdentity); err != nil {
+		return nil, err
+	}
+	m := &clientIdentity{Identity: p.u16Bytes(MaxIdentityLen)}
+	m.Name = string(p.u8Bytes(MaxNameLen))
+	if err := p.done("ClientIdentity"); err != nil {
+		return nil, err
 	}
 	if err := checkName(m.Name); err != nil {
 		return nil, err
@@ -187,42 +247,92 @@ func parseServerHello(msg []byte) (*serverHello, error) {
 	return m, nil
 }
 
-func (m *clientAuth) marshal() []byte {
-	b := []byte{TypeClientAuth}
-	b = appendU16Bytes(b, m.SecretCT)
-	return appendU16Bytes(b, m.Signature)
+func (m *clientVerify) marshal() []byte {
+	b := append(make([]byte, 0, 1+2+len(m.Signature)+1+len(m.Proof)), TypeClientVerify)
+	b = appendU16Bytes(b, m.Signature)
+	return appendU8Bytes(b, m.Proof)
 }
 
-func parseClientAuth(msg []byte) (*clientAuth, error) {
+func parseClientVerify(msg []byte) (*clientVerify, error) {
 	p := parser{b: msg}
-	if err := p.typ(TypeClientAuth); err != nil {
+	if err := p.typ(TypeClientVerify); err != nil {
 		return nil, err
 	}
-	m := &clientAuth{SecretCT: p.u16Bytes(RSACipherSize), Signature: p.u16Bytes(RSACipherSize)}
-	if err := p.done("ClientAuth"); err != nil {
+	m := &clientVerify{Signature: p.u16Bytes(RSACipherSize), Proof: p.u8Bytes(ProofSize)}
+	if err := p.done("ClientVerify"); err != nil {
 		return nil, err
 	}
-	if len(m.SecretCT) != RSACipherSize || len(m.Signature) != RSACipherSize {
-		return nil, fmt.Errorf("%w: ClientAuth fields must be %d bytes", ErrMalformed, RSACipherSize)
+	if len(m.Signature) != RSACipherSize {
+		return nil, fmt.Errorf("%w: ClientVerify signature is %d bytes, want %d", ErrMalformed, len(m.Signature), RSACipherSize)
+	}
+	if len(m.Proof) != 0 && len(m.Proof) != ProofSize {
+		return nil, fmt.Errorf("%w: ClientVerify invite proof is %d bytes, want 0 or %d", ErrMalformed, len(m.Proof), ProofSize)
 	}
 	return m, nil
 }
 
-func (m *serverAuth) marshal() []byte {
-	return appendU16Bytes([]byte{TypeServerAuth}, m.Signature)
+func (m *serverIdentity) marshal() []byte {
+	b := make([]byte, 0, 1+2+len(m.Identity)+1+len(m.Name)+2+len(m.SecretCT))
+	b = append(b, TypeServerIdentity)
+	b = appendU16Bytes(b, m.Identity)
+	b = appendU8Bytes(b, []byte(m.Name))
+	return appendU16Bytes(b, m.SecretCT)
 }
 
-func parseServerAuth(msg []byte) (*serverAuth, error) {
+func parseServerIdentity(msg []byte) (*serverIdentity, error) {
 	p := parser{b: msg}
-	if err := p.typ(TypeServerAuth); err != nil {
+	if err := p.typ(TypeServerIdentity); err != nil {
 		return nil, err
 	}
-	m := &serverAuth{Signature: p.u16Bytes(RSACipherSize)}
-	if err := p.done("ServerAuth"); err != nil {
+	m := &serverIdentity{Identity: p.u16Bytes(MaxIdentityLen)}
+	m.Name = string(p.u8Bytes(MaxNameLen))
+	m.SecretCT = p.u16Bytes(RSACipherSize)
+	if err := p.done("ServerIdentity"); err != nil {
+		return nil, err
+	}
+	if len(m.SecretCT) != RSACipherSize {
+		return nil, fmt.Errorf("%w: ServerIdentity key transport is %d bytes, want %d", ErrMalformed, len(m.SecretCT), RSACipherSize)
+	}
+	if err := checkName(m.Name); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *serverVerify) marshal() []byte {
+	return appendU16Bytes([]byte{TypeServerVerify}, m.Signature)
+}
+
+func parseServerVerify(msg []byte) (*serverVerify, error) {
+	p := parser{b: msg}
+	if err := p.typ(TypeServerVerify); err != nil {
+		return nil, err
+	}
+	m := &serverVerify{Signature: p.u16Bytes(RSACipherSize)}
+	if err := p.done("ServerVerify"); err != nil {
 		return nil, err
 	}
 	if len(m.Signature) != RSACipherSize {
-		return nil, fmt.Errorf("%w: ServerAuth signature must be %d bytes", ErrMalformed, RSACipherSize)
+		return nil, fmt.Errorf("%w: ServerVerify signature is %d bytes, want %d", ErrMalformed, len(m.Signature), RSACipherSize)
+	}
+	return m, nil
+}
+
+func (m *clientKey) marshal() []byte {
+	return appendU16Bytes([]byte{TypeClientKey}, m.SecretCT)
+}
+
+func parseClientKey(msg []byte) (*clientKey, error) {
+	p := parser{b: msg}
+	if err := p.typ(TypeClientKey); err != nil {
+		return nil, err
+	}
+	m := &clientKey{SecretCT: p.u16Bytes(RSACipherSize)}
+	if err := p.done("ClientKey"); err != nil {
+		return nil, err
+	}
+	if len(m.SecretCT) != RSACipherSize {
+		return nil, fmt.Errorf("%w: ClientKey key transport is %d bytes, want %d", ErrMalformed, len(m.SecretCT), RSACipherSize)
 	}
 	return m, nil
 }
@@ -265,9 +375,6 @@ func MarshalPlainHello() []byte {
 func IsPlainHello(msg []byte) bool {
 	return len(msg) == 1+len(Magic) && msg[0] == TypePlainHello && string(msg[1:]) == Magic
 }
-
-// ErrVersion is wrapped when the peer speaks another protocol version.
-var ErrVersion = errors.New("crypto: unsupported protocol version")
 
 // checkName accepts a display name of 1 to MaxNameLen bytes of UTF-8 without
 // control characters.

@@ -102,17 +102,25 @@ func (s *Sealer) Seal(plaintext []byte) ([]byte, error) {
 }
 
 // Open authenticates and decrypts the next record. Any error is final: the
-// session must end, since the stream can no longer be trusted.
+// session must end, since the stream can no longer be trusted. Every frame
+// that is not a valid record in sequence, a cleartext alert included, is
+// [ErrRecordAuth]: nothing unauthenticated reaches the caller.
 func (o *Opener) Open(record []byte) ([]byte, error) {
+	pt, err := o.peek(record)
+	if err != nil {
+		return nil, err
+	}
+	o.seq++
+	return pt, nil
+}
+
+// peek opens the next record without advancing the sequence number, so that
+// a handshake step that fails after opening can leave the opener unchanged.
+func (o *Opener) peek(record []byte) ([]byte, error) {
 	if len(record) < RecordOverhead {
 		return nil, fmt.Errorf("%w (record of %d bytes is too short)", ErrRecordAuth, len(record))
 	}
 	if record[0] != TypeRecord {
-		if record[0] == TypeAlert {
-			if a, err := ParseAlert(record); err == nil {
-				return nil, a
-			}
-		}
 		return nil, fmt.Errorf("%w (unexpected message type 0x%02x)", ErrRecordAuth, record[0])
 	}
 	seq := binary.BigEndian.Uint64(record[1:RecordHeaderSize])
@@ -124,6 +132,5 @@ func (o *Opener) Open(record []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (record %d)", ErrRecordAuth, seq)
 	}
-	o.seq++
 	return pt, nil
 }

@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -94,4 +95,15 @@ func TestRecord_WrongKeyFails(t *testing.T) {
 	require.ErrorIs(t, err, ErrRecordAuth)
 	_, err = NewSealer([]byte("short"))
 	require.Error(t, err)
+}
+
+func TestRecord_CleartextAlertIsAnAuthenticationErrorWithoutItsText(t *testing.T) {
+	// An unauthenticated alert after the handshake must never reach the
+	// user as "the partner refused: <attacker text>".
+	_, o := channelPair(t)
+	_, err := o.Open(MarshalAlert(Alert{Code: AlertBusy, Reason: "your bank account was closed, call 555-0100 to reopen it"}))
+	require.ErrorIs(t, err, ErrRecordAuth)
+	assert.NotContains(t, err.Error(), "bank")
+	var a *Alert
+	assert.False(t, errors.As(err, &a))
 }

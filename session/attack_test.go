@@ -118,24 +118,24 @@ func TestSession_ConnectingToASilentHostHitsTheDeadline(t *testing.T) {
 }
 
 // Each case changes the client's chat records on the way. Client-to-server
-// frames are numbered from 0: ClientHello, ClientAuth, Finished, Accept, and
-// from 4 on the chat messages.
+// frames are numbered from 0: ClientHello, ClientIdentity, ClientVerify,
+// ClientKey, Finished, Accept, and from 6 on the chat messages.
 func TestSession_TamperedRecordsEndTheSessionAndNothingForgedIsShown(t *testing.T) {
 	cases := map[string]func(n int, f []byte, held *[]byte) [][]byte{
 		"flipped bit in body": func(n int, f []byte, _ *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				f[len(f)-20] ^= 0x04
 			}
 			return [][]byte{f}
 		},
 		"flipped bit in header": func(n int, f []byte, _ *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				f[4+3] ^= 0x80 // record sequence number
 			}
 			return [][]byte{f}
 		},
 		"flipped bit in length": func(n int, f []byte, _ *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				g := append([]byte(nil), f[:len(f)-1]...)
 				binary.BigEndian.PutUint32(g, uint32(len(g)-4))
 				return [][]byte{g}
@@ -143,23 +143,23 @@ func TestSession_TamperedRecordsEndTheSessionAndNothingForgedIsShown(t *testing.
 			return [][]byte{f}
 		},
 		"replayed": func(n int, f []byte, _ *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				return [][]byte{f, f}
 			}
 			return [][]byte{f}
 		},
 		"reordered": func(n int, f []byte, held *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				*held = f
 				return nil
 			}
-			if n == 5 {
+			if n == 7 {
 				return [][]byte{f, *held}
 			}
 			return [][]byte{f}
 		},
 		"dropped": func(n int, f []byte, _ *[]byte) [][]byte {
-			if n == 4 {
+			if n == 6 {
 				return nil
 			}
 			return [][]byte{f}
@@ -477,4 +477,83 @@ func TestSession_NoGoroutineOutlivesClose(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before }, 5*time.Second, 20*time.Millisecond,
 		"goroutines before %d, after %d", before, runtime.NumGoroutine())
+}
+
+func TestSession_VersionOnePeerIsToldBothNeedVersionTwo(t *testing.T) {
+	host, addr := listenHost(t, testConfig("bob", nil))
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	// A protocol version 1 ClientHello, built by its layout: name and key
+	// in the clear after the ephemeral values.
+	hello := append([]byte{scrypto.TypeClientHello}, scrypto.Magic...)
+	hello = binary.BigEndian.AppendUint16(hello, 1)
+	hello = append(hello, make([]byte, 32+32+1184)...)
+	id := testConfig("alice", nil).Identity.Public().Bytes()
+	hello = binary.BigEndian.AppendUint16(hello, uint16(len(id)))
+	hello = append(append(append(hello, id...), 5), "alice"...)
+	_, err = c.Write(transport.Frame(hello))
+	require.NoError(t, err)
+
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	reply, err := transport.NewConn(c).ReadFrame()
+	require.NoError(t, err)
+	a, err := scrypto.ParseAlert(reply)
+	require.NoError(t, err, "the answer is a cleartext alert a v1 peer can read")
+	assert.Equal(t, scrypto.AlertVersion, a.Code)
+	assert.Equal(t, "your partner runs an older SecureChat (protocol version 1); both need version 2", a.Reason)
+	e := host.waitFor(EventError, nil)
+	assert.ErrorIs(t, e.Err, scrypto.ErrVersion)
+	assert.ErrorContains(t, e.Err, "the partner runs an older SecureChat")
+	c.Close()
+	assertStillServing(t, host, addr)
+}
+
+func TestSession_VersionAlertFromAnOlderHostIsAVersionError(t *testing.T) {
+	// A version 1 host answers our ClientHello with a cleartext Alert 3.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		tc := transport.NewConn(c)
+		if _, err := tc.ReadFrame(); err == nil {
+			_ = tc.WriteFrame(scrypto.MarshalAlert(scrypto.Alert{Code: scrypto.AlertVersion, Reason: "unsupported protocol version"}))
+		}
+		time.Sleep(time.Second)
+	}()
+	s, err := Connect(testConfig("alice", nil), ln.Addr().String())
+	require.NoError(t, err)
+	p := watch(t, s, nil, true)
+	e := p.waitFor(EventDisconnected, nil)
+	assert.ErrorIs(t, e.Err, scrypto.ErrVersion)
+	assert.ErrorContains(t, e.Err, "the partner runs another SecureChat version")
+}
+
+func TestSession_CleartextAlertAfterTheHandshakeIsTamperingNotARefusal(t *testing.T) {
+	// An attacker on the path injects a cleartext alert in place of the
+	// client's first chat record: it must end the session as tampering and
+	// its text must never be shown as the partner's.
+	var r *relay
+	host, conn := startChat(t, "bob", "alice", nil, nil, func(addr string) string {
+		r = newRelay(t, addr)
+		r.setHook(func(dir, n int, f []byte) [][]byte {
+			if dir == 0 && n == 6 {
+				return [][]byte{transport.Frame(scrypto.MarshalAlert(scrypto.Alert{Code: scrypto.AlertBusy, Reason: "send your password to mallory"}))}
+			}
+			return [][]byte{f}
+		})
+		return r.addr()
+	})
+	_, err := conn.s.Send("hello")
+	require.NoError(t, err)
+	e := host.waitFor(EventDisconnected, nil)
+	assert.ErrorIs(t, e.Err, scrypto.ErrRecordAuth)
+	assert.Contains(t, e.Reason, "Security check failed")
+	assert.NotContains(t, e.Reason, "mallory")
+	assert.NotContains(t, e.Reason, "The partner refused")
 }

@@ -455,8 +455,9 @@ func (l *link) handshake() error {
 	if err != nil {
 		return err
 	}
+	defer h.Close() // wipes the handshake's secrets on every path
 	if err := l.runHandshake(h); err != nil {
-		l.sendAlert(err)
+		l.sendAlert(h, err)
 		return err
 	}
 	sealer, opener, err := h.Channel()
@@ -498,11 +499,21 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 		}
 		return f, nil
 	}
-	write := func(b []byte) error {
-		if err := l.conn.WriteFrame(b); err != nil {
-			return fmt.Errorf("session: handshake: %w", err)
+	write := func(frames ...[]byte) error {
+		for _, b := range frames {
+			if err := l.conn.WriteFrame(b); err != nil {
+				return fmt.Errorf("session: handshake: %w", err)
+			}
 		}
 		return nil
+	}
+	// readInto reads one frame and hands it to a handshake step.
+	readInto := func(step func([]byte) error) error {
+		m, err := read()
+		if err != nil {
+			return err
+		}
+		return step(m)
 	}
 	if l.initiator {
 		m, err := h.WriteClientHello()
@@ -512,89 +523,98 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 		if err := write(m); err != nil {
 			return err
 		}
-		if m, err = read(); err != nil {
+		if err := readInto(h.ReadServerHello); err != nil {
 			return err
 		}
-		if err := h.ReadServerHello(m); err != nil {
+		recs, err := h.WriteClientIdentity()
+		if err != nil {
 			return err
 		}
-		if m, err = h.WriteClientAuth(); err != nil {
+		if err := write(recs...); err != nil {
 			return err
 		}
-		if err := write(m); err != nil {
+		// The responder answers with two records (ServerIdentity,
+		// ServerVerify), or with one sealed alert when it refuses us.
+		if err := readInto(h.ReadServerIdentity); err != nil {
 			return err
 		}
-		if m, err = read(); err != nil {
+		if err := readInto(h.ReadServerVerify); err != nil {
 			return err
 		}
-		if err := h.ReadServerAuth(m); err != nil {
+		// No expected key is checked here yet: the trust decision follows
+		// the handshake (see trustFor).
+		if recs, err = h.WriteClientKey(); err != nil {
 			return err
 		}
-		if m, err = read(); err != nil {
+		if err := write(recs...); err != nil {
 			return err
 		}
-		if err := h.ReadFinished(m); err != nil {
-			return err
-		}
-		if m, err = h.WriteFinished(); err != nil {
-			return err
-		}
-		return write(m)
+		return readInto(h.ReadFinished)
 	}
-	m, err := read()
+	if err := readInto(h.ReadClientHello); err != nil {
+		return err
+	}
+	m, err := h.WriteServerHello()
 	if err != nil {
-		return err
-	}
-	if err := h.ReadClientHello(m); err != nil {
-		return err
-	}
-	if m, err = h.WriteServerHello(); err != nil {
 		return err
 	}
 	if err := write(m); err != nil {
 		return err
 	}
-	if m, err = read(); err != nil {
+	if err := readInto(h.ReadClientIdentity); err != nil {
 		return err
 	}
-	if err := h.ReadClientAuth(m); err != nil {
+	if err := readInto(h.ReadClientVerify); err != nil {
 		return err
 	}
-	auth, fin, err := h.WriteServerAuth()
+	// Every authenticated initiator is answered for now; admission is
+	// decided after the handshake.
+	recs, err := h.WriteServerIdentity()
 	if err != nil {
 		return err
 	}
-	if err := write(auth); err != nil {
+	if err := write(recs...); err != nil {
 		return err
 	}
-	if err := write(fin); err != nil {
+	if err := readInto(h.ReadClientKey); err != nil {
 		return err
 	}
-	if m, err = read(); err != nil {
+	if err := readInto(h.ReadFinished); err != nil {
 		return err
 	}
-	return h.ReadFinished(m)
+	if m, err = h.WriteFinished(); err != nil {
+		return err
+	}
+	return write(m)
 }
 
-// sendAlert tells the peer, in the clear, why the handshake ended.
-func (l *link) sendAlert(err error) {
+// sendAlert tells the peer why the handshake ended: in the clear before the
+// handshake keys exist, sealed under them after.
+func (l *link) sendAlert(h *scrypto.Handshake, err error) {
 	var a *scrypto.Alert
 	if errors.As(err, &a) || errors.Is(err, io.EOF) || isTimeout(err) {
 		return // the peer spoke first, left, or is not there to read it
 	}
 	alert := scrypto.Alert{Code: scrypto.AlertProtocol, Reason: "protocol error: " + err.Error()}
+	var ve *scrypto.VersionError
 	switch {
 	case errors.Is(err, scrypto.ErrPlaintextPeer):
 		alert = scrypto.Alert{Code: scrypto.AlertPlaintext, Reason: "this SecureChat peer only speaks the encrypted protocol and refuses the unencrypted --plaintext mode"}
 	case errors.Is(err, scrypto.ErrAuthFailed):
 		alert = scrypto.Alert{Code: scrypto.AlertAuthFailed, Reason: "authentication failed"}
+	case errors.As(err, &ve):
+		alert = ve.Alert()
 	case errors.Is(err, scrypto.ErrVersion):
 		alert = scrypto.Alert{Code: scrypto.AlertVersion, Reason: "unsupported protocol version"}
 	case errors.Is(err, transport.ErrFrameTooLarge), errors.Is(err, scrypto.ErrNotSecureChat):
 		alert = scrypto.Alert{Code: scrypto.AlertProtocol, Reason: "this is a SecureChat port; the data sent is not SecureChat"}
 	}
+	frame, werr := h.WriteAlert(alert)
+	if werr != nil {
+		return // the handshake is over on our side; nothing to say
+	}
 	l.conn.WriteTimeout = time.Second
-	_ = l.conn.WriteFrame(scrypto.MarshalAlert(alert))
+	_ = l.conn.WriteFrame(frame)
 }
 
 // plainHandshake is the greeting of the unencrypted demonstration mode.
