@@ -473,7 +473,7 @@ func TestHandshake_VersionOnePeerIsToldBothNeedVersionTwo(t *testing.T) {
 	a, err := ParseAlert(frame) // cleartext: no handshake keys yet
 	require.NoError(t, err)
 	assert.Equal(t, AlertVersion, a.Code)
-	assert.Equal(t, "your partner runs an older SecureChat (protocol version 1); both need version 2", a.Reason)
+	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 2, you run version 1); update SecureChat to chat with them", a.Reason)
 }
 
 func TestHandshake_VersionAlertInPlaceOfServerHello(t *testing.T) {
@@ -698,6 +698,22 @@ func TestHandshake_NameBoundaries(t *testing.T) {
 		require.NoError(t, runHandshake(ini, res, nil))
 		_, name := res.Peer()
 		assert.Len(t, name, MaxNameLen)
+	}
+}
+
+func TestHandshake_ReceivedNamesWithInvisibleCharactersAreRefused(t *testing.T) {
+	id := testIdentity(t, "alice").Public().Bytes()
+	for what, name := range map[string]string{
+		"zero-width space":       "Bob\u200b",
+		"right-to-left override": "Bob\u202e",
+		"only white space":       "   ",
+		"escape sequence":        "Bob\x1b[2J",
+		"line separator":         "Bob\u2028",
+	} {
+		msg := append([]byte{TypeClientIdentity}, byte(len(id)>>8), byte(len(id)))
+		msg = append(append(append(msg, id...), byte(len(name))), name...)
+		_, err := parseClientIdentity(msg)
+		assert.ErrorIs(t, err, ErrMalformed, what)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/securechat/securechat/names"
 )
 
 // Message types: the first byte of every cleartext frame, and of every
@@ -88,7 +90,7 @@ func (e *VersionError) Unwrap() error { return ErrVersion }
 // Alert returns the cleartext alert (code 3) that answers the hello.
 func (e *VersionError) Alert() Alert {
 	if e.PeerVersion < ProtocolVersion {
-		return Alert{Code: AlertVersion, Reason: fmt.Sprintf("your partner runs an older SecureChat (protocol version %d); both need version %d", e.PeerVersion, ProtocolVersion)}
+		return Alert{Code: AlertVersion, Reason: fmt.Sprintf("your partner runs a newer SecureChat (protocol version %d, you run version %d); update SecureChat to chat with them", ProtocolVersion, e.PeerVersion)}
 	}
 	return Alert{Code: AlertVersion, Reason: fmt.Sprintf("unsupported protocol version %d; this SecureChat speaks version %d", e.PeerVersion, ProtocolVersion)}
 }
@@ -376,11 +378,13 @@ func IsPlainHello(msg []byte) bool {
 	return len(msg) == 1+len(Magic) && msg[0] == TypePlainHello && string(msg[1:]) == Magic
 }
 
-// checkName accepts a display name of 1 to MaxNameLen bytes of UTF-8 without
-// control characters.
+// checkName applies the display-name rules of the names package to a
+// name received from the peer: 1 to MaxNameLen bytes of UTF-8, not only
+// white space, no control, format (invisible, bidi), separator or
+// unassigned characters, nothing the PRECIS Nickname profile refuses.
 func checkName(name string) error {
-	if err := CheckName(name); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	if err := names.Check(name); err != nil {
+		return fmt.Errorf("%w: display name: %v", ErrMalformed, err)
 	}
 	return nil
 }

@@ -501,7 +501,7 @@ func TestSession_VersionOnePeerIsToldBothNeedVersionTwo(t *testing.T) {
 	a, err := scrypto.ParseAlert(reply)
 	require.NoError(t, err, "the answer is a cleartext alert a v1 peer can read")
 	assert.Equal(t, scrypto.AlertVersion, a.Code)
-	assert.Equal(t, "your partner runs an older SecureChat (protocol version 1); both need version 2", a.Reason)
+	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 2, you run version 1); update SecureChat to chat with them", a.Reason)
 	e := host.waitFor(EventError, nil)
 	assert.ErrorIs(t, e.Err, scrypto.ErrVersion)
 	assert.ErrorContains(t, e.Err, "the partner runs an older SecureChat")

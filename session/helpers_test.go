@@ -53,6 +53,16 @@ func (m *memStore) SaveContact(c history.Contact) error {
 	return nil
 }
 
+func (m *memStore) DeleteContact(id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.contacts[id]; !ok {
+		return history.ErrNoContact
+	}
+	delete(m.contacts, id)
+	return nil
+}
+
 // contactNamed returns the contact the user named name.
 func (m *memStore) contactNamed(name string) (history.Contact, bool) {
 	for _, c := range m.Contacts() {

@@ -13,6 +13,7 @@ import (
 
 	scrypto "github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/names"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -388,6 +389,7 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 	}
 
 	if err := l.handshake(); err != nil {
+		err = explain(err)
 		l.end("Handshake failed", err)
 		if l.initiator {
 			return Event{Kind: EventDisconnected, Addr: l.addr, Reason: describe(err), Err: err}
@@ -415,10 +417,22 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 func describe(err error) string {
 	var a *scrypto.Alert
 	switch {
+	case errors.Is(err, ErrWrongKey):
+		return "The invite's address answered with another key than the invite's: someone may be intercepting. Nothing was sent."
+	case errors.Is(err, ErrNotAdmitted):
+		return "The host admits only its contacts and people it invited. Ask them for an invite."
+	case errors.Is(err, ErrOlderPeer):
+		return "Your partner runs another version of SecureChat (" + err.Error() + "). Both need the same version."
+	case errors.Is(err, ErrInviteRefused) && errors.As(err, &a):
+		return "The host refused the invite: " + names.Escape(a.Reason)
 	case errors.As(err, &a):
-		return "The partner refused: " + a.Reason
+		return "The partner refused: " + names.Escape(a.Reason)
 	case errors.Is(err, scrypto.ErrAuthFailed), errors.Is(err, scrypto.ErrRecordAuth):
 		return "Security check failed: " + err.Error()
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "Nobody is listening there. Is SecureChat hosting at that address?"
+	case errors.Is(err, transport.ErrFrameTooLarge), errors.Is(err, scrypto.ErrNotSecureChat):
+		return "That address does not speak SecureChat."
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return ReasonPartnerLeft
@@ -426,6 +440,23 @@ func describe(err error) string {
 		return "The partner stopped responding"
 	}
 	return err.Error()
+}
+
+// explain wraps an authenticated refusal from the partner in the error a
+// front end tells apart.
+func explain(err error) error {
+	var a *scrypto.Alert
+	switch {
+	case errors.Is(err, scrypto.ErrVersion):
+		return fmt.Errorf("%w: %w", ErrOlderPeer, err)
+	case !errors.As(err, &a):
+		return err
+	case a.Code == scrypto.AlertNotAdmitted:
+		return fmt.Errorf("%w: %w", ErrNotAdmitted, err)
+	case a.Code == scrypto.AlertInvite:
+		return fmt.Errorf("%w: %w", ErrInviteRefused, err)
+	}
+	return err
 }
 
 func isTimeout(err error) bool {
@@ -443,6 +474,9 @@ func (l *link) handshake() error {
 		return l.plainHandshake()
 	}
 	hcfg := scrypto.Config{Identity: cfg.Identity, Name: cfg.Name, Random: cfg.Random}
+	if l.initiator {
+		hcfg.InviteSecret = l.expect.secret
+	}
 	var (
 		h   *scrypto.Handshake
 		err error
@@ -465,8 +499,7 @@ func (l *link) handshake() error {
 		return err
 	}
 	l.layer = secureLayer{sealer: sealer, opener: opener}
-	peer, name := h.Peer()
-	return l.identify(peer, name, false)
+	return nil
 }
 
 // identify classifies the authenticated partner: what its key is to us.
@@ -541,8 +574,13 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 		if err := readInto(h.ReadServerVerify); err != nil {
 			return err
 		}
-		// No expected key is checked here yet: the trust decision follows
-		// the handshake (see trustFor).
+		// The responder is authenticated: is it whom we meant? An invite's
+		// address answering with another key is refused here, before our
+		// half of the key exchange goes out.
+		peer, name := h.Peer()
+		if err := l.identify(peer, name, false); err != nil {
+			return err
+		}
 		if recs, err = h.WriteClientKey(); err != nil {
 			return err
 		}
@@ -567,8 +605,21 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 	if err := readInto(h.ReadClientVerify); err != nil {
 		return err
 	}
-	// Every authenticated initiator is answered for now; admission is
-	// decided after the handshake.
+	// The initiator is authenticated; we have revealed nothing of
+	// ourselves yet. An invite it proves is checked and counted; a host
+	// that admits only contacts and invitees refuses anyone else here.
+	invited := false
+	if h.InviteProofPresent() && !l.s.cfg.answerAnyInvite {
+		alert, err := l.s.checkInvite(h.CheckInviteProof)
+		if err != nil {
+			return &refusal{alert: *alert, err: err}
+		}
+		invited = true
+	}
+	peer, name := h.Peer()
+	if err := l.identify(peer, name, invited); err != nil {
+		return err
+	}
 	recs, err := h.WriteServerIdentity()
 	if err != nil {
 		return err
@@ -588,6 +639,15 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 	return write(m)
 }
 
+// refusal is a handshake we end on purpose, with the alert to say why.
+type refusal struct {
+	alert scrypto.Alert
+	err   error
+}
+
+func (r *refusal) Error() string { return r.err.Error() + ": " + r.alert.Reason }
+func (r *refusal) Unwrap() error { return r.err }
+
 // sendAlert tells the peer why the handshake ended: in the clear before the
 // handshake keys exist, sealed under them after.
 func (l *link) sendAlert(h *scrypto.Handshake, err error) {
@@ -595,9 +655,18 @@ func (l *link) sendAlert(h *scrypto.Handshake, err error) {
 	if errors.As(err, &a) || errors.Is(err, io.EOF) || isTimeout(err) {
 		return // the peer spoke first, left, or is not there to read it
 	}
-	alert := scrypto.Alert{Code: scrypto.AlertProtocol, Reason: "protocol error: " + err.Error()}
-	var ve *scrypto.VersionError
+	alert := scrypto.Alert{Code: scrypto.AlertProtocol, Reason: "protocol error"}
+	var (
+		ve  *scrypto.VersionError
+		ref *refusal
+	)
 	switch {
+	case errors.As(err, &ref):
+		alert = ref.alert
+	case errors.Is(err, ErrNotAdmitted):
+		alert = scrypto.Alert{Code: scrypto.AlertNotAdmitted, Reason: "this SecureChat admits only its contacts and people it invited"}
+	case errors.Is(err, ErrWrongKey):
+		alert = scrypto.Alert{Code: scrypto.AlertWrongKey, Reason: "your key is not the one the invite is for"}
 	case errors.Is(err, scrypto.ErrPlaintextPeer):
 		alert = scrypto.Alert{Code: scrypto.AlertPlaintext, Reason: "this SecureChat peer only speaks the encrypted protocol and refuses the unencrypted --plaintext mode"}
 	case errors.Is(err, scrypto.ErrAuthFailed):
@@ -669,11 +738,14 @@ func (l *link) accept() error {
 	l.mu.Unlock()
 	st := l.s.cfg.Store
 	if st != nil && !l.s.cfg.Plaintext {
-		dialed := ""
+		dialed, replaces := "", ""
 		if l.initiator {
 			dialed = l.addr
+			if len(l.expect.ids) == 1 {
+				replaces = l.expect.ids[0]
+			}
 		}
-		if err := l.s.admitted(p, l.peerKey, dialed); err != nil {
+		if err := l.s.admitted(p, l.peerKey, dialed, replaces); err != nil {
 			l.end(reasonHistoryFailed, err)
 			return err
 		}

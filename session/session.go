@@ -56,6 +56,7 @@ type Store interface {
 	Contact(id string) (history.Contact, bool)
 	Contacts() []history.Contact
 	SaveContact(c history.Contact) error
+	DeleteContact(id string) error
 	Invites() []history.Invite
 	UseInvite(id string, now time.Time) error
 	BeginConversation(m history.ConversationMeta) (history.Writer, error)
@@ -73,6 +74,10 @@ type Config struct {
 	// handshake, no encryption, no history. It cannot talk to a secure peer.
 	Plaintext bool
 	Random    io.Reader // nil: crypto/rand
+
+	// answerAnyInvite makes a host skip the invite check, as an attacker
+	// who answers at an invite's address would (tests only).
+	answerAnyInvite bool
 
 	HandshakeTimeout time.Duration // 0: DefaultHandshakeTimeout
 	PingInterval     time.Duration // 0: DefaultPingInterval

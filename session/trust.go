@@ -154,7 +154,7 @@ func (s *Session) lookalike(fp, name string) string {
 // in: a new key becomes a contact named as it calls itself; a changed key
 // that the user chose to trust takes over the expected contact's name and
 // addresses; a known contact's last-seen, name and address are updated.
-func (s *Session) admitted(p Partner, key []byte, dialed string) error {
+func (s *Session) admitted(p Partner, key []byte, dialed, replaces string) error {
 	st := s.cfg.Store
 	if st == nil {
 		return nil
@@ -163,10 +163,8 @@ func (s *Session) admitted(p Partner, key []byte, dialed string) error {
 	c, ok := st.Contact(p.Fingerprint)
 	if !ok {
 		c = history.Contact{ID: p.Fingerprint, Name: p.Name, FirstSeen: now, Invited: p.Trust == TrustInvited}
-		if p.Trust == TrustChanged {
-			if old, found := s.contactNamed(p.Expected); found {
-				c.Name, c.Addrs = old.Name, slices.Clone(old.Addrs)
-			}
+		if old, found := st.Contact(replaces); found && p.Trust == TrustChanged {
+			c.Name, c.Addrs = old.Name, slices.Clone(old.Addrs)
 		}
 	}
 	c.Key = key
@@ -178,16 +176,14 @@ func (s *Session) admitted(p Partner, key []byte, dialed string) error {
 	if err := st.SaveContact(c); err != nil {
 		return fmt.Errorf("session: failed to save the contact: %w", err)
 	}
-	return nil
-}
-
-func (s *Session) contactNamed(name string) (history.Contact, bool) {
-	for _, c := range s.cfg.Store.Contacts() {
-		if c.Name == name {
-			return c, true
+	if p.Trust == TrustChanged && replaces != "" && replaces != c.ID {
+		// The user trusted the new key in place of the old one: the old
+		// key is no longer this contact. Its conversations stay.
+		if err := st.DeleteContact(replaces); err != nil && !errors.Is(err, history.ErrNoContact) {
+			return fmt.Errorf("session: failed to replace the contact's key: %w", err)
 		}
 	}
-	return history.Contact{}, false
+	return nil
 }
 
 // checkInvite finds the invite of ours whose secret the initiator proved

@@ -1,14 +1,20 @@
 package session
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
+	scrypto "github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/internal/testkeys"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// invisible marks the lookalikes that are refused on the wire: names with
+// zero-width or text-direction characters.
+var invisible = map[string]bool{"Bob\u200b": true, "Bob\u202e": true}
 
 // lookalikes are names an interceptor could use to pass for "Bob".
 var lookalikes = map[string]string{
@@ -46,8 +52,8 @@ func impostor(t *testing.T, name string) string {
 func TestTrust_DialingBobReachesNoImpostorSilently(t *testing.T) {
 	for what, name := range lookalikes {
 		t.Run(what, func(t *testing.T) {
-			addr := impostor(t, name)
 			for _, how := range []string{"picked from the contacts", "a recent address of Bob's"} {
+				addr := impostor(t, name)
 				st, bob := knowsBob("")
 				target := Target{Addrs: []string{addr}, Contact: bob.ID}
 				if how == "a recent address of Bob's" {
@@ -60,11 +66,13 @@ func TestTrust_DialingBobReachesNoImpostorSilently(t *testing.T) {
 				e := alice.waitFor(0, func(e Event) bool {
 					return e.Kind == EventPartnerRequest || e.Kind == EventDisconnected
 				})
-				if e.Kind == EventPartnerRequest {
+				if invisible[name] {
+					require.Equal(t, EventDisconnected, e.Kind, "%s: a name with invisible characters is refused in the handshake", how)
+					assert.ErrorIs(t, e.Err, scrypto.ErrMalformed)
+				} else {
+					require.Equal(t, EventPartnerRequest, e.Kind)
 					assert.Equal(t, TrustChanged, e.Partner.Trust, "%s: another key answering for Bob is a changed key", how)
 					assert.Equal(t, "Bob", e.Partner.Expected)
-				} else {
-					assert.Error(t, e.Err, "%s: refused in the handshake", how)
 				}
 				_ = c.Close()
 			}
@@ -85,11 +93,13 @@ func TestTrust_HostFlagsAKeyUsingAContactsName(t *testing.T) {
 			require.NoError(t, err)
 			watch(t, c, nil, true)
 			e := host.waitFor(0, func(e Event) bool { return e.Kind == EventPartnerRequest || e.Kind == EventError })
-			if e.Kind == EventPartnerRequest {
+			if invisible[name] {
+				require.Equal(t, EventError, e.Kind, "a name with invisible characters is refused")
+				assert.ErrorIs(t, e.Err, scrypto.ErrMalformed)
+			} else {
+				require.Equal(t, EventPartnerRequest, e.Kind)
 				assert.Equal(t, TrustNew, e.Partner.Trust)
 				assert.Equal(t, "Bob", e.Partner.LooksLike, "the request is flagged as looking like Bob")
-			} else {
-				assert.Error(t, e.Err, "a name with invisible characters is refused")
 			}
 			assert.Empty(t, host.events(EventConnected), "nothing connects without the user")
 		})
@@ -165,4 +175,94 @@ func TestTrust_OnlyContactsRefusesAStrangerBeforeRevealingItself(t *testing.T) {
 	require.NoError(t, err)
 	bob := watch(t, c2, nil, true)
 	bob.waitFor(EventConnected, nil)
+}
+
+// inviting returns a host store holding one invite of bob's, and the
+// target an invitee dials with it.
+func inviting(t *testing.T, uses int, expires time.Time) (*memStore, func(addr string) Target) {
+	st := newMemStore()
+	secret := bytes.Repeat([]byte{0x5e}, 16)
+	st.invites = append(st.invites, history.Invite{Secret: secret, Created: t0, Expires: expires, Uses: uses})
+	key := testkeys.Identity("bob").Public().Fingerprint()
+	return st, func(addr string) Target {
+		return Target{Addrs: []string{addr}, InviteKey: key, InviteSecret: secret, InviteExpires: expires}
+	}
+}
+
+func TestInvite_AdmitsTheInviteeWithoutAskingOnBothSides(t *testing.T) {
+	hs, target := inviting(t, 1, time.Now().Add(time.Hour))
+	cfg := testConfig("bob", hs)
+	cfg.OnlyContacts = true // an invitee is let in all the same
+	h, err := Host(cfg, "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, hs, false)
+	addr := hostAddr(t, host)
+	cs := newMemStore()
+	c, err := ConnectTarget(testConfig("alice", cs), target(addr))
+	require.NoError(t, err)
+	conn := watch(t, c, cs, false)
+	hr := host.waitFor(EventPartnerRequest, nil).Partner
+	cr := conn.waitFor(EventPartnerRequest, nil).Partner
+	assert.Equal(t, TrustInvited, hr.Trust, "the inviter knows the invitee proved the secret")
+	assert.Equal(t, TrustInvited, cr.Trust, "the invitee reached the invite's key")
+	assert.Equal(t, hr.SafetyNumber, cr.SafetyNumber)
+	require.NoError(t, h.Accept())
+	require.NoError(t, c.Accept())
+	conn.waitFor(EventConnected, nil)
+	host.waitFor(EventConnected, nil)
+	alice, ok := hs.Contact(testkeys.Identity("alice").Public().Fingerprint())
+	require.True(t, ok)
+	assert.True(t, alice.Invited)
+	assert.Equal(t, 1, hs.Invites()[0].Used, "the use is counted")
+
+	// Used up: the next invitee is refused with a clear reason, and learns
+	// nothing about the host.
+	require.NoError(t, c.Disconnect())
+	host.waitFor(EventDisconnected, nil)
+	mcfg := testConfig("mallory", nil)
+	m, err := ConnectTarget(mcfg, target(addr))
+	require.NoError(t, err)
+	mal := watch(t, m, nil, true)
+	e := mal.waitFor(EventDisconnected, nil)
+	assert.ErrorIs(t, e.Err, ErrInviteRefused)
+	assert.Contains(t, e.Reason, "already used")
+	assert.Empty(t, mal.events(EventPartnerRequest))
+}
+
+func TestInvite_AnotherKeyAtTheInvitesAddressIsRefusedAsInterception(t *testing.T) {
+	// Mallory answers at the address of bob's invite, and reveals her key
+	// whatever invite is proved.
+	mcfg := testConfig("mallory", newMemStore())
+	mcfg.answerAnyInvite = true
+	mh, err := Host(mcfg, "127.0.0.1:0")
+	require.NoError(t, err)
+	mal := watch(t, mh, nil, true)
+	_, target := inviting(t, 1, time.Now().Add(time.Hour))
+	c, err := ConnectTarget(testConfig("alice", newMemStore()), target(hostAddr(t, mal)))
+	require.NoError(t, err)
+	alice := watch(t, c, nil, true)
+	e := alice.waitFor(EventDisconnected, nil)
+	assert.ErrorIs(t, e.Err, ErrWrongKey)
+	assert.Contains(t, e.Reason, "someone may be intercepting")
+	assert.Empty(t, alice.events(EventPartnerRequest), "nothing goes further")
+	assert.Empty(t, mal.events(EventConnected))
+}
+
+func TestInvite_ExpiredOrUnknownIsRefused(t *testing.T) {
+	_, target := inviting(t, 1, time.Now().Add(-time.Minute))
+	_, err := ConnectTarget(testConfig("alice", nil), target("127.0.0.1:9"))
+	assert.ErrorIs(t, err, ErrInviteExpired, "an expired invite is not even dialed")
+
+	// The host no longer knows the invite (cancelled, or expired there).
+	hs := newMemStore()
+	h, err := Host(testConfig("bob", hs), "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, hs, true)
+	_, target = inviting(t, 1, time.Now().Add(time.Hour))
+	c, err := ConnectTarget(testConfig("alice", nil), target(hostAddr(t, host)))
+	require.NoError(t, err)
+	alice := watch(t, c, nil, true)
+	e := alice.waitFor(EventDisconnected, nil)
+	assert.ErrorIs(t, e.Err, ErrInviteRefused)
+	assert.Contains(t, e.Reason, "not known here")
 }
