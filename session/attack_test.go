@@ -11,6 +11,7 @@ import (
 	"time"
 
 	scrypto "github.com/securechat/securechat/crypto"
+	"github.com/securechat/securechat/internal/testkeys"
 	"github.com/securechat/securechat/transport"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -416,9 +417,20 @@ func TestSession_WiresharkExperiment(t *testing.T) {
 		wire := r.bytes()
 		if plaintext {
 			assert.True(t, bytes.Contains(wire, []byte(secret)), "plaintext mode shows the text on the wire")
+			assert.True(t, bytes.Contains(wire, []byte("alice")) && bytes.Contains(wire, []byte("bob")), "and both names")
 		} else {
 			assert.False(t, bytes.Contains(wire, []byte(secret)), "secure mode leaks the text")
 			assert.False(t, bytes.Contains(wire, []byte("eagle")))
+			assert.False(t, bytes.Contains(wire, []byte("alice")), "secure mode leaks a name")
+			assert.False(t, bytes.Contains(wire, []byte("bob")), "secure mode leaks a name")
+			for _, who := range []string{"alice", "bob"} {
+				der := testkeys.Identity(who).Public().Bytes()
+				for i := 0; i+16 <= len(der); i++ {
+					if bytes.Contains(wire, der[i:i+16]) {
+						t.Fatalf("secure mode leaks 16 bytes of %s's identity key at offset %d", who, i)
+					}
+				}
+			}
 		}
 		_ = c.Close()
 		_ = h.Close()

@@ -55,7 +55,7 @@ type link struct {
 	weAccepted   bool
 	accepting    bool // accept is saving the contact and opening the history
 	peerAccepted bool
-	announce     bool // connected, EventConnected not yet emitted
+	announce     bool                 // connected, EventConnected not yet emitted
 	pending      map[string]*outgoing // sent, waiting for an ack
 	endReason    string
 	endErr       error
@@ -690,7 +690,7 @@ func (l *link) sendAlert(h *scrypto.Handshake, err error) {
 func (l *link) plainHandshake() error {
 	refuse := scrypto.Alert{Code: scrypto.AlertSecureRefused, Reason: "this peer runs the unencrypted --plaintext demonstration and refuses a secure chat"}
 	if l.initiator {
-		if err := l.conn.WriteFrame(scrypto.MarshalPlainHello()); err != nil {
+		if err := l.conn.WriteFrame(scrypto.MarshalPlainHello(l.s.cfg.Name)); err != nil {
 			return err
 		}
 	}
@@ -710,14 +710,18 @@ func (l *link) plainHandshake() error {
 		}
 		return scrypto.ErrNotSecureChat
 	}
+	name, err := scrypto.ParsePlainHello(m)
+	if err != nil {
+		return err
+	}
 	if !l.initiator {
-		if err := l.conn.WriteFrame(scrypto.MarshalPlainHello()); err != nil {
+		if err := l.conn.WriteFrame(scrypto.MarshalPlainHello(l.s.cfg.Name)); err != nil {
 			return err
 		}
 	}
 	l.layer = plainLayer{}
 	l.mu.Lock()
-	l.partner = &Partner{Name: "partner (plaintext)", Addr: l.addr, Trust: TrustNew}
+	l.partner = &Partner{Name: names.Escape(name) + " (unencrypted)", Addr: l.addr, Trust: TrustNew}
 	l.mu.Unlock()
 	return nil
 }
