@@ -32,8 +32,9 @@ ui_create_profile "$UI_WIN_A" Alice "$pass_a"
 ui_create_profile "$UI_WIN_B" Bob "$pass_b"
 ui_host "$UI_WIN_A" "$port"
 ui_connect "$UI_WIN_B" "127.0.0.1:$port"
+# A first contact is a decision on both sides.
 ui_accept_request "$UI_WIN_A" Bob
-ui_wait_title "$UI_WIN_B" "SecureChat — Alice$"
+ui_accept_request "$UI_WIN_B" Alice
 sleep 1
 
 ui_type "$UI_WIN_A" "$msg_a"
@@ -61,7 +62,44 @@ check_history() {
 check_history "$UI_WORK/alice" "$pass_a" "$msg_a" "$msg_b"
 check_history "$UI_WORK/bob" "$pass_b" "$msg_b" "$msg_a"
 
+# An invite, made by Alice (with the terminal: her profile is closed), used
+# by a new person, Carol, who clicks the securechat: link: the app opens with
+# the invite filled in after her profile is made. Neither side is asked:
+# Carol proved the invite's secret, and Alice's key is the invite's.
+port2=$(ui_free_port)
+invite=$(SECURECHAT_PASSPHRASE=$pass_a "$UI_BIN" invite --profile "$UI_WORK/alice" --addr 127.0.0.1 --port "$port2" --json) ||
+	ui_fail "securechat invite failed"
+code=$(sed -n 's/.*"code":"\([a-z0-9]*\)".*/\1/p' <<<"$invite")
+[ -n "$code" ] || ui_fail "no code in $invite"
+pass_c="a third good passphrase"
+msg_c="Carol got the invite $nonce"
+mkdir -p "$UI_WORK/carol"
+ui_launch A "$UI_WORK/alice"
+ui_unlock "$UI_WIN_A" "$pass_a"
+ui_host "$UI_WIN_A" "$port2"
+ui_launch C "$UI_WORK/carol" "securechat:$code"
+xdotool windowmove "$UI_WIN_C" 860 0
+ui_create_profile "$UI_WIN_C" Carol "$pass_c"
+sleep 0.5
+ui_shot invite-dialog
+ui_key "$UI_WIN_C" Return # in the filled-in code: connect
+ui_wait_title "$UI_WIN_C" "SecureChat — Alice$" 30
+ui_wait_title "$UI_WIN_A" "SecureChat — Carol$" 30
+sleep 1
+ui_type "$UI_WIN_C" "$msg_c"
+ui_key "$UI_WIN_C" Return
+sleep 2
+ui_shot invited-chat
+ui_quit C
+ui_quit A
+out=$(SECURECHAT_PASSPHRASE=$pass_a "$UI_BIN" history search "$msg_c" --json --profile "$UI_WORK/alice")
+grep -q "\"text\":\"$msg_c\"" <<<"$out" || ui_fail "Alice's history lacks Carol's message: $out"
+out=$(SECURECHAT_PASSPHRASE=$pass_c "$UI_BIN" contacts --json --profile "$UI_WORK/carol")
+grep -q '"name":"Alice"[^}]*"invited":true' <<<"$out" || ui_fail "Carol's contact Alice is not marked invited: $out"
+out=$(SECURECHAT_PASSPHRASE=$pass_a "$UI_BIN" contacts --json --profile "$UI_WORK/alice")
+grep -q '"name":"Carol"[^}]*"invited":true' <<<"$out" || ui_fail "Alice's contact Carol is not marked invited: $out"
+
 if grep -l "Error in Fyne call thread" "$UI_WORK"/*.log; then
 	ui_fail "a widget was changed off the UI goroutine"
 fi
-echo "ui-e2e: ok (Alice hosted on port $port, Bob connected, both messages delivered and saved)"
+echo "ui-e2e: ok (Alice hosted on port $port, Bob connected, both messages delivered and saved; Carol connected with Alice's invite link, both invited)"

@@ -69,15 +69,17 @@ ui_free_port() {
 	done
 }
 
-# ui_launch NAME PROFILE_DIR: starts the app and waits for its window; sets
-# UI_WIN_NAME to the window id and UI_PID_NAME to the process id. The app's
-# output goes to $UI_WORK/NAME.log.
+# ui_launch NAME PROFILE_DIR [ARG...]: starts the app (with ARGs, e.g. a
+# clicked securechat: link) and waits for its window; sets UI_WIN_NAME to
+# the window id and UI_PID_NAME to the process id. The app's output goes to
+# $UI_WORK/NAME.log.
 ui_launch() {
 	local name=$1 profile=$2 pid win i before
+	shift 2
 	# GLFW does not set _NET_WM_PID, so the new window is the one that was
 	# not there before
 	before=" $(xdotool search --onlyvisible --name 'SecureChat' 2>/dev/null | tr '\n' ' ' || true) "
-	SECURECHAT_PROFILE=$profile LANG=C.UTF-8 "$UI_BIN" >"$UI_WORK/$name.log" 2>&1 &
+	SECURECHAT_PROFILE=$profile LANG=C.UTF-8 "$UI_BIN" "$@" >"$UI_WORK/$name.log" 2>&1 &
 	pid=$!
 	UI_PIDS+=("$pid")
 	printf -v "UI_PID_$name" '%s' "$pid"
@@ -168,11 +170,11 @@ ui_unlock() {
 }
 
 # ui_host WIN PORT: chooses Host on PORT. The address field of Connect has
-# the focus; Shift+Tab goes back over its drop-down button and the Host
-# button to the port field.
+# the focus; Shift+Tab goes back over its drop-down button, Invite
+# someone, the Host button and the only-contacts box to the port field.
 ui_host() {
 	local win=$1 port=$2
-	ui_key "$win" shift+Tab shift+Tab shift+Tab ctrl+a
+	ui_key "$win" shift+Tab shift+Tab shift+Tab shift+Tab shift+Tab ctrl+a
 	ui_type "$win" "$port"
 	ui_key "$win" Return
 	ui_wait_title "$win" "waiting on port $port" 10

@@ -80,10 +80,10 @@ func (s *chooseScreen) showInviteCode(inv *invite.Invite) {
 
 // showUseInvite asks for an invite code or link and connects with it.
 func (s *chooseScreen) showUseInvite(prefill string) {
-	code := widget.NewMultiLineEntry()
+	// One line, so that Enter connects; a pasted code has no line breaks
+	// that matter (white space in it is ignored).
+	code := widget.NewEntry()
 	code.SetPlaceHolder("Paste the invite here (sc1… or securechat:sc1…)")
-	code.Wrapping = fyne.TextWrapBreak
-	code.SetMinRowsVisible(4)
 	code.SetText(prefill)
 	errLabel := widget.NewLabel("")
 	errLabel.Importance = widget.DangerImportance
@@ -94,11 +94,13 @@ func (s *chooseScreen) showUseInvite(prefill string) {
 		wrapped("Paste the invite your partner gave you. It carries their key, so SecureChat connects only to them."),
 		code, errLabel))
 	var d *dialog.CustomDialog
-	connect := widget.NewButtonWithIcon("Connect", theme.MailSendIcon(), func() {
+	submit := func() {
 		if s.useInvite(code.Text, errLabel) {
 			d.Hide()
 		}
-	})
+	}
+	code.OnSubmitted = func(string) { submit() }
+	connect := widget.NewButtonWithIcon("Connect", theme.MailSendIcon(), submit)
 	connect.Importance = widget.HighImportance
 	s.inviteConnect = connect
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
