@@ -110,7 +110,7 @@ func TestChat_DeliveredEventChangesTick(t *testing.T) {
 	f.ctrl.emit(session.Event{Kind: session.EventDelivered, ID: "m1"})
 
 	texts := shownTexts(c.messages)
-	assert.True(t, containsText(texts, "✓ delivered"), "%q", texts)
+	assert.True(t, containsText(texts, "delivered"), "%q", texts)
 	assert.False(t, containsText(texts, "sending…"), "%q", texts)
 }
 
