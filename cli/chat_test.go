@@ -127,8 +127,8 @@ func passFile(t *testing.T, pass string) string {
 }
 
 func TestChat_TwoTerminalsChatBothWaysAndHistoryFindsIt(t *testing.T) {
-	bobDir, aliceDir := newProfile(t, "bob", "pw-bob"), newProfile(t, "alice", "pw-alice")
-	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", passFile(t, "pw-bob"), "--json")
+	bobDir, aliceDir := newProfile(t, "bob", "pw-bob-secret"), newProfile(t, "alice", "pw-alice")
+	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", passFile(t, "pw-bob-secret"), "--json")
 	addr := host.waitFor("listening", nil)["addr"].(string)
 
 	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", passFile(t, "pw-alice"))
@@ -155,7 +155,7 @@ func TestChat_TwoTerminalsChatBothWaysAndHistoryFindsIt(t *testing.T) {
 	require.NoError(t, host.stdin.Close())
 	assert.Equal(t, 0, host.exitCode())
 
-	for _, side := range []struct{ dir, pass, partner string }{{bobDir, "pw-bob", "alice"}, {aliceDir, "pw-alice", "bob"}} {
+	for _, side := range []struct{ dir, pass, partner string }{{bobDir, "pw-bob-secret", "alice"}, {aliceDir, "pw-alice", "bob"}} {
 		pf := passFile(t, side.pass)
 		code, out, errOut := runHistory(t, "list", "--json", "--profile", side.dir, "--passphrase-file", pf)
 		require.Equal(t, 0, code, errOut)
@@ -170,9 +170,9 @@ func TestChat_TwoTerminalsChatBothWaysAndHistoryFindsIt(t *testing.T) {
 }
 
 func TestChat_ChangedKeyIsRefusedUnlessTrusted(t *testing.T) {
-	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
-	impostorDir := newProfile(t, "bob", "pw")
-	pf := passFile(t, "pw")
+	bobDir, aliceDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret")
+	impostorDir := newProfile(t, "bob", "pw secret")
+	pf := passFile(t, "pw secret")
 
 	// alice meets the real bob and pins his key.
 	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", pf, "--json")
@@ -208,8 +208,8 @@ func TestChat_ChangedKeyIsRefusedUnlessTrusted(t *testing.T) {
 }
 
 func TestChat_KnownOnlyRefusesAStranger(t *testing.T) {
-	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
-	pf := passFile(t, "pw")
+	bobDir, aliceDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret")
+	pf := passFile(t, "pw secret")
 	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", pf, "--json", "--known-only")
 	addr := host.waitFor("listening", nil)["addr"].(string)
 	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
@@ -230,8 +230,8 @@ func TestChat_PlaintextDemonstrationChatsAndRefusesSecurePeers(t *testing.T) {
 	assert.Equal(t, 0, conn.exitCode())
 	assert.Contains(t, conn.stderr.String(), "UNENCRYPTED")
 
-	aliceDir := newProfile(t, "alice", "pw")
-	secure := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", passFile(t, "pw"))
+	aliceDir := newProfile(t, "alice", "pw secret")
+	secure := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", passFile(t, "pw secret"))
 	d := secure.waitFor("disconnected", nil)
 	assert.Contains(t, d["reason"], "plaintext")
 	assert.Equal(t, 1, secure.exitCode())

@@ -18,8 +18,8 @@ import (
 // historyProfile makes a profile with one conversation and returns its
 // folder and the conversation id.
 func historyProfile(t *testing.T) (string, string) {
-	dir := newProfile(t, "Alice", "pw")
-	v, err := history.Open(dir, []byte("pw"))
+	dir := newProfile(t, "Alice", "pw secret")
+	v, err := history.Open(dir, []byte("pw secret"))
 	require.NoError(t, err)
 	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	w, err := v.BeginConversation(history.ConversationMeta{Partner: "Bob\x1b[2J", Fingerprint: "ab12", Role: "host", Addr: "192.0.2.1:50000", Start: start})
@@ -48,7 +48,7 @@ func runHistory(t *testing.T, args ...string) (int, string, string) {
 
 func TestRunHistory_ListShowAndSearchAsTextAndJSON(t *testing.T) {
 	dir, id := historyProfile(t)
-	t.Setenv(EnvPassphrase, "pw")
+	t.Setenv(EnvPassphrase, "pw secret")
 
 	t.Run("list", func(t *testing.T) {
 		code, out, errOut := runHistory(t, "list", "--profile", dir)
@@ -115,7 +115,7 @@ func TestRunHistory_ListShowAndSearchAsTextAndJSON(t *testing.T) {
 }
 
 func TestRunHistory_BadUsageAndMissingProfile(t *testing.T) {
-	t.Setenv(EnvPassphrase, "pw")
+	t.Setenv(EnvPassphrase, "pw secret")
 	missing := filepath.Join(t.TempDir(), "none")
 	for _, tc := range []struct {
 		args []string

@@ -199,14 +199,19 @@ func (s *secretReader) read(prompt, env, file string) ([]byte, error) {
 	return s.prompt(prompt)
 }
 
-// readNew is read for a new passphrase: a prompt asks twice.
+// readNew is read for a new passphrase, which must pass
+// [history.CheckNewPassphrase]: a prompt asks twice.
 func (s *secretReader) readNew(prompt, env, file string) ([]byte, error) {
-	if file != "" || env != "" {
-		return s.read(prompt, env, file)
-	}
-	pass, err := s.prompt(prompt)
+	pass, err := s.read(prompt, env, file)
 	if err != nil {
 		return nil, err
+	}
+	if err := history.CheckNewPassphrase(pass); err != nil {
+		clear(pass)
+		return nil, err
+	}
+	if file != "" || env != "" {
+		return pass, nil
 	}
 	again, err := s.prompt("Repeat it: ")
 	if err != nil {
