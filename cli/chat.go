@@ -212,10 +212,10 @@ func (c *chat) handle(e session.Event) (stop bool) {
 	case session.EventPartnerRequest:
 		c.decide(e.Partner)
 	case session.EventWaitingForPartner:
-		c.out.human("Waiting for " + e.Partner.Name + " to accept ...")
+		c.out.human("Waiting for " + escape(e.Partner.Name) + " to accept ...")
 	case session.EventConnected:
 		p := e.Partner
-		text := fmt.Sprintf("Connected to %s (%s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", printable(p.Name), p.Addr, p.SafetyNumber, printable(p.Name))
+		text := fmt.Sprintf("Connected to %s (%s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", escape(p.Name), p.Addr, p.SafetyNumber, escape(p.Name))
 		if c.o.plaintext {
 			text = fmt.Sprintf("Connected to %s WITHOUT encryption: anyone on the network can read this chat.", p.Addr)
 		}
@@ -234,7 +234,7 @@ func (c *chat) handle(e session.Event) (stop bool) {
 		if m.Outgoing {
 			c.out.event(j, "")
 		} else {
-			c.out.event(j, fmt.Sprintf("[%s] %s: %s", m.Time.Local().Format("15:04"), printable(m.From), printable(m.Text)))
+			c.out.event(j, fmt.Sprintf("[%s] %s: %s", m.Time.Local().Format("15:04"), escape(m.From), escapeLines(m.Text)))
 		}
 	case session.EventDelivered:
 		c.mu.Lock()
@@ -247,14 +247,14 @@ func (c *chat) handle(e session.Event) (stop bool) {
 		text := c.unacked[e.ID]
 		delete(c.unacked, e.ID)
 		c.mu.Unlock()
-		c.out.event(jsonEvent{Event: "failed", ID: e.ID, Reason: e.Reason}, "  ✗ not delivered: "+snippet(text)+" ("+e.Reason+")")
+		c.out.event(jsonEvent{Event: "failed", ID: e.ID, Reason: e.Reason}, "  ✗ not delivered: "+snippet(text)+" ("+escape(e.Reason)+")")
 	case session.EventDisconnected:
 		reason := e.Reason
 		c.mu.Lock()
 		c.connected = false
 		wasConnected := e.Partner != nil
 		c.mu.Unlock()
-		c.out.event(jsonEvent{Event: "disconnected", Reason: reason}, reason)
+		c.out.event(jsonEvent{Event: "disconnected", Reason: reason}, escape(reason))
 		if !c.host {
 			if !wasConnected || e.Err != nil && !isPartnerLeft(reason) {
 				c.exitCode = 1
@@ -265,9 +265,9 @@ func (c *chat) handle(e session.Event) (stop bool) {
 	case session.EventTurnedAway:
 		c.out.human("Turned away a second caller from " + e.Addr + " (busy)")
 	case session.EventHistoryError:
-		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "WARNING: "+e.Err.Error())
+		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "WARNING: "+escape(e.Err.Error()))
 	case session.EventError:
-		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "error: "+e.Err.Error())
+		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "error: "+escape(e.Err.Error()))
 	case session.EventClosed:
 	}
 	return false
@@ -286,24 +286,25 @@ func (c *chat) decide(p *session.Partner) {
 	case session.TrustNew:
 		if c.o.knownOnly {
 			c.out.event(jsonEvent{Event: "error", Error: "refused " + p.Name + ": their key is not pinned and --known-only is set"},
-				fmt.Sprintf("Refused %s: their key is not pinned and --known-only is set.", printable(p.Name)))
+				fmt.Sprintf("Refused %s: their key is not pinned and --known-only is set.", escape(p.Name)))
 			c.refuse()
 			return
 		}
 		if !c.o.plaintext {
-			c.out.human(fmt.Sprintf("%s is new: trusting this key on first use and pinning it (fingerprint %s).", printable(p.Name), p.Fingerprint))
+			c.out.human(fmt.Sprintf("%s is new: trusting this key on first use and pinning it (fingerprint %s).", escape(p.Name), p.Fingerprint))
 		}
 		_ = c.s.Accept()
 	case session.TrustChanged:
-		warning := fmt.Sprintf("WARNING: %s's identity key has CHANGED since you last talked. Someone may be intercepting this chat (a man in the middle).", p.Name)
+		const changed = "WARNING: %s's identity key has CHANGED since you last talked. Someone may be intercepting this chat (a man in the middle)."
+		warning, shown := fmt.Sprintf(changed, p.Name), fmt.Sprintf(changed, escape(p.Name))
 		if c.o.trustNewKey {
 			c.out.event(jsonEvent{Event: "error", Error: warning + " Trusting the new key because of --trust-new-key."},
-				warning+"\nTrusting the new key because of --trust-new-key. Safety number: "+p.SafetyNumber)
+				shown+"\nTrusting the new key because of --trust-new-key. Safety number: "+p.SafetyNumber)
 			_ = c.s.Accept()
 			return
 		}
 		c.out.event(jsonEvent{Event: "error", Error: warning + " Refused."},
-			warning+"\nRefused. If "+p.Name+" really has a new key (a new installation), compare safety numbers in person and run again with --trust-new-key.")
+			shown+"\nRefused. If "+escape(p.Name)+" really has a new key (a new installation), compare safety numbers in person and run again with --trust-new-key.")
 		c.refuse()
 	}
 }
@@ -365,7 +366,7 @@ func (p *printer) human(text string) {
 }
 
 func snippet(s string) string {
-	s = printable(s)
+	s = escape(s)
 	if r := []rune(s); len(r) > 40 {
 		return string(r[:40]) + "…"
 	}
