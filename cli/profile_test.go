@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -171,4 +172,30 @@ func TestRunPasswd_ChangesThePassphrase(t *testing.T) {
 			require.NoError(t, v.Close())
 		})
 	}
+}
+
+// When the new key file is in place but the folder could not be flushed,
+// passwd says that the new passphrase is in effect, as it is.
+func TestRunPasswd_NotDurableSaysTheNewPassphraseIsInEffect(t *testing.T) {
+	dir := newProfile(t, "Ann", "first pass")
+	change := vaultChangePassphrase
+	t.Cleanup(func() { vaultChangePassphrase = change })
+	vaultChangePassphrase = func(v *history.Vault, old, pass []byte) error {
+		if err := change(v, old, pass); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w (vault.key was replaced: injected fsync failure)", history.ErrNotDurable)
+	}
+	t.Setenv(EnvPassphrase, "first pass")
+	t.Setenv(EnvNewPassphrase, "second pass")
+	var stdout, stderr bytes.Buffer
+	code := RunPasswd([]string{"--profile", dir}, strings.NewReader(""), &stdout, &stderr)
+	assert.Equal(t, 0, code, stderr.String())
+	assert.Contains(t, stdout.String(), "the new passphrase is in effect")
+	assert.Contains(t, stderr.String(), "power")
+	assert.NotContains(t, stderr.String(), "securechat: ")
+
+	v, err := history.Open(dir, []byte("second pass"))
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
 }
