@@ -47,10 +47,11 @@ type UI struct {
 	dir   string
 	vault Vault
 
-	unlock  *unlockScreen
-	choose  *chooseScreen
-	chat    *chatScreen
-	history *historyWindow
+	unlock   *unlockScreen
+	choose   *chooseScreen
+	chat     *chatScreen
+	history  *historyWindow
+	settings *settingsDialog // the settings last opened
 
 	// focused tracks whether our window has the keyboard focus, for
 	// notifications.
@@ -151,11 +152,4 @@ func (u *UI) profileDir() (string, error) {
 		return "", nil
 	}
 	return u.backend.ProfileDir()
-}
-
-func (u *UI) notify(title, content string) {
-	if u.focused {
-		return
-	}
-	u.app.SendNotification(fyne.NewNotification(title, content))
 }

@@ -253,7 +253,8 @@ func TestChat_NotificationWhenWindowNotFocused(t *testing.T) {
 	f.app.Lifecycle().(interface{ OnExitedForeground() func() }).OnExitedForeground()()
 	msg2 := *msg
 	msg2.ID = "n2"
-	test.AssertNotificationSent(t, fyne.NewNotification("SecureChat — Bob", "ping"), func() {
+	// the default shows the name only: see TestSettings_Notifications...
+	test.AssertNotificationSent(t, fyne.NewNotification("SecureChat — Bob", "New message"), func() {
 		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &msg2})
 	})
 }
