@@ -16,6 +16,7 @@ const AppID = "io.github.securechat.securechat"
 // Run opens the desktop app and returns the process exit code when its
 // window is closed.
 func Run(version string) int {
+	quietStart()
 	a := app.NewWithID(AppID)
 	w := a.NewWindow("SecureChat")
 	u := New(a, w, RealBackend(), version)
