@@ -88,10 +88,11 @@ fuzz:
 		done; \
 	done
 
-## check: gofmt, go vet, staticcheck, govulncheck
+## check: gofmt, go mod tidy, go vet, staticcheck, govulncheck
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet -tags $(TEST_TAGS) ./...
 	$(GO) run $(STATICCHECK) -tags $(TEST_TAGS) ./...
 	./internal/tools/govulncheck.sh $(GOVULNCHECK)

@@ -251,10 +251,10 @@ func (c *chat) handle(e session.Event) (stop bool) {
 	case session.EventPartnerRequest:
 		c.decide(e.Partner)
 	case session.EventWaitingForPartner:
-		c.out.human("Waiting for " + e.Partner.Name + " to accept ...")
+		c.out.human("Waiting for " + escape(e.Partner.Name) + " to accept ...")
 	case session.EventConnected:
 		p := e.Partner
-		text := fmt.Sprintf("Connected to %s (%s, %s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", printable(p.Label()), p.Addr, trustWords(p.Trust), p.SafetyNumber, printable(p.Label()))
+		text := fmt.Sprintf("Connected to %s (%s, %s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", escape(p.Label()), p.Addr, trustWords(p.Trust), p.SafetyNumber, escape(p.Label()))
 		if c.o.plaintext {
 			text = fmt.Sprintf("Connected to %s WITHOUT encryption: anyone on the network can read this chat.", p.Addr)
 		}
@@ -273,7 +273,7 @@ func (c *chat) handle(e session.Event) (stop bool) {
 		if m.Outgoing {
 			c.out.event(j, "")
 		} else {
-			c.out.event(j, fmt.Sprintf("[%s] %s: %s", m.Time.Local().Format("15:04"), printable(m.From), printable(m.Text)))
+			c.out.event(j, fmt.Sprintf("[%s] %s: %s", m.Time.Local().Format("15:04"), escape(m.From), escapeLines(m.Text)))
 		}
 	case session.EventDelivered:
 		c.mu.Lock()
@@ -286,14 +286,14 @@ func (c *chat) handle(e session.Event) (stop bool) {
 		text := c.unacked[e.ID]
 		delete(c.unacked, e.ID)
 		c.mu.Unlock()
-		c.out.event(jsonEvent{Event: "failed", ID: e.ID, Reason: e.Reason}, "  ✗ not delivered: "+snippet(text)+" ("+e.Reason+")")
+		c.out.event(jsonEvent{Event: "failed", ID: e.ID, Reason: e.Reason}, "  ✗ not delivered: "+snippet(text)+" ("+escape(e.Reason)+")")
 	case session.EventDisconnected:
 		reason := e.Reason
 		c.mu.Lock()
 		c.connected = false
 		wasConnected := e.Partner != nil
 		c.mu.Unlock()
-		c.out.event(jsonEvent{Event: "disconnected", Reason: reason}, reason)
+		c.out.event(jsonEvent{Event: "disconnected", Reason: reason}, escape(reason))
 		if !c.host {
 			if !wasConnected || e.Err != nil && !isPartnerLeft(reason) {
 				c.exitCode = 1
@@ -304,9 +304,9 @@ func (c *chat) handle(e session.Event) (stop bool) {
 	case session.EventTurnedAway:
 		c.out.human("Turned away a second caller from " + e.Addr + " (busy)")
 	case session.EventHistoryError:
-		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "WARNING: "+e.Err.Error())
+		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "WARNING: "+escape(e.Err.Error()))
 	case session.EventError:
-		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "error: "+e.Err.Error())
+		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "error: "+escape(e.Err.Error()))
 	case session.EventClosed:
 	}
 	return false
@@ -345,23 +345,23 @@ func (c *chat) decide(p *session.Partner) {
 	case session.TrustNew:
 		if c.o.knownOnly {
 			c.out.event(jsonEvent{Event: "error", Error: "refused " + p.Name + ": their key is not one of your contacts and --known-only is set", Contact: p.Fingerprint},
-				fmt.Sprintf("Refused %s: their key is not one of your contacts and --known-only is set.", printable(p.Name)))
+				fmt.Sprintf("Refused %s: their key is not one of your contacts and --known-only is set.", escape(p.Name)))
 			c.refuse()
 			return
 		}
 		if p.LooksLike != "" && !c.o.lookalike {
-			warning := fmt.Sprintf("This is not your contact %s: a different key uses a name (%q) that looks like %s's. Someone may be impersonating %s.", p.LooksLike, p.Name, p.LooksLike, p.LooksLike)
+			warning := fmt.Sprintf("This is not your contact %s: a different key uses a name (%q) that looks like %s's. Someone may be impersonating %s.", escape(p.LooksLike), p.Name, escape(p.LooksLike), escape(p.LooksLike))
 			c.out.event(jsonEvent{Event: "error", Error: warning + " Refused.", Contact: p.Fingerprint, LooksLike: p.LooksLike},
 				warning+"\nRefused. If this really is someone new, compare safety numbers with them and run again with --accept-lookalike.")
 			c.refuse()
 			return
 		}
 		if !c.o.plaintext {
-			c.out.human(fmt.Sprintf("%s is new: a first contact (fingerprint %s). Compare the safety number with theirs over a channel you trust.", printable(p.Name), p.Fingerprint))
+			c.out.human(fmt.Sprintf("%s is new: a first contact (fingerprint %s). Compare the safety number with theirs over a channel you trust.", escape(p.Name), p.Fingerprint))
 		}
 		_ = c.s.Accept()
 	case session.TrustChanged:
-		warning := fmt.Sprintf("WARNING: you dialed %s, but another identity key answered (calling itself %q). Someone may be intercepting this chat (a man in the middle).", p.Expected, p.Name)
+		warning := fmt.Sprintf("WARNING: you dialed %s, but another identity key answered (calling itself %q). Someone may be intercepting this chat (a man in the middle).", escape(p.Expected), p.Name)
 		if c.o.trustNewKey {
 			c.out.event(jsonEvent{Event: "error", Error: warning + " Trusting the new key because of --trust-new-key.", Contact: p.Fingerprint},
 				warning+"\nTrusting the new key because of --trust-new-key. Safety number: "+p.SafetyNumber)
@@ -369,7 +369,7 @@ func (c *chat) decide(p *session.Partner) {
 			return
 		}
 		c.out.event(jsonEvent{Event: "error", Error: warning + " Refused.", Contact: p.Fingerprint},
-			warning+"\nRefused. If "+p.Expected+" really has a new key (a new installation), compare safety numbers in person and run again with --trust-new-key.")
+			warning+"\nRefused. If "+escape(p.Expected)+" really has a new key (a new installation), compare safety numbers in person and run again with --trust-new-key.")
 		c.refuse()
 	}
 }
@@ -434,7 +434,7 @@ func (p *printer) human(text string) {
 }
 
 func snippet(s string) string {
-	s = printable(s)
+	s = escape(s)
 	if r := []rune(s); len(r) > 40 {
 		return string(r[:40]) + "…"
 	}

@@ -129,8 +129,8 @@ func passFile(t *testing.T, pass string) string {
 }
 
 func TestChat_TwoTerminalsChatBothWaysAndHistoryFindsIt(t *testing.T) {
-	bobDir, aliceDir := newProfile(t, "bob", "pw-bob"), newProfile(t, "alice", "pw-alice")
-	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", passFile(t, "pw-bob"), "--json")
+	bobDir, aliceDir := newProfile(t, "bob", "pw-bob-secret"), newProfile(t, "alice", "pw-alice")
+	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", passFile(t, "pw-bob-secret"), "--json")
 	addr := host.waitFor("listening", nil)["addr"].(string)
 
 	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", passFile(t, "pw-alice"))
@@ -159,7 +159,7 @@ func TestChat_TwoTerminalsChatBothWaysAndHistoryFindsIt(t *testing.T) {
 	require.NoError(t, host.stdin.Close())
 	assert.Equal(t, 0, host.exitCode())
 
-	for _, side := range []struct{ dir, pass, partner string }{{bobDir, "pw-bob", "alice"}, {aliceDir, "pw-alice", "bob"}} {
+	for _, side := range []struct{ dir, pass, partner string }{{bobDir, "pw-bob-secret", "alice"}, {aliceDir, "pw-alice", "bob"}} {
 		pf := passFile(t, side.pass)
 		code, out, errOut := runHistory(t, "list", "--json", "--profile", side.dir, "--passphrase-file", pf)
 		require.Equal(t, 0, code, errOut)
@@ -196,8 +196,8 @@ func noConnected(t *testing.T, term *terminal) {
 }
 
 func TestChat_AContactIsKnownByItsKey(t *testing.T) {
-	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
-	pf := passFile(t, "pw")
+	bobDir, aliceDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret")
+	pf := passFile(t, "pw secret")
 	addr := meet(t, bobDir, aliceDir, pf)
 	host := startTerminal(t, "host", "--listen", addr, "--profile", bobDir, "--passphrase-file", pf, "--json")
 	host.waitFor("listening", nil)
@@ -212,9 +212,9 @@ func TestChat_AContactIsKnownByItsKey(t *testing.T) {
 }
 
 func TestChat_ChangedKeyIsRefusedUnlessTrusted(t *testing.T) {
-	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
-	impostorDir := newProfile(t, "bob", "pw")
-	pf := passFile(t, "pw")
+	bobDir, aliceDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret")
+	impostorDir := newProfile(t, "bob", "pw secret")
+	pf := passFile(t, "pw secret")
 	addr := meet(t, bobDir, aliceDir, pf)
 
 	// Someone else calling himself bob answers at bob's address next time.
@@ -243,9 +243,9 @@ func TestChat_ChangedKeyIsRefusedUnlessTrusted(t *testing.T) {
 }
 
 func TestChat_ALookalikeNameIsRefusedUnlessAccepted(t *testing.T) {
-	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
-	impostorDir := newProfile(t, "Bob", "pw")
-	pf := passFile(t, "pw")
+	bobDir, aliceDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret")
+	impostorDir := newProfile(t, "Bob", "pw secret")
+	pf := passFile(t, "pw secret")
 	meet(t, bobDir, aliceDir, pf)
 
 	// "Bob" somewhere else: a new key whose name looks like alice's contact bob.
@@ -283,8 +283,8 @@ func makeInvite(t *testing.T, dir, pf string, port int, extra ...string) string 
 }
 
 func TestChat_InviteRoundTrip(t *testing.T) {
-	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
-	pf := passFile(t, "pw")
+	bobDir, aliceDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret")
+	pf := passFile(t, "pw secret")
 	port := freePort(t)
 	code := makeInvite(t, bobDir, pf, port)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
@@ -303,7 +303,7 @@ func TestChat_InviteRoundTrip(t *testing.T) {
 	assert.Equal(t, 0, conn.exitCode())
 
 	// The invite was for one person: a second use is refused.
-	carolDir := newProfile(t, "carol", "pw")
+	carolDir := newProfile(t, "carol", "pw secret")
 	again := startTerminal(t, "connect", code, "--json", "--profile", carolDir, "--passphrase-file", pf)
 	d := again.waitFor("disconnected", nil)
 	assert.Contains(t, d["reason"], "already used")
@@ -312,8 +312,8 @@ func TestChat_InviteRoundTrip(t *testing.T) {
 }
 
 func TestChat_InviteRefusesAnotherKeyAndAnExpiredInvite(t *testing.T) {
-	bobDir, aliceDir, malloryDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw"), newProfile(t, "bob", "pw")
-	pf := passFile(t, "pw")
+	bobDir, aliceDir, malloryDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret"), newProfile(t, "bob", "pw secret")
+	pf := passFile(t, "pw secret")
 	port := freePort(t)
 	code := makeInvite(t, bobDir, pf, port)
 
@@ -338,8 +338,8 @@ func TestChat_InviteRefusesAnotherKeyAndAnExpiredInvite(t *testing.T) {
 }
 
 func TestChat_KnownOnlyRefusesAStranger(t *testing.T) {
-	bobDir, aliceDir := newProfile(t, "bob", "pw"), newProfile(t, "alice", "pw")
-	pf := passFile(t, "pw")
+	bobDir, aliceDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret")
+	pf := passFile(t, "pw secret")
 	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", pf, "--json", "--known-only")
 	addr := host.waitFor("listening", nil)["addr"].(string)
 	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
@@ -362,8 +362,8 @@ func TestChat_PlaintextDemonstrationChatsAndRefusesSecurePeers(t *testing.T) {
 	assert.Equal(t, 0, conn.exitCode())
 	assert.Contains(t, conn.stderr.String(), "UNENCRYPTED")
 
-	aliceDir := newProfile(t, "alice", "pw")
-	secure := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", passFile(t, "pw"))
+	aliceDir := newProfile(t, "alice", "pw secret")
+	secure := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", passFile(t, "pw secret"))
 	d := secure.waitFor("disconnected", nil)
 	assert.Contains(t, d["reason"], "plaintext")
 	assert.Equal(t, 1, secure.exitCode())

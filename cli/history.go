@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/securechat/securechat/history"
 )
@@ -187,7 +186,7 @@ func (p historyPrinter) list(sums []history.Summary) error {
 	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tPARTNER\tROLE\tSTARTED\tMESSAGES")
 	for _, s := range sums {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", s.ID[:12], printable(s.Partner), s.Role, localTime(s.Start), s.Messages)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", s.ID[:12], escape(s.Partner), s.Role, localTime(s.Start), s.Messages)
 	}
 	return tw.Flush()
 }
@@ -200,12 +199,12 @@ func (p historyPrinter) show(tr *history.Transcript) error {
 		}
 		return p.emit(out)
 	}
-	partner := printable(tr.Partner)
-	fmt.Fprintf(p.w, "Conversation %s with %s (%s, %s)\n", tr.ID, partner, tr.Role, printable(tr.Addr))
+	partner := escape(tr.Partner)
+	fmt.Fprintf(p.w, "Conversation %s with %s (%s, %s)\n", tr.ID, partner, escape(tr.Role), escape(tr.Addr))
 	fmt.Fprintf(p.w, "Partner key: %s\n", tr.Fingerprint)
 	fmt.Fprintf(p.w, "Started %s", localTime(tr.Start))
 	if !tr.End.IsZero() {
-		fmt.Fprintf(p.w, ", ended %s (%s)", localTime(tr.End), printable(tr.EndReason))
+		fmt.Fprintf(p.w, ", ended %s (%s)", localTime(tr.End), escape(tr.EndReason))
 	}
 	fmt.Fprintf(p.w, "\n\n")
 	for _, m := range tr.Messages {
@@ -220,15 +219,15 @@ func (p historyPrinter) message(partner string, m history.StoredMessage) error {
 	who := partner
 	status := ""
 	if m.Outgoing {
-		who = printable(p.me)
+		who = escape(p.me)
 		switch m.Status {
 		case history.StatusFailed:
-			status = "  (failed: " + printable(m.Reason) + ")"
+			status = "  (failed: " + escape(m.Reason) + ")"
 		default:
-			status = "  (" + m.Status + ")"
+			status = "  (" + escape(m.Status) + ")"
 		}
 	}
-	_, err := fmt.Fprintf(p.w, "[%s] %s: %s%s\n", localTime(m.Time), who, indent(printable(m.Text)), status)
+	_, err := fmt.Fprintf(p.w, "[%s] %s: %s%s\n", localTime(m.Time), who, escapeLines(m.Text), status)
 	return err
 }
 
@@ -247,7 +246,7 @@ func (p historyPrinter) search(hits []history.Hit) error {
 	}
 	for _, h := range hits {
 		fmt.Fprintf(p.w, "%s ", h.Conversation.ID[:12])
-		if err := p.message(printable(h.Conversation.Partner), h.Message); err != nil {
+		if err := p.message(escape(h.Conversation.Partner), h.Message); err != nil {
 			return err
 		}
 	}
@@ -259,20 +258,4 @@ func localTime(t time.Time) string {
 		return "-"
 	}
 	return t.Local().Format(timeLayout)
-}
-
-// printable replaces control characters other than newline and tab, so that
-// text from a partner cannot drive the terminal.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || !unicode.IsControl(r) && r != '\u2028' && r != '\u2029' {
-			return r
-		}
-		return '\uFFFD'
-	}, s)
-}
-
-// indent lines up the continuation lines of a multi-line message.
-func indent(s string) string {
-	return strings.ReplaceAll(s, "\n", "\n    ")
 }

@@ -18,8 +18,8 @@ import (
 // historyProfile makes a profile with one conversation and returns its
 // folder and the conversation id.
 func historyProfile(t *testing.T) (string, string) {
-	dir := newProfile(t, "Alice", "pw")
-	v, err := history.Open(dir, []byte("pw"))
+	dir := newProfile(t, "Alice", "pw secret")
+	v, err := history.Open(dir, []byte("pw secret"))
 	require.NoError(t, err)
 	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	w, err := v.BeginConversation(history.ConversationMeta{Partner: "Bob\x1b[2J", Fingerprint: "ab12", Role: "host", Addr: "192.0.2.1:50000", Start: start})
@@ -28,6 +28,7 @@ func historyProfile(t *testing.T) (string, string) {
 		{ID: "m1", Outgoing: false, Time: start.Add(time.Second), Text: "Hello Alice"},
 		{ID: "m2", Outgoing: true, Time: start.Add(2 * time.Second), Text: "hello bob\nsecond line"},
 		{ID: "m3", Outgoing: true, Time: start.Add(3 * time.Second), Text: "lost \x1b]0;owned\x07"},
+		{ID: "i2", Outgoing: false, Time: start.Add(4 * time.Second), Text: "ok\n[10:00:05] Alice: forged\r\u202Eevil\u200B"},
 	} {
 		done := make(chan error, 1)
 		w.AppendMessage(m, func(err error) { done <- err })
@@ -48,14 +49,14 @@ func runHistory(t *testing.T, args ...string) (int, string, string) {
 
 func TestRunHistory_ListShowAndSearchAsTextAndJSON(t *testing.T) {
 	dir, id := historyProfile(t)
-	t.Setenv(EnvPassphrase, "pw")
+	t.Setenv(EnvPassphrase, "pw secret")
 
 	t.Run("list", func(t *testing.T) {
 		code, out, errOut := runHistory(t, "list", "--profile", dir)
 		require.Equal(t, 0, code, errOut)
 		assert.Contains(t, out, id[:12])
-		assert.Contains(t, out, "Bob\uFFFD[2J")
-		assert.Regexp(t, `host\s+2026-11-27 \d\d:00:00\s+3\n`, out)
+		assert.Contains(t, out, `Bob\x1b[2J`)
+		assert.Regexp(t, `host\s+2026-11-27 \d\d:00:00\s+4\n`, out)
 		assert.NotContains(t, out, "\x1b")
 	})
 	t.Run("list --json", func(t *testing.T) {
@@ -65,16 +66,20 @@ func TestRunHistory_ListShowAndSearchAsTextAndJSON(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(out), &c))
 		assert.Equal(t, id, c.ID)
 		assert.Equal(t, "Bob\x1b[2J", c.Partner)
-		assert.Equal(t, 3, c.Messages)
+		assert.Equal(t, 4, c.Messages)
 		assert.Equal(t, "bye", c.EndReason)
 	})
 	t.Run("show by prefix", func(t *testing.T) {
 		code, out, errOut := runHistory(t, "show", id[:8], "--profile", dir)
 		require.Equal(t, 0, code, errOut)
 		assert.Contains(t, out, "Conversation "+id)
-		assert.Contains(t, out, "Bob\uFFFD[2J: Hello Alice\n")
+		assert.Contains(t, out, `Bob\x1b[2J: Hello Alice`+"\n")
 		assert.Contains(t, out, "Alice: hello bob\n    second line  (delivered)\n")
-		assert.Contains(t, out, "(failed: partner left)")
+		assert.Contains(t, out, `Alice: lost \x1b]0;owned\x07  (failed: partner left)`+"\n")
+		assert.Contains(t, out, `Bob\x1b[2J: ok`+"\n    "+`[10:00:05] Alice: forged\r\u202Eevil\u200B`+"\n")
+		assert.NotContains(t, out, "\r")
+		assert.NotContains(t, out, "\u202E")
+		assert.NotContains(t, out, "\u200B")
 		assert.NotContains(t, out, "\x1b")
 		assert.NotContains(t, out, "\x07")
 	})
@@ -85,9 +90,10 @@ func TestRunHistory_ListShowAndSearchAsTextAndJSON(t *testing.T) {
 		require.Equal(t, 0, code, errOut)
 		var tr jsonTranscript
 		require.NoError(t, json.Unmarshal([]byte(out), &tr))
-		require.Len(t, tr.Transcript, 3)
+		require.Len(t, tr.Transcript, 4)
 		assert.Equal(t, jsonMessage{ID: "m3", Outgoing: true, Time: tr.Transcript[2].Time, Text: "lost \x1b]0;owned\x07", Status: "failed", Reason: "partner left"}, tr.Transcript[2])
 		assert.Equal(t, "delivered", tr.Transcript[0].Status, "a received message counts as delivered")
+		assert.Equal(t, "ok\n[10:00:05] Alice: forged\r\u202Eevil\u200B", tr.Transcript[3].Text, "JSON keeps the text as it is")
 	})
 	t.Run("search --json", func(t *testing.T) {
 		code, out, errOut := runHistory(t, "search", "HELLO", "--json", "--profile", dir)
@@ -98,6 +104,14 @@ func TestRunHistory_ListShowAndSearchAsTextAndJSON(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(lines[1]), &h))
 		assert.Equal(t, id, h.Conversation)
 		assert.Equal(t, "m2", h.Message.ID)
+	})
+	t.Run("search shows a hit escaped", func(t *testing.T) {
+		code, out, errOut := runHistory(t, "search", "forged", "--profile", dir)
+		require.Equal(t, 0, code, errOut)
+		assert.Contains(t, out, id[:12]+" ")
+		assert.Contains(t, out, `Bob\x1b[2J: ok`+"\n    "+`[10:00:05] Alice: forged\r\u202Eevil\u200B`+"\n")
+		assert.NotContains(t, out, "\x1b")
+		assert.NotContains(t, out, "\u202E")
 	})
 	t.Run("search of several words and after --", func(t *testing.T) {
 		code, out, _ := runHistory(t, "search", "--profile", dir, "hello", "alice")
@@ -115,7 +129,7 @@ func TestRunHistory_ListShowAndSearchAsTextAndJSON(t *testing.T) {
 }
 
 func TestRunHistory_BadUsageAndMissingProfile(t *testing.T) {
-	t.Setenv(EnvPassphrase, "pw")
+	t.Setenv(EnvPassphrase, "pw secret")
 	missing := filepath.Join(t.TempDir(), "none")
 	for _, tc := range []struct {
 		args []string

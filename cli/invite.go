@@ -216,7 +216,7 @@ func RunContacts(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		} else if c.Invited {
 			state = "invited"
 		}
-		fmt.Fprintf(stdout, "%s  (calls themself %s)  %s  key %s…  %s\n", printable(c.Name), printable(c.TheirName), state, c.ID[:16], strings.Join(c.Addrs, ", "))
+		fmt.Fprintf(stdout, "%s  (calls themself %s)  %s  key %s…  %s\n", escape(c.Name), escape(c.TheirName), state, c.ID[:16], strings.Join(c.Addrs, ", "))
 	}
 	return 0
 }

@@ -135,10 +135,12 @@ func createProfile(opts *ProfileOptions, sr *secretReader, dir string) (*history
 		clear(pass)
 		return nil, nil, err
 	}
+	printNotices(opts.Stderr, v.Notices())
 	return v, pass, nil
 }
 
-// printNotices tells the user what was skipped reading the history.
+// printNotices tells the user what was skipped reading the history, or
+// that a new profile may not survive a power cut.
 func printNotices(w io.Writer, notices []string) {
 	const most = 10
 	for i, n := range notices {
@@ -199,14 +201,19 @@ func (s *secretReader) read(prompt, env, file string) ([]byte, error) {
 	return s.prompt(prompt)
 }
 
-// readNew is read for a new passphrase: a prompt asks twice.
+// readNew is read for a new passphrase, which must pass
+// [history.CheckNewPassphrase]: a prompt asks twice.
 func (s *secretReader) readNew(prompt, env, file string) ([]byte, error) {
-	if file != "" || env != "" {
-		return s.read(prompt, env, file)
-	}
-	pass, err := s.prompt(prompt)
+	pass, err := s.read(prompt, env, file)
 	if err != nil {
 		return nil, err
+	}
+	if err := history.CheckNewPassphrase(pass); err != nil {
+		clear(pass)
+		return nil, err
+	}
+	if file != "" || env != "" {
+		return pass, nil
 	}
 	again, err := s.prompt("Repeat it: ")
 	if err != nil {
@@ -298,13 +305,24 @@ func RunPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if err := changePassphrase(&opts, *newFile); err != nil {
+	err := changePassphrase(&opts, *newFile)
+	switch {
+	case errors.Is(err, history.ErrNotDurable):
+		fmt.Fprintln(stdout, "Passphrase changed: the new passphrase is in effect and the old one no longer opens the profile.")
+		fmt.Fprintln(stderr, "warning: the profile folder could not be flushed to disk: if the computer loses power soon, the old passphrase may be the one in effect again.")
+		fmt.Fprintln(stderr, "warning:", err)
+		return 0
+	case err != nil:
 		fmt.Fprintln(stderr, "securechat:", err)
 		return 1
 	}
 	fmt.Fprintln(stdout, "Passphrase changed.")
 	return 0
 }
+
+// vaultChangePassphrase is [history.Vault.ChangePassphrase]; tests replace it
+// to inject a failure.
+var vaultChangePassphrase = (*history.Vault).ChangePassphrase
 
 func changePassphrase(opts *ProfileOptions, newFile string) error {
 	sr := newSecretReader(opts)
@@ -319,5 +337,5 @@ func changePassphrase(opts *ProfileOptions, newFile string) error {
 		return err
 	}
 	defer clear(pass)
-	return v.ChangePassphrase(old, pass)
+	return vaultChangePassphrase(v, old, pass)
 }

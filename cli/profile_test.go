@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,9 +85,11 @@ func TestOpenProfile_NewProfileFromAPipeAsksTwice(t *testing.T) {
 	for _, tc := range []struct {
 		name, input, err string
 	}{
-		{"the same twice", "pw one\npw one\n", ""},
-		{"two different", "pw one\npw two\n", "differ"},
+		{"the same twice", "pw number one\npw number one\n", ""},
+		{"two different", "pw number one\npw number two\n", "differ"},
 		{"empty", "\n\n", "empty passphrase"},
+		{"one character", "x\nx\n", "at least 8 characters"},
+		{"seven characters", "1234567\n1234567\n", "at least 8 characters"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "p")
@@ -105,9 +108,36 @@ func TestOpenProfile_NewProfileFromAPipeAsksTwice(t *testing.T) {
 	}
 }
 
+func TestOpenProfile_NewProfileNeedsALongEnoughPassphrase(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts ProfileOptions
+	}{
+		{"from the environment", ProfileOptions{Getenv: env(map[string]string{EnvPassphrase: "x"})}},
+		{"from a file", ProfileOptions{PassphraseFile: passFile(t, "1234567")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "p")
+			tc.opts.Dir, tc.opts.Name, tc.opts.Create, tc.opts.params = dir, "Ann", true, &cheapParams
+			tc.opts.Stdin, tc.opts.Stderr = strings.NewReader(""), &bytes.Buffer{}
+			if tc.opts.Getenv == nil {
+				tc.opts.Getenv = env(nil)
+			}
+			_, err := OpenProfile(tc.opts)
+			require.ErrorIs(t, err, history.ErrShortPassphrase)
+			assert.ErrorContains(t, err, "at least 8 characters")
+			assert.False(t, history.Exists(dir))
+		})
+	}
+}
+
 func TestRunPasswd_ChangesThePassphrase(t *testing.T) {
-	dir := newProfile(t, "Ann", "first")
-	newFile := passFile(t, "third")
+	// a profile made before the rule, with a short passphrase, still opens
+	dir := filepath.Join(t.TempDir(), "profile")
+	v, err := history.CreateWith(dir, "Ann", []byte("first"), cheapParams)
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
+	newFile := passFile(t, "third pass")
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -117,12 +147,14 @@ func TestRunPasswd_ChangesThePassphrase(t *testing.T) {
 		newPass string
 		stderr  string
 	}{
-		{"both from standard input", nil, "first\nsecond\nsecond\n", nil, 0, "second", ""},
-		{"new from a file", []string{"--new-passphrase-file", newFile}, "", map[string]string{EnvPassphrase: "second"}, 0, "third", ""},
-		{"new from the environment", nil, "", map[string]string{EnvPassphrase: "third", EnvNewPassphrase: "fourth"}, 0, "fourth", ""},
-		{"wrong current passphrase", nil, "", map[string]string{EnvPassphrase: "third", EnvNewPassphrase: "fifth"}, 1, "fourth", "wrong passphrase"},
-		{"new passphrases differ", nil, "fourth\nfive\nsix\n", nil, 1, "fourth", "differ"},
-		{"stray argument", []string{"now"}, "", nil, 2, "fourth", "usage"},
+		{"new too short", nil, "first\nsecond\nsecond\n", nil, 1, "first", "at least 8 characters"},
+		{"both from standard input", nil, "first\nsecond pass\nsecond pass\n", nil, 0, "second pass", ""},
+		{"new from a file", []string{"--new-passphrase-file", newFile}, "", map[string]string{EnvPassphrase: "second pass"}, 0, "third pass", ""},
+		{"new from the environment", nil, "", map[string]string{EnvPassphrase: "third pass", EnvNewPassphrase: "fourth pass"}, 0, "fourth pass", ""},
+		{"new from the environment too short", nil, "", map[string]string{EnvPassphrase: "fourth pass", EnvNewPassphrase: "fifth"}, 1, "fourth pass", "at least 8 characters"},
+		{"wrong current passphrase", nil, "", map[string]string{EnvPassphrase: "third pass", EnvNewPassphrase: "fifth pass"}, 1, "fourth pass", "wrong passphrase"},
+		{"new passphrases differ", nil, "fourth pass\nfive pass\nsix pass\n", nil, 1, "fourth pass", "differ"},
+		{"stray argument", []string{"now"}, "", nil, 2, "fourth pass", "usage"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, k := range []string{EnvPassphrase, EnvNewPassphrase} {
@@ -140,4 +172,30 @@ func TestRunPasswd_ChangesThePassphrase(t *testing.T) {
 			require.NoError(t, v.Close())
 		})
 	}
+}
+
+// When the new key file is in place but the folder could not be flushed,
+// passwd says that the new passphrase is in effect, as it is.
+func TestRunPasswd_NotDurableSaysTheNewPassphraseIsInEffect(t *testing.T) {
+	dir := newProfile(t, "Ann", "first pass")
+	change := vaultChangePassphrase
+	t.Cleanup(func() { vaultChangePassphrase = change })
+	vaultChangePassphrase = func(v *history.Vault, old, pass []byte) error {
+		if err := change(v, old, pass); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w (vault.key was replaced: injected fsync failure)", history.ErrNotDurable)
+	}
+	t.Setenv(EnvPassphrase, "first pass")
+	t.Setenv(EnvNewPassphrase, "second pass")
+	var stdout, stderr bytes.Buffer
+	code := RunPasswd([]string{"--profile", dir}, strings.NewReader(""), &stdout, &stderr)
+	assert.Equal(t, 0, code, stderr.String())
+	assert.Contains(t, stdout.String(), "the new passphrase is in effect")
+	assert.Contains(t, stderr.String(), "power")
+	assert.NotContains(t, stderr.String(), "securechat: ")
+
+	v, err := history.Open(dir, []byte("second pass"))
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
 }

@@ -46,6 +46,11 @@ var (
 	ErrClosed = errors.New("history: vault closed or conversation ended")
 	// ErrNoConversation is returned by [Vault.Load] for an unknown id.
 	ErrNoConversation = errors.New("history: no such conversation")
+	// ErrNotDurable is wrapped by the error of a change that took effect (a
+	// file of the profile was replaced, and the vault holds the new state)
+	// but may not survive a power cut: the folder could not be flushed to
+	// disk after the rename. The caller must not report the change as failed.
+	ErrNotDurable = errors.New("history: the change is in effect but may not survive a power cut")
 )
 
 // File names inside a profile folder.
@@ -134,6 +139,7 @@ type Vault struct {
 	profKey cipher.AEAD
 	ident   *crypto.Identity
 	log     *logWriter
+	syncDir func(dir string) error // makes a rename durable: syncDir, or a test's
 
 	closeOnce sync.Once
 
@@ -144,9 +150,17 @@ type Vault struct {
 	idx    *index      // guarded by mu
 }
 
-// hooks let tests watch and break the history file.
+// hooks let tests watch and break the history file and the folder.
 type hooks struct {
 	wrapLog func(logFile) logFile
+	syncDir func(dir string) error // replaces the fsync of the profile folder
+}
+
+func (h hooks) dirSyncer() func(string) error {
+	if h.syncDir != nil {
+		return h.syncDir
+	}
+	return syncDir
 }
 
 // Create makes a new profile in dir (created if missing) with a fresh
@@ -192,7 +206,7 @@ func createLocked(dir string, lock *os.File, name string, passphrase []byte, p P
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{dir: dir, lock: lock, params: p, ident: id, idx: newIndex(), dataKey: make([]byte, dataKeySize)}
+	v := &Vault{dir: dir, lock: lock, params: p, ident: id, idx: newIndex(), dataKey: make([]byte, dataKeySize), syncDir: h.dirSyncer()}
 	var fid fileID
 	rand.Read(v.dataKey)
 	rand.Read(fid[:])
@@ -201,23 +215,31 @@ func createLocked(dir string, lock *os.File, name string, passphrase []byte, p P
 		return nil, err
 	}
 	// history.log and profile.sealed first: vault.key, written last, is
-	// what makes the folder a profile.
+	// what makes the folder a profile. The folder's flush after vault.key
+	// also makes the two renames before it durable: an ErrNotDurable of
+	// those is not final.
 	hdr := append([]byte(logMagic), fid[:]...)
-	if err := writeFileAtomic(dir, logFileName, hdr); err != nil {
+	if err := writeFileAtomic(dir, logFileName, hdr, v.syncDir); err != nil && !errors.Is(err, ErrNotDurable) {
 		return nil, err
 	}
-	if err := v.saveProfile(v.prof); err != nil {
+	if err := v.saveProfile(v.prof); err != nil && !errors.Is(err, ErrNotDurable) {
 		return nil, err
 	}
 	kf, err := wrapKey(v.dataKey, passphrase, p)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(dir, keyFileName, kf); err != nil {
-		return nil, err
+	keyErr := writeFileAtomic(dir, keyFileName, kf, v.syncDir)
+	if keyErr != nil && !errors.Is(keyErr, ErrNotDurable) {
+		return nil, keyErr
 	}
 	if err := v.openLog(h); err != nil {
 		return nil, err
+	}
+	if keyErr != nil {
+		// The profile exists and is open: failing now would leave a
+		// profile the user was told was not created.
+		v.idx.notice(keyErr.Error())
 	}
 	return v, nil
 }
@@ -244,7 +266,7 @@ func openLocked(dir string, lock *os.File, passphrase []byte, h hooks) (*Vault, 
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{dir: dir, lock: lock, params: p, dataKey: dataKey, idx: newIndex()}
+	v := &Vault{dir: dir, lock: lock, params: p, dataKey: dataKey, idx: newIndex(), syncDir: h.dirSyncer()}
 	if err := v.initProfileKey(); err != nil {
 		return nil, err
 	}
@@ -300,7 +322,7 @@ func (v *Vault) Params() Params {
 }
 
 // Notices returns what went wrong reading the history, for the user: damaged
-// or skipped records.
+// or skipped records, and a new profile that may not survive a power cut.
 func (v *Vault) Notices() []string {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -308,7 +330,9 @@ func (v *Vault) Notices() []string {
 }
 
 // ChangePassphrase rewraps the data key under a key derived from newPass.
-// Nothing else in the profile is rewritten.
+// Nothing else in the profile is rewritten. An error wrapping
+// [ErrNotDurable] means that newPass is in effect (oldPass no longer opens
+// the profile) but that a power cut may bring oldPass back.
 func (v *Vault) ChangePassphrase(oldPass, newPass []byte) error {
 	if len(newPass) == 0 {
 		return errors.New("history: empty passphrase")
@@ -333,7 +357,7 @@ func (v *Vault) ChangePassphrase(oldPass, newPass []byte) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(v.dir, keyFileName, kf)
+	return writeFileAtomic(v.dir, keyFileName, kf, v.syncDir)
 }
 
 // wrapKey returns the content of vault.key for dataKey under passphrase.
@@ -447,11 +471,12 @@ func (v *Vault) saveProfile(pd profileData) error {
 	b := append([]byte(profileMagic), make([]byte, nonceSize)...)
 	rand.Read(b[len(profileMagic):])
 	b = v.profKey.Seal(b, b[len(profileMagic):], plain, b[:len(profileMagic)])
-	return writeFileAtomic(v.dir, profileFileName, b)
+	return writeFileAtomic(v.dir, profileFileName, b, v.syncDir)
 }
 
 // updateProfile applies change to a copy of the profile, saves it and then
-// makes it current.
+// makes it current. Once the file is replaced the change is current, also
+// when the error wraps [ErrNotDurable].
 func (v *Vault) updateProfile(change func(pd *profileData)) error {
 	v.pmu.Lock()
 	defer v.pmu.Unlock()
@@ -465,13 +490,14 @@ func (v *Vault) updateProfile(change func(pd *profileData)) error {
 	pd.Recent = slices.Clone(pd.Recent)
 	v.mu.RUnlock()
 	change(&pd)
-	if err := v.saveProfile(pd); err != nil {
+	err := v.saveProfile(pd)
+	if err != nil && !errors.Is(err, ErrNotDurable) {
 		return err
 	}
 	v.mu.Lock()
 	v.prof = pd
 	v.mu.Unlock()
-	return nil
+	return err
 }
 
 // RecentAddrs returns the last addresses dialled, newest first.
@@ -556,8 +582,9 @@ type Hit struct {
 }
 
 // writeFileAtomic replaces dir/name with b: a temporary file, fsync, rename,
-// fsync of the folder.
-func writeFileAtomic(dir, name string, b []byte) error {
+// fsync of the folder with syncDir. When only that last step fails, the new
+// file is in place and the error wraps [ErrNotDurable].
+func writeFileAtomic(dir, name string, b []byte, syncDir func(string) error) error {
 	f, err := os.CreateTemp(dir, name+".tmp*")
 	if err != nil {
 		return fmt.Errorf("history: failed to write %s: %w", name, err)
@@ -577,5 +604,8 @@ func writeFileAtomic(dir, name string, b []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("history: failed to write %s: %w", name, err)
 	}
-	return syncDir(dir)
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("%w (%s was replaced: %w)", ErrNotDurable, name, err)
+	}
+	return nil
 }

@@ -2,10 +2,12 @@ package history
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,4 +338,79 @@ func TestOpen_SecondProcessIsProfileInUse(t *testing.T) {
 	assert.Contains(t, child(), "open error: history: profile in use")
 	require.NoError(t, v.Close())
 	assert.Contains(t, child(), "opened")
+}
+
+// failingDirSync is a hook whose folder fsync fails while fail is set.
+func failingDirSync(fail *atomic.Bool) hooks {
+	return hooks{syncDir: func(dir string) error {
+		if fail.Load() {
+			return errors.New("injected folder fsync failure")
+		}
+		return syncDir(dir)
+	}}
+}
+
+func TestVault_ProfileUpdateAfterAFailedFolderSyncIsInEffect(t *testing.T) {
+	var fail atomic.Bool
+	v, dir := newVault(t, failingDirSync(&fail))
+	fail.Store(true)
+	bob := Contact{ID: strings.Repeat("ab", 32), Name: "Bob", FirstSeen: t0}
+
+	err := v.SaveContact(bob)
+	require.ErrorIs(t, err, ErrNotDurable)
+	assert.ErrorContains(t, err, "injected folder fsync failure")
+	err = v.AddRecentAddr("192.0.2.7:9999")
+	require.ErrorIs(t, err, ErrNotDurable)
+
+	_, ok := v.Contact(bob.ID)
+	assert.True(t, ok, "the vault holds what the disk holds")
+	assert.Equal(t, []string{"192.0.2.7:9999"}, v.RecentAddrs())
+	require.NoError(t, v.Close())
+	v = reopen(t, dir)
+	_, ok = v.Contact(bob.ID)
+	assert.True(t, ok)
+	assert.Equal(t, []string{"192.0.2.7:9999"}, v.RecentAddrs())
+}
+
+func TestVault_ProfileUpdateThatFailsBeforeTheRenameChangesNothing(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	defer v.Close()
+	// a folder in place of profile.sealed: the rename fails, even for root
+	sealed := filepath.Join(dir, profileFileName)
+	require.NoError(t, os.Remove(sealed))
+	require.NoError(t, os.MkdirAll(filepath.Join(sealed, "x"), 0o700))
+	err := v.SaveContact(Contact{ID: strings.Repeat("ab", 32), Name: "Bob", FirstSeen: t0})
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, ErrNotDurable)
+	_, ok := v.Contact(strings.Repeat("ab", 32))
+	assert.False(t, ok)
+}
+
+func TestVault_ChangePassphraseAfterAFailedFolderSyncIsInEffect(t *testing.T) {
+	var fail atomic.Bool
+	v, dir := newVault(t, failingDirSync(&fail))
+	fail.Store(true)
+	newPass := []byte("a new passphrase")
+
+	err := v.ChangePassphrase(testPass, newPass)
+	require.ErrorIs(t, err, ErrNotDurable)
+	require.NoError(t, v.Close())
+
+	_, err = Open(dir, testPass)
+	require.ErrorIs(t, err, ErrWrongPassphrase, "the old passphrase no longer opens it")
+	v, err = Open(dir, newPass)
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
+}
+
+func TestCreate_AfterAFailedFolderSyncOpensTheProfileWithANotice(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	dir := filepath.Join(t.TempDir(), "profile")
+	v, err := create(dir, "Alice Liddell", testPass, testParams, testIdentity(t), failingDirSync(&fail))
+	require.NoError(t, err, "the profile exists: reporting failure would be wrong")
+	require.Len(t, v.Notices(), 1)
+	assert.Contains(t, v.Notices()[0], "power cut")
+	require.NoError(t, v.Close())
+	reopen(t, dir)
 }

@@ -484,7 +484,7 @@ func (s *Session) MarkVerified() error {
 		c = history.Contact{ID: p.Fingerprint, Key: l.peerKey, Name: p.Name, TheirName: p.Name, FirstSeen: s.cfg.Now(), LastSeen: s.cfg.Now()}
 	}
 	c.Verified = true
-	if err := st.SaveContact(c); err != nil {
+	if err := st.SaveContact(c); err != nil && !errors.Is(err, history.ErrNotDurable) {
 		return fmt.Errorf("session: failed to save verification: %w", err)
 	}
 	l.setTrust(TrustVerified)

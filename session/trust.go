@@ -173,13 +173,15 @@ func (s *Session) admitted(p Partner, key []byte, dialed, replaces string) error
 	if dialed != "" {
 		history.AddContactAddr(&c, dialed)
 	}
-	if err := st.SaveContact(c); err != nil {
+	// ErrNotDurable: the contact is saved and in effect, only the folder's
+	// fsync failed; the chat goes on.
+	if err := st.SaveContact(c); err != nil && !errors.Is(err, history.ErrNotDurable) {
 		return fmt.Errorf("session: failed to save the contact: %w", err)
 	}
 	if p.Trust == TrustChanged && replaces != "" && replaces != c.ID {
 		// The user trusted the new key in place of the old one: the old
 		// key is no longer this contact. Its conversations stay.
-		if err := st.DeleteContact(replaces); err != nil && !errors.Is(err, history.ErrNoContact) {
+		if err := st.DeleteContact(replaces); err != nil && !errors.Is(err, history.ErrNoContact) && !errors.Is(err, history.ErrNotDurable) {
 			return fmt.Errorf("session: failed to replace the contact's key: %w", err)
 		}
 	}
@@ -203,7 +205,7 @@ func (s *Session) checkInvite(prove func(secret []byte) bool) (*scrypto.Alert, e
 			return &scrypto.Alert{Code: scrypto.AlertInvite, Reason: "the invite expired on " + inv.Expires.UTC().Format("2 Jan 2006 15:04 UTC") + "; ask for a new one"}, ErrInviteRefused
 		case errors.Is(err, history.ErrInviteUsed):
 			return &scrypto.Alert{Code: scrypto.AlertInvite, Reason: "the invite was already used; ask for a new one"}, ErrInviteRefused
-		case err != nil:
+		case err != nil && !errors.Is(err, history.ErrNotDurable):
 			return &scrypto.Alert{Code: scrypto.AlertInternal, Reason: "internal error"}, err
 		}
 		return nil, nil

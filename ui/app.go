@@ -16,6 +16,7 @@ const AppID = "io.github.securechat.securechat"
 // Run opens the desktop app and returns the process exit code when its
 // window is closed.
 func Run(version string) int {
+	quietStart()
 	a := app.NewWithID(AppID)
 	w := a.NewWindow("SecureChat")
 	u := New(a, w, RealBackend(), version)
@@ -47,10 +48,11 @@ type UI struct {
 	dir   string
 	vault Vault
 
-	unlock  *unlockScreen
-	choose  *chooseScreen
-	chat    *chatScreen
-	history *historyWindow
+	unlock   *unlockScreen
+	choose   *chooseScreen
+	chat     *chatScreen
+	history  *historyWindow
+	settings *settingsDialog // the settings last opened
 
 	// focused tracks whether our window has the keyboard focus, for
 	// notifications.
@@ -161,11 +163,4 @@ func (u *UI) profileDir() (string, error) {
 		return "", nil
 	}
 	return u.backend.ProfileDir()
-}
-
-func (u *UI) notify(title, content string) {
-	if u.focused {
-		return
-	}
-	u.app.SendNotification(fyne.NewNotification(title, content))
 }

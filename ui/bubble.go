@@ -38,11 +38,27 @@ func (s msgStatus) String() string {
 	case statusSending:
 		return "sending…"
 	case statusDelivered:
-		return "✓ delivered"
+		return "delivered"
 	case statusFailed:
 		return "not delivered"
 	}
 	return ""
+}
+
+// icon is the theme icon drawn beside the status text, in the status colour.
+// Icons, not glyphs such as ✓: a glyph can be missing from the font.
+func (s msgStatus) icon(readOnly bool) fyne.Resource {
+	switch {
+	case s == statusSending && readOnly:
+		return theme.NewColoredResource(theme.QuestionIcon(), theme.ColorNamePlaceHolder)
+	case s == statusSending:
+		return theme.NewColoredResource(theme.HistoryIcon(), theme.ColorNamePlaceHolder)
+	case s == statusDelivered:
+		return theme.NewColoredResource(theme.ConfirmIcon(), theme.ColorNamePlaceHolder)
+	case s == statusFailed:
+		return theme.NewColoredResource(theme.ErrorIcon(), theme.ColorNameError)
+	}
+	return nil
 }
 
 // row is one entry of the history pane. Rows are owned by the UI goroutine.
@@ -120,11 +136,14 @@ func (b *bubble) set(r *row, showWire bool, highlight string, marked bool) {
 // CreateRenderer implements fyne.Widget.
 func (b *bubble) CreateRenderer() fyne.WidgetRenderer {
 	r := &bubbleRenderer{
-		b:    b,
-		bg:   canvas.NewRectangle(color.Transparent),
-		text: widget.NewRichText(),
+		b:          b,
+		bg:         canvas.NewRectangle(color.Transparent),
+		text:       widget.NewRichText(),
+		status:     widget.NewRichText(),
+		statusIcon: widget.NewIcon(nil),
 	}
 	r.text.Wrapping = fyne.TextWrapWord
+	r.status.Wrapping = fyne.TextWrapWord
 	r.button = widget.NewButton("", func() {
 		if b.onButton != nil {
 			b.onButton(b.r)
@@ -146,17 +165,19 @@ func (b *bubble) heightFor(width float32) float32 {
 }
 
 type bubbleRenderer struct {
-	b      *bubble
-	bg     *canvas.Rectangle
-	text   *widget.RichText
-	button *widget.Button
+	b          *bubble
+	bg         *canvas.Rectangle
+	text       *widget.RichText
+	status     *widget.RichText // the delivery state of our message, under text
+	statusIcon *widget.Icon     // left of status
+	button     *widget.Button
 }
 
 type bubbleGeometry struct {
-	bgPos, textPos, buttonPos    fyne.Position
-	bgSize, textSize, buttonSize fyne.Size
-	height                       float32
-	showBG, showText, showButton bool
+	bgPos, textPos, statusPos, iconPos, buttonPos      fyne.Position
+	bgSize, textSize, statusSize, iconSize, buttonSize fyne.Size
+	height                                             float32
+	showBG, showText, showStatus, showButton           bool
 }
 
 const (
@@ -197,7 +218,7 @@ func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
 	if maxW < bubbleMinWidth {
 		maxW = width - 2*pad
 	}
-	w := r.naturalWidth()
+	w := max(r.naturalWidth(), r.statusWidth())
 	if r.b.showWire && len(row.wire) > 0 {
 		w = maxW // the hex wraps to the full bubble width
 	}
@@ -207,6 +228,22 @@ func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
 	g.showBG, g.showText = true, true
 	g.textSize = fyne.NewSize(w, r.textHeight(w))
 	h := g.textSize.Height
+	var statusY float32
+	if len(r.status.Segments) > 0 {
+		// The status sits right-aligned under the text, its icon to the left
+		// of its first line; the two rich texts share their inner padding.
+		inner := th.Size(theme.SizeNameInnerPadding)
+		icon := r.statusIconSize()
+		sw := min(r.statusWidth()-icon-inner/2, w-icon-inner/2)
+		g.showStatus = true
+		g.statusSize = fyne.NewSize(sw, r.statusHeight(sw))
+		statusY = h - inner
+		h = statusY + g.statusSize.Height
+		line := fyne.MeasureText("Ag", th.Size(theme.SizeNameCaptionText), fyne.TextStyle{}).Height
+		g.iconSize = fyne.NewSquareSize(icon)
+		g.iconPos = fyne.NewPos(w-sw-icon+inner/2, statusY+inner+(line-icon)/2)
+		g.statusPos = fyne.NewPos(w-sw, statusY)
+	}
 	if row.status == statusFailed && !row.readOnly {
 		g.showButton = true
 		g.buttonSize = r.button.MinSize()
@@ -222,7 +259,13 @@ func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
 	g.bgPos = fyne.NewPos(x, pad)
 	g.bgSize = fyne.NewSize(w, h)
 	g.textPos = g.bgPos
-	g.buttonPos = fyne.NewPos(x+w-g.buttonSize.Width, pad+g.textSize.Height-pad)
+	g.statusPos = g.statusPos.AddXY(x, pad)
+	g.iconPos = g.iconPos.AddXY(x, pad)
+	content := g.textSize.Height
+	if g.showStatus {
+		content = statusY + g.statusSize.Height
+	}
+	g.buttonPos = fyne.NewPos(x+w-g.buttonSize.Width, pad+content-pad)
 	g.height = h + 2*pad
 	return g
 }
@@ -258,6 +301,30 @@ func (r *bubbleRenderer) naturalWidth() float32 {
 	return widest + 2*inner + 2
 }
 
+// statusIconSize is the side of the status icon: a little more than a
+// line of caption text.
+func (r *bubbleRenderer) statusIconSize() float32 {
+	return r.th().Size(theme.SizeNameCaptionText) + 2
+}
+
+// statusWidth is the width the status needs unwrapped with its icon, or 0
+// when the row has no status.
+func (r *bubbleRenderer) statusWidth() float32 {
+	if len(r.status.Segments) == 0 {
+		return 0
+	}
+	th := r.th()
+	ts := r.status.Segments[0].(*widget.TextSegment)
+	inner := th.Size(theme.SizeNameInnerPadding)
+	tw := fyne.MeasureText(ts.Text, th.Size(theme.SizeNameCaptionText), ts.Style.TextStyle).Width
+	return r.statusIconSize() + inner/2 + tw + 2*inner + 2
+}
+
+func (r *bubbleRenderer) statusHeight(w float32) float32 {
+	r.status.Resize(fyne.NewSize(w, r.status.Size().Height))
+	return r.status.MinSize().Height
+}
+
 func (r *bubbleRenderer) textHeight(w float32) float32 {
 	r.text.Resize(fyne.NewSize(w, r.text.Size().Height))
 	return r.text.MinSize().Height
@@ -272,9 +339,11 @@ func (r *bubbleRenderer) update() {
 	r.bg.StrokeWidth = 0
 	switch row.kind {
 	case rowEarlier, rowLater:
+		r.updateStatus()
 		r.setButton(row.text, nil, widget.LowImportance)
 		return
 	case rowSystem:
+		r.updateStatus()
 		c := theme.ColorNamePlaceHolder
 		if row.warn {
 			c = theme.ColorNameError
@@ -299,21 +368,7 @@ func (r *bubbleRenderer) update() {
 		ColorName: theme.ColorNamePlaceHolder, SizeName: theme.SizeNameCaptionText,
 		TextStyle: fyne.TextStyle{Bold: true}}}}
 	segs = append(segs, highlightSegments(row.text, b.highlight)...)
-	if row.outgoing && row.status != statusNone {
-		st := row.status.String()
-		if row.readOnly && row.status == statusSending {
-			st = "not acknowledged" // the chat ended before the partner confirmed it
-		}
-		c := theme.ColorNamePlaceHolder
-		if row.status == statusFailed {
-			c = theme.ColorNameError
-			if row.reason != "" {
-				st += ": " + row.reason
-			}
-		}
-		segs = append(segs, &widget.TextSegment{Text: st, Style: widget.RichTextStyle{
-			Alignment: fyne.TextAlignTrailing, ColorName: c, SizeName: theme.SizeNameCaptionText}})
-	}
+	r.updateStatus()
 	if b.showWire && len(row.wire) > 0 {
 		segs = append(segs, &widget.TextSegment{Text: wireSummary(row.wire), Style: widget.RichTextStyle{
 			ColorName: theme.ColorNameSuccess, SizeName: theme.SizeNameCaptionText,
@@ -337,6 +392,38 @@ func (r *bubbleRenderer) update() {
 	r.bg.Refresh()
 	if row.status == statusFailed && !row.readOnly {
 		r.setButton("Retry", theme.ViewRefreshIcon(), widget.MediumImportance)
+	}
+}
+
+// updateStatus shows the delivery state of our message: a theme icon and
+// a line of text.
+func (r *bubbleRenderer) updateStatus() {
+	row := r.b.r
+	if row.kind != rowMessage || !row.outgoing || row.status == statusNone {
+		if len(r.status.Segments) > 0 {
+			r.status.Segments = nil
+			r.status.Refresh()
+		}
+		return
+	}
+	st := row.status.String()
+	if row.readOnly && row.status == statusSending {
+		st = "not acknowledged" // the chat ended before the partner confirmed it
+	}
+	c := theme.ColorNamePlaceHolder
+	if row.status == statusFailed {
+		c = theme.ColorNameError
+		if row.reason != "" {
+			st += ": " + row.reason
+		}
+	}
+	r.status.Segments = []widget.RichTextSegment{&widget.TextSegment{Text: st, Style: widget.RichTextStyle{
+		Alignment: fyne.TextAlignTrailing, ColorName: c, SizeName: theme.SizeNameCaptionText}}}
+	r.status.Refresh()
+	// an icon refresh re-renders it: change it only when it differs
+	icon := row.status.icon(row.readOnly)
+	if cur := r.statusIcon.Resource; cur == nil || cur.Name() != icon.Name() {
+		r.statusIcon.SetResource(icon)
 	}
 }
 
@@ -396,10 +483,16 @@ func (r *bubbleRenderer) Layout(size fyne.Size) {
 	r.bg.Resize(g.bgSize)
 	r.text.Move(g.textPos)
 	r.text.Resize(g.textSize)
+	r.status.Move(g.statusPos)
+	r.status.Resize(g.statusSize)
+	r.statusIcon.Move(g.iconPos)
+	r.statusIcon.Resize(g.iconSize)
 	r.button.Move(g.buttonPos)
 	r.button.Resize(g.buttonSize)
 	r.bg.Hidden = !g.showBG
 	r.text.Hidden = !g.showText
+	r.status.Hidden = !g.showStatus
+	r.statusIcon.Hidden = !g.showStatus
 	r.button.Hidden = !g.showButton
 }
 
@@ -414,7 +507,7 @@ func (r *bubbleRenderer) Refresh() {
 }
 
 func (r *bubbleRenderer) Objects() []fyne.CanvasObject {
-	return []fyne.CanvasObject{r.bg, r.text, r.button}
+	return []fyne.CanvasObject{r.bg, r.text, r.status, r.statusIcon, r.button}
 }
 
 func (r *bubbleRenderer) Destroy() {}

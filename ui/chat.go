@@ -63,6 +63,7 @@ type chatScreen struct {
 	action     *widget.Button
 	newChat    *widget.Button
 	past       *widget.Button
+	settings   *widget.Button
 	wireToggle *widget.Check
 	partnerBox *fyne.Container
 	partnerLbl *widget.Label
@@ -95,6 +96,7 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	c.action = widget.NewButton("", c.actionTapped)
 	c.newChat = widget.NewButtonWithIcon("New chat", theme.ContentAddIcon(), c.newChatTapped)
 	c.past = widget.NewButtonWithIcon("Past chats", theme.HistoryIcon(), u.showHistory)
+	c.settings = widget.NewButtonWithIcon("", theme.SettingsIcon(), u.showSettings)
 	c.wireToggle = widget.NewCheck("What the network sees", func(on bool) { c.messages.setShowWire(on) })
 
 	c.partnerLbl = widget.NewLabel("")
@@ -135,7 +137,7 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	c.hint.Importance = widget.WarningImportance
 	c.hint.Hide()
 	bottom := container.NewVBox(widget.NewSeparator(), c.hint,
-		container.NewBorder(nil, nil, nil, c.send, c.input))
+		container.NewBorder(nil, nil, c.settings, c.send, c.input))
 
 	c.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(c.messages, c.waiting))
 	c.refresh()
@@ -314,7 +316,7 @@ func (c *chatScreen) message(m *session.Message) {
 	}
 	c.messages.add(r)
 	if !m.Outgoing {
-		c.u.notify("SecureChat — "+m.From, shorten(m.Text, 120))
+		c.u.notifyMessage(m.From, m.Text)
 	}
 }
 

@@ -110,7 +110,7 @@ func TestChat_DeliveredEventChangesTick(t *testing.T) {
 	f.ctrl.emit(session.Event{Kind: session.EventDelivered, ID: "m1"})
 
 	texts := shownTexts(c.messages)
-	assert.True(t, containsText(texts, "✓ delivered"), "%q", texts)
+	assert.True(t, containsText(texts, "delivered"), "%q", texts)
 	assert.False(t, containsText(texts, "sending…"), "%q", texts)
 }
 
@@ -255,7 +255,8 @@ func TestChat_NotificationWhenWindowNotFocused(t *testing.T) {
 	f.app.Lifecycle().(interface{ OnExitedForeground() func() }).OnExitedForeground()()
 	msg2 := *msg
 	msg2.ID = "n2"
-	test.AssertNotificationSent(t, fyne.NewNotification("SecureChat — Bob", "ping"), func() {
+	// the default shows the name only: see TestSettings_Notifications...
+	test.AssertNotificationSent(t, fyne.NewNotification("SecureChat — Bob", "New message"), func() {
 		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &msg2})
 	})
 }

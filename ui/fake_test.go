@@ -283,7 +283,7 @@ func shownTexts(m *messageList) []string {
 			out = append(out, b.rend.button.Text)
 			continue
 		}
-		out = append(out, b.rend.text.String())
+		out = append(out, b.rend.text.String()+"\n"+b.rend.status.String())
 	}
 	return out
 }

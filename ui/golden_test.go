@@ -58,3 +58,12 @@ func capture(f *fixture) {
 	f.win.Resize(size.Add(fyne.NewSize(1, 1)))
 	f.win.Resize(size)
 }
+
+func TestGolden_Settings(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	test.Tap(c.settings)
+	capture(f)
+
+	test.AssertImageMatches(t, "settings.png", f.win.Canvas().Capture())
+}

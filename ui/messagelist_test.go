@@ -8,6 +8,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -133,4 +135,50 @@ func TestBubble_LongWordWrapsInsideTheBubble(t *testing.T) {
 	g := b.rend.geometry(600)
 	assert.LessOrEqual(t, g.bgSize.Width, float32(600*bubbleMaxFraction))
 	assert.Greater(t, g.height, one.heightFor(600)+20, "the long word takes several lines")
+}
+
+// A glyph such as ✓ is missing from some fonts (the headless test font
+// among them, where it showed as "�delivered"): the state is a theme icon.
+func TestBubble_StatusIsDrawnWithThemeIcons(t *testing.T) {
+	for _, tc := range []struct {
+		status   msgStatus
+		readOnly bool
+		icon     fyne.Resource
+		text     string
+	}{
+		{statusSending, false, theme.HistoryIcon(), "sending…"},
+		{statusSending, true, theme.QuestionIcon(), "not acknowledged"},
+		{statusDelivered, false, theme.ConfirmIcon(), "delivered"},
+		{statusFailed, false, theme.ErrorIcon(), "not delivered: connection lost"},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			test.NewTempApp(t)
+			b := newBubble(nil)
+			b.r = &row{kind: rowMessage, outgoing: true, from: "Alice", text: "hi",
+				status: tc.status, reason: "connection lost", readOnly: tc.readOnly}
+			w := test.NewTempWindow(t, b)
+			w.Resize(fyne.NewSize(600, 200))
+
+			var icons, texts []string
+			for _, o := range test.LaidOutObjects(b) {
+				switch o := o.(type) {
+				case *widget.Icon:
+					if o.Visible() && o.Resource != nil {
+						icons = append(icons, o.Resource.Name())
+					}
+				case *widget.RichText:
+					if o.Visible() {
+						texts = append(texts, o.String())
+					}
+				}
+			}
+			require.Len(t, icons, 1, "one state icon")
+			// theme icons are named colour_file: the file tells the icon
+			_, want, _ := strings.Cut(tc.icon.Name(), "_")
+			_, got, _ := strings.Cut(icons[0], "_")
+			assert.Equal(t, want, got)
+			assert.True(t, containsText(texts, tc.text), "%q", texts)
+			assert.False(t, containsText(texts, "✓"), "no glyph the font may lack: %q", texts)
+		})
+	}
 }

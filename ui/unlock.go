@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"unicode"
 
@@ -11,6 +12,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/securechat/securechat/history"
 )
 
 // unlockScreen creates the profile on first start and unlocks it later.
@@ -139,8 +142,8 @@ func (s *unlockScreen) submit() {
 			s.setError("Enter your name.")
 			u.win.Canvas().Focus(s.name)
 			return
-		case len([]rune(s.pass.Text)) < 8:
-			s.setError("Use a passphrase of at least 8 characters.")
+		case history.CheckNewPassphrase(pass) != nil:
+			s.setError(fmt.Sprintf("Use a passphrase of at least %d characters.", history.MinPassphraseLen))
 			u.win.Canvas().Focus(s.pass)
 			return
 		case s.pass.Text != s.pass2.Text:

@@ -2,11 +2,14 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/securechat/securechat/history"
 )
 
 func TestUnlock_WrongPassphraseShowsInlineError(t *testing.T) {
@@ -66,5 +69,35 @@ func TestPassphraseHint(t *testing.T) {
 		{"correct horse battery staple 9", "Strong"},
 	} {
 		assert.Contains(t, passphraseHint(tc.pass), tc.want, tc.pass)
+	}
+}
+
+// The desktop app and the terminal share one rule for new passphrases,
+// history.CheckNewPassphrase.
+func TestUnlock_CreateProfileUsesTheSharedPassphraseRule(t *testing.T) {
+	for _, tc := range []struct {
+		name, pass string
+		ok         bool
+	}{
+		{"one character", "x", false},
+		{"one short of the minimum", strings.Repeat("x", history.MinPassphraseLen-1), false},
+		{"short in characters, long in bytes", strings.Repeat("é", history.MinPassphraseLen-1), false},
+		{"the minimum", strings.Repeat("x", history.MinPassphraseLen), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, false)
+			s := f.ui.unlock
+			test.Type(s.name, "Alice")
+			s.pass.SetText(tc.pass)
+			s.pass2.SetText(tc.pass)
+			test.Tap(s.button)
+			if !tc.ok {
+				assert.Equal(t, fmt.Sprintf("Use a passphrase of at least %d characters.", history.MinPassphraseLen), s.errLabel.Text)
+				assert.Nil(t, f.ui.choose, "no profile is created")
+				return
+			}
+			assert.Empty(t, s.errLabel.Text)
+			require.NotNil(t, f.ui.choose)
+		})
 	}
 }

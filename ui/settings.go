@@ -1,0 +1,100 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// What a notification of a new message shows. The operating system's
+// notification centre may keep notifications on disk, outside the
+// encrypted history, so the default leaves the message text out.
+type notifyLevel string
+
+const (
+	notifyFull notifyLevel = "full" // the partner's name and the message
+	notifyName notifyLevel = "name" // the partner's name only
+	notifyNone notifyLevel = "none" // no notification
+)
+
+// prefNotifications is the app preference (not secret) that holds the
+// notifyLevel.
+const prefNotifications = "notifications"
+
+// notifyLevels are the choices in the order the settings show them, with
+// their labels.
+var notifyLevels = []struct {
+	level notifyLevel
+	label string
+}{
+	{notifyFull, "Name and message"},
+	{notifyName, "Name only"},
+	{notifyNone, "Nothing"},
+}
+
+func (u *UI) notifyLevel() notifyLevel {
+	l := notifyLevel(u.app.Preferences().StringWithFallback(prefNotifications, string(notifyName)))
+	for _, c := range notifyLevels {
+		if c.level == l {
+			return l
+		}
+	}
+	return notifyName
+}
+
+func (u *UI) setNotifyLevel(l notifyLevel) {
+	u.app.Preferences().SetString(prefNotifications, string(l))
+}
+
+// notifyMessage tells the operating system about a message from a partner
+// while our window is in the background, showing what the setting allows.
+func (u *UI) notifyMessage(from, text string) {
+	if u.focused {
+		return
+	}
+	title := "SecureChat — " + from
+	switch u.notifyLevel() {
+	case notifyFull:
+		u.app.SendNotification(fyne.NewNotification(title, shorten(text, 120)))
+	case notifyName:
+		u.app.SendNotification(fyne.NewNotification(title, "New message"))
+	}
+}
+
+// settingsDialog is the small settings window of the chat screen.
+type settingsDialog struct {
+	dialog        dialog.Dialog
+	notifications *widget.RadioGroup
+}
+
+// showSettings opens the settings over the main window.
+func (u *UI) showSettings() {
+	s := &settingsDialog{}
+	var labels []string
+	selected := ""
+	for _, c := range notifyLevels {
+		labels = append(labels, c.label)
+		if c.level == u.notifyLevel() {
+			selected = c.label
+		}
+	}
+	s.notifications = widget.NewRadioGroup(labels, nil)
+	s.notifications.Required = true
+	s.notifications.SetSelected(selected) // before OnChanged: opening stores nothing
+	s.notifications.OnChanged = func(label string) {
+		for _, c := range notifyLevels {
+			if c.label == label {
+				u.setNotifyLevel(c.level)
+			}
+		}
+	}
+	hint := widget.NewLabel("Your system's notification centre may keep what a notification shows, outside SecureChat's encrypted history.")
+	hint.Wrapping = fyne.TextWrapWord
+	hint.SizeName = theme.SizeNameCaptionText
+	form := widget.NewForm(widget.NewFormItem("Notifications", s.notifications))
+	s.dialog = dialog.NewCustom("Settings", "Close", fixedWidth(380, container.NewVBox(form, hint)), u.win)
+	u.settings = s
+	s.dialog.Show()
+}
