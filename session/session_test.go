@@ -96,3 +96,25 @@ func TestSession_MessageSentTheMomentThePartnerIsConnectedArrives(t *testing.T) 
 	assert.Equal(t, "welcome", conn.waitFor(EventMessage, nil).Message.Text)
 	assert.Empty(t, conn.events(EventDisconnected))
 }
+
+func TestSession_HistoryCallbacksNeverBlockOnAFullEventChannel(t *testing.T) {
+	// Nobody reads the events: the channel is full. The history's durable
+	// callbacks run on its one goroutine and must still return at once.
+	s, err := newSession(testConfig("bob", nil), true)
+	require.NoError(t, err)
+	s.events = make(chan Event) // full: no reader, no room
+	l := s.newLink(nil, "192.0.2.1:9999", false)
+	done := make(chan struct{})
+	go func() {
+		l.historyFailed(errDiskFull)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the history callback blocked on the event channel")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	assert.Equal(t, reasonHistoryFailed, l.endReason, "the chat is stopped instead")
+}

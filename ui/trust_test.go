@@ -166,3 +166,28 @@ func TestChoose_HostRemembersOnlyContactsAndThePort(t *testing.T) {
 	test.Tap(s.hostButton)
 	assert.Equal(t, 5151, f.vault.settings.ListenPort)
 }
+
+func TestTrust_AcceptAndVerifyWriteTheVaultOffTheUIGoroutine(t *testing.T) {
+	f := newFixture(t, true)
+	f.chatAs(roleHost)
+	var queued []func()
+	f.ui.async = func(fn func()) { queued = append(queued, fn) }
+	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustNew)})
+	test.Tap(topDialogButton(t, f.win, "Accept"))
+	assert.Equal(t, 0, f.ctrl.accepted, "Accept saves a contact: not on the UI goroutine")
+	require.NotEmpty(t, queued)
+	for _, fn := range queued {
+		fn()
+	}
+	assert.Equal(t, 1, f.ctrl.accepted)
+
+	queued = nil
+	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustNew)})
+	test.Tap(f.ui.chat.verify)
+	test.Tap(topDialogButton(t, f.win, "They match"))
+	assert.Equal(t, 0, f.ctrl.verified, "Verify writes the vault: not on the UI goroutine")
+	for _, fn := range queued {
+		fn()
+	}
+	assert.Equal(t, 1, f.ctrl.verified)
+}
