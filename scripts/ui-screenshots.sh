@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Takes the screenshots in docs/screenshots/ from the real app: two
 # instances under Xvfb, with fresh profiles, driven with xdotool through a
-# short chat, the verification dialog, the network view, the history
-# browser and the unlock screen.
+# first contact on both sides, a short chat, the verification dialog, the
+# network view, the history browser, a lookalike name, a changed key, the
+# invite dialogs and the unlock screen.
 #
 # usage: scripts/ui-screenshots.sh [path/to/securechat] [output dir]
 
@@ -56,9 +57,11 @@ ui_host "$UI_WIN_A" "$port"
 shot "$UI_WIN_A" waiting
 ui_connect "$UI_WIN_B" "127.0.0.1:$port"
 ui_wait_title "$UI_WIN_A" "SecureChat — Bob$" 30
+ui_wait_title "$UI_WIN_B" "SecureChat — Alice$" 30
 shot "$UI_WIN_A" partner-request
+shot "$UI_WIN_B" first-contact
 ui_accept_request "$UI_WIN_A" Bob
-ui_wait_title "$UI_WIN_B" "SecureChat — Alice$"
+ui_accept_request "$UI_WIN_B" Alice
 sleep 1
 
 say() {
@@ -107,26 +110,70 @@ sleep 0.5
 shot "$hist" history
 xdotool windowmove "$hist" 900 0
 
-# Bob leaves; someone calling himself Bob, with another key, connects.
+# Bob leaves; someone else calling himself "bob", with another key,
+# connects: a lookalike of Alice's contact Bob.
 ui_quit B
 sleep 1
 mkdir -p "$UI_WORK/mallory"
 ui_launch M "$UI_WORK/mallory"
 xdotool windowmove "$UI_WIN_M" 900 0
-ui_create_profile "$UI_WIN_M" Bob "yet another passphrase"
+ui_create_profile "$UI_WIN_M" bob "yet another passphrase"
 ui_connect "$UI_WIN_M" "127.0.0.1:$port"
+sleep 3
+shot "$UI_WIN_A" lookalike
+ui_quit M
+ui_quit A
+
+# Bob hosts and Alice connects to him, so that she knows his address; then
+# someone else answers there: the changed-key warning when she reconnects.
+port2=$(ui_free_port)
+ui_launch B "$UI_WORK/bob"
+xdotool windowmove "$UI_WIN_B" 900 0
+ui_unlock "$UI_WIN_B" "$pass_b"
+ui_host "$UI_WIN_B" "$port2"
+ui_launch A "$UI_WORK/alice"
+xdotool windowmove "$UI_WIN_A" 0 0
+ui_unlock "$UI_WIN_A" "$pass_a"
+ui_connect "$UI_WIN_A" "127.0.0.1:$port2"
+ui_wait_title "$UI_WIN_A" "SecureChat — Bob$" 30
+sleep 1
+ui_quit B
+sleep 1
+ui_launch M "$UI_WORK/mallory"
+xdotool windowmove "$UI_WIN_M" 900 0
+ui_unlock "$UI_WIN_M" "yet another passphrase"
+ui_host "$UI_WIN_M" "$port2"
+click "$UI_WIN_A" 765 21 # Reconnect
 sleep 3
 shot "$UI_WIN_A" changed-key
 ui_quit M
 ui_quit A
 
+# The invite dialogs: Alice makes one; Carol opens the app with the link.
 ui_launch A "$UI_WORK/alice"
+xdotool windowmove "$UI_WIN_A" 0 0
 ui_wait_title "$UI_WIN_A" '^SecureChat$'
 ui_type "$UI_WIN_A" "not my passphrase"
 ui_key "$UI_WIN_A" Return
 sleep 1.5
 shot "$UI_WIN_A" unlock-wrong-passphrase
+ui_key "$UI_WIN_A" ctrl+a
+ui_type "$UI_WIN_A" "$pass_a"
+ui_key "$UI_WIN_A" Return
+ui_wait_title "$UI_WIN_A" 'Host or Connect' 30
+sleep 0.5
+click "$UI_WIN_A" 183 447 # Invite someone…
+sleep 1
+shot "$UI_WIN_A" invite
 ui_quit A
+code=$(SECURECHAT_PASSPHRASE=$pass_a "$UI_BIN" invite --profile "$UI_WORK/alice" --addr 192.168.1.20 --json | sed -n 's/.*"code":"\([a-z0-9]*\)".*/\1/p')
+mkdir -p "$UI_WORK/carol"
+ui_launch C "$UI_WORK/carol" "securechat:$code"
+xdotool windowmove "$UI_WIN_C" 0 0
+ui_create_profile "$UI_WIN_C" Carol "a third good passphrase"
+sleep 1
+shot "$UI_WIN_C" connect-invite
+ui_quit C
 if grep -l "Error in Fyne call thread" "$UI_WORK"/*.log; then
 	ui_fail "a widget was changed off the UI goroutine"
 fi
