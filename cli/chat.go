@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/securechat/securechat/invite"
+	"github.com/securechat/securechat/names"
 	"github.com/securechat/securechat/session"
 	"github.com/securechat/securechat/transport"
 )
@@ -92,6 +93,12 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 			return 2
 		}
 		target = session.Target{Addrs: []string{addr}}
+	}
+	if o.profile.Name != "" {
+		if err := names.Check(o.profile.Name); err != nil {
+			fmt.Fprintln(stderr, "securechat: --name:", strings.TrimPrefix(err.Error(), "names: "))
+			return 2
+		}
 	}
 	if o.trustNewKey && o.knownOnly {
 		fmt.Fprintln(stderr, "securechat: --trust-new-key and --known-only contradict each other")

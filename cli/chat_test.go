@@ -379,6 +379,8 @@ func TestChat_UsageErrorsExitTwo(t *testing.T) {
 		{"host", "--no-such-flag"},
 		{"frobnicate"},
 		{"connect", "x", "--trust-new-key", "--known-only"},
+		{"connect", "x", "--name", "Bob\u202e"},
+		{"host", "--name", "   "},
 	} {
 		var out, errOut strings.Builder
 		assert.Equal(t, 2, run(args, "test", strings.NewReader(""), &out, &errOut), "%v", args)

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/names"
 )
 
 // unlockScreen creates the profile on first start and unlocks it later.
@@ -142,6 +143,10 @@ func (s *unlockScreen) submit() {
 			s.setError("Enter your name.")
 			u.win.Canvas().Focus(s.name)
 			return
+		case names.Check(name) != nil:
+			s.setError(nameProblem(names.Check(name)))
+			u.win.Canvas().Focus(s.name)
+			return
 		case history.CheckNewPassphrase(pass) != nil:
 			s.setError(fmt.Sprintf("Use a passphrase of at least %d characters.", history.MinPassphraseLen))
 			u.win.Canvas().Focus(s.pass)
@@ -216,4 +221,13 @@ func passphraseHint(p string) string {
 		return "Fair. A few more words would make it strong."
 	}
 	return "Strong."
+}
+
+// nameProblem says, as a sentence for the user, why a name cannot be used.
+func nameProblem(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "names: ")
+	if msg == "" {
+		return "This name cannot be used."
+	}
+	return "This name cannot be used: " + msg + "."
 }

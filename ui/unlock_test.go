@@ -101,3 +101,22 @@ func TestUnlock_CreateProfileUsesTheSharedPassphraseRule(t *testing.T) {
 		})
 	}
 }
+
+func TestUnlock_CreateProfileRefusesNamesThatCannotChat(t *testing.T) {
+	for what, name := range map[string]string{
+		"zero-width space":       "Alice\u200b",
+		"right-to-left override": "Alice\u202e",
+		"over 64 bytes":          strings.Repeat("é", 33),
+	} {
+		t.Run(what, func(t *testing.T) {
+			f := newFixture(t, false)
+			s := f.ui.unlock
+			s.name.SetText(name)
+			s.pass.SetText("correct horse battery staple")
+			s.pass2.SetText("correct horse battery staple")
+			test.Tap(s.button)
+			assert.Contains(t, s.errLabel.Text, "This name cannot be used")
+			assert.Nil(t, f.ui.choose, "no profile is created")
+		})
+	}
+}
