@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -55,14 +54,12 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		}
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	pos, code, done := parseCommand(fs, args)
+	if done {
+		return code
 	}
 	var (
+		err    error
 		addr   string
 		target session.Target
 		inv    *invite.Invite

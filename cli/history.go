@@ -106,6 +106,20 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseCommand parses a command's flags and returns its positional
+// arguments; done reports that the command ends here with exit code (0
+// after -h, 2 for a usage error, which the flag package has printed).
+func parseCommand(fs *flag.FlagSet, args []string) (pos []string, code int, done bool) {
+	pos, err := parseInterleaved(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return nil, 0, true
+	case err != nil:
+		return nil, 2, true
+	}
+	return pos, 0, false
+}
+
 // JSON shapes of `securechat history ... --json`.
 type (
 	jsonConversation struct {

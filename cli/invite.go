@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,12 +39,9 @@ func RunInvite(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: securechat invite [--uses N] [--expires DURATION] [--port PORT] [--addr A,B] [--profile DIR] [--json]")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	pos, code, done := parseCommand(fs, args)
+	if done {
+		return code
 	}
 	if len(pos) != 0 || uses < 1 || uses > 1000 || expires <= 0 || port < 1 || port > 65535 {
 		fs.Usage()
@@ -66,24 +62,21 @@ func RunInvite(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer v.Close()
 	inv, err := v.MakeInvite(hosts, uint16(port), expires, uses)
-	code := ""
-	if err == nil {
-		code = inv.Code()
-	}
 	if err != nil {
 		fmt.Fprintln(stderr, "securechat:", err)
 		return 1
 	}
+	text := inv.Code()
 	if asJSON {
 		_ = json.NewEncoder(stdout).Encode(map[string]any{
-			"code": code, "uri": inv.URI(), "expires": inv.Expires.UTC().Format(time.RFC3339),
+			"code": inv.Code(), "uri": inv.URI(), "expires": inv.Expires.UTC().Format(time.RFC3339),
 			"uses": uses, "addrs": inv.Targets(), "fingerprint": inv.FingerprintHex(),
 		})
 		return 0
 	}
 	fmt.Fprintf(stdout, "Invite (valid until %s, for %d %s):\n\n  %s\n\nor as a link: %s\n\n",
-		inv.Expires.Local().Format("2 Jan 2006 15:04"), uses, plural(uses, "person", "people"), code, inv.URI())
-	fmt.Fprintf(stdout, "Give it only to the person you invite, over a channel you trust. They run\n  securechat connect %s\nwhile you run `securechat host --listen :%d`. Their key is then known from the first byte.\n", code, port)
+		inv.Expires.Local().Format("2 Jan 2006 15:04"), uses, plural(uses, "person", "people"), text, inv.URI())
+	fmt.Fprintf(stdout, "Give it only to the person you invite, over a channel you trust. They run\n  securechat connect %s\nwhile you run `securechat host --listen :%d`. Their key is then known from the first byte.\n", text, port)
 	return 0
 }
 
@@ -142,12 +135,9 @@ func RunContacts(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: securechat contacts [list | rename NAME NEWNAME | delete NAME] [--profile DIR] [--json]")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	pos, code, done := parseCommand(fs, args)
+	if done {
+		return code
 	}
 	if len(pos) == 0 {
 		pos = []string{"list"}
