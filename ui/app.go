@@ -84,7 +84,20 @@ func (u *UI) showError(err error) {
 	if err == nil {
 		return
 	}
-	fyne.Do(func() { dialog.ShowError(err, u.win) })
+	fyne.Do(func() {
+		d := dialog.NewError(err, u.win)
+		d.SetOnClosed(u.focusChat)
+		d.Show()
+	})
+}
+
+// focusChat gives the keyboard back to the chat's message input, if a chat
+// is shown. Every control of the chat window calls it when it is done, so
+// that what is typed next goes into the message and not into nothing.
+func (u *UI) focusChat() {
+	if u.chat != nil {
+		u.chat.focusInput()
+	}
 }
 
 func (u *UI) setContent(o fyne.CanvasObject, title string) {

@@ -95,9 +95,15 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	c.statusIcon = widget.NewIcon(theme.MediaRecordIcon())
 	c.action = widget.NewButton("", c.actionTapped)
 	c.newChat = widget.NewButtonWithIcon("New chat", theme.ContentAddIcon(), c.newChatTapped)
-	c.past = widget.NewButtonWithIcon("Past chats", theme.HistoryIcon(), u.showHistory)
+	c.past = widget.NewButtonWithIcon("Past chats", theme.HistoryIcon(), func() {
+		u.showHistory()
+		c.focusInput() // for when the user comes back to this window
+	})
 	c.settings = widget.NewButtonWithIcon("", theme.SettingsIcon(), u.showSettings)
-	c.wireToggle = widget.NewCheck("What the network sees", func(on bool) { c.messages.setShowWire(on) })
+	c.wireToggle = widget.NewCheck("What the network sees", func(on bool) {
+		c.messages.setShowWire(on)
+		c.focusInput()
+	})
 
 	c.partnerLbl = widget.NewLabel("")
 	c.partnerLbl.TextStyle.Bold = true
@@ -120,6 +126,7 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	)
 
 	c.messages = newMessageList(c.retry)
+	c.messages.onAction = c.focusInput
 	c.waitText = widget.NewLabel("")
 	c.waitText.Alignment = fyne.TextAlignCenter
 	c.waitText.Wrapping = fyne.TextWrapWord
@@ -362,6 +369,16 @@ func (c *chatScreen) sendTapped() {
 	c.u.win.Canvas().Focus(c.input)
 }
 
+// focusInput gives the keyboard focus to the message input; the chat
+// window's controls call it once used, so that a message typed after
+// ticking a box or pressing Retry is not typed into nothing.
+func (c *chatScreen) focusInput() {
+	if c.u.chat != c || c.state == stateClosed {
+		return
+	}
+	c.u.win.Canvas().Focus(c.input)
+}
+
 func (c *chatScreen) setHint(s string) {
 	if s == "" {
 		c.hint.Hide()
@@ -522,6 +539,7 @@ func (c *chatScreen) detail() string {
 }
 
 func (c *chatScreen) actionTapped() {
+	defer c.focusInput()
 	switch c.state {
 	case stateListening, stateConnecting, stateHandshaking, stateClosed:
 		c.cancelTapped()
@@ -569,7 +587,9 @@ func (c *chatScreen) newChatTapped() {
 		func(ok bool) {
 			if ok {
 				c.u.leaveChat()
+				return
 			}
+			c.focusInput()
 		}, c.u.win)
 }
 

@@ -41,7 +41,10 @@ func (u *UI) showHistory() {
 	}
 	h := newHistoryWindow(u)
 	u.history = h
-	h.win.SetOnClosed(func() { u.history = nil })
+	h.win.SetOnClosed(func() {
+		u.history = nil
+		u.focusChat()
+	})
 	h.win.Show()
 	search := h.search
 	fyne.Do(func() { h.win.Canvas().Focus(search) })

@@ -36,6 +36,9 @@ type messageList struct {
 	highlight string
 	marked    string // id of the message to outline
 	onRetry   func(id string)
+	// onAction is called after a control in the list was used (Retry, a
+	// tap on a row), for the owner to take the keyboard focus back.
+	onAction func()
 
 	earlier, later row
 
@@ -62,7 +65,10 @@ func newMessageList(onRetry func(id string)) *messageList {
 	})
 	m.list.HideSeparators = true
 	// a chat pane has nothing to select
-	m.list.OnSelected = func(id widget.ListItemID) { m.list.Unselect(id) }
+	m.list.OnSelected = func(id widget.ListItemID) {
+		m.list.Unselect(id)
+		m.action()
+	}
 	m.ExtendBaseWidget(m)
 	return m
 }
@@ -119,6 +125,13 @@ func (m *messageList) buttonTapped(r *row) {
 		if m.onRetry != nil {
 			m.onRetry(r.id)
 		}
+	}
+	m.action()
+}
+
+func (m *messageList) action() {
+	if m.onAction != nil {
+		m.onAction()
 	}
 }
 

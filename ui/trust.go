@@ -67,6 +67,7 @@ func (c *chatScreen) showRequest(p *session.Partner) {
 	}
 	d := dialog.NewCustomConfirm(title, "Accept", "Decline", content, func(ok bool) {
 		c.dialog = nil
+		defer c.focusInput()
 		if ok {
 			c.accept()
 		} else {
@@ -102,6 +103,7 @@ func (c *chatScreen) showLookalike(p *session.Partner) {
 	))
 	d := dialog.NewCustomConfirm("Warning: not your contact "+p.LooksLike, "Accept anyway", "Decline", content, func(ok bool) {
 		c.dialog = nil
+		defer c.focusInput()
 		if ok {
 			c.system(fmt.Sprintf("You accepted a new key calling itself %q.", p.Name), true)
 			c.accept()
@@ -130,6 +132,7 @@ func (c *chatScreen) showChangedKey(p *session.Partner) {
 	))
 	d := dialog.NewCustomConfirm("Warning: "+who+"'s key has changed", "Trust new key", "Disconnect", content, func(ok bool) {
 		c.dialog = nil
+		defer c.focusInput()
 		if ok {
 			c.system(fmt.Sprintf("You trusted a new key for %s.", who), true)
 			c.accept()
@@ -159,6 +162,7 @@ func (c *chatScreen) showVerify() {
 		wrapped(fmt.Sprintf("Mark %s as verified only if the numbers match.", p.Name)),
 	))
 	d := dialog.NewCustomConfirm("Verify "+p.Name, "They match", "Not now", content, func(ok bool) {
+		c.focusInput()
 		if !ok {
 			return
 		}
