@@ -136,7 +136,7 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 		container.NewCenter(c.activity), c.waitText, container.NewCenter(c.waitCancel))))
 
 	c.input = newMessageEntry(c.sendTapped)
-	c.input.OnChanged = func(string) { c.updateSend() }
+	c.input.onChange = func(string) { c.updateSend() }
 	c.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendTapped)
 	c.send.Importance = widget.HighImportance
 	c.hint = widget.NewLabel("")

@@ -352,3 +352,37 @@ func TestChat_RetryAfterReconnect(t *testing.T) {
 	assert.Equal(t, statusDelivered, c.messages.byID["m1"].status)
 	assert.Len(t, f.ctrl.dialed, 1)
 }
+
+// The input is one line tall, grows with its text and stops at five
+// lines, after which it scrolls.
+func TestChat_InputGrowsUpToFiveLines(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	require.Greater(t, c.input.Size().Width, float32(100), "the input is laid out")
+
+	height := func(text string) float32 {
+		c.input.SetText(text)
+		return c.input.MinSize().Height
+	}
+	one := height("")
+	assert.Equal(t, one, height("one line"))
+	two := height("one\ntwo")
+	line := two - one
+	require.Greater(t, line, float32(10), "a second line makes it taller")
+	assert.Equal(t, one+2*line, height("one\ntwo\nthree"))
+	five := height("1\n2\n3\n4\n5")
+	assert.Equal(t, one+4*line, five)
+	assert.Equal(t, five, height("1\n2\n3\n4\n5\n6\n7\n8"), "it stops growing at five lines")
+
+	long := strings.Repeat("wrapping words ", 40) // one line, wrapped
+	assert.Greater(t, height(long), one, "wrapped lines count")
+
+	pressShiftEnter(c.input) // typing a new line grows it too
+	c.input.SetText("")
+	test.Type(c.input, "a")
+	pressShiftEnter(c.input)
+	test.Type(c.input, "b")
+	assert.Equal(t, two, c.input.MinSize().Height)
+	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	assert.Equal(t, one, c.input.MinSize().Height, "sending shrinks it back")
+}
