@@ -74,6 +74,10 @@ type row struct {
 	wire     []byte
 	warn     bool // a system line shown in the error colour
 	readOnly bool // history view: no Retry
+	// set by the list from the row before: grouped hides the header of a
+	// message that follows one from the same sender within groupGap;
+	// dayBreak puts a date line ("Today") above the first row of a day.
+	grouped, dayBreak bool
 
 	// cached height for width hw and wire view hwire
 	h, hw float32
@@ -82,6 +86,55 @@ type row struct {
 }
 
 func (r *row) invalidate() { r.hw = 0 }
+
+// clock is the time now: the date lines say Today and Yesterday from it,
+// and new notes are stamped with it. Golden-image tests fix it.
+var clock = time.Now
+
+// groupGap is how soon a message must follow the sender's previous one to
+// be shown under the same header.
+const groupGap = 5 * time.Minute
+
+// linkTo sets r's grouping and date line from prev, the row shown before
+// it (nil for the first), and reports whether they changed.
+func (r *row) linkTo(prev *row) bool {
+	grouped, dayBreak := false, false
+	if !r.time.IsZero() {
+		dayBreak = prev == nil || prev.time.IsZero() || !sameDay(prev.time, r.time)
+	}
+	if prev != nil && !dayBreak && r.kind == rowMessage && prev.kind == rowMessage &&
+		prev.outgoing == r.outgoing && prev.from == r.from && !prev.time.IsZero() && !r.time.IsZero() {
+		d := r.time.Sub(prev.time)
+		grouped = d >= -time.Minute && d <= groupGap
+	}
+	if grouped == r.grouped && dayBreak == r.dayBreak {
+		return false
+	}
+	r.grouped, r.dayBreak = grouped, dayBreak
+	r.invalidate()
+	return true
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Local().Date()
+	by, bm, bd := b.Local().Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// dayLabel names t's day for the date line: Today, Yesterday, the weekday
+// and date this year, or the full date.
+func dayLabel(t, now time.Time) string {
+	t, now = t.Local(), now.Local()
+	switch {
+	case sameDay(t, now):
+		return "Today"
+	case sameDay(t, now.AddDate(0, 0, -1)):
+		return "Yesterday"
+	case t.Year() == now.Year():
+		return t.Format("Monday 2 January")
+	}
+	return t.Format("Monday 2 January 2006")
+}
 
 // wireSummary renders sealed bytes the way a capture tool would: the size,
 // then the first and last bytes in hex.
@@ -141,7 +194,10 @@ func (b *bubble) CreateRenderer() fyne.WidgetRenderer {
 		text:       widget.NewRichText(),
 		status:     widget.NewRichText(),
 		statusIcon: widget.NewIcon(nil),
+		day:        canvas.NewText("", color.Transparent),
 	}
+	r.day.Alignment = fyne.TextAlignCenter
+	r.day.TextStyle.Bold = true
 	r.text.Wrapping = fyne.TextWrapWord
 	r.status.Wrapping = fyne.TextWrapWord
 	r.button = widget.NewButton("", func() {
@@ -171,13 +227,41 @@ type bubbleRenderer struct {
 	status     *widget.RichText // the delivery state of our message, under text
 	statusIcon *widget.Icon     // left of status
 	button     *widget.Button
+	day        *canvas.Text // the date line above the first row of a day
 }
 
 type bubbleGeometry struct {
-	bgPos, textPos, statusPos, iconPos, buttonPos      fyne.Position
-	bgSize, textSize, statusSize, iconSize, buttonSize fyne.Size
-	height                                             float32
-	showBG, showText, showStatus, showButton           bool
+	bgPos, textPos, statusPos, iconPos, buttonPos, dayPos       fyne.Position
+	bgSize, textSize, statusSize, iconSize, buttonSize, daySize fyne.Size
+	height                                                      float32
+	showBG, showText, showStatus, showButton, showDay           bool
+}
+
+// dayHeight is the height of the date line band, or 0 without one.
+func (r *bubbleRenderer) dayHeight() float32 {
+	if !r.b.r.dayBreak || r.b.r.kind == rowEarlier || r.b.r.kind == rowLater {
+		return 0
+	}
+	th := r.th()
+	return fyne.MeasureText("Ag", th.Size(theme.SizeNameText), r.day.TextStyle).Height + 2*th.Size(theme.SizeNamePadding)
+}
+
+// geometry lays the row out at width: the date line, if any, then the row.
+func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
+	g := r.rowGeometry(width)
+	top := r.dayHeight()
+	if top == 0 {
+		return g
+	}
+	pad := r.th().Size(theme.SizeNamePadding)
+	for _, p := range []*fyne.Position{&g.bgPos, &g.textPos, &g.statusPos, &g.iconPos, &g.buttonPos} {
+		p.Y += top
+	}
+	g.showDay = true
+	g.dayPos = fyne.NewPos(0, pad)
+	g.daySize = fyne.NewSize(width, top-2*pad)
+	g.height += top
+	return g
 }
 
 const (
@@ -187,9 +271,9 @@ const (
 
 func (r *bubbleRenderer) th() fyne.Theme { return r.b.Theme() }
 
-// geometry lays the row out at width. The list measures every row through
-// this same function, so the heights it sets are the ones drawn.
-func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
+// rowGeometry lays the row out at width. The list measures every row
+// through this same function, so the heights it sets are the ones drawn.
+func (r *bubbleRenderer) rowGeometry(width float32) bubbleGeometry {
 	th := r.th()
 	pad := th.Size(theme.SizeNamePadding)
 	var g bubbleGeometry
@@ -337,6 +421,7 @@ func (r *bubbleRenderer) update() {
 	v := fyne.CurrentApp().Settings().ThemeVariant()
 	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius) * 2
 	r.bg.StrokeWidth = 0
+	r.updateDay(th, v)
 	switch row.kind {
 	case rowEarlier, rowLater:
 		r.updateStatus()
@@ -357,16 +442,20 @@ func (r *bubbleRenderer) update() {
 		return
 	}
 
-	header := row.from
-	if row.outgoing {
-		header = "You"
+	var segs []widget.RichTextSegment
+	if !row.grouped { // a message right after the same sender's goes without
+		header := row.from
+		if row.outgoing {
+			header = "You"
+		}
+		if !row.time.IsZero() {
+			// the date is on the date line above the day's first row
+			header += "  ·  " + row.time.Local().Format("15:04")
+		}
+		segs = append(segs, &widget.TextSegment{Text: header, Style: widget.RichTextStyle{
+			ColorName: theme.ColorNamePlaceHolder, SizeName: theme.SizeNameCaptionText,
+			TextStyle: fyne.TextStyle{Bold: true}}})
 	}
-	if !row.time.IsZero() {
-		header += "  ·  " + formatTime(row.time)
-	}
-	segs := []widget.RichTextSegment{&widget.TextSegment{Text: header, Style: widget.RichTextStyle{
-		ColorName: theme.ColorNamePlaceHolder, SizeName: theme.SizeNameCaptionText,
-		TextStyle: fyne.TextStyle{Bold: true}}}}
 	segs = append(segs, highlightSegments(row.text, b.highlight)...)
 	r.updateStatus()
 	if b.showWire && len(row.wire) > 0 {
@@ -393,6 +482,18 @@ func (r *bubbleRenderer) update() {
 	if row.status == statusFailed && !row.readOnly {
 		r.setButton("Retry", theme.ViewRefreshIcon(), widget.MediumImportance)
 	}
+}
+
+// updateDay sets the date line's text and colour.
+func (r *bubbleRenderer) updateDay(th fyne.Theme, v fyne.ThemeVariant) {
+	text := ""
+	if r.b.r.dayBreak {
+		text = dayLabel(r.b.r.time, clock())
+	}
+	r.day.Text = text
+	r.day.TextSize = th.Size(theme.SizeNameText)
+	r.day.Color = th.Color(theme.ColorNameForeground, v)
+	r.day.Refresh()
 }
 
 // updateStatus shows the delivery state of our message: a theme icon and
@@ -489,6 +590,9 @@ func (r *bubbleRenderer) Layout(size fyne.Size) {
 	r.statusIcon.Resize(g.iconSize)
 	r.button.Move(g.buttonPos)
 	r.button.Resize(g.buttonSize)
+	r.day.Move(g.dayPos)
+	r.day.Resize(g.daySize)
+	r.day.Hidden = !g.showDay
 	r.bg.Hidden = !g.showBG
 	r.text.Hidden = !g.showText
 	r.status.Hidden = !g.showStatus
@@ -507,7 +611,7 @@ func (r *bubbleRenderer) Refresh() {
 }
 
 func (r *bubbleRenderer) Objects() []fyne.CanvasObject {
-	return []fyne.CanvasObject{r.bg, r.text, r.status, r.statusIcon, r.button}
+	return []fyne.CanvasObject{r.day, r.bg, r.text, r.status, r.statusIcon, r.button}
 }
 
 func (r *bubbleRenderer) Destroy() {}

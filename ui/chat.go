@@ -336,7 +336,7 @@ func shorten(s string, n int) string {
 
 // system adds a centred line to the history pane.
 func (c *chatScreen) system(text string, warn bool) {
-	c.messages.add(&row{kind: rowSystem, text: text, warn: warn, time: time.Now()})
+	c.messages.add(&row{kind: rowSystem, text: text, warn: warn, time: clock()})
 }
 
 func (c *chatScreen) sendTapped() {
@@ -364,7 +364,7 @@ func (c *chatScreen) sendTapped() {
 			name = c.u.vault.Name()
 		}
 		c.messages.add(&row{kind: rowMessage, id: id, outgoing: true, from: name, text: text,
-			time: time.Now(), status: statusSending})
+			time: clock(), status: statusSending})
 	}
 	c.u.win.Canvas().Focus(c.input)
 }

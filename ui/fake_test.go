@@ -279,6 +279,9 @@ func shownTexts(m *messageList) []string {
 		if !ok || !b.Visible() || b.rend == nil {
 			continue
 		}
+		if b.rend.day.Visible() {
+			out = append(out, "—— "+b.rend.day.Text+" ——")
+		}
 		if b.r.kind == rowEarlier || b.r.kind == rowLater {
 			out = append(out, b.rend.button.Text)
 			continue

@@ -191,6 +191,11 @@ func (m *messageList) atBottom() bool {
 func (m *messageList) add(r *row) {
 	follow := m.width <= 0 || m.atBottom()
 	following := !m.hasLater()
+	var prev *row
+	if len(m.rows) > 0 {
+		prev = m.rows[len(m.rows)-1]
+	}
+	r.linkTo(prev)
 	m.rows = append(m.rows, r)
 	if r.id != "" {
 		m.byID[r.id] = r
@@ -221,18 +226,39 @@ func (m *messageList) changed(id string) {
 	follow := m.width > 0 && m.atBottom()
 	r.invalidate()
 	for i := m.first; i < m.last; i++ {
-		if m.rows[i] == r {
-			lid := m.listID(i)
-			if m.width > 0 {
-				m.list.SetItemHeight(lid, m.height(r))
-			}
-			m.list.RefreshItem(lid)
-			break
+		if m.rows[i] != r {
+			continue
 		}
+		// its time may have changed, and with it the grouping of it and
+		// of the row after it
+		m.relink(i)
+		m.update(i)
+		if i+1 < m.last && m.relink(i+1) {
+			m.update(i + 1)
+		}
+		break
 	}
 	if follow {
 		m.list.ScrollToBottom()
 	}
+}
+
+// relink sets the grouping and date line of rows[i] from the row before.
+func (m *messageList) relink(i int) bool {
+	var prev *row
+	if i > 0 {
+		prev = m.rows[i-1]
+	}
+	return m.rows[i].linkTo(prev)
+}
+
+// update remeasures and redraws rows[i], which is in the window.
+func (m *messageList) update(i int) {
+	lid := m.listID(i)
+	if m.width > 0 {
+		m.list.SetItemHeight(lid, m.height(m.rows[i]))
+	}
+	m.list.RefreshItem(lid)
 }
 
 // setRows replaces the content. focus is the index of a row to open the
@@ -240,10 +266,11 @@ func (m *messageList) changed(id string) {
 func (m *messageList) setRows(rows []*row, focus int) {
 	m.rows = rows
 	m.byID = make(map[string]*row, len(rows))
-	for _, r := range rows {
+	for i, r := range rows {
 		if r.id != "" {
 			m.byID[r.id] = r
 		}
+		m.relink(i)
 	}
 	m.marked = ""
 	if focus < 0 || focus >= len(rows) {

@@ -182,3 +182,66 @@ func TestBubble_StatusIsDrawnWithThemeIcons(t *testing.T) {
 		})
 	}
 }
+
+// Messages from one sender that follow within a few minutes share one
+// header; every day starts with a date line.
+func TestMessageList_GroupsSenderAndSeparatesDays(t *testing.T) {
+	test.NewTempApp(t)
+	m := newMessageList(nil)
+	w := test.NewWindow(m)
+	defer w.Close()
+	w.Resize(fyne.NewSize(700, 1400))
+
+	now := time.Now()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 9, 0, 0, 0, time.Local)
+	yesterday := today.AddDate(0, 0, -1)
+	older := today.AddDate(0, 0, -9)
+	msg := func(id string, out bool, at time.Time, text string) *row {
+		from := "Bob"
+		if out {
+			from = "Alice"
+		}
+		return &row{kind: rowMessage, id: id, outgoing: out, from: from, time: at, text: text}
+	}
+	m.setRows([]*row{
+		msg("o1", false, older, "an old one"),
+		msg("y1", false, yesterday, "first yesterday"),
+		msg("y2", false, yesterday.Add(2*time.Minute), "second, grouped"),
+		msg("y3", false, yesterday.Add(20*time.Minute), "later: a new header"),
+		msg("y4", true, yesterday.Add(21*time.Minute), "my reply"),
+		msg("y5", true, yesterday.Add(22*time.Minute), "my second, grouped"),
+	}, -1)
+	m.add(msg("t1", true, today, "the next day: a new header after the date line"))
+	m.add(msg("t2", true, today.Add(time.Minute), "grouped again"))
+	m.add(&row{kind: rowSystem, text: "Partner has disconnected", time: today.Add(2 * time.Minute)})
+	m.add(msg("t3", false, today.Add(3*time.Minute), "after a note: a header"))
+
+	hm := func(t time.Time) string { return t.Format("15:04") }
+	want := []string{
+		"—— " + older.Format("Monday 2 January") + " ——",
+		"Bob  ·  " + hm(older) + "an old one\n",
+		"—— Yesterday ——",
+		"Bob  ·  " + hm(yesterday) + "first yesterday\n",
+		"second, grouped\n",
+		"Bob  ·  " + hm(yesterday.Add(20*time.Minute)) + "later: a new header\n",
+		"You  ·  " + hm(yesterday.Add(21*time.Minute)) + "my reply\n",
+		"my second, grouped\n",
+		"—— Today ——",
+		"You  ·  " + hm(today) + "the next day: a new header after the date line\n",
+		"grouped again\n",
+		"Partner has disconnected\n",
+		"Bob  ·  " + hm(today.Add(3*time.Minute)) + "after a note: a header\n",
+	}
+	if older.Year() != now.Year() {
+		want[0] = "—— " + older.Format("Monday 2 January 2006") + " ——"
+	}
+	assert.Equal(t, want, shownTexts(m))
+}
+
+func TestDayLabel(t *testing.T) {
+	now := time.Date(2026, 3, 12, 0, 30, 0, 0, time.Local)
+	assert.Equal(t, "Today", dayLabel(now.Add(-20*time.Minute), now.Add(23*time.Hour)))
+	assert.Equal(t, "Yesterday", dayLabel(now.Add(-time.Hour), now))
+	assert.Equal(t, "Tuesday 10 March", dayLabel(now.AddDate(0, 0, -2), now))
+	assert.Equal(t, "Wednesday 31 December 2025", dayLabel(time.Date(2025, 12, 31, 9, 0, 0, 0, time.Local), now))
+}
