@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -57,6 +58,8 @@ type UI struct {
 	// focused tracks whether our window has the keyboard focus, for
 	// notifications.
 	focused bool
+	// openURL opens a link in the browser; tests record instead.
+	openURL func(*url.URL) error
 	// async runs slow work (key generation, unlock, Close) off the UI
 	// goroutine; tests make it synchronous.
 	async func(func())
@@ -66,6 +69,7 @@ type UI struct {
 // on it.
 func New(a fyne.App, w fyne.Window, b Backend, version string) *UI {
 	u := &UI{app: a, win: w, backend: b, version: version, focused: true, async: func(f func()) { go f() }}
+	u.openURL = a.OpenURL
 	if icon := appIcon(); icon != nil {
 		a.SetIcon(icon)
 		w.SetIcon(icon)

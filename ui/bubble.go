@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image/color"
+	"net/url"
 	"strings"
 	"time"
 
@@ -170,6 +171,10 @@ type bubble struct {
 	highlight string // search term to emphasise
 	marked    bool   // outline (the search hit opened)
 	onButton  func(r *row)
+	onLink    func(u *url.URL)                // a link in the text was tapped
+	onTap     func()                          // the bubble was tapped or its menu used
+	onMenu    func(*fyne.Menu, fyne.Position) // opens a menu there
+	menu      *fyne.Menu                      // the menu last opened
 
 	rend *bubbleRenderer // the renderer last created, for measuring
 }
@@ -184,6 +189,58 @@ func newBubble(onButton func(r *row)) *bubble {
 func (b *bubble) set(r *row, showWire bool, highlight string, marked bool) {
 	b.r, b.showWire, b.highlight, b.marked = r, showWire, highlight, marked
 	b.Refresh()
+}
+
+// Tapped implements fyne.Tappable: a tap on a message does nothing but
+// give the focus back to its owner (the input of the chat).
+func (b *bubble) Tapped(*fyne.PointEvent) {
+	if b.onTap != nil {
+		b.onTap()
+	}
+}
+
+// TappedSecondary implements fyne.SecondaryTappable: a right click opens a
+// menu to copy the text, or a link in it.
+//
+// Copying works on the whole message rather than a selection: the bubble's
+// text is a RichText (for links, search highlights and the wire bytes),
+// and RichText cannot be selected in Fyne 2.8; a selectable Label could,
+// but has neither links nor highlights.
+func (b *bubble) TappedSecondary(pe *fyne.PointEvent) {
+	items := b.menuItems()
+	if len(items) == 0 || b.onMenu == nil {
+		return
+	}
+	b.menu = fyne.NewMenu("", items...)
+	b.onMenu(b.menu, pe.AbsolutePosition)
+}
+
+// menuItems are the copy actions for the row shown.
+func (b *bubble) menuItems() []*fyne.MenuItem {
+	r := b.r
+	if r.kind != rowMessage && r.kind != rowSystem {
+		return nil
+	}
+	item := func(label, text string) *fyne.MenuItem {
+		return fyne.NewMenuItem(label, func() {
+			copyText(text)
+			if b.onTap != nil {
+				b.onTap()
+			}
+		})
+	}
+	label := "Copy message"
+	if r.kind == rowSystem {
+		label = "Copy text"
+	}
+	items := []*fyne.MenuItem{item(label, r.text)}
+	if r.kind == rowMessage {
+		_, urls := findLinks(r.text)
+		for _, u := range urls {
+			items = append(items, item("Copy link "+shorten(u.String(), 60), u.String()))
+		}
+	}
+	return items
 }
 
 // CreateRenderer implements fyne.Widget.
@@ -361,6 +418,11 @@ func (r *bubbleRenderer) naturalWidth() float32 {
 	inner := th.Size(theme.SizeNameInnerPadding)
 	var widest, line float32
 	for _, seg := range r.text.Segments {
+		if h, ok := seg.(*widget.HyperlinkSegment); ok {
+			line += fyne.MeasureText(h.Text, th.Size(theme.SizeNameText), h.TextStyle).Width
+			widest = max(widest, line)
+			continue
+		}
 		ts, ok := seg.(*widget.TextSegment)
 		if !ok {
 			continue
@@ -456,7 +518,7 @@ func (r *bubbleRenderer) update() {
 			ColorName: theme.ColorNamePlaceHolder, SizeName: theme.SizeNameCaptionText,
 			TextStyle: fyne.TextStyle{Bold: true}}})
 	}
-	segs = append(segs, highlightSegments(row.text, b.highlight)...)
+	segs = append(segs, bodySegments(row.text, b.highlight, b.onLink)...)
 	r.updateStatus()
 	if b.showWire && len(row.wire) > 0 {
 		segs = append(segs, &widget.TextSegment{Text: wireSummary(row.wire), Style: widget.RichTextStyle{

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -127,6 +128,8 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 
 	c.messages = newMessageList(c.retry)
 	c.messages.onAction = c.focusInput
+	c.messages.window = u.win
+	c.messages.openURL = func(l *url.URL) error { return c.u.openURL(l) }
 	c.waitText = widget.NewLabel("")
 	c.waitText.Alignment = fyne.TextAlignCenter
 	c.waitText.Wrapping = fyne.TextWrapWord

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -79,6 +80,8 @@ func newHistoryWindow(u *UI) *historyWindow {
 	h.title.TextStyle.Bold = true
 	h.title.Wrapping = fyne.TextWrapWord
 	h.view = newMessageList(nil)
+	h.view.openURL = func(l *url.URL) error { return u.openURL(l) }
+	h.view.window = h.win
 	h.nothing = widget.NewLabel("")
 	h.nothing.Alignment = fyne.TextAlignCenter
 	h.nothing.Hide()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"net/url"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
@@ -39,6 +40,10 @@ type messageList struct {
 	// onAction is called after a control in the list was used (Retry, a
 	// tap on a row), for the owner to take the keyboard focus back.
 	onAction func()
+	// openURL opens a link once the user confirmed; nil is the app's OpenURL.
+	openURL func(*url.URL) error
+	// window shows the list: link confirmations and menus open over it
+	window fyne.Window
 
 	earlier, later row
 
@@ -58,7 +63,9 @@ func newMessageList(onRetry func(id string)) *messageList {
 		if m.bulk {
 			return m.template
 		}
-		return newBubble(m.buttonTapped)
+		b := newBubble(m.buttonTapped)
+		b.onLink, b.onTap, b.onMenu = m.linkTapped, m.action, m.showMenu
+		return b
 	}, func(id widget.ListItemID, o fyne.CanvasObject) {
 		r := m.rowAt(id)
 		o.(*bubble).set(r, m.showWire, m.highlight, r.id != "" && r.id == m.marked)
@@ -127,6 +134,26 @@ func (m *messageList) buttonTapped(r *row) {
 		}
 	}
 	m.action()
+}
+
+// linkTapped asks whether to open u, then opens it.
+func (m *messageList) linkTapped(u *url.URL) {
+	w := m.window
+	if w == nil {
+		return
+	}
+	open := m.openURL
+	if open == nil {
+		open = fyne.CurrentApp().OpenURL
+	}
+	confirmOpen(w, u, open, m.action)
+}
+
+// showMenu opens a pop-up menu at pos on the list's window.
+func (m *messageList) showMenu(menu *fyne.Menu, pos fyne.Position) {
+	if m.window != nil {
+		widget.ShowPopUpMenuAtPosition(menu, m.window.Canvas(), pos)
+	}
 }
 
 func (m *messageList) action() {
