@@ -369,6 +369,7 @@ func (c *chatScreen) sendTapped() {
 		c.messages.add(&row{kind: rowMessage, id: id, outgoing: true, from: name, text: text,
 			time: clock(), status: statusSending})
 	}
+	c.messages.scrollToNewest() // what one sends, one wants to see
 	c.u.win.Canvas().Focus(c.input)
 }
 

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -385,4 +387,69 @@ func TestChat_InputGrowsUpToFiveLines(t *testing.T) {
 	assert.Equal(t, two, c.input.MinSize().Height)
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	assert.Equal(t, one, c.input.MinSize().Height, "sending shrinks it back")
+}
+
+// A message that arrives while the reader is scrolled up shows a "New
+// messages" button; it takes the reader to the newest and goes away.
+func TestChat_NewMessagesButton(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	m := c.messages
+	n := 0
+	add := func() {
+		n++
+		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+			ID: fmt.Sprintf("n%d", n), From: "Bob", Text: fmt.Sprintf("message %d", n), Time: time.Now()}})
+	}
+	for range 40 {
+		add()
+	}
+	require.True(t, m.atBottom())
+	assert.False(t, m.newer.Visible(), "no button while following the newest")
+
+	m.list.ScrollToTop()
+	add()
+	assert.True(t, m.newer.Visible(), "a message arrived out of view")
+	assert.False(t, m.atBottom())
+
+	test.Tap(m.newer)
+	assert.True(t, m.atBottom(), "the button goes to the newest message")
+	assert.False(t, m.newer.Visible())
+	assert.True(t, containsText(shownTexts(m), "message 41"))
+	assert.Equal(t, c.input, f.win.Canvas().Focused())
+
+	// scrolling down to the newest by wheel also ends it
+	m.list.ScrollToTop()
+	add()
+	require.True(t, m.newer.Visible())
+	for i := 0; i < 1000 && !m.atBottom(); i++ {
+		m.wheel.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, -25)})
+	}
+	assert.True(t, m.atBottom())
+	assert.False(t, m.newer.Visible())
+
+	// what the user sends is always brought into view
+	m.list.ScrollToTop()
+	typeAndEnter(t, f, "mine")
+	assert.True(t, m.atBottom())
+	assert.False(t, m.newer.Visible())
+}
+
+// One notch of the mouse wheel (25 pixels from Fyne on Linux) moves the
+// list about three lines, as desktop apps do.
+func TestChat_WheelScrollsAtANormalSpeed(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	for i := range 40 {
+		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+			ID: fmt.Sprintf("w%d", i), From: "Bob", Text: "text", Time: time.Now()}})
+	}
+	m := c.messages
+	m.list.ScrollToTop()
+	m.wheel.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, -25)})
+	assert.Equal(t, float32(25*wheelStep), m.list.GetScrollOffset())
+	line := fyne.MeasureText("Ag", m.Theme().Size(theme.SizeNameText), fyne.TextStyle{}).Height
+	assert.InDelta(t, 3, m.list.GetScrollOffset()/line, 0.8, "about three lines a notch")
+	m.wheel.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, 25)})
+	assert.Zero(t, m.list.GetScrollOffset())
 }

@@ -2,7 +2,11 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"net/url"
+
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
@@ -47,6 +51,11 @@ type messageList struct {
 
 	earlier, later row
 
+	// newer is the "New messages" button, shown when a message arrives
+	// while the reader is scrolled up; wheel speeds up the mouse wheel.
+	newer *widget.Button
+	wheel *wheel
+
 	// bulk is set while many heights are set at once: each SetItemHeight
 	// refreshes and lays out the whole list, so meanwhile the list is made
 	// empty and its template is not rebuilt each time.
@@ -70,6 +79,11 @@ func newMessageList(onRetry func(id string)) *messageList {
 		r := m.rowAt(id)
 		o.(*bubble).set(r, m.showWire, m.highlight, r.id != "" && r.id == m.marked)
 	})
+	m.newer = widget.NewButtonWithIcon("New messages", theme.MoveDownIcon(), m.scrollToNewest)
+	m.newer.IconPlacement = widget.ButtonIconTrailingText
+	m.newer.Importance = widget.HighImportance
+	m.newer.Hide()
+	m.wheel = newWheel(m)
 	m.list.HideSeparators = true
 	// a chat pane has nothing to select
 	m.list.OnSelected = func(id widget.ListItemID) {
@@ -227,6 +241,9 @@ func (m *messageList) add(r *row) {
 	if r.id != "" {
 		m.byID[r.id] = r
 	}
+	if !follow && r.kind == rowMessage {
+		m.newer.Show()
+	}
 	if !following {
 		m.list.Refresh() // only the "newer" count changed
 		return
@@ -370,7 +387,61 @@ func (m *messageList) Resize(size fyne.Size) {
 	m.BaseWidget.Resize(size)
 }
 
+// scrollToNewest shows the newest message and hides the "New messages"
+// button.
+func (m *messageList) scrollToNewest() {
+	if m.hasLater() {
+		m.last = len(m.rows)
+		m.first = max(0, m.last-pageSize)
+		m.measureAll()
+		m.list.Refresh()
+	}
+	m.list.ScrollToBottom()
+	m.newer.Hide()
+	m.action()
+}
+
+// scrolled is called after the reader scrolled: at the newest message the
+// "New messages" button has done its job.
+func (m *messageList) scrolled() {
+	if m.newer.Visible() && m.atBottom() {
+		m.newer.Hide()
+	}
+}
+
 // CreateRenderer implements fyne.Widget.
 func (m *messageList) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(m.list)
+	button := container.NewBorder(nil, container.NewPadded(container.NewCenter(m.newer)), nil, nil)
+	return widget.NewSimpleRenderer(container.NewStack(m.list, m.wheel, button))
+}
+
+// wheelStep multiplies the mouse wheel's steps: Fyne moves a list 25 pixels
+// a notch on Linux and Windows (10 on macOS), about one line of text, where
+// desktop apps move about three.
+const wheelStep = 2.5
+
+// wheel lies over the list and takes its scroll events: it scrolls the
+// list by wheelStep times as much and then tells the list. It is only
+// fyne.Scrollable, so taps and hovering reach the rows beneath.
+type wheel struct {
+	widget.BaseWidget
+	m *messageList
+}
+
+func newWheel(m *messageList) *wheel {
+	w := &wheel{m: m}
+	w.ExtendBaseWidget(w)
+	return w
+}
+
+// Scrolled implements fyne.Scrollable.
+func (w *wheel) Scrolled(ev *fyne.ScrollEvent) {
+	l := w.m.list
+	l.ScrollToOffset(l.GetScrollOffset() - ev.Scrolled.DY*wheelStep)
+	w.m.scrolled()
+}
+
+// CreateRenderer implements fyne.Widget.
+func (w *wheel) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.Transparent))
 }
