@@ -73,8 +73,8 @@ type row struct {
 	status   msgStatus
 	reason   string
 	wire     []byte
-	warn     bool // a system line shown in the error colour
-	readOnly bool // history view: no Retry
+	level    noteLevel // of a system line: how loudly it is shown
+	readOnly bool      // history view: no Retry
 	// set by the list from the row before: grouped hides the header of a
 	// message that follows one from the same sender within groupGap;
 	// dayBreak puts a date line ("Today") above the first row of a day.
@@ -91,6 +91,15 @@ func (r *row) invalidate() { r.hw = 0 }
 // clock is the time now: the date lines say Today and Yesterday from it,
 // and new notes are stamped with it. Golden-image tests fix it.
 var clock = time.Now
+
+// noteLevel is how loudly a system line is shown.
+type noteLevel int
+
+const (
+	noteInfo    noteLevel = iota // connected, declined: plain text
+	noteWarning                  // disconnected: warning colour and icon
+	noteDanger                   // key changed, lookalike, errors: error colour, icon, bold
+)
 
 // groupGap is how soon a message must follow the sender's previous one to
 // be shown under the same header.
@@ -291,7 +300,7 @@ type bubbleGeometry struct {
 	bgPos, textPos, statusPos, iconPos, buttonPos, dayPos       fyne.Position
 	bgSize, textSize, statusSize, iconSize, buttonSize, daySize fyne.Size
 	height                                                      float32
-	showBG, showText, showStatus, showButton, showDay           bool
+	showBG, showText, showStatus, showButton, showDay, showIcon bool
 }
 
 // dayHeight is the height of the date line band, or 0 without one.
@@ -349,9 +358,29 @@ func (r *bubbleRenderer) rowGeometry(width float32) bubbleGeometry {
 			w = 50
 		}
 		g.showText = true
-		g.textSize = fyne.NewSize(w, r.textHeight(w))
-		g.textPos = fyne.NewPos((width-w)/2, 0)
-		g.height = g.textSize.Height
+		if row.level == noteInfo {
+			g.textSize = fyne.NewSize(w, r.textHeight(w))
+			g.textPos = fyne.NewPos((width-w)/2, 0)
+			g.height = g.textSize.Height
+			return g
+		}
+		// a band in the note's colour with its icon left of the text,
+		// centred, as wide as the text needs
+		th := r.th()
+		icon := th.Size(theme.SizeNameInlineIcon)
+		inner := th.Size(theme.SizeNameInnerPadding)
+		tw := min(r.naturalWidth(), w-icon-inner)
+		g.textSize = fyne.NewSize(tw, r.textHeight(tw))
+		boxW := inner + icon + tw
+		x := (width - boxW) / 2
+		line := fyne.MeasureText("Ag", th.Size(theme.SizeNameText), fyne.TextStyle{Bold: true}).Height
+		g.showBG, g.showIcon = true, true
+		g.bgPos = fyne.NewPos(x, pad)
+		g.bgSize = fyne.NewSize(boxW, g.textSize.Height)
+		g.iconSize = fyne.NewSquareSize(icon)
+		g.iconPos = fyne.NewPos(x+inner, pad+inner+(line-icon)/2)
+		g.textPos = fyne.NewPos(x+inner+icon, pad)
+		g.height = g.textSize.Height + 2*pad
 		return g
 	}
 
@@ -491,16 +520,7 @@ func (r *bubbleRenderer) update() {
 		return
 	case rowSystem:
 		r.updateStatus()
-		c := theme.ColorNamePlaceHolder
-		if row.warn {
-			c = theme.ColorNameError
-		}
-		r.text.Segments = []widget.RichTextSegment{&widget.TextSegment{
-			Text: row.text,
-			Style: widget.RichTextStyle{Alignment: fyne.TextAlignCenter, ColorName: c,
-				SizeName: theme.SizeNameCaptionText, TextStyle: fyne.TextStyle{Italic: true}},
-		}}
-		r.text.Refresh()
+		r.updateNote(th, v)
 		return
 	}
 
@@ -543,6 +563,32 @@ func (r *bubbleRenderer) update() {
 	r.bg.Refresh()
 	if row.status == statusFailed && !row.readOnly {
 		r.setButton("Retry", theme.ViewRefreshIcon(), widget.MediumImportance)
+	}
+}
+
+// updateNote shows a system line: ordinary notes as plain centred text,
+// warnings and dangers in their colour with an icon on a tinted band.
+func (r *bubbleRenderer) updateNote(th fyne.Theme, v fyne.ThemeVariant) {
+	row := r.b.r
+	style := widget.RichTextStyle{Alignment: fyne.TextAlignCenter, ColorName: theme.ColorNameForeground}
+	var icon fyne.Resource
+	switch row.level {
+	case noteWarning:
+		style = widget.RichTextStyle{ColorName: theme.ColorNameWarning}
+		icon = theme.NewColoredResource(theme.WarningIcon(), theme.ColorNameWarning)
+		r.bg.FillColor = withAlpha(th.Color(theme.ColorNameWarning, v), 0x28)
+	case noteDanger:
+		style = widget.RichTextStyle{ColorName: theme.ColorNameError, TextStyle: fyne.TextStyle{Bold: true}}
+		icon = theme.NewColoredResource(theme.ErrorIcon(), theme.ColorNameError)
+		r.bg.FillColor = withAlpha(th.Color(theme.ColorNameError, v), 0x30)
+	}
+	r.text.Segments = []widget.RichTextSegment{&widget.TextSegment{Text: row.text, Style: style}}
+	r.text.Refresh()
+	if icon != nil {
+		r.bg.Refresh()
+		if cur := r.statusIcon.Resource; cur == nil || cur.Name() != icon.Name() {
+			r.statusIcon.SetResource(icon)
+		}
 	}
 }
 
@@ -658,7 +704,7 @@ func (r *bubbleRenderer) Layout(size fyne.Size) {
 	r.bg.Hidden = !g.showBG
 	r.text.Hidden = !g.showText
 	r.status.Hidden = !g.showStatus
-	r.statusIcon.Hidden = !g.showStatus
+	r.statusIcon.Hidden = !g.showStatus && !g.showIcon
 	r.button.Hidden = !g.showButton
 }
 

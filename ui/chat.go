@@ -218,7 +218,7 @@ func (c *chatScreen) handle(ev session.Event) {
 		}
 		c.state = stateConnected
 		c.closeDialog()
-		c.system(fmt.Sprintf("Connected to %s. Messages are end-to-end encrypted.", c.partnerName()), false)
+		c.system(fmt.Sprintf("Connected to %s. Messages are end-to-end encrypted.", c.partnerName()), noteInfo)
 		c.u.win.Canvas().Focus(c.input)
 		if c.role == roleConnect && !c.savedAddr && c.u.vault != nil {
 			c.savedAddr = true
@@ -248,20 +248,20 @@ func (c *chatScreen) handle(ev session.Event) {
 		if reason == "" {
 			reason = "Disconnected"
 		}
-		c.system(reason, false)
+		c.system(reason, noteWarning)
 		c.state = stateDisconnected
 	case session.EventTurnedAway:
-		c.system(fmt.Sprintf("Someone else tried to connect from %s and was told you are busy.", ev.Addr), false)
+		c.system(fmt.Sprintf("Someone else tried to connect from %s and was told you are busy.", ev.Addr), noteInfo)
 	case session.EventHistoryError:
 		msg := "This chat is not being saved"
 		if ev.Err != nil {
 			msg += ": " + ev.Err.Error()
 		}
-		c.system(msg, true)
+		c.system(msg, noteDanger)
 		c.u.showError(fmt.Errorf("%s", msg))
 	case session.EventError:
 		if ev.Err != nil {
-			c.system(ev.Err.Error(), true)
+			c.system(ev.Err.Error(), noteDanger)
 			if c.state != stateConnected {
 				c.u.showError(ev.Err)
 			}
@@ -338,8 +338,8 @@ func shorten(s string, n int) string {
 }
 
 // system adds a centred line to the history pane.
-func (c *chatScreen) system(text string, warn bool) {
-	c.messages.add(&row{kind: rowSystem, text: text, warn: warn, time: clock()})
+func (c *chatScreen) system(text string, level noteLevel) {
+	c.messages.add(&row{kind: rowSystem, text: text, level: level, time: clock()})
 }
 
 func (c *chatScreen) sendTapped() {

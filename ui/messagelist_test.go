@@ -12,6 +12,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/securechat/securechat/session"
 )
 
 func bigTranscript(n int) *Transcript {
@@ -244,4 +246,46 @@ func TestDayLabel(t *testing.T) {
 	assert.Equal(t, "Yesterday", dayLabel(now.Add(-time.Hour), now))
 	assert.Equal(t, "Tuesday 10 March", dayLabel(now.AddDate(0, 0, -2), now))
 	assert.Equal(t, "Wednesday 31 December 2025", dayLabel(time.Date(2025, 12, 31, 9, 0, 0, 0, time.Local), now))
+}
+
+// Ordinary notes are plain text at the normal size; a disconnect is shown
+// in the warning colour and a changed key in the error colour, both with
+// an icon.
+func TestChat_SystemNotesReadableAndWarningsProminent(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.chatAs(roleConnect)
+	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustChanged)})
+	test.Tap(topDialogButton(t, f.win, "Trust new key"))
+	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
+
+	seen := map[string]bool{}
+	for _, o := range test.LaidOutObjects(c.messages) {
+		b, ok := o.(*bubble)
+		if !ok || !b.Visible() || b.r.kind != rowSystem {
+			continue
+		}
+		ts := b.rend.text.Segments[0].(*widget.TextSegment)
+		assert.Empty(t, ts.Style.SizeName, "%q: normal size", ts.Text)
+		assert.False(t, ts.Style.TextStyle.Italic, "%q: not italic", ts.Text)
+		switch {
+		case strings.HasPrefix(ts.Text, "Connected to Bob"):
+			seen["info"] = true
+			assert.Equal(t, theme.ColorNameForeground, ts.Style.ColorName, "ordinary notes are not faint")
+			assert.False(t, b.rend.statusIcon.Visible())
+			assert.False(t, b.rend.bg.Visible())
+		case ts.Text == "Partner has disconnected":
+			seen["warning"] = true
+			assert.Equal(t, theme.ColorNameWarning, ts.Style.ColorName)
+			assert.True(t, b.rend.statusIcon.Visible(), "with an icon")
+			assert.True(t, b.rend.bg.Visible(), "on a band")
+		case strings.HasPrefix(ts.Text, "Warning: another key answered for Bob"):
+			seen["danger"] = true
+			assert.Equal(t, theme.ColorNameError, ts.Style.ColorName)
+			assert.True(t, ts.Style.TextStyle.Bold)
+			assert.True(t, b.rend.statusIcon.Visible(), "with an icon")
+			assert.Contains(t, b.rend.statusIcon.Resource.Name(), "error")
+		}
+	}
+	assert.Equal(t, map[string]bool{"info": true, "warning": true, "danger": true}, seen)
 }
