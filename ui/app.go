@@ -148,7 +148,7 @@ func (u *UI) showChoose() {
 // startChat shows the chat screen for a controller just made.
 func (u *UI) startChat(c *chatScreen) {
 	u.chat = c
-	u.setContent(c.content, "SecureChat")
+	u.setContent(c.content, "SecureChat — "+c.title())
 	u.win.Canvas().Focus(c.input)
 	c.start()
 }

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -113,15 +114,20 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	c.safety.SizeName = theme.SizeNameCaptionText
 	c.trust = widget.NewLabel("")
 	c.verify = widget.NewButtonWithIcon("Verify", theme.ConfirmIcon(), c.showVerify)
-	c.safety.Truncation = fyne.TextTruncateEllipsis
-	c.partnerBox = container.NewBorder(nil, nil,
-		container.NewHBox(c.partnerLbl, widget.NewLabel("Safety number")),
-		container.NewHBox(c.trust, c.verify), c.safety)
+	safetyCaption := widget.NewLabel("Safety number")
+	safetyCaption.SizeName = theme.SizeNameCaptionText
+	// the safety number is two lines of six groups, so that all of it is
+	// readable down to the window's minimum width
+	c.partnerBox = container.NewBorder(nil, nil, container.NewHBox(c.partnerLbl, c.trust, c.verify),
+		container.NewHBox(safetyCaption, c.safety))
 	c.partnerBox.Hide()
 
+	// Three rows: the tools, the state of the connection with its action,
+	// and who the partner is. The status gets a row of its own so that it
+	// stays readable at the minimum width.
 	top := container.NewVBox(
-		container.NewBorder(nil, nil, c.statusIcon,
-			container.NewHBox(c.wireToggle, c.past, c.newChat, c.action), c.status),
+		container.NewHBox(c.newChat, c.past, layout.NewSpacer(), c.wireToggle),
+		container.NewBorder(nil, nil, c.statusIcon, c.action, c.status),
 		c.partnerBox,
 		widget.NewSeparator(),
 	)
@@ -149,7 +155,8 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	bottom := container.NewVBox(widget.NewSeparator(), c.hint,
 		container.NewBorder(nil, nil, c.settings, c.send, c.input))
 
-	c.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(c.messages, c.waiting))
+	c.content = container.New(minSizeLayout{chatMinSize},
+		container.NewBorder(top, bottom, nil, nil, container.NewStack(c.messages, c.waiting)))
 	c.refresh()
 	return c
 }
@@ -330,6 +337,20 @@ func (c *chatScreen) message(m *session.Message) {
 	}
 }
 
+// chatMinSize is the smallest the chat window gets: the header's rows and
+// the input keep a few messages' room between them.
+var chatMinSize = fyne.NewSize(600, 460)
+
+// twoLines breaks a safety number's groups into two lines.
+func twoLines(number string) string {
+	groups := strings.Fields(number)
+	if len(groups) < 2 {
+		return number
+	}
+	half := (len(groups) + 1) / 2
+	return strings.Join(groups[:half], " ") + "\n" + strings.Join(groups[half:], " ")
+}
+
 func shorten(s string, n int) string {
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
@@ -475,8 +496,8 @@ func (c *chatScreen) refresh() {
 	}
 
 	if c.partner != nil {
-		c.partnerLbl.SetText(c.partner.Label())
-		c.safety.SetText(c.partner.SafetyNumber)
+		c.partnerLbl.SetText(shorten(c.partner.Label(), 24)) // the title has all of it
+		c.safety.SetText(twoLines(c.partner.SafetyNumber))
 		switch c.partner.Trust {
 		case session.TrustVerified:
 			c.trust.SetText("verified")
@@ -496,16 +517,10 @@ func (c *chatScreen) refresh() {
 		}
 		c.trust.Refresh()
 		c.partnerBox.Show()
-		c.u.win.SetTitle("SecureChat — " + c.partner.Label())
 	} else {
 		c.partnerBox.Hide()
-		switch c.role {
-		case roleHost:
-			c.u.win.SetTitle("SecureChat — waiting on port " + c.target)
-		default:
-			c.u.win.SetTitle("SecureChat — connecting to " + c.target)
-		}
 	}
+	c.u.win.SetTitle("SecureChat — " + c.title())
 	if c.state == stateConnected && c.partner != nil && c.partner.Trust != session.TrustVerified {
 		c.verify.Enable()
 	} else {
@@ -526,6 +541,43 @@ func (c *chatScreen) refresh() {
 		c.hint.Hide()
 	}
 	c.updateSend()
+}
+
+// title is the window title's state: who, and whether connected, so that
+// a window in the taskbar or behind others tells it too.
+func (c *chatScreen) title() string {
+	if c.partner == nil {
+		switch {
+		case c.state == stateClosed:
+			return "closed"
+		case c.state == stateHandshaking:
+			return "securing the connection"
+		case c.role == roleHost:
+			return "waiting on port " + c.target
+		case c.state == stateDisconnected:
+			return "not connected"
+		}
+		return "connecting to " + c.target
+	}
+	name := c.partner.Label()
+	switch c.state {
+	case stateConnected:
+		return name
+	case stateDeciding:
+		if c.partner.Trust == session.TrustChanged {
+			return name + "'s key has changed"
+		}
+		return name + " wants to chat"
+	case stateAwaiting:
+		return "waiting for " + name
+	case stateConnecting, stateHandshaking:
+		return "reconnecting to " + name
+	case stateListening:
+		return name + " (waiting)"
+	case stateClosed:
+		return name + " (closed)"
+	}
+	return name + " (not connected)"
 }
 
 // detail is the longer text of the waiting panel.

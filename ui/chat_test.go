@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -230,7 +231,7 @@ func TestChat_VerifyMarksPartnerVerified(t *testing.T) {
 	f := newFixture(t, true)
 	c := f.connected(roleHost)
 	assert.Equal(t, "not verified", c.trust.Text)
-	assert.Equal(t, bob.SafetyNumber, c.safety.Text)
+	assert.Equal(t, "12345 67890 24680 13579 11223 34455\n66778 89900 10293 84756 56473 82910", c.safety.Text)
 
 	test.Tap(c.verify)
 	test.Tap(topDialogButton(t, f.win, "They match"))
@@ -242,8 +243,15 @@ func TestChat_VerifyMarksPartnerVerified(t *testing.T) {
 
 func TestChat_TitleNamesPartner(t *testing.T) {
 	f := newFixture(t, true)
-	f.connected(roleHost)
+	c := f.chatAs(roleConnect)
+	assert.Equal(t, "SecureChat — connecting to 192.168.1.20:9999", f.win.Title())
+	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
 	assert.Equal(t, "SecureChat — Bob", f.win.Title())
+	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
+	assert.Equal(t, "SecureChat — Bob (not connected)", f.win.Title())
+	test.Tap(c.action)
+	assert.Equal(t, "SecureChat — reconnecting to Bob", f.win.Title())
 }
 
 func TestChat_NotificationWhenWindowNotFocused(t *testing.T) {
@@ -452,4 +460,41 @@ func TestChat_WheelScrollsAtANormalSpeed(t *testing.T) {
 	assert.InDelta(t, 3, m.list.GetScrollOffset()/line, 0.8, "about three lines a notch")
 	m.wheel.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, 25)})
 	assert.Zero(t, m.list.GetScrollOffset())
+}
+
+// At the window's minimum size the status and the whole safety number
+// are readable, and there is room for messages.
+func TestChat_HeaderReadableAtMinimumSize(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	min := c.content.MinSize()
+	assert.GreaterOrEqual(t, min.Width, chatMinSize.Width)
+	assert.GreaterOrEqual(t, min.Height, chatMinSize.Height)
+	f.win.Resize(min)
+	capture(f)
+
+	fits := func(l *widget.Label) {
+		t.Helper()
+		th := l.Theme()
+		size := th.Size(theme.SizeNameText)
+		if l.SizeName != "" {
+			size = th.Size(l.SizeName)
+		}
+		for _, line := range strings.Split(l.Text, "\n") {
+			w := fyne.MeasureText(line, size, l.TextStyle).Width + 2*th.Size(theme.SizeNameInnerPadding)
+			assert.LessOrEqual(t, w, l.Size().Width+0.5, "%q is cut at the minimum width", line)
+		}
+	}
+	fits(c.status)
+	fits(c.safety)
+	fits(c.partnerLbl)
+	fits(c.trust)
+	assert.GreaterOrEqual(t, c.messages.Size().Height, float32(200), "room for messages")
+
+	// the longest statuses fit too
+	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
+	f.win.Resize(min)
+	capture(f)
+	require.Equal(t, "Not connected · still listening on port 9999", c.status.Text)
+	fits(c.status)
 }
