@@ -122,12 +122,12 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 		container.NewHBox(safetyCaption, c.safety))
 	c.partnerBox.Hide()
 
-	// Three rows: the tools, the state of the connection with its action,
-	// and who the partner is. The status gets a row of its own so that it
-	// stays readable at the minimum width.
+	// Three rows: the tools with the connection's action at the top right,
+	// the state of the connection, and who the partner is. The status gets
+	// a row of its own so that it stays readable at the minimum width.
 	top := container.NewVBox(
-		container.NewHBox(c.newChat, c.past, layout.NewSpacer(), c.wireToggle),
-		container.NewBorder(nil, nil, c.statusIcon, c.action, c.status),
+		container.NewHBox(c.newChat, c.past, layout.NewSpacer(), c.wireToggle, c.action),
+		container.NewBorder(nil, nil, c.statusIcon, nil, c.status),
 		c.partnerBox,
 		widget.NewSeparator(),
 	)
@@ -561,15 +561,10 @@ func (c *chatScreen) title() string {
 	}
 	name := c.partner.Label()
 	switch c.state {
-	case stateConnected:
+	case stateConnected, stateDeciding, stateAwaiting:
+		// the status line says whether it is still being decided
+		// (scripts/ui-lib.sh waits for this title to accept)
 		return name
-	case stateDeciding:
-		if c.partner.Trust == session.TrustChanged {
-			return name + "'s key has changed"
-		}
-		return name + " wants to chat"
-	case stateAwaiting:
-		return "waiting for " + name
 	case stateConnecting, stateHandshaking:
 		return "reconnecting to " + name
 	case stateListening:
