@@ -220,6 +220,11 @@ func (b *bubble) TappedSecondary(pe *fyne.PointEvent) {
 	if len(items) == 0 || b.onMenu == nil {
 		return
 	}
+	if b.onTap != nil {
+		// the click took the focus away; a menu closed without a choice
+		// must leave it with the input too
+		b.onTap()
+	}
 	b.menu = fyne.NewMenu("", items...)
 	b.onMenu(b.menu, pe.AbsolutePosition)
 }

@@ -103,6 +103,9 @@ func TestChat_MessageCanBeCopied(t *testing.T) {
 	test.TapSecondary(b)
 	require.NotNil(t, f.win.Canvas().Overlays().Top(), "a right click opens a menu")
 	require.NotNil(t, b.menu)
+	f.win.Canvas().Overlays().Top().Hide() // closed without a choice
+	assert.Equal(t, c.input, f.win.Canvas().Focused(), "the input keeps the focus")
+	test.TapSecondary(b)
 	var labels []string
 	for _, it := range b.menu.Items {
 		labels = append(labels, it.Label)
