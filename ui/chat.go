@@ -10,7 +10,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -68,6 +67,7 @@ type chatScreen struct {
 	settings   *widget.Button
 	wireToggle *widget.Check
 	partnerBox *fyne.Container
+	trustBox   *fyne.Container
 	partnerLbl *widget.Label
 	safety     *widget.Label
 	trust      *widget.Label
@@ -118,16 +118,19 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	safetyCaption.SizeName = theme.SizeNameCaptionText
 	// the safety number is two lines of six groups, so that all of it is
 	// readable down to the window's minimum width
-	c.partnerBox = container.NewBorder(nil, nil, container.NewHBox(c.partnerLbl, c.trust, c.verify),
-		container.NewHBox(safetyCaption, c.safety))
+	c.partnerBox = container.NewBorder(nil, nil, c.partnerLbl, container.NewHBox(safetyCaption, c.safety))
 	c.partnerBox.Hide()
+	c.trustBox = container.NewHBox(c.trust, c.verify)
+	c.trustBox.Hide()
 
-	// Three rows: the tools with the connection's action at the top right,
-	// the state of the connection, and who the partner is. The status gets
-	// a row of its own so that it stays readable at the minimum width.
+	// Three rows: the tools and the connection's action, right-aligned
+	// where they always were; the state of the connection with the
+	// partner's trust; who the partner is with the safety number. The
+	// status has most of a row, so that it stays readable at the minimum
+	// width.
 	top := container.NewVBox(
-		container.NewHBox(c.newChat, c.past, layout.NewSpacer(), c.wireToggle, c.action),
-		container.NewBorder(nil, nil, c.statusIcon, nil, c.status),
+		container.NewBorder(nil, nil, nil, container.NewHBox(c.wireToggle, c.past, c.newChat, c.action)),
+		container.NewBorder(nil, nil, c.statusIcon, c.trustBox, c.status),
 		c.partnerBox,
 		widget.NewSeparator(),
 	)
@@ -517,8 +520,10 @@ func (c *chatScreen) refresh() {
 		}
 		c.trust.Refresh()
 		c.partnerBox.Show()
+		c.trustBox.Show()
 	} else {
 		c.partnerBox.Hide()
+		c.trustBox.Hide()
 	}
 	c.u.win.SetTitle("SecureChat — " + c.title())
 	if c.state == stateConnected && c.partner != nil && c.partner.Trust != session.TrustVerified {
