@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -57,6 +58,8 @@ type UI struct {
 	// focused tracks whether our window has the keyboard focus, for
 	// notifications.
 	focused bool
+	// openURL opens a link in the browser; tests record instead.
+	openURL func(*url.URL) error
 	// async runs slow work (key generation, unlock, Close) off the UI
 	// goroutine; tests make it synchronous.
 	async func(func())
@@ -66,6 +69,7 @@ type UI struct {
 // on it.
 func New(a fyne.App, w fyne.Window, b Backend, version string) *UI {
 	u := &UI{app: a, win: w, backend: b, version: version, focused: true, async: func(f func()) { go f() }}
+	u.openURL = a.OpenURL
 	if icon := appIcon(); icon != nil {
 		a.SetIcon(icon)
 		w.SetIcon(icon)
@@ -84,7 +88,20 @@ func (u *UI) showError(err error) {
 	if err == nil {
 		return
 	}
-	fyne.Do(func() { dialog.ShowError(err, u.win) })
+	fyne.Do(func() {
+		d := dialog.NewError(err, u.win)
+		d.SetOnClosed(u.focusChat)
+		d.Show()
+	})
+}
+
+// focusChat gives the keyboard back to the chat's message input, if a chat
+// is shown. Every control of the chat window calls it when it is done, so
+// that what is typed next goes into the message and not into nothing.
+func (u *UI) focusChat() {
+	if u.chat != nil {
+		u.chat.focusInput()
+	}
 }
 
 func (u *UI) setContent(o fyne.CanvasObject, title string) {
@@ -131,7 +148,7 @@ func (u *UI) showChoose() {
 // startChat shows the chat screen for a controller just made.
 func (u *UI) startChat(c *chatScreen) {
 	u.chat = c
-	u.setContent(c.content, "SecureChat")
+	u.setContent(c.content, "SecureChat — "+c.title())
 	u.win.Canvas().Focus(c.input)
 	c.start()
 }

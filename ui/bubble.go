@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image/color"
+	"net/url"
 	"strings"
 	"time"
 
@@ -72,8 +73,12 @@ type row struct {
 	status   msgStatus
 	reason   string
 	wire     []byte
-	warn     bool // a system line shown in the error colour
-	readOnly bool // history view: no Retry
+	level    noteLevel // of a system line: how loudly it is shown
+	readOnly bool      // history view: no Retry
+	// set by the list from the row before: grouped hides the header of a
+	// message that follows one from the same sender within groupGap;
+	// dayBreak puts a date line ("Today") above the first row of a day.
+	grouped, dayBreak bool
 
 	// cached height for width hw and wire view hwire
 	h, hw float32
@@ -82,6 +87,64 @@ type row struct {
 }
 
 func (r *row) invalidate() { r.hw = 0 }
+
+// clock is the time now: the date lines say Today and Yesterday from it,
+// and new notes are stamped with it. Golden-image tests fix it.
+var clock = time.Now
+
+// noteLevel is how loudly a system line is shown.
+type noteLevel int
+
+const (
+	noteInfo    noteLevel = iota // connected, declined: plain text
+	noteWarning                  // disconnected: warning colour and icon
+	noteDanger                   // key changed, lookalike, errors: error colour, icon, bold
+)
+
+// groupGap is how soon a message must follow the sender's previous one to
+// be shown under the same header.
+const groupGap = 5 * time.Minute
+
+// linkTo sets r's grouping and date line from prev, the row shown before
+// it (nil for the first), and reports whether they changed.
+func (r *row) linkTo(prev *row) bool {
+	grouped, dayBreak := false, false
+	if !r.time.IsZero() {
+		dayBreak = prev == nil || prev.time.IsZero() || !sameDay(prev.time, r.time)
+	}
+	if prev != nil && !dayBreak && r.kind == rowMessage && prev.kind == rowMessage &&
+		prev.outgoing == r.outgoing && prev.from == r.from && !prev.time.IsZero() && !r.time.IsZero() {
+		d := r.time.Sub(prev.time)
+		grouped = d >= -time.Minute && d <= groupGap
+	}
+	if grouped == r.grouped && dayBreak == r.dayBreak {
+		return false
+	}
+	r.grouped, r.dayBreak = grouped, dayBreak
+	r.invalidate()
+	return true
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Local().Date()
+	by, bm, bd := b.Local().Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// dayLabel names t's day for the date line: Today, Yesterday, the weekday
+// and date this year, or the full date.
+func dayLabel(t, now time.Time) string {
+	t, now = t.Local(), now.Local()
+	switch {
+	case sameDay(t, now):
+		return "Today"
+	case sameDay(t, now.AddDate(0, 0, -1)):
+		return "Yesterday"
+	case t.Year() == now.Year():
+		return t.Format("Monday 2 January")
+	}
+	return t.Format("Monday 2 January 2006")
+}
 
 // wireSummary renders sealed bytes the way a capture tool would: the size,
 // then the first and last bytes in hex.
@@ -117,6 +180,10 @@ type bubble struct {
 	highlight string // search term to emphasise
 	marked    bool   // outline (the search hit opened)
 	onButton  func(r *row)
+	onLink    func(u *url.URL)                // a link in the text was tapped
+	onTap     func()                          // the bubble was tapped or its menu used
+	onMenu    func(*fyne.Menu, fyne.Position) // opens a menu there
+	menu      *fyne.Menu                      // the menu last opened
 
 	rend *bubbleRenderer // the renderer last created, for measuring
 }
@@ -133,6 +200,63 @@ func (b *bubble) set(r *row, showWire bool, highlight string, marked bool) {
 	b.Refresh()
 }
 
+// Tapped implements fyne.Tappable: a tap on a message does nothing but
+// give the focus back to its owner (the input of the chat).
+func (b *bubble) Tapped(*fyne.PointEvent) {
+	if b.onTap != nil {
+		b.onTap()
+	}
+}
+
+// TappedSecondary implements fyne.SecondaryTappable: a right click opens a
+// menu to copy the text, or a link in it.
+//
+// Copying works on the whole message rather than a selection: the bubble's
+// text is a RichText (for links, search highlights and the wire bytes),
+// and RichText cannot be selected in Fyne 2.8; a selectable Label could,
+// but has neither links nor highlights.
+func (b *bubble) TappedSecondary(pe *fyne.PointEvent) {
+	items := b.menuItems()
+	if len(items) == 0 || b.onMenu == nil {
+		return
+	}
+	if b.onTap != nil {
+		// the click took the focus away; a menu closed without a choice
+		// must leave it with the input too
+		b.onTap()
+	}
+	b.menu = fyne.NewMenu("", items...)
+	b.onMenu(b.menu, pe.AbsolutePosition)
+}
+
+// menuItems are the copy actions for the row shown.
+func (b *bubble) menuItems() []*fyne.MenuItem {
+	r := b.r
+	if r.kind != rowMessage && r.kind != rowSystem {
+		return nil
+	}
+	item := func(label, text string) *fyne.MenuItem {
+		return fyne.NewMenuItem(label, func() {
+			copyText(text)
+			if b.onTap != nil {
+				b.onTap()
+			}
+		})
+	}
+	label := "Copy message"
+	if r.kind == rowSystem {
+		label = "Copy text"
+	}
+	items := []*fyne.MenuItem{item(label, r.text)}
+	if r.kind == rowMessage {
+		_, urls := findLinks(r.text)
+		for _, u := range urls {
+			items = append(items, item("Copy link "+shorten(u.String(), 60), u.String()))
+		}
+	}
+	return items
+}
+
 // CreateRenderer implements fyne.Widget.
 func (b *bubble) CreateRenderer() fyne.WidgetRenderer {
 	r := &bubbleRenderer{
@@ -141,7 +265,10 @@ func (b *bubble) CreateRenderer() fyne.WidgetRenderer {
 		text:       widget.NewRichText(),
 		status:     widget.NewRichText(),
 		statusIcon: widget.NewIcon(nil),
+		day:        canvas.NewText("", color.Transparent),
 	}
+	r.day.Alignment = fyne.TextAlignCenter
+	r.day.TextStyle.Bold = true
 	r.text.Wrapping = fyne.TextWrapWord
 	r.status.Wrapping = fyne.TextWrapWord
 	r.button = widget.NewButton("", func() {
@@ -171,13 +298,41 @@ type bubbleRenderer struct {
 	status     *widget.RichText // the delivery state of our message, under text
 	statusIcon *widget.Icon     // left of status
 	button     *widget.Button
+	day        *canvas.Text // the date line above the first row of a day
 }
 
 type bubbleGeometry struct {
-	bgPos, textPos, statusPos, iconPos, buttonPos      fyne.Position
-	bgSize, textSize, statusSize, iconSize, buttonSize fyne.Size
-	height                                             float32
-	showBG, showText, showStatus, showButton           bool
+	bgPos, textPos, statusPos, iconPos, buttonPos, dayPos       fyne.Position
+	bgSize, textSize, statusSize, iconSize, buttonSize, daySize fyne.Size
+	height                                                      float32
+	showBG, showText, showStatus, showButton, showDay, showIcon bool
+}
+
+// dayHeight is the height of the date line band, or 0 without one.
+func (r *bubbleRenderer) dayHeight() float32 {
+	if !r.b.r.dayBreak || r.b.r.kind == rowEarlier || r.b.r.kind == rowLater {
+		return 0
+	}
+	th := r.th()
+	return fyne.MeasureText("Ag", th.Size(theme.SizeNameText), r.day.TextStyle).Height + 2*th.Size(theme.SizeNamePadding)
+}
+
+// geometry lays the row out at width: the date line, if any, then the row.
+func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
+	g := r.rowGeometry(width)
+	top := r.dayHeight()
+	if top == 0 {
+		return g
+	}
+	pad := r.th().Size(theme.SizeNamePadding)
+	for _, p := range []*fyne.Position{&g.bgPos, &g.textPos, &g.statusPos, &g.iconPos, &g.buttonPos} {
+		p.Y += top
+	}
+	g.showDay = true
+	g.dayPos = fyne.NewPos(0, pad)
+	g.daySize = fyne.NewSize(width, top-2*pad)
+	g.height += top
+	return g
 }
 
 const (
@@ -187,9 +342,9 @@ const (
 
 func (r *bubbleRenderer) th() fyne.Theme { return r.b.Theme() }
 
-// geometry lays the row out at width. The list measures every row through
-// this same function, so the heights it sets are the ones drawn.
-func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
+// rowGeometry lays the row out at width. The list measures every row
+// through this same function, so the heights it sets are the ones drawn.
+func (r *bubbleRenderer) rowGeometry(width float32) bubbleGeometry {
 	th := r.th()
 	pad := th.Size(theme.SizeNamePadding)
 	var g bubbleGeometry
@@ -208,9 +363,29 @@ func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
 			w = 50
 		}
 		g.showText = true
-		g.textSize = fyne.NewSize(w, r.textHeight(w))
-		g.textPos = fyne.NewPos((width-w)/2, 0)
-		g.height = g.textSize.Height
+		if row.level == noteInfo {
+			g.textSize = fyne.NewSize(w, r.textHeight(w))
+			g.textPos = fyne.NewPos((width-w)/2, 0)
+			g.height = g.textSize.Height
+			return g
+		}
+		// a band in the note's colour with its icon left of the text,
+		// centred, as wide as the text needs
+		th := r.th()
+		icon := th.Size(theme.SizeNameInlineIcon)
+		inner := th.Size(theme.SizeNameInnerPadding)
+		tw := min(r.naturalWidth(), w-icon-inner)
+		g.textSize = fyne.NewSize(tw, r.textHeight(tw))
+		boxW := inner + icon + tw
+		x := (width - boxW) / 2
+		line := fyne.MeasureText("Ag", th.Size(theme.SizeNameText), fyne.TextStyle{Bold: true}).Height
+		g.showBG, g.showIcon = true, true
+		g.bgPos = fyne.NewPos(x, pad)
+		g.bgSize = fyne.NewSize(boxW, g.textSize.Height)
+		g.iconSize = fyne.NewSquareSize(icon)
+		g.iconPos = fyne.NewPos(x+inner, pad+inner+(line-icon)/2)
+		g.textPos = fyne.NewPos(x+inner+icon, pad)
+		g.height = g.textSize.Height + 2*pad
 		return g
 	}
 
@@ -277,6 +452,11 @@ func (r *bubbleRenderer) naturalWidth() float32 {
 	inner := th.Size(theme.SizeNameInnerPadding)
 	var widest, line float32
 	for _, seg := range r.text.Segments {
+		if h, ok := seg.(*widget.HyperlinkSegment); ok {
+			line += fyne.MeasureText(h.Text, th.Size(theme.SizeNameText), h.TextStyle).Width
+			widest = max(widest, line)
+			continue
+		}
 		ts, ok := seg.(*widget.TextSegment)
 		if !ok {
 			continue
@@ -337,6 +517,7 @@ func (r *bubbleRenderer) update() {
 	v := fyne.CurrentApp().Settings().ThemeVariant()
 	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius) * 2
 	r.bg.StrokeWidth = 0
+	r.updateDay(th, v)
 	switch row.kind {
 	case rowEarlier, rowLater:
 		r.updateStatus()
@@ -344,30 +525,25 @@ func (r *bubbleRenderer) update() {
 		return
 	case rowSystem:
 		r.updateStatus()
-		c := theme.ColorNamePlaceHolder
-		if row.warn {
-			c = theme.ColorNameError
-		}
-		r.text.Segments = []widget.RichTextSegment{&widget.TextSegment{
-			Text: row.text,
-			Style: widget.RichTextStyle{Alignment: fyne.TextAlignCenter, ColorName: c,
-				SizeName: theme.SizeNameCaptionText, TextStyle: fyne.TextStyle{Italic: true}},
-		}}
-		r.text.Refresh()
+		r.updateNote(th, v)
 		return
 	}
 
-	header := row.from
-	if row.outgoing {
-		header = "You"
+	var segs []widget.RichTextSegment
+	if !row.grouped { // a message right after the same sender's goes without
+		header := row.from
+		if row.outgoing {
+			header = "You"
+		}
+		if !row.time.IsZero() {
+			// the date is on the date line above the day's first row
+			header += "  ·  " + row.time.Local().Format("15:04")
+		}
+		segs = append(segs, &widget.TextSegment{Text: header, Style: widget.RichTextStyle{
+			ColorName: theme.ColorNamePlaceHolder, SizeName: theme.SizeNameCaptionText,
+			TextStyle: fyne.TextStyle{Bold: true}}})
 	}
-	if !row.time.IsZero() {
-		header += "  ·  " + formatTime(row.time)
-	}
-	segs := []widget.RichTextSegment{&widget.TextSegment{Text: header, Style: widget.RichTextStyle{
-		ColorName: theme.ColorNamePlaceHolder, SizeName: theme.SizeNameCaptionText,
-		TextStyle: fyne.TextStyle{Bold: true}}}}
-	segs = append(segs, highlightSegments(row.text, b.highlight)...)
+	segs = append(segs, bodySegments(row.text, b.highlight, b.onLink)...)
 	r.updateStatus()
 	if b.showWire && len(row.wire) > 0 {
 		segs = append(segs, &widget.TextSegment{Text: wireSummary(row.wire), Style: widget.RichTextStyle{
@@ -393,6 +569,44 @@ func (r *bubbleRenderer) update() {
 	if row.status == statusFailed && !row.readOnly {
 		r.setButton("Retry", theme.ViewRefreshIcon(), widget.MediumImportance)
 	}
+}
+
+// updateNote shows a system line: ordinary notes as plain centred text,
+// warnings and dangers in their colour with an icon on a tinted band.
+func (r *bubbleRenderer) updateNote(th fyne.Theme, v fyne.ThemeVariant) {
+	row := r.b.r
+	style := widget.RichTextStyle{Alignment: fyne.TextAlignCenter, ColorName: theme.ColorNameForeground}
+	var icon fyne.Resource
+	switch row.level {
+	case noteWarning:
+		style = widget.RichTextStyle{ColorName: theme.ColorNameWarning}
+		icon = theme.NewColoredResource(theme.WarningIcon(), theme.ColorNameWarning)
+		r.bg.FillColor = withAlpha(th.Color(theme.ColorNameWarning, v), 0x28)
+	case noteDanger:
+		style = widget.RichTextStyle{ColorName: theme.ColorNameError, TextStyle: fyne.TextStyle{Bold: true}}
+		icon = theme.NewColoredResource(theme.ErrorIcon(), theme.ColorNameError)
+		r.bg.FillColor = withAlpha(th.Color(theme.ColorNameError, v), 0x30)
+	}
+	r.text.Segments = []widget.RichTextSegment{&widget.TextSegment{Text: row.text, Style: style}}
+	r.text.Refresh()
+	if icon != nil {
+		r.bg.Refresh()
+		if cur := r.statusIcon.Resource; cur == nil || cur.Name() != icon.Name() {
+			r.statusIcon.SetResource(icon)
+		}
+	}
+}
+
+// updateDay sets the date line's text and colour.
+func (r *bubbleRenderer) updateDay(th fyne.Theme, v fyne.ThemeVariant) {
+	text := ""
+	if r.b.r.dayBreak {
+		text = dayLabel(r.b.r.time, clock())
+	}
+	r.day.Text = text
+	r.day.TextSize = th.Size(theme.SizeNameText)
+	r.day.Color = th.Color(theme.ColorNameForeground, v)
+	r.day.Refresh()
 }
 
 // updateStatus shows the delivery state of our message: a theme icon and
@@ -489,10 +703,13 @@ func (r *bubbleRenderer) Layout(size fyne.Size) {
 	r.statusIcon.Resize(g.iconSize)
 	r.button.Move(g.buttonPos)
 	r.button.Resize(g.buttonSize)
+	r.day.Move(g.dayPos)
+	r.day.Resize(g.daySize)
+	r.day.Hidden = !g.showDay
 	r.bg.Hidden = !g.showBG
 	r.text.Hidden = !g.showText
 	r.status.Hidden = !g.showStatus
-	r.statusIcon.Hidden = !g.showStatus
+	r.statusIcon.Hidden = !g.showStatus && !g.showIcon
 	r.button.Hidden = !g.showButton
 }
 
@@ -507,7 +724,7 @@ func (r *bubbleRenderer) Refresh() {
 }
 
 func (r *bubbleRenderer) Objects() []fyne.CanvasObject {
-	return []fyne.CanvasObject{r.bg, r.text, r.status, r.statusIcon, r.button}
+	return []fyne.CanvasObject{r.day, r.bg, r.text, r.status, r.statusIcon, r.button}
 }
 
 func (r *bubbleRenderer) Destroy() {}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,7 @@ type chatScreen struct {
 	settings   *widget.Button
 	wireToggle *widget.Check
 	partnerBox *fyne.Container
+	trustBox   *fyne.Container
 	partnerLbl *widget.Label
 	safety     *widget.Label
 	trust      *widget.Label
@@ -95,9 +97,15 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	c.statusIcon = widget.NewIcon(theme.MediaRecordIcon())
 	c.action = widget.NewButton("", c.actionTapped)
 	c.newChat = widget.NewButtonWithIcon("New chat", theme.ContentAddIcon(), c.newChatTapped)
-	c.past = widget.NewButtonWithIcon("Past chats", theme.HistoryIcon(), u.showHistory)
+	c.past = widget.NewButtonWithIcon("Past chats", theme.HistoryIcon(), func() {
+		u.showHistory()
+		c.focusInput() // for when the user comes back to this window
+	})
 	c.settings = widget.NewButtonWithIcon("", theme.SettingsIcon(), u.showSettings)
-	c.wireToggle = widget.NewCheck("What the network sees", func(on bool) { c.messages.setShowWire(on) })
+	c.wireToggle = widget.NewCheck("What the network sees", func(on bool) {
+		c.messages.setShowWire(on)
+		c.focusInput()
+	})
 
 	c.partnerLbl = widget.NewLabel("")
 	c.partnerLbl.TextStyle.Bold = true
@@ -106,20 +114,31 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	c.safety.SizeName = theme.SizeNameCaptionText
 	c.trust = widget.NewLabel("")
 	c.verify = widget.NewButtonWithIcon("Verify", theme.ConfirmIcon(), c.showVerify)
-	c.safety.Truncation = fyne.TextTruncateEllipsis
-	c.partnerBox = container.NewBorder(nil, nil,
-		container.NewHBox(c.partnerLbl, widget.NewLabel("Safety number")),
-		container.NewHBox(c.trust, c.verify), c.safety)
+	safetyCaption := widget.NewLabel("Safety number")
+	safetyCaption.SizeName = theme.SizeNameCaptionText
+	// the safety number is two lines of six groups, so that all of it is
+	// readable down to the window's minimum width
+	c.partnerBox = container.NewBorder(nil, nil, c.partnerLbl, container.NewHBox(safetyCaption, c.safety))
 	c.partnerBox.Hide()
+	c.trustBox = container.NewHBox(c.trust, c.verify)
+	c.trustBox.Hide()
 
+	// Three rows: the tools and the connection's action, right-aligned
+	// where they always were; the state of the connection with the
+	// partner's trust; who the partner is with the safety number. The
+	// status has most of a row, so that it stays readable at the minimum
+	// width.
 	top := container.NewVBox(
-		container.NewBorder(nil, nil, c.statusIcon,
-			container.NewHBox(c.wireToggle, c.past, c.newChat, c.action), c.status),
+		container.NewBorder(nil, nil, nil, container.NewHBox(c.wireToggle, c.past, c.newChat, c.action)),
+		container.NewBorder(nil, nil, c.statusIcon, c.trustBox, c.status),
 		c.partnerBox,
 		widget.NewSeparator(),
 	)
 
 	c.messages = newMessageList(c.retry)
+	c.messages.onAction = c.focusInput
+	c.messages.window = u.win
+	c.messages.openURL = func(l *url.URL) error { return c.u.openURL(l) }
 	c.waitText = widget.NewLabel("")
 	c.waitText.Alignment = fyne.TextAlignCenter
 	c.waitText.Wrapping = fyne.TextWrapWord
@@ -129,7 +148,7 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 		container.NewCenter(c.activity), c.waitText, container.NewCenter(c.waitCancel))))
 
 	c.input = newMessageEntry(c.sendTapped)
-	c.input.OnChanged = func(string) { c.updateSend() }
+	c.input.onChange = func(string) { c.updateSend() }
 	c.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), c.sendTapped)
 	c.send.Importance = widget.HighImportance
 	c.hint = widget.NewLabel("")
@@ -139,7 +158,8 @@ func newChatScreen(u *UI, ctrl session.Controller, r role, target string) *chatS
 	bottom := container.NewVBox(widget.NewSeparator(), c.hint,
 		container.NewBorder(nil, nil, c.settings, c.send, c.input))
 
-	c.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(c.messages, c.waiting))
+	c.content = container.New(minSizeLayout{chatMinSize},
+		container.NewBorder(top, bottom, nil, nil, container.NewStack(c.messages, c.waiting)))
 	c.refresh()
 	return c
 }
@@ -208,7 +228,7 @@ func (c *chatScreen) handle(ev session.Event) {
 		}
 		c.state = stateConnected
 		c.closeDialog()
-		c.system(fmt.Sprintf("Connected to %s. Messages are end-to-end encrypted.", c.partnerName()), false)
+		c.system(fmt.Sprintf("Connected to %s. Messages are end-to-end encrypted.", c.partnerName()), noteInfo)
 		c.u.win.Canvas().Focus(c.input)
 		if c.role == roleConnect && !c.savedAddr && c.u.vault != nil {
 			c.savedAddr = true
@@ -238,20 +258,20 @@ func (c *chatScreen) handle(ev session.Event) {
 		if reason == "" {
 			reason = "Disconnected"
 		}
-		c.system(reason, false)
+		c.system(reason, noteWarning)
 		c.state = stateDisconnected
 	case session.EventTurnedAway:
-		c.system(fmt.Sprintf("Someone else tried to connect from %s and was told you are busy.", ev.Addr), false)
+		c.system(fmt.Sprintf("Someone else tried to connect from %s and was told you are busy.", ev.Addr), noteInfo)
 	case session.EventHistoryError:
 		msg := "This chat is not being saved"
 		if ev.Err != nil {
 			msg += ": " + ev.Err.Error()
 		}
-		c.system(msg, true)
+		c.system(msg, noteDanger)
 		c.u.showError(fmt.Errorf("%s", msg))
 	case session.EventError:
 		if ev.Err != nil {
-			c.system(ev.Err.Error(), true)
+			c.system(ev.Err.Error(), noteDanger)
 			if c.state != stateConnected {
 				c.u.showError(ev.Err)
 			}
@@ -320,6 +340,20 @@ func (c *chatScreen) message(m *session.Message) {
 	}
 }
 
+// chatMinSize is the smallest the chat window gets: the header's rows and
+// the input keep a few messages' room between them.
+var chatMinSize = fyne.NewSize(600, 460)
+
+// twoLines breaks a safety number's groups into two lines.
+func twoLines(number string) string {
+	groups := strings.Fields(number)
+	if len(groups) < 2 {
+		return number
+	}
+	half := (len(groups) + 1) / 2
+	return strings.Join(groups[:half], " ") + "\n" + strings.Join(groups[half:], " ")
+}
+
 func shorten(s string, n int) string {
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
@@ -328,8 +362,8 @@ func shorten(s string, n int) string {
 }
 
 // system adds a centred line to the history pane.
-func (c *chatScreen) system(text string, warn bool) {
-	c.messages.add(&row{kind: rowSystem, text: text, warn: warn, time: time.Now()})
+func (c *chatScreen) system(text string, level noteLevel) {
+	c.messages.add(&row{kind: rowSystem, text: text, level: level, time: clock()})
 }
 
 func (c *chatScreen) sendTapped() {
@@ -357,7 +391,18 @@ func (c *chatScreen) sendTapped() {
 			name = c.u.vault.Name()
 		}
 		c.messages.add(&row{kind: rowMessage, id: id, outgoing: true, from: name, text: text,
-			time: time.Now(), status: statusSending})
+			time: clock(), status: statusSending})
+	}
+	c.messages.scrollToNewest() // what one sends, one wants to see
+	c.u.win.Canvas().Focus(c.input)
+}
+
+// focusInput gives the keyboard focus to the message input; the chat
+// window's controls call it once used, so that a message typed after
+// ticking a box or pressing Retry is not typed into nothing.
+func (c *chatScreen) focusInput() {
+	if c.u.chat != c || c.state == stateClosed {
+		return
 	}
 	c.u.win.Canvas().Focus(c.input)
 }
@@ -454,8 +499,8 @@ func (c *chatScreen) refresh() {
 	}
 
 	if c.partner != nil {
-		c.partnerLbl.SetText(c.partner.Label())
-		c.safety.SetText(c.partner.SafetyNumber)
+		c.partnerLbl.SetText(shorten(c.partner.Label(), 24)) // the title has all of it
+		c.safety.SetText(twoLines(c.partner.SafetyNumber))
 		switch c.partner.Trust {
 		case session.TrustVerified:
 			c.trust.SetText("verified")
@@ -475,16 +520,12 @@ func (c *chatScreen) refresh() {
 		}
 		c.trust.Refresh()
 		c.partnerBox.Show()
-		c.u.win.SetTitle("SecureChat — " + c.partner.Label())
+		c.trustBox.Show()
 	} else {
 		c.partnerBox.Hide()
-		switch c.role {
-		case roleHost:
-			c.u.win.SetTitle("SecureChat — waiting on port " + c.target)
-		default:
-			c.u.win.SetTitle("SecureChat — connecting to " + c.target)
-		}
+		c.trustBox.Hide()
 	}
+	c.u.win.SetTitle("SecureChat — " + c.title())
 	if c.state == stateConnected && c.partner != nil && c.partner.Trust != session.TrustVerified {
 		c.verify.Enable()
 	} else {
@@ -507,6 +548,38 @@ func (c *chatScreen) refresh() {
 	c.updateSend()
 }
 
+// title is the window title's state: who, and whether connected, so that
+// a window in the taskbar or behind others tells it too.
+func (c *chatScreen) title() string {
+	if c.partner == nil {
+		switch {
+		case c.state == stateClosed:
+			return "closed"
+		case c.state == stateHandshaking:
+			return "securing the connection"
+		case c.role == roleHost:
+			return "waiting on port " + c.target
+		case c.state == stateDisconnected:
+			return "not connected"
+		}
+		return "connecting to " + c.target
+	}
+	name := c.partner.Label()
+	switch c.state {
+	case stateConnected, stateDeciding, stateAwaiting:
+		// the status line says whether it is still being decided
+		// (scripts/ui-lib.sh waits for this title to accept)
+		return name
+	case stateConnecting, stateHandshaking:
+		return "reconnecting to " + name
+	case stateListening:
+		return name + " (waiting)"
+	case stateClosed:
+		return name + " (closed)"
+	}
+	return name + " (not connected)"
+}
+
 // detail is the longer text of the waiting panel.
 func (c *chatScreen) detail() string {
 	switch c.state {
@@ -522,6 +595,7 @@ func (c *chatScreen) detail() string {
 }
 
 func (c *chatScreen) actionTapped() {
+	defer c.focusInput()
 	switch c.state {
 	case stateListening, stateConnecting, stateHandshaking, stateClosed:
 		c.cancelTapped()
@@ -569,7 +643,9 @@ func (c *chatScreen) newChatTapped() {
 		func(ok bool) {
 			if ok {
 				c.u.leaveChat()
+				return
 			}
+			c.focusInput()
 		}, c.u.win)
 }
 

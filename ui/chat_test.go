@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -228,7 +231,7 @@ func TestChat_VerifyMarksPartnerVerified(t *testing.T) {
 	f := newFixture(t, true)
 	c := f.connected(roleHost)
 	assert.Equal(t, "not verified", c.trust.Text)
-	assert.Equal(t, bob.SafetyNumber, c.safety.Text)
+	assert.Equal(t, "12345 67890 24680 13579 11223 34455\n66778 89900 10293 84756 56473 82910", c.safety.Text)
 
 	test.Tap(c.verify)
 	test.Tap(topDialogButton(t, f.win, "They match"))
@@ -240,8 +243,15 @@ func TestChat_VerifyMarksPartnerVerified(t *testing.T) {
 
 func TestChat_TitleNamesPartner(t *testing.T) {
 	f := newFixture(t, true)
-	f.connected(roleHost)
+	c := f.chatAs(roleConnect)
+	assert.Equal(t, "SecureChat — connecting to 192.168.1.20:9999", f.win.Title())
+	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
 	assert.Equal(t, "SecureChat — Bob", f.win.Title())
+	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
+	assert.Equal(t, "SecureChat — Bob (not connected)", f.win.Title())
+	test.Tap(c.action)
+	assert.Equal(t, "SecureChat — reconnecting to Bob", f.win.Title())
 }
 
 func TestChat_NotificationWhenWindowNotFocused(t *testing.T) {
@@ -351,4 +361,140 @@ func TestChat_RetryAfterReconnect(t *testing.T) {
 	assert.Equal(t, []string{"m1"}, f.ctrl.retried)
 	assert.Equal(t, statusDelivered, c.messages.byID["m1"].status)
 	assert.Len(t, f.ctrl.dialed, 1)
+}
+
+// The input is one line tall, grows with its text and stops at five
+// lines, after which it scrolls.
+func TestChat_InputGrowsUpToFiveLines(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	require.Greater(t, c.input.Size().Width, float32(100), "the input is laid out")
+
+	height := func(text string) float32 {
+		c.input.SetText(text)
+		return c.input.MinSize().Height
+	}
+	one := height("")
+	assert.Equal(t, one, height("one line"))
+	two := height("one\ntwo")
+	line := two - one
+	require.Greater(t, line, float32(10), "a second line makes it taller")
+	assert.Equal(t, one+2*line, height("one\ntwo\nthree"))
+	five := height("1\n2\n3\n4\n5")
+	assert.Equal(t, one+4*line, five)
+	assert.Equal(t, five, height("1\n2\n3\n4\n5\n6\n7\n8"), "it stops growing at five lines")
+
+	long := strings.Repeat("wrapping words ", 40) // one line, wrapped
+	assert.Greater(t, height(long), one, "wrapped lines count")
+
+	pressShiftEnter(c.input) // typing a new line grows it too
+	c.input.SetText("")
+	test.Type(c.input, "a")
+	pressShiftEnter(c.input)
+	test.Type(c.input, "b")
+	assert.Equal(t, two, c.input.MinSize().Height)
+	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	assert.Equal(t, one, c.input.MinSize().Height, "sending shrinks it back")
+}
+
+// A message that arrives while the reader is scrolled up shows a "New
+// messages" button; it takes the reader to the newest and goes away.
+func TestChat_NewMessagesButton(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	m := c.messages
+	n := 0
+	add := func() {
+		n++
+		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+			ID: fmt.Sprintf("n%d", n), From: "Bob", Text: fmt.Sprintf("message %d", n), Time: time.Now()}})
+	}
+	for range 40 {
+		add()
+	}
+	require.True(t, m.atBottom())
+	assert.False(t, m.newer.Visible(), "no button while following the newest")
+
+	m.list.ScrollToTop()
+	add()
+	assert.True(t, m.newer.Visible(), "a message arrived out of view")
+	assert.False(t, m.atBottom())
+
+	test.Tap(m.newer)
+	assert.True(t, m.atBottom(), "the button goes to the newest message")
+	assert.False(t, m.newer.Visible())
+	assert.True(t, containsText(shownTexts(m), "message 41"))
+	assert.Equal(t, c.input, f.win.Canvas().Focused())
+
+	// scrolling down to the newest by wheel also ends it
+	m.list.ScrollToTop()
+	add()
+	require.True(t, m.newer.Visible())
+	for i := 0; i < 1000 && !m.atBottom(); i++ {
+		m.wheel.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, -25)})
+	}
+	assert.True(t, m.atBottom())
+	assert.False(t, m.newer.Visible())
+
+	// what the user sends is always brought into view
+	m.list.ScrollToTop()
+	typeAndEnter(t, f, "mine")
+	assert.True(t, m.atBottom())
+	assert.False(t, m.newer.Visible())
+}
+
+// One notch of the mouse wheel (25 pixels from Fyne on Linux) moves the
+// list about three lines, as desktop apps do.
+func TestChat_WheelScrollsAtANormalSpeed(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	for i := range 40 {
+		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+			ID: fmt.Sprintf("w%d", i), From: "Bob", Text: "text", Time: time.Now()}})
+	}
+	m := c.messages
+	m.list.ScrollToTop()
+	m.wheel.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, -25)})
+	assert.Equal(t, float32(25*wheelStep), m.list.GetScrollOffset())
+	line := fyne.MeasureText("Ag", m.Theme().Size(theme.SizeNameText), fyne.TextStyle{}).Height
+	assert.InDelta(t, 3, m.list.GetScrollOffset()/line, 0.8, "about three lines a notch")
+	m.wheel.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, 25)})
+	assert.Zero(t, m.list.GetScrollOffset())
+}
+
+// At the window's minimum size the status and the whole safety number
+// are readable, and there is room for messages.
+func TestChat_HeaderReadableAtMinimumSize(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected(roleHost)
+	min := c.content.MinSize()
+	assert.GreaterOrEqual(t, min.Width, chatMinSize.Width)
+	assert.GreaterOrEqual(t, min.Height, chatMinSize.Height)
+	f.win.Resize(min)
+	capture(f)
+
+	fits := func(l *widget.Label) {
+		t.Helper()
+		th := l.Theme()
+		size := th.Size(theme.SizeNameText)
+		if l.SizeName != "" {
+			size = th.Size(l.SizeName)
+		}
+		for _, line := range strings.Split(l.Text, "\n") {
+			w := fyne.MeasureText(line, size, l.TextStyle).Width + 2*th.Size(theme.SizeNameInnerPadding)
+			assert.LessOrEqual(t, w, l.Size().Width+0.5, "%q is cut at the minimum width", line)
+		}
+	}
+	fits(c.status)
+	fits(c.safety)
+	fits(c.partnerLbl)
+	fits(c.trust)
+	assert.GreaterOrEqual(t, c.messages.Size().Height, float32(200), "room for messages")
+
+	// the longest statuses fit too
+	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
+	f.win.Resize(min)
+	capture(f)
+	require.Equal(t, "Not connected · still listening on port 9999", c.status.Text)
+	fits(c.status)
 }

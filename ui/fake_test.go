@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -188,6 +189,7 @@ type fixture struct {
 	connectTarget         session.Target
 	openErr               error
 	exists                bool
+	opened                []string // the links the app opened in the browser
 }
 
 func newFixture(t *testing.T, exists bool) *fixture {
@@ -221,6 +223,10 @@ func newFixture(t *testing.T, exists bool) *fixture {
 	}
 	f.ui = New(f.app, f.win, b, "")
 	f.ui.async = func(fn func()) { fn() }
+	f.ui.openURL = func(u *url.URL) error {
+		f.opened = append(f.opened, u.String())
+		return nil
+	}
 	f.win.Resize(fyne.NewSize(820, 640))
 	t.Cleanup(func() {
 		if f.ui.chat != nil {
@@ -278,6 +284,9 @@ func shownTexts(m *messageList) []string {
 		b, ok := o.(*bubble)
 		if !ok || !b.Visible() || b.rend == nil {
 			continue
+		}
+		if b.rend.day.Visible() {
+			out = append(out, "—— "+b.rend.day.Text+" ——")
 		}
 		if b.r.kind == rowEarlier || b.r.kind == rowLater {
 			out = append(out, b.rend.button.Text)

@@ -13,7 +13,14 @@ import (
 // The golden images live in testdata/; when a change is intended, the
 // failing test writes the new image to testdata/failed/ to review and copy.
 
+// fixClock makes the test's today testTime's day, a minute before it.
+func fixClock(t *testing.T) {
+	clock = func() time.Time { return testTime.Add(-time.Minute) }
+	t.Cleanup(func() { clock = time.Now })
+}
+
 func TestGolden_ChatWindow(t *testing.T) {
+	fixClock(t)
 	f := newFixture(t, true)
 	c := f.connected(roleHost)
 	at := func(min int) time.Time { return testTime.Add(time.Duration(min) * time.Minute) }
@@ -28,6 +35,8 @@ func TestGolden_ChatWindow(t *testing.T) {
 	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
 		ID: "i2", From: "Bob", Time: at(2),
 		Text: "Great. A longer message, to show how the history pane wraps text that does not fit on one line of the bubble, which is at most about three quarters of the pane wide."}})
+	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+		ID: "i3", From: "Bob", Time: at(2), Text: "A second one right after: no header of its own."}})
 	c.input.SetText("See you on Friday")
 	test.Tap(c.send)
 	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
@@ -60,6 +69,7 @@ func capture(f *fixture) {
 }
 
 func TestGolden_Settings(t *testing.T) {
+	fixClock(t)
 	f := newFixture(t, true)
 	c := f.connected(roleHost)
 	test.Tap(c.settings)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -41,7 +42,10 @@ func (u *UI) showHistory() {
 	}
 	h := newHistoryWindow(u)
 	u.history = h
-	h.win.SetOnClosed(func() { u.history = nil })
+	h.win.SetOnClosed(func() {
+		u.history = nil
+		u.focusChat()
+	})
 	h.win.Show()
 	search := h.search
 	fyne.Do(func() { h.win.Canvas().Focus(search) })
@@ -76,6 +80,8 @@ func newHistoryWindow(u *UI) *historyWindow {
 	h.title.TextStyle.Bold = true
 	h.title.Wrapping = fyne.TextWrapWord
 	h.view = newMessageList(nil)
+	h.view.openURL = func(l *url.URL) error { return u.openURL(l) }
+	h.view.window = h.win
 	h.nothing = widget.NewLabel("")
 	h.nothing.Alignment = fyne.TextAlignCenter
 	h.nothing.Hide()

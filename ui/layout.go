@@ -28,3 +28,22 @@ func (l widthLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 func fixedWidth(width float32, o fyne.CanvasObject) *fyne.Container {
 	return container.New(widthLayout{width}, o)
 }
+
+// minSizeLayout stacks its objects and is at least min large: the window
+// cannot be made smaller than its content's minimum size.
+type minSizeLayout struct{ min fyne.Size }
+
+func (l minSizeLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}
+
+func (l minSizeLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	s := l.min
+	for _, o := range objs {
+		s = s.Max(o.MinSize())
+	}
+	return s
+}

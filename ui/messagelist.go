@@ -2,6 +2,11 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
+	"net/url"
+
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
@@ -36,8 +41,20 @@ type messageList struct {
 	highlight string
 	marked    string // id of the message to outline
 	onRetry   func(id string)
+	// onAction is called after a control in the list was used (Retry, a
+	// tap on a row), for the owner to take the keyboard focus back.
+	onAction func()
+	// openURL opens a link once the user confirmed; nil is the app's OpenURL.
+	openURL func(*url.URL) error
+	// window shows the list: link confirmations and menus open over it
+	window fyne.Window
 
 	earlier, later row
+
+	// newer is the "New messages" button, shown when a message arrives
+	// while the reader is scrolled up; wheel speeds up the mouse wheel.
+	newer *widget.Button
+	wheel *wheel
 
 	// bulk is set while many heights are set at once: each SetItemHeight
 	// refreshes and lays out the whole list, so meanwhile the list is made
@@ -55,14 +72,24 @@ func newMessageList(onRetry func(id string)) *messageList {
 		if m.bulk {
 			return m.template
 		}
-		return newBubble(m.buttonTapped)
+		b := newBubble(m.buttonTapped)
+		b.onLink, b.onTap, b.onMenu = m.linkTapped, m.action, m.showMenu
+		return b
 	}, func(id widget.ListItemID, o fyne.CanvasObject) {
 		r := m.rowAt(id)
 		o.(*bubble).set(r, m.showWire, m.highlight, r.id != "" && r.id == m.marked)
 	})
+	m.newer = widget.NewButtonWithIcon("New messages", theme.MoveDownIcon(), m.scrollToNewest)
+	m.newer.IconPlacement = widget.ButtonIconTrailingText
+	m.newer.Importance = widget.HighImportance
+	m.newer.Hide()
+	m.wheel = newWheel(m)
 	m.list.HideSeparators = true
 	// a chat pane has nothing to select
-	m.list.OnSelected = func(id widget.ListItemID) { m.list.Unselect(id) }
+	m.list.OnSelected = func(id widget.ListItemID) {
+		m.list.Unselect(id)
+		m.action()
+	}
 	m.ExtendBaseWidget(m)
 	return m
 }
@@ -119,6 +146,33 @@ func (m *messageList) buttonTapped(r *row) {
 		if m.onRetry != nil {
 			m.onRetry(r.id)
 		}
+	}
+	m.action()
+}
+
+// linkTapped asks whether to open u, then opens it.
+func (m *messageList) linkTapped(u *url.URL) {
+	w := m.window
+	if w == nil {
+		return
+	}
+	open := m.openURL
+	if open == nil {
+		open = fyne.CurrentApp().OpenURL
+	}
+	confirmOpen(w, u, open, m.action)
+}
+
+// showMenu opens a pop-up menu at pos on the list's window.
+func (m *messageList) showMenu(menu *fyne.Menu, pos fyne.Position) {
+	if m.window != nil {
+		widget.ShowPopUpMenuAtPosition(menu, m.window.Canvas(), pos)
+	}
+}
+
+func (m *messageList) action() {
+	if m.onAction != nil {
+		m.onAction()
 	}
 }
 
@@ -178,9 +232,17 @@ func (m *messageList) atBottom() bool {
 func (m *messageList) add(r *row) {
 	follow := m.width <= 0 || m.atBottom()
 	following := !m.hasLater()
+	var prev *row
+	if len(m.rows) > 0 {
+		prev = m.rows[len(m.rows)-1]
+	}
+	r.linkTo(prev)
 	m.rows = append(m.rows, r)
 	if r.id != "" {
 		m.byID[r.id] = r
+	}
+	if !follow && r.kind == rowMessage {
+		m.newer.Show()
 	}
 	if !following {
 		m.list.Refresh() // only the "newer" count changed
@@ -208,18 +270,39 @@ func (m *messageList) changed(id string) {
 	follow := m.width > 0 && m.atBottom()
 	r.invalidate()
 	for i := m.first; i < m.last; i++ {
-		if m.rows[i] == r {
-			lid := m.listID(i)
-			if m.width > 0 {
-				m.list.SetItemHeight(lid, m.height(r))
-			}
-			m.list.RefreshItem(lid)
-			break
+		if m.rows[i] != r {
+			continue
 		}
+		// its time may have changed, and with it the grouping of it and
+		// of the row after it
+		m.relink(i)
+		m.update(i)
+		if i+1 < m.last && m.relink(i+1) {
+			m.update(i + 1)
+		}
+		break
 	}
 	if follow {
 		m.list.ScrollToBottom()
 	}
+}
+
+// relink sets the grouping and date line of rows[i] from the row before.
+func (m *messageList) relink(i int) bool {
+	var prev *row
+	if i > 0 {
+		prev = m.rows[i-1]
+	}
+	return m.rows[i].linkTo(prev)
+}
+
+// update remeasures and redraws rows[i], which is in the window.
+func (m *messageList) update(i int) {
+	lid := m.listID(i)
+	if m.width > 0 {
+		m.list.SetItemHeight(lid, m.height(m.rows[i]))
+	}
+	m.list.RefreshItem(lid)
 }
 
 // setRows replaces the content. focus is the index of a row to open the
@@ -227,10 +310,11 @@ func (m *messageList) changed(id string) {
 func (m *messageList) setRows(rows []*row, focus int) {
 	m.rows = rows
 	m.byID = make(map[string]*row, len(rows))
-	for _, r := range rows {
+	for i, r := range rows {
 		if r.id != "" {
 			m.byID[r.id] = r
 		}
+		m.relink(i)
 	}
 	m.marked = ""
 	if focus < 0 || focus >= len(rows) {
@@ -303,7 +387,61 @@ func (m *messageList) Resize(size fyne.Size) {
 	m.BaseWidget.Resize(size)
 }
 
+// scrollToNewest shows the newest message and hides the "New messages"
+// button.
+func (m *messageList) scrollToNewest() {
+	if m.hasLater() {
+		m.last = len(m.rows)
+		m.first = max(0, m.last-pageSize)
+		m.measureAll()
+		m.list.Refresh()
+	}
+	m.list.ScrollToBottom()
+	m.newer.Hide()
+	m.action()
+}
+
+// scrolled is called after the reader scrolled: at the newest message the
+// "New messages" button has done its job.
+func (m *messageList) scrolled() {
+	if m.newer.Visible() && m.atBottom() {
+		m.newer.Hide()
+	}
+}
+
 // CreateRenderer implements fyne.Widget.
 func (m *messageList) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(m.list)
+	button := container.NewBorder(nil, container.NewPadded(container.NewCenter(m.newer)), nil, nil)
+	return widget.NewSimpleRenderer(container.NewStack(m.list, m.wheel, button))
+}
+
+// wheelStep multiplies the mouse wheel's steps: Fyne moves a list 25 pixels
+// a notch on Linux and Windows (10 on macOS), about one line of text, where
+// desktop apps move about three.
+const wheelStep = 2.5
+
+// wheel lies over the list and takes its scroll events: it scrolls the
+// list by wheelStep times as much and then tells the list. It is only
+// fyne.Scrollable, so taps and hovering reach the rows beneath.
+type wheel struct {
+	widget.BaseWidget
+	m *messageList
+}
+
+func newWheel(m *messageList) *wheel {
+	w := &wheel{m: m}
+	w.ExtendBaseWidget(w)
+	return w
+}
+
+// Scrolled implements fyne.Scrollable.
+func (w *wheel) Scrolled(ev *fyne.ScrollEvent) {
+	l := w.m.list
+	l.ScrollToOffset(l.GetScrollOffset() - ev.Scrolled.DY*wheelStep)
+	w.m.scrolled()
+}
+
+// CreateRenderer implements fyne.Widget.
+func (w *wheel) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.Transparent))
 }

@@ -12,6 +12,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/securechat/securechat/session"
 )
 
 func bigTranscript(n int) *Transcript {
@@ -181,4 +183,109 @@ func TestBubble_StatusIsDrawnWithThemeIcons(t *testing.T) {
 			assert.False(t, containsText(texts, "✓"), "no glyph the font may lack: %q", texts)
 		})
 	}
+}
+
+// Messages from one sender that follow within a few minutes share one
+// header; every day starts with a date line.
+func TestMessageList_GroupsSenderAndSeparatesDays(t *testing.T) {
+	test.NewTempApp(t)
+	m := newMessageList(nil)
+	w := test.NewWindow(m)
+	defer w.Close()
+	w.Resize(fyne.NewSize(700, 1400))
+
+	now := time.Now()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 9, 0, 0, 0, time.Local)
+	yesterday := today.AddDate(0, 0, -1)
+	older := today.AddDate(0, 0, -9)
+	msg := func(id string, out bool, at time.Time, text string) *row {
+		from := "Bob"
+		if out {
+			from = "Alice"
+		}
+		return &row{kind: rowMessage, id: id, outgoing: out, from: from, time: at, text: text}
+	}
+	m.setRows([]*row{
+		msg("o1", false, older, "an old one"),
+		msg("y1", false, yesterday, "first yesterday"),
+		msg("y2", false, yesterday.Add(2*time.Minute), "second, grouped"),
+		msg("y3", false, yesterday.Add(20*time.Minute), "later: a new header"),
+		msg("y4", true, yesterday.Add(21*time.Minute), "my reply"),
+		msg("y5", true, yesterday.Add(22*time.Minute), "my second, grouped"),
+	}, -1)
+	m.add(msg("t1", true, today, "the next day: a new header after the date line"))
+	m.add(msg("t2", true, today.Add(time.Minute), "grouped again"))
+	m.add(&row{kind: rowSystem, text: "Partner has disconnected", time: today.Add(2 * time.Minute)})
+	m.add(msg("t3", false, today.Add(3*time.Minute), "after a note: a header"))
+
+	hm := func(t time.Time) string { return t.Format("15:04") }
+	want := []string{
+		"—— " + older.Format("Monday 2 January") + " ——",
+		"Bob  ·  " + hm(older) + "an old one\n",
+		"—— Yesterday ——",
+		"Bob  ·  " + hm(yesterday) + "first yesterday\n",
+		"second, grouped\n",
+		"Bob  ·  " + hm(yesterday.Add(20*time.Minute)) + "later: a new header\n",
+		"You  ·  " + hm(yesterday.Add(21*time.Minute)) + "my reply\n",
+		"my second, grouped\n",
+		"—— Today ——",
+		"You  ·  " + hm(today) + "the next day: a new header after the date line\n",
+		"grouped again\n",
+		"Partner has disconnected\n",
+		"Bob  ·  " + hm(today.Add(3*time.Minute)) + "after a note: a header\n",
+	}
+	if older.Year() != now.Year() {
+		want[0] = "—— " + older.Format("Monday 2 January 2006") + " ——"
+	}
+	assert.Equal(t, want, shownTexts(m))
+}
+
+func TestDayLabel(t *testing.T) {
+	now := time.Date(2026, 3, 12, 0, 30, 0, 0, time.Local)
+	assert.Equal(t, "Today", dayLabel(now.Add(-20*time.Minute), now.Add(23*time.Hour)))
+	assert.Equal(t, "Yesterday", dayLabel(now.Add(-time.Hour), now))
+	assert.Equal(t, "Tuesday 10 March", dayLabel(now.AddDate(0, 0, -2), now))
+	assert.Equal(t, "Wednesday 31 December 2025", dayLabel(time.Date(2025, 12, 31, 9, 0, 0, 0, time.Local), now))
+}
+
+// Ordinary notes are plain text at the normal size; a disconnect is shown
+// in the warning colour and a changed key in the error colour, both with
+// an icon.
+func TestChat_SystemNotesReadableAndWarningsProminent(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.chatAs(roleConnect)
+	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustChanged)})
+	test.Tap(topDialogButton(t, f.win, "Trust new key"))
+	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
+
+	seen := map[string]bool{}
+	for _, o := range test.LaidOutObjects(c.messages) {
+		b, ok := o.(*bubble)
+		if !ok || !b.Visible() || b.r.kind != rowSystem {
+			continue
+		}
+		ts := b.rend.text.Segments[0].(*widget.TextSegment)
+		assert.Empty(t, ts.Style.SizeName, "%q: normal size", ts.Text)
+		assert.False(t, ts.Style.TextStyle.Italic, "%q: not italic", ts.Text)
+		switch {
+		case strings.HasPrefix(ts.Text, "Connected to Bob"):
+			seen["info"] = true
+			assert.Equal(t, theme.ColorNameForeground, ts.Style.ColorName, "ordinary notes are not faint")
+			assert.False(t, b.rend.statusIcon.Visible())
+			assert.False(t, b.rend.bg.Visible())
+		case ts.Text == "Partner has disconnected":
+			seen["warning"] = true
+			assert.Equal(t, theme.ColorNameWarning, ts.Style.ColorName)
+			assert.True(t, b.rend.statusIcon.Visible(), "with an icon")
+			assert.True(t, b.rend.bg.Visible(), "on a band")
+		case strings.HasPrefix(ts.Text, "Warning: another key answered for Bob"):
+			seen["danger"] = true
+			assert.Equal(t, theme.ColorNameError, ts.Style.ColorName)
+			assert.True(t, ts.Style.TextStyle.Bold)
+			assert.True(t, b.rend.statusIcon.Visible(), "with an icon")
+			assert.Contains(t, b.rend.statusIcon.Resource.Name(), "error")
+		}
+	}
+	assert.Equal(t, map[string]bool{"info": true, "warning": true, "danger": true}, seen)
 }

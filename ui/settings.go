@@ -95,6 +95,7 @@ func (u *UI) showSettings() {
 	hint.SizeName = theme.SizeNameCaptionText
 	form := widget.NewForm(widget.NewFormItem("Notifications", s.notifications))
 	s.dialog = dialog.NewCustom("Settings", "Close", fixedWidth(380, container.NewVBox(form, hint)), u.win)
+	s.dialog.SetOnClosed(u.focusChat)
 	u.settings = s
 	s.dialog.Show()
 }

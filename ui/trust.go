@@ -67,10 +67,11 @@ func (c *chatScreen) showRequest(p *session.Partner) {
 	}
 	d := dialog.NewCustomConfirm(title, "Accept", "Decline", content, func(ok bool) {
 		c.dialog = nil
+		defer c.focusInput()
 		if ok {
 			c.accept()
 		} else {
-			c.system(fmt.Sprintf("You declined %s.", p.Name), false)
+			c.system(fmt.Sprintf("You declined %s.", p.Name), noteInfo)
 			c.decline()
 		}
 	}, c.u.win)
@@ -93,7 +94,7 @@ func warningContent(title string, lines ...string) fyne.CanvasObject {
 
 // showLookalike warns that a new key uses a name like a contact's.
 func (c *chatScreen) showLookalike(p *session.Partner) {
-	c.system(fmt.Sprintf("Warning: a new key calls itself %q, which looks like your contact %s.", p.Name, p.LooksLike), true)
+	c.system(fmt.Sprintf("Warning: a new key calls itself %q, which looks like your contact %s.", p.Name, p.LooksLike), noteDanger)
 	content := fixedWidth(460, container.NewVBox(
 		warningContent("This is not your contact "+p.LooksLike,
 			fmt.Sprintf("A different key uses a name that looks like %s's (%q). Someone may be pretending to be %s.", p.LooksLike, p.Name, p.LooksLike),
@@ -102,11 +103,12 @@ func (c *chatScreen) showLookalike(p *session.Partner) {
 	))
 	d := dialog.NewCustomConfirm("Warning: not your contact "+p.LooksLike, "Accept anyway", "Decline", content, func(ok bool) {
 		c.dialog = nil
+		defer c.focusInput()
 		if ok {
-			c.system(fmt.Sprintf("You accepted a new key calling itself %q.", p.Name), true)
+			c.system(fmt.Sprintf("You accepted a new key calling itself %q.", p.Name), noteDanger)
 			c.accept()
 		} else {
-			c.system(fmt.Sprintf("You declined the key that looked like %s.", p.LooksLike), false)
+			c.system(fmt.Sprintf("You declined the key that looked like %s.", p.LooksLike), noteInfo)
 			c.decline()
 		}
 	}, c.u.win)
@@ -121,7 +123,7 @@ func (c *chatScreen) showChangedKey(p *session.Partner) {
 	if who == "" {
 		who = p.Name
 	}
-	c.system(fmt.Sprintf("Warning: another key answered for %s.", who), true)
+	c.system(fmt.Sprintf("Warning: another key answered for %s.", who), noteDanger)
 	content := fixedWidth(460, container.NewVBox(
 		warningContent("Someone may be intercepting this chat",
 			fmt.Sprintf("You connected to %s, but the key that answered (calling itself %q) is not %s's. Either %s reinstalled SecureChat or made a new profile, or someone is between you, reading and changing what you write.", who, p.Name, who, who),
@@ -130,11 +132,12 @@ func (c *chatScreen) showChangedKey(p *session.Partner) {
 	))
 	d := dialog.NewCustomConfirm("Warning: "+who+"'s key has changed", "Trust new key", "Disconnect", content, func(ok bool) {
 		c.dialog = nil
+		defer c.focusInput()
 		if ok {
-			c.system(fmt.Sprintf("You trusted a new key for %s.", who), true)
+			c.system(fmt.Sprintf("You trusted a new key for %s.", who), noteDanger)
 			c.accept()
 		} else {
-			c.system(fmt.Sprintf("You disconnected: %s's key had changed.", who), false)
+			c.system(fmt.Sprintf("You disconnected: %s's key had changed.", who), noteWarning)
 			c.decline()
 		}
 	}, c.u.win)
@@ -159,6 +162,7 @@ func (c *chatScreen) showVerify() {
 		wrapped(fmt.Sprintf("Mark %s as verified only if the numbers match.", p.Name)),
 	))
 	d := dialog.NewCustomConfirm("Verify "+p.Name, "They match", "Not now", content, func(ok bool) {
+		c.focusInput()
 		if !ok {
 			return
 		}
@@ -170,7 +174,7 @@ func (c *chatScreen) showVerify() {
 			}
 			fyne.Do(func() {
 				p.Trust = session.TrustVerified
-				c.system("Safety number verified. "+p.Label()+" is marked as verified.", false)
+				c.system("Safety number verified. "+p.Label()+" is marked as verified.", noteInfo)
 				c.refresh()
 			})
 		})
