@@ -923,7 +923,9 @@ func (l *link) receiveText(m *wireMsg, rec []byte) {
 func (s *Session) unsee(partner, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.seen[partner], id)
+	if m := s.seen[partner]; m != nil {
+		m.remove(id)
+	}
 }
 
 // cleanup runs once the reader stops: unacknowledged messages fail, the

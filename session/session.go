@@ -129,7 +129,7 @@ type Session struct {
 	closed bool
 	link   *link
 	failed map[string]*outgoing
-	seen   map[string]map[string]bool // partner fingerprint -> received ids
+	seen   map[string]*seenSet // partner fingerprint -> recently received ids
 	nonce  uint64
 }
 
@@ -158,7 +158,7 @@ func newSession(cfg Config, host bool) (*Session, error) {
 		events: make(chan Event, 1024),
 		quit:   make(chan struct{}),
 		failed: map[string]*outgoing{},
-		seen:   map[string]map[string]bool{},
+		seen:   map[string]*seenSet{},
 	}, nil
 }
 
@@ -426,14 +426,10 @@ func (s *Session) markSeen(partner, id string) bool {
 	defer s.mu.Unlock()
 	m := s.seen[partner]
 	if m == nil {
-		m = map[string]bool{}
+		m = newSeenSet()
 		s.seen[partner] = m
 	}
-	if m[id] {
-		return false
-	}
-	m[id] = true
-	return true
+	return m.add(id)
 }
 
 func (s *Session) nextNonce() uint64 {
