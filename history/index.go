@@ -3,6 +3,8 @@ package history
 import (
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -15,24 +17,51 @@ const (
 	StatusFailed    = "failed"
 )
 
+// Message statuses as the index holds them.
+const (
+	stSending uint8 = iota
+	stDelivered
+	stFailed
+)
+
+var statusNames = [...]string{stSending: StatusSending, stDelivered: StatusDelivered, stFailed: StatusFailed}
+
+// msgRef is one message as the index holds it: where its record is in the
+// history file, and its status. The text stays in the file until
+// [Vault.Load] or [Vault.Search] reads it.
+type msgRef struct {
+	off    int64  // offset of the message's first record in the history file
+	size   uint32 // the record's framed size
+	status uint8
+}
+
 // conversation is the in-memory state of one conversation, rebuilt from the
 // history file at open and kept up to date as records are committed.
 type conversation struct {
-	sum     Summary
-	msgs    []StoredMessage
-	byID    map[string]int
+	id   convID
+	sum  Summary
+	msgs []msgRef // in file order, so by increasing offset
+	// byID maps the keyed hash of a message id to its index in msgs. Two
+	// ids of one conversation share a hash with a probability of about
+	// n²/2⁶⁵ (3·10⁻⁸ for a million messages); the seed is random per open,
+	// so a partner cannot choose ids that collide. The later of two such
+	// messages would be taken for a resend of the first.
+	byID    map[uint64]int32
+	reasons map[int32]string // why a failed message failed, by index in msgs
 	nextSeq uint64
 }
 
-// index holds every conversation in memory, so that listing, loading and
-// searching never touch the disk.
+// index holds every conversation's summary and, per message, where its
+// record is, so that listing never touches the disk and loading or searching
+// reads only the records it needs.
 type index struct {
 	convs   map[convID]*conversation
 	notices []string
+	seed    maphash.Seed
 }
 
 func newIndex() *index {
-	return &index{convs: make(map[convID]*conversation)}
+	return &index{convs: make(map[convID]*conversation), seed: maphash.MakeSeed()}
 }
 
 func (ix *index) notice(s string) { ix.notices = append(ix.notices, s) }
@@ -42,23 +71,15 @@ func shortID(c convID) string { return hex.EncodeToString(c[:4]) }
 func (ix *index) conversation(c convID) *conversation {
 	cv := ix.convs[c]
 	if cv == nil {
-		cv = &conversation{sum: Summary{ID: hex.EncodeToString(c[:])}, byID: make(map[string]int)}
+		cv = &conversation{id: c, sum: Summary{ID: hex.EncodeToString(c[:])}, byID: make(map[uint64]int32)}
 		ix.convs[c] = cv
 	}
 	return cv
 }
 
-// reserve makes room for the messages of a conversation about to be read.
-func (ix *index) reserve(c convID, messages int) {
-	cv := ix.conversation(c)
-	cv.msgs = slices.Grow(cv.msgs, messages)
-	if len(cv.byID) == 0 {
-		cv.byID = make(map[string]int, messages)
-	}
-}
-
-// apply adds one record of conversation c, in file order.
-func (ix *index) apply(c convID, seq uint64, r record) {
+// apply adds one record of conversation c, in file order; at is where the
+// record is in the file. The strings of r may be reused after the call.
+func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 	cv := ix.conversation(c)
 	switch {
 	case seq < cv.nextSeq:
@@ -71,36 +92,44 @@ func (ix *index) apply(c convID, seq uint64, r record) {
 
 	switch r.kind {
 	case kindStart:
-		cv.sum.Partner, cv.sum.Fingerprint, cv.sum.Role, cv.sum.Addr = r.partner, r.fingerprint, r.role, r.addr
+		cv.sum.Partner, cv.sum.Fingerprint = strings.Clone(r.partner), strings.Clone(r.fingerprint)
+		cv.sum.Role, cv.sum.Addr = r.role, strings.Clone(r.addr)
 		cv.sum.Start = r.time
 	case kindMessage:
 		if cv.sum.Start.IsZero() {
 			cv.sum.Start = r.time // the start record is missing or damaged
 		}
-		status := StatusDelivered // a message we received was delivered to us
+		status := stDelivered // a message we received was delivered to us
 		if r.outgoing {
-			status = StatusSending
+			status = stSending
 		}
-		if i, ok := cv.byID[r.id]; ok { // a resend: the same message again
-			cv.msgs[i].Status, cv.msgs[i].Reason = status, ""
+		h := maphash.String(ix.seed, r.id)
+		if i, ok := cv.byID[h]; ok { // a resend: the same message again
+			cv.msgs[i].status = status
+			delete(cv.reasons, i)
 			return
 		}
-		cv.byID[r.id] = len(cv.msgs)
-		cv.msgs = append(cv.msgs, StoredMessage{ID: r.id, Outgoing: r.outgoing, Time: r.time, Text: r.text, Status: status})
+		cv.byID[h] = int32(len(cv.msgs))
+		cv.msgs = append(cv.msgs, msgRef{off: at.off, size: at.size, status: status})
 		cv.sum.Messages = len(cv.msgs)
 	case kindStatus:
-		i, ok := cv.byID[r.id]
+		i, ok := cv.byID[maphash.String(ix.seed, r.id)]
 		if !ok {
 			ix.notice(fmt.Sprintf("conversation %s: status for an unknown message skipped", shortID(c)))
 			return
 		}
 		if r.delivered {
-			cv.msgs[i].Status, cv.msgs[i].Reason = StatusDelivered, ""
+			cv.msgs[i].status = stDelivered
+			delete(cv.reasons, i)
 		} else {
-			cv.msgs[i].Status, cv.msgs[i].Reason = StatusFailed, r.reason
+			cv.msgs[i].status = stFailed
+			if cv.reasons == nil {
+				cv.reasons = make(map[int32]string)
+			}
+			cv.reasons[i] = strings.Clone(r.reason)
 		}
 	case kindEnd:
-		cv.sum.End, cv.sum.EndReason = r.time, r.reason
+		cv.sum.End, cv.sum.EndReason = r.time, strings.Clone(r.reason)
 	}
 }
 
@@ -146,28 +175,65 @@ func (ix *index) find(id string) (*conversation, error) {
 	return found, nil
 }
 
-func (ix *index) transcript(id string) (*Transcript, error) {
-	cv, err := ix.find(id)
+// convSnapshot is one conversation as the index held it at one moment: what
+// [Vault.Load] and [Vault.Search] read from the file without holding the
+// index's lock. The committer only ever writes past the records it names.
+type convSnapshot struct {
+	id      convID
+	sum     Summary
+	msgs    []msgRef
+	reasons map[int32]string
+}
+
+func (cv *conversation) snapshot() convSnapshot {
+	return convSnapshot{id: cv.id, sum: cv.sum, msgs: slices.Clone(cv.msgs), reasons: maps.Clone(cv.reasons)}
+}
+
+// message returns the i-th message with the id and text given.
+func (s *convSnapshot) message(i int, r *record, id, text string) StoredMessage {
+	ref := s.msgs[i]
+	return StoredMessage{ID: id, Outgoing: r.outgoing, Time: r.time, Text: text,
+		Status: statusNames[ref.status], Reason: s.reasons[int32(i)]}
+}
+
+// transcript reads the conversation's messages from the history file. The
+// texts and ids of all messages share one allocation.
+func (s *convSnapshot) transcript(rd *recordReader) (*Transcript, error) {
+	var arena strings.Builder
+	arena.Grow(plainBound(s.msgs))
+	msgs := make([]StoredMessage, len(s.msgs))
+	err := rd.messages(s.id, s.msgs, func(i int, r *record) {
+		lo := arena.Len()
+		arena.WriteString(r.id)
+		arena.WriteString(r.text)
+		all := arena.String()
+		msgs[i] = s.message(i, r, all[lo:lo+len(r.id)], all[lo+len(r.id):])
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &Transcript{Summary: cv.sum, Messages: append([]StoredMessage(nil), cv.msgs...)}, nil
+	return &Transcript{Summary: s.sum, Messages: msgs}, nil
 }
 
-// search finds text in every message, case-insensitively; hits come
-// conversation by conversation, newest first, in message order.
-func (ix *index) search(text string) []Hit {
-	q := strings.ToLower(text)
-	var hits []Hit
-	for _, s := range ix.summaries() {
-		cv := ix.convs[mustConvID(s.ID)]
-		for _, m := range cv.msgs {
-			if containsFold(m.Text, q) {
-				hits = append(hits, Hit{Conversation: s, Message: m})
-			}
+// search appends the conversation's messages that contain the lower-case
+// q, ignoring case, to hits.
+func (s *convSnapshot) search(rd *recordReader, q string, hits []Hit) ([]Hit, error) {
+	err := rd.messages(s.id, s.msgs, func(i int, r *record) {
+		if containsFold(r.text, q) {
+			hits = append(hits, Hit{Conversation: s.sum, Message: s.message(i, r, strings.Clone(r.id), strings.Clone(r.text))})
 		}
+	})
+	return hits, err
+}
+
+// plainBound is the room the ids and texts of msgs take: a message
+// record's plaintext is its id and text and 18 bytes of other fields.
+func plainBound(msgs []msgRef) int {
+	n := 0
+	for _, m := range msgs {
+		n += max(int(m.size)-recHeaderSize-tagSize-messageFixedSize, 0)
 	}
-	return hits
+	return n
 }
 
 // containsFold reports whether s contains the lower-case q, ignoring case.

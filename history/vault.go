@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -148,6 +149,8 @@ type Vault struct {
 	mu     sync.RWMutex
 	prof   profileData // guarded by mu; written under pmu too
 	idx    *index      // guarded by mu
+	keys   *keyring    // the conversation keys, for reading records
+	reader *recordReader
 }
 
 // hooks let tests watch and break the history file and the folder.
@@ -529,19 +532,41 @@ func (v *Vault) Conversations() ([]Summary, error) {
 }
 
 // Load returns one conversation. id may be a unique prefix (at least four
-// hex digits) of the conversation id.
+// hex digits) of the conversation id. The messages are read from the history
+// file.
 func (v *Vault) Load(id string) (*Transcript, error) {
 	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return v.idx.transcript(id)
+	cv, err := v.idx.find(id)
+	var snap convSnapshot
+	if err == nil {
+		snap = cv.snapshot()
+	}
+	v.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	return snap.transcript(v.reader)
 }
 
 // Search returns every message whose text contains text, ignoring case, in
-// every conversation, newest conversation first.
+// every conversation, newest conversation first. It reads the history file
+// a conversation at a time and holds only the messages it finds.
 func (v *Vault) Search(text string) ([]Hit, error) {
+	q := strings.ToLower(text)
 	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return v.idx.search(text), nil
+	sums := v.idx.summaries()
+	v.mu.RUnlock()
+	var hits []Hit
+	for _, s := range sums {
+		v.mu.RLock()
+		snap := v.idx.convs[mustConvID(s.ID)].snapshot()
+		v.mu.RUnlock()
+		var err error
+		if hits, err = snap.search(v.reader, q, hits); err != nil {
+			return nil, err
+		}
+	}
+	return hits, nil
 }
 
 // Summary describes one conversation.
