@@ -2,10 +2,11 @@ package history
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"maps"
-	"slices"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -35,18 +36,113 @@ type msgRef struct {
 	status uint8
 }
 
+// refBlock is how many message references a block of a [refList] holds.
+const refBlock = 1 << 12
+
+// refList is a conversation's message references. Past its first block it
+// grows by whole blocks, so that a long conversation never copies the
+// references it holds, nor keeps room it may not use.
+type refList struct {
+	blocks [][]msgRef // all but the first hold refBlock references, or are being filled
+	n      int
+}
+
+func (l *refList) len() int { return l.n }
+
+func (l *refList) append(m msgRef) {
+	if len(l.blocks) == 0 || len(l.blocks[len(l.blocks)-1]) == refBlock {
+		var b []msgRef
+		if len(l.blocks) > 0 {
+			b = make([]msgRef, 0, refBlock)
+		}
+		l.blocks = append(l.blocks, b)
+	}
+	last := &l.blocks[len(l.blocks)-1]
+	*last = append(*last, m)
+	l.n++
+}
+
+func (l *refList) at(i int32) *msgRef { return &l.blocks[i/refBlock][i%refBlock] }
+
+// clone returns the references as one slice.
+func (l *refList) clone() []msgRef {
+	out := make([]msgRef, 0, l.n)
+	for _, b := range l.blocks {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// idTable maps the keyed hash of a message id to the message's index in
+// its conversation. It is a hash table with open addressing and linear
+// probing, 12 bytes a slot: at a million messages Go's map spent a quarter
+// of the time of an open splitting its tables as it grew.
+type idTable struct {
+	keys []uint64 // 0 marks an empty slot; a hash of 0 is stored as 1
+	vals []int32
+	n    int
+}
+
+// slot returns the slot of h: where it is, or the empty slot where it
+// belongs.
+func (t *idTable) slot(h uint64) int {
+	mask := uint64(len(t.keys) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		if k := t.keys[i]; k == h || k == 0 {
+			return int(i)
+		}
+	}
+}
+
+// get returns the value of h.
+func (t *idTable) get(h uint64) (int32, bool) {
+	if t.n == 0 {
+		return 0, false
+	}
+	h = max(h, 1)
+	i := t.slot(h)
+	return t.vals[i], t.keys[i] == h
+}
+
+// getOrPut returns the value of h, or stores v for it and returns false.
+func (t *idTable) getOrPut(h uint64, v int32) (int32, bool) {
+	h = max(h, 1)
+	if (t.n+1)*4 > len(t.keys)*3 {
+		t.grow()
+	}
+	i := t.slot(h)
+	if t.keys[i] == h {
+		return t.vals[i], true
+	}
+	t.keys[i], t.vals[i] = h, v
+	t.n++
+	return v, false
+}
+
+func (t *idTable) grow() {
+	old, oldVals := t.keys, t.vals
+	size := max(2*len(old), 8)
+	t.keys, t.vals = make([]uint64, size), make([]int32, size)
+	for j, k := range old {
+		if k != 0 {
+			i := t.slot(k)
+			t.keys[i], t.vals[i] = k, oldVals[j]
+		}
+	}
+}
+
 // conversation is the in-memory state of one conversation, rebuilt from the
 // history file at open and kept up to date as records are committed.
 type conversation struct {
 	id   convID
 	sum  Summary
-	msgs []msgRef // in file order, so by increasing offset
+	msgs refList // in file order, so by increasing offset
 	// byID maps the keyed hash of a message id to its index in msgs. Two
 	// ids of one conversation share a hash with a probability of about
 	// n²/2⁶⁵ (3·10⁻⁸ for a million messages); the seed is random per open,
 	// so a partner cannot choose ids that collide. The later of two such
 	// messages would be taken for a resend of the first.
-	byID    map[uint64]int32
+	byID    idTable
 	reasons map[int32]string // why a failed message failed, by index in msgs
 	nextSeq uint64
 }
@@ -71,7 +167,7 @@ func shortID(c convID) string { return hex.EncodeToString(c[:4]) }
 func (ix *index) conversation(c convID) *conversation {
 	cv := ix.convs[c]
 	if cv == nil {
-		cv = &conversation{id: c, sum: Summary{ID: hex.EncodeToString(c[:])}, byID: make(map[uint64]int32)}
+		cv = &conversation{id: c, sum: Summary{ID: hex.EncodeToString(c[:])}}
 		ix.convs[c] = cv
 	}
 	return cv
@@ -103,26 +199,25 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 		if r.outgoing {
 			status = stSending
 		}
-		h := maphash.String(ix.seed, r.id)
-		if i, ok := cv.byID[h]; ok { // a resend: the same message again
-			cv.msgs[i].status = status
+		if i, ok := cv.byID.getOrPut(maphash.String(ix.seed, r.id), int32(cv.msgs.len())); ok {
+			// A resend: the same message again.
+			cv.msgs.at(i).status = status
 			delete(cv.reasons, i)
 			return
 		}
-		cv.byID[h] = int32(len(cv.msgs))
-		cv.msgs = append(cv.msgs, msgRef{off: at.off, size: at.size, status: status})
-		cv.sum.Messages = len(cv.msgs)
+		cv.msgs.append(msgRef{off: at.off, size: at.size, status: status})
+		cv.sum.Messages = cv.msgs.len()
 	case kindStatus:
-		i, ok := cv.byID[maphash.String(ix.seed, r.id)]
+		i, ok := cv.byID.get(maphash.String(ix.seed, r.id))
 		if !ok {
 			ix.notice(fmt.Sprintf("conversation %s: status for an unknown message skipped", shortID(c)))
 			return
 		}
 		if r.delivered {
-			cv.msgs[i].status = stDelivered
+			cv.msgs.at(i).status = stDelivered
 			delete(cv.reasons, i)
 		} else {
-			cv.msgs[i].status = stFailed
+			cv.msgs.at(i).status = stFailed
 			if cv.reasons == nil {
 				cv.reasons = make(map[int32]string)
 			}
@@ -130,6 +225,16 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 		}
 	case kindEnd:
 		cv.sum.End, cv.sum.EndReason = r.time, strings.Clone(r.reason)
+	}
+}
+
+// forgetIDs drops the message ids of every conversation, once the file is
+// read: only a [Writer] appends, and each writes a new conversation, so no
+// status or resend will name a message of these again. At a million
+// messages the tables took 26 MiB.
+func (ix *index) forgetIDs() {
+	for _, cv := range ix.convs {
+		cv.byID = idTable{}
 	}
 }
 
@@ -186,7 +291,7 @@ type convSnapshot struct {
 }
 
 func (cv *conversation) snapshot() convSnapshot {
-	return convSnapshot{id: cv.id, sum: cv.sum, msgs: slices.Clone(cv.msgs), reasons: maps.Clone(cv.reasons)}
+	return convSnapshot{id: cv.id, sum: cv.sum, msgs: cv.msgs.clone(), reasons: maps.Clone(cv.reasons)}
 }
 
 // message returns the i-th message with the id and text given.
@@ -196,19 +301,33 @@ func (s *convSnapshot) message(i int, r *record, id, text string) StoredMessage 
 		Status: statusNames[ref.status], Reason: s.reasons[int32(i)]}
 }
 
+// parallelLoad is the fewest messages a load splits between two goroutines.
+const parallelLoad = 20000
+
 // transcript reads the conversation's messages from the history file. The
-// texts and ids of all messages share one allocation.
+// texts and ids of each half of a long conversation share one allocation,
+// and the two halves are read and opened at once.
 func (s *convSnapshot) transcript(rd *recordReader) (*Transcript, error) {
-	var arena strings.Builder
-	arena.Grow(plainBound(s.msgs))
 	msgs := make([]StoredMessage, len(s.msgs))
-	err := rd.messages(s.id, s.msgs, func(i int, r *record) {
-		lo := arena.Len()
-		arena.WriteString(r.id)
-		arena.WriteString(r.text)
-		all := arena.String()
-		msgs[i] = s.message(i, r, all[lo:lo+len(r.id)], all[lo+len(r.id):])
-	})
+	load := func(lo, hi int) error {
+		var arena strings.Builder
+		arena.Grow(plainBound(s.msgs[lo:hi]))
+		return rd.messages(s.id, s.msgs[lo:hi], func(i int, r *record) {
+			at := arena.Len()
+			arena.WriteString(r.id)
+			arena.WriteString(r.text)
+			all := arena.String()
+			msgs[lo+i] = s.message(lo+i, r, all[at:at+len(r.id)], all[at+len(r.id):])
+		})
+	}
+	var err error
+	if n := len(s.msgs); n < parallelLoad || runtime.GOMAXPROCS(0) < 2 {
+		err = load(0, n)
+	} else {
+		done := make(chan error, 1)
+		go func() { done <- load(n/2, n) }()
+		err = errors.Join(load(0, n/2), <-done)
+	}
 	if err != nil {
 		return nil, err
 	}

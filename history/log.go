@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -126,13 +127,18 @@ func (v *Vault) openLog(h hooks) error {
 			v.idx.notice("history file header damaged; the next write repairs it")
 			lw.fixHdr = true
 		}
-		res, err := scanRecords(f, int64(logHeaderSize), size, lw.fid, v.keys, v.idx.apply, v.idx.notice)
+		res, err := scanAhead(f, int64(logHeaderSize), size, lw.fid, v.keys, v.idx.apply, v.idx.notice)
 		if err != nil {
 			f.Close()
 			return err
 		}
 		lw.good = res.good
 		lw.dirty = lw.good < size
+		v.idx.forgetIDs()
+		// Collect the scan's garbage now (the id tables, the read
+		// buffers: 30 MiB at a million messages), so that loading a long
+		// conversation next reuses that memory rather than adding to it.
+		runtime.GC()
 	}
 	v.log = lw
 	go lw.run()

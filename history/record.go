@@ -576,6 +576,7 @@ func (rd *recordReader) messages(c convID, refs []msgRef, each func(i int, r *re
 		buf   []byte
 		plain []byte
 		adBuf [fileIDSize + convIDSize + 8]byte
+		r     record // one for all: each takes its address
 	)
 	defer func() { clear(plain) }()
 	for i := 0; i < len(refs); {
@@ -609,7 +610,7 @@ func (rd *recordReader) messages(c convID, refs []msgRef, each func(i int, r *re
 			if err != nil {
 				return fmt.Errorf("history: the record at offset %d changed since the history was opened", ref.off)
 			}
-			r, err := decodeRecord(transient(plain))
+			r, err = decodeRecord(transient(plain))
 			if err != nil || r.kind != kindMessage {
 				return fmt.Errorf("history: the record at offset %d changed since the history was opened", ref.off)
 			}
@@ -617,4 +618,83 @@ func (rd *recordReader) messages(c convID, refs []msgRef, each func(i int, r *re
 		}
 	}
 	return nil
+}
+
+// scanBatch is a run of records that [scanAhead] hands from the goroutine
+// that reads and opens them to the one that applies them.
+type scanBatch struct {
+	items []scanItem
+	arena []byte // the strings of the items
+}
+
+type scanItem struct {
+	conv   convID
+	seq    uint64
+	at     recordAt
+	rec    record
+	notice string // set for a notice, in its place among the records
+}
+
+// scanBatchSize is how many records a batch holds at most.
+const scanBatchSize = 4096
+
+// scanAhead is [scanRecords] with the reading and opening of the records on
+// a goroutine of its own, a few thousand records ahead of visit and notice,
+// which are called on the caller's goroutine in the same order. The records
+// given to visit lack their text, which opening does not keep; their other
+// strings are valid only during the call.
+func scanAhead(r io.ReaderAt, start, end int64, f fileID, keys *keyring, visit func(c convID, seq uint64, at recordAt, rec record), notice func(string)) (scanResult, error) {
+	full := make(chan *scanBatch, 1)
+	free := make(chan *scanBatch, 3)
+	for range cap(free) {
+		free <- &scanBatch{}
+	}
+	var (
+		res scanResult
+		err error
+	)
+	go func() {
+		defer close(full)
+		b := <-free
+		flush := func() {
+			full <- b
+			b = <-free
+			b.items, b.arena = b.items[:0], b.arena[:0]
+		}
+		// keep copies s into the batch's arena. The arena may move as it
+		// grows; strings made before keep the old copy, which nothing
+		// writes to until the batch comes back.
+		keep := func(s string) string {
+			if s == "" {
+				return ""
+			}
+			at := len(b.arena)
+			b.arena = append(b.arena, s...)
+			return transient(b.arena[at:])
+		}
+		res, err = scanChunked(r, start, end, scanChunk, f, keys, func(c convID, seq uint64, at recordAt, rec record) {
+			rec.text = ""
+			rec.partner, rec.fingerprint, rec.addr = keep(rec.partner), keep(rec.fingerprint), keep(rec.addr)
+			rec.id, rec.reason = keep(rec.id), keep(rec.reason)
+			b.items = append(b.items, scanItem{conv: c, seq: seq, at: at, rec: rec})
+			if len(b.items) == scanBatchSize {
+				flush()
+			}
+		}, func(s string) {
+			b.items = append(b.items, scanItem{notice: s})
+		})
+		full <- b
+	}()
+	for b := range full {
+		for i := range b.items {
+			if it := &b.items[i]; it.notice != "" {
+				notice(it.notice)
+			} else {
+				visit(it.conv, it.seq, it.at, it.rec)
+			}
+		}
+		clear(b.arena)
+		free <- b
+	}
+	return res, err
 }

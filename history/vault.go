@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -269,6 +270,11 @@ func openLocked(dir string, lock *os.File, passphrase []byte, h hooks) (*Vault, 
 	if err != nil {
 		return nil, err
 	}
+	// Argon2id's buffer (64 MiB with DefaultParams) is garbage now. Collect
+	// it, so that reading the history reuses that memory rather than adding
+	// to it: the pacer would otherwise let the heap grow to twice the
+	// buffer before the first collection.
+	runtime.GC()
 	v := &Vault{dir: dir, lock: lock, params: p, dataKey: dataKey, idx: newIndex(), syncDir: h.dirSyncer()}
 	if err := v.initProfileKey(); err != nil {
 		return nil, err
