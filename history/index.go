@@ -334,15 +334,50 @@ func (s *convSnapshot) transcript(rd *recordReader) (*Transcript, error) {
 	return &Transcript{Summary: s.sum, Messages: msgs}, nil
 }
 
-// search appends the conversation's messages that contain the lower-case
-// q, ignoring case, to hits.
-func (s *convSnapshot) search(rd *recordReader, q string, hits []Hit) ([]Hit, error) {
-	err := rd.messages(s.id, s.msgs, func(i int, r *record) {
+// hitBlock is how many hits a block of a [hitList] holds.
+const hitBlock = 1024
+
+// hitList collects hits in blocks, so that a search that finds many
+// messages copies each hit once, into the slice it returns.
+type hitList struct {
+	blocks [][]Hit
+	n      int
+}
+
+func (l *hitList) add(h Hit) {
+	if len(l.blocks) == 0 || len(l.blocks[len(l.blocks)-1]) == hitBlock {
+		l.blocks = append(l.blocks, make([]Hit, 0, hitBlock))
+	}
+	last := &l.blocks[len(l.blocks)-1]
+	*last = append(*last, h)
+	l.n++
+}
+
+func (l *hitList) all() []Hit {
+	if l.n == 0 {
+		return nil
+	}
+	out := make([]Hit, 0, l.n)
+	for _, b := range l.blocks {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// search adds the conversation's messages that contain the lower-case q,
+// ignoring case, to hits. The ids and texts of the hits share one
+// allocation per conversation; messages not found are not kept.
+func (s *convSnapshot) search(rd *recordReader, q string, hits *hitList) error {
+	var arena strings.Builder
+	return rd.messages(s.id, s.msgs, func(i int, r *record) {
 		if containsFold(r.text, q) {
-			hits = append(hits, Hit{Conversation: s.sum, Message: s.message(i, r, strings.Clone(r.id), strings.Clone(r.text))})
+			at := arena.Len()
+			arena.WriteString(r.id)
+			arena.WriteString(r.text)
+			all := arena.String()
+			hits.add(Hit{Conversation: s.sum, Message: s.message(i, r, all[at:at+len(r.id)], all[at+len(r.id):])})
 		}
 	})
-	return hits, err
 }
 
 // plainBound is the room the ids and texts of msgs take: a message

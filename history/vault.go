@@ -562,17 +562,16 @@ func (v *Vault) Search(text string) ([]Hit, error) {
 	v.mu.RLock()
 	sums := v.idx.summaries()
 	v.mu.RUnlock()
-	var hits []Hit
+	var hits hitList
 	for _, s := range sums {
 		v.mu.RLock()
 		snap := v.idx.convs[mustConvID(s.ID)].snapshot()
 		v.mu.RUnlock()
-		var err error
-		if hits, err = snap.search(v.reader, q, hits); err != nil {
+		if err := snap.search(v.reader, q, &hits); err != nil {
 			return nil, err
 		}
 	}
-	return hits, nil
+	return hits.all(), nil
 }
 
 // Summary describes one conversation.
