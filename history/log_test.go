@@ -350,11 +350,15 @@ func scanAll(t *testing.T, data []byte, fid fileID, dataKey []byte) (map[string]
 	var order, aheadOrder []string
 	keys := keyring{dataKey: dataKey}
 	_, err := scanChunked(bytes.NewReader(data), int64(logHeaderSize), int64(len(data)), scanChunk, fid, &keys,
-		func(c convID, seq uint64, _ recordAt, r record) { order = append(order, fmt.Sprintf("%x/%d %s", c, seq, r.id)) },
+		func(c convID, seq uint64, _ recordAt, r record) {
+			order = append(order, fmt.Sprintf("%x/%d %s", c, seq, r.id))
+		},
 		func(s string) { order = append(order, s) })
 	require.NoError(t, err)
 	res, err := scanAhead(bytes.NewReader(data), int64(logHeaderSize), int64(len(data)), fid, &keyring{dataKey: dataKey},
-		func(c convID, seq uint64, _ recordAt, r record) { aheadOrder = append(aheadOrder, fmt.Sprintf("%x/%d %s", c, seq, r.id)) },
+		func(c convID, seq uint64, _ recordAt, r record) {
+			aheadOrder = append(aheadOrder, fmt.Sprintf("%x/%d %s", c, seq, r.id))
+		},
 		func(s string) { aheadOrder = append(aheadOrder, s) })
 	require.NoError(t, err)
 	require.Equal(t, order, aheadOrder)
