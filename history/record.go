@@ -335,23 +335,6 @@ func parseFrame(b []byte) (frame, int, frameStatus) {
 	return fr, total, frameOK
 }
 
-// nextFrame returns the offset of the first valid record header in b after
-// offset 0, or -1.
-func nextFrame(b []byte) int {
-	for off := 1; off < len(b); {
-		i := bytes.Index(b[off:], []byte(recMagic))
-		if i < 0 {
-			return -1
-		}
-		off += i
-		if _, _, st := parseFrame(b[off:]); st != frameBad {
-			return off
-		}
-		off++
-	}
-	return -1
-}
-
 // keyring derives and caches conversation keys. It is safe for concurrent
 // use.
 type keyring struct {
