@@ -127,7 +127,7 @@ func (v *Vault) openLog(h hooks) error {
 			v.idx.notice("history file header damaged; the next write repairs it")
 			lw.fixHdr = true
 		}
-		res, err := scanAhead(f, int64(logHeaderSize), size, lw.fid, v.keys, v.idx.apply, v.idx.notice)
+		res, err := scanRecords(f, int64(logHeaderSize), size, lw.fid, v.keys, v.idx.apply, v.idx.notice)
 		if err != nil {
 			f.Close()
 			return err

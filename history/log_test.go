@@ -345,24 +345,6 @@ func scanAll(t *testing.T, data []byte, fid fileID, dataKey []byte) (map[string]
 		require.Equal(t, notices, notices2, "notices reading %d bytes at a time", chunk)
 		require.Equal(t, good, good2, "good end reading %d bytes at a time", chunk)
 	}
-	// Open reads ahead on another goroutine: the same records and notices,
-	// in the same order.
-	var order, aheadOrder []string
-	keys := keyring{dataKey: dataKey}
-	_, err := scanChunked(bytes.NewReader(data), int64(logHeaderSize), int64(len(data)), scanChunk, fid, &keys,
-		func(c convID, seq uint64, _ recordAt, r record) {
-			order = append(order, fmt.Sprintf("%x/%d %s", c, seq, r.id))
-		},
-		func(s string) { order = append(order, s) })
-	require.NoError(t, err)
-	res, err := scanAhead(bytes.NewReader(data), int64(logHeaderSize), int64(len(data)), fid, &keyring{dataKey: dataKey},
-		func(c convID, seq uint64, _ recordAt, r record) {
-			aheadOrder = append(aheadOrder, fmt.Sprintf("%x/%d %s", c, seq, r.id))
-		},
-		func(s string) { aheadOrder = append(aheadOrder, s) })
-	require.NoError(t, err)
-	require.Equal(t, order, aheadOrder)
-	require.Equal(t, good, res.good)
 	return got, notices
 }
 
