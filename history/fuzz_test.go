@@ -40,12 +40,21 @@ func FuzzScanRecords(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		keys := keyring{dataKey: dataKey}
 		ix := newIndex()
-		res := scanRecords(bytes.Clone(data), 0, fid, &keys, ix.reserve, ix.apply, ix.notice)
-		if res.good < 0 || res.good > len(data) {
+		res, err := scanRecords(bytes.NewReader(data), 0, int64(len(data)), fid, &keys, ix.apply, ix.notice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.good < 0 || res.good > int64(len(data)) {
 			t.Fatalf("good end %d outside 0..%d", res.good, len(data))
 		}
+		rd := &recordReader{r: bytes.NewReader(data), fid: fid, keys: &keys}
 		for _, s := range ix.summaries() {
-			if _, err := ix.transcript(s.ID); err != nil {
+			cv, err := ix.find(s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := cv.snapshot()
+			if _, err := snap.transcript(rd); err != nil {
 				t.Fatal(err)
 			}
 		}

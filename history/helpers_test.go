@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,4 +119,13 @@ func recordEnds(t testing.TB, data []byte) []int {
 		ends = append(ends, pos)
 	}
 	return ends
+}
+
+// clone returns r with strings of its own: the scan's records share a
+// buffer it reuses.
+func (r record) clone() record {
+	for _, p := range []*string{&r.partner, &r.fingerprint, &r.role, &r.addr, &r.id, &r.text, &r.reason} {
+		*p = strings.Clone(*p)
+	}
+	return r
 }

@@ -2,8 +2,11 @@ package history
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"slices"
+	"hash/maphash"
+	"maps"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -15,24 +18,146 @@ const (
 	StatusFailed    = "failed"
 )
 
+// Message statuses as the index holds them.
+const (
+	stSending uint8 = iota
+	stDelivered
+	stFailed
+)
+
+var statusNames = [...]string{stSending: StatusSending, stDelivered: StatusDelivered, stFailed: StatusFailed}
+
+// msgRef is one message as the index holds it: where its record is in the
+// history file, and its status. The text stays in the file until
+// [Vault.Load] or [Vault.Search] reads it.
+type msgRef struct {
+	off    int64  // offset of the message's first record in the history file
+	size   uint32 // the record's framed size
+	status uint8
+}
+
+// refBlock is how many message references a block of a [refList] holds.
+const refBlock = 1 << 12
+
+// refList is a conversation's message references. Past its first block it
+// grows by whole blocks, so that a long conversation never copies the
+// references it holds, nor keeps room it may not use.
+type refList struct {
+	blocks [][]msgRef // all but the first hold refBlock references, or are being filled
+	n      int
+}
+
+func (l *refList) len() int { return l.n }
+
+func (l *refList) append(m msgRef) {
+	if len(l.blocks) == 0 || len(l.blocks[len(l.blocks)-1]) == refBlock {
+		var b []msgRef
+		if len(l.blocks) > 0 {
+			b = make([]msgRef, 0, refBlock)
+		}
+		l.blocks = append(l.blocks, b)
+	}
+	last := &l.blocks[len(l.blocks)-1]
+	*last = append(*last, m)
+	l.n++
+}
+
+func (l *refList) at(i int32) *msgRef { return &l.blocks[i/refBlock][i%refBlock] }
+
+// clone returns the references as one slice.
+func (l *refList) clone() []msgRef {
+	out := make([]msgRef, 0, l.n)
+	for _, b := range l.blocks {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// idTable maps the keyed hash of a message id to the message's index in
+// its conversation. It is a hash table with open addressing and linear
+// probing, 12 bytes a slot: at a million messages Go's map spent a quarter
+// of the time of an open splitting its tables as it grew.
+type idTable struct {
+	keys []uint64 // 0 marks an empty slot; a hash of 0 is stored as 1
+	vals []int32
+	n    int
+}
+
+// slot returns the slot of h: where it is, or the empty slot where it
+// belongs.
+func (t *idTable) slot(h uint64) int {
+	mask := uint64(len(t.keys) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		if k := t.keys[i]; k == h || k == 0 {
+			return int(i)
+		}
+	}
+}
+
+// get returns the value of h.
+func (t *idTable) get(h uint64) (int32, bool) {
+	if t.n == 0 {
+		return 0, false
+	}
+	h = max(h, 1)
+	i := t.slot(h)
+	return t.vals[i], t.keys[i] == h
+}
+
+// getOrPut returns the value of h, or stores v for it and returns false.
+func (t *idTable) getOrPut(h uint64, v int32) (int32, bool) {
+	h = max(h, 1)
+	if (t.n+1)*4 > len(t.keys)*3 {
+		t.grow()
+	}
+	i := t.slot(h)
+	if t.keys[i] == h {
+		return t.vals[i], true
+	}
+	t.keys[i], t.vals[i] = h, v
+	t.n++
+	return v, false
+}
+
+func (t *idTable) grow() {
+	old, oldVals := t.keys, t.vals
+	size := max(2*len(old), 8)
+	t.keys, t.vals = make([]uint64, size), make([]int32, size)
+	for j, k := range old {
+		if k != 0 {
+			i := t.slot(k)
+			t.keys[i], t.vals[i] = k, oldVals[j]
+		}
+	}
+}
+
 // conversation is the in-memory state of one conversation, rebuilt from the
 // history file at open and kept up to date as records are committed.
 type conversation struct {
-	sum     Summary
-	msgs    []StoredMessage
-	byID    map[string]int
+	id   convID
+	sum  Summary
+	msgs refList // in file order, so by increasing offset
+	// byID maps the keyed hash of a message id to its index in msgs. Two
+	// ids of one conversation share a hash with a probability of about
+	// n²/2⁶⁵ (3·10⁻⁸ for a million messages); the seed is random per open,
+	// so a partner cannot choose ids that collide. The later of two such
+	// messages would be taken for a resend of the first.
+	byID    idTable
+	reasons map[int32]string // why a failed message failed, by index in msgs
 	nextSeq uint64
 }
 
-// index holds every conversation in memory, so that listing, loading and
-// searching never touch the disk.
+// index holds every conversation's summary and, per message, where its
+// record is, so that listing never touches the disk and loading or searching
+// reads only the records it needs.
 type index struct {
 	convs   map[convID]*conversation
 	notices []string
+	seed    maphash.Seed
 }
 
 func newIndex() *index {
-	return &index{convs: make(map[convID]*conversation)}
+	return &index{convs: make(map[convID]*conversation), seed: maphash.MakeSeed()}
 }
 
 func (ix *index) notice(s string) { ix.notices = append(ix.notices, s) }
@@ -42,23 +167,15 @@ func shortID(c convID) string { return hex.EncodeToString(c[:4]) }
 func (ix *index) conversation(c convID) *conversation {
 	cv := ix.convs[c]
 	if cv == nil {
-		cv = &conversation{sum: Summary{ID: hex.EncodeToString(c[:])}, byID: make(map[string]int)}
+		cv = &conversation{id: c, sum: Summary{ID: hex.EncodeToString(c[:])}}
 		ix.convs[c] = cv
 	}
 	return cv
 }
 
-// reserve makes room for the messages of a conversation about to be read.
-func (ix *index) reserve(c convID, messages int) {
-	cv := ix.conversation(c)
-	cv.msgs = slices.Grow(cv.msgs, messages)
-	if len(cv.byID) == 0 {
-		cv.byID = make(map[string]int, messages)
-	}
-}
-
-// apply adds one record of conversation c, in file order.
-func (ix *index) apply(c convID, seq uint64, r record) {
+// apply adds one record of conversation c, in file order; at is where the
+// record is in the file. The strings of r may be reused after the call.
+func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 	cv := ix.conversation(c)
 	switch {
 	case seq < cv.nextSeq:
@@ -71,36 +188,53 @@ func (ix *index) apply(c convID, seq uint64, r record) {
 
 	switch r.kind {
 	case kindStart:
-		cv.sum.Partner, cv.sum.Fingerprint, cv.sum.Role, cv.sum.Addr = r.partner, r.fingerprint, r.role, r.addr
+		cv.sum.Partner, cv.sum.Fingerprint = strings.Clone(r.partner), strings.Clone(r.fingerprint)
+		cv.sum.Role, cv.sum.Addr = r.role, strings.Clone(r.addr)
 		cv.sum.Start = r.time
 	case kindMessage:
 		if cv.sum.Start.IsZero() {
 			cv.sum.Start = r.time // the start record is missing or damaged
 		}
-		status := StatusDelivered // a message we received was delivered to us
+		status := stDelivered // a message we received was delivered to us
 		if r.outgoing {
-			status = StatusSending
+			status = stSending
 		}
-		if i, ok := cv.byID[r.id]; ok { // a resend: the same message again
-			cv.msgs[i].Status, cv.msgs[i].Reason = status, ""
+		if i, ok := cv.byID.getOrPut(maphash.String(ix.seed, r.id), int32(cv.msgs.len())); ok {
+			// A resend: the same message again.
+			cv.msgs.at(i).status = status
+			delete(cv.reasons, i)
 			return
 		}
-		cv.byID[r.id] = len(cv.msgs)
-		cv.msgs = append(cv.msgs, StoredMessage{ID: r.id, Outgoing: r.outgoing, Time: r.time, Text: r.text, Status: status})
-		cv.sum.Messages = len(cv.msgs)
+		cv.msgs.append(msgRef{off: at.off, size: at.size, status: status})
+		cv.sum.Messages = cv.msgs.len()
 	case kindStatus:
-		i, ok := cv.byID[r.id]
+		i, ok := cv.byID.get(maphash.String(ix.seed, r.id))
 		if !ok {
 			ix.notice(fmt.Sprintf("conversation %s: status for an unknown message skipped", shortID(c)))
 			return
 		}
 		if r.delivered {
-			cv.msgs[i].Status, cv.msgs[i].Reason = StatusDelivered, ""
+			cv.msgs.at(i).status = stDelivered
+			delete(cv.reasons, i)
 		} else {
-			cv.msgs[i].Status, cv.msgs[i].Reason = StatusFailed, r.reason
+			cv.msgs.at(i).status = stFailed
+			if cv.reasons == nil {
+				cv.reasons = make(map[int32]string)
+			}
+			cv.reasons[i] = strings.Clone(r.reason)
 		}
 	case kindEnd:
-		cv.sum.End, cv.sum.EndReason = r.time, r.reason
+		cv.sum.End, cv.sum.EndReason = r.time, strings.Clone(r.reason)
+	}
+}
+
+// forgetIDs drops the message ids of every conversation, once the file is
+// read: only a [Writer] appends, and each writes a new conversation, so no
+// status or resend will name a message of these again. At a million
+// messages the tables took 26 MiB.
+func (ix *index) forgetIDs() {
+	for _, cv := range ix.convs {
+		cv.byID = idTable{}
 	}
 }
 
@@ -146,28 +280,114 @@ func (ix *index) find(id string) (*conversation, error) {
 	return found, nil
 }
 
-func (ix *index) transcript(id string) (*Transcript, error) {
-	cv, err := ix.find(id)
+// convSnapshot is one conversation as the index held it at one moment: what
+// [Vault.Load] and [Vault.Search] read from the file without holding the
+// index's lock. The committer only ever writes past the records it names.
+type convSnapshot struct {
+	id      convID
+	sum     Summary
+	msgs    []msgRef
+	reasons map[int32]string
+}
+
+func (cv *conversation) snapshot() convSnapshot {
+	return convSnapshot{id: cv.id, sum: cv.sum, msgs: cv.msgs.clone(), reasons: maps.Clone(cv.reasons)}
+}
+
+// message returns the i-th message with the id and text given.
+func (s *convSnapshot) message(i int, r *record, id, text string) StoredMessage {
+	ref := s.msgs[i]
+	return StoredMessage{ID: id, Outgoing: r.outgoing, Time: r.time, Text: text,
+		Status: statusNames[ref.status], Reason: s.reasons[int32(i)]}
+}
+
+// parallelLoad is the fewest messages a load splits between two goroutines.
+const parallelLoad = 20000
+
+// transcript reads the conversation's messages from the history file. The
+// texts and ids of each half of a long conversation share one allocation,
+// and the two halves are read and opened at once.
+func (s *convSnapshot) transcript(rd *recordReader) (*Transcript, error) {
+	msgs := make([]StoredMessage, len(s.msgs))
+	load := func(lo, hi int) error {
+		var arena strings.Builder
+		arena.Grow(plainBound(s.msgs[lo:hi]))
+		return rd.messages(s.id, s.msgs[lo:hi], func(i int, r *record) {
+			at := arena.Len()
+			arena.WriteString(r.id)
+			arena.WriteString(r.text)
+			all := arena.String()
+			msgs[lo+i] = s.message(lo+i, r, all[at:at+len(r.id)], all[at+len(r.id):])
+		})
+	}
+	var err error
+	if n := len(s.msgs); n < parallelLoad || runtime.GOMAXPROCS(0) < 2 {
+		err = load(0, n)
+	} else {
+		done := make(chan error, 1)
+		go func() { done <- load(n/2, n) }()
+		err = errors.Join(load(0, n/2), <-done)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &Transcript{Summary: cv.sum, Messages: append([]StoredMessage(nil), cv.msgs...)}, nil
+	return &Transcript{Summary: s.sum, Messages: msgs}, nil
 }
 
-// search finds text in every message, case-insensitively; hits come
-// conversation by conversation, newest first, in message order.
-func (ix *index) search(text string) []Hit {
-	q := strings.ToLower(text)
-	var hits []Hit
-	for _, s := range ix.summaries() {
-		cv := ix.convs[mustConvID(s.ID)]
-		for _, m := range cv.msgs {
-			if containsFold(m.Text, q) {
-				hits = append(hits, Hit{Conversation: s, Message: m})
-			}
-		}
+// hitBlock is how many hits a block of a [hitList] holds.
+const hitBlock = 1024
+
+// hitList collects hits in blocks, so that a search that finds many
+// messages copies each hit once, into the slice it returns.
+type hitList struct {
+	blocks [][]Hit
+	n      int
+}
+
+func (l *hitList) add(h Hit) {
+	if len(l.blocks) == 0 || len(l.blocks[len(l.blocks)-1]) == hitBlock {
+		l.blocks = append(l.blocks, make([]Hit, 0, hitBlock))
 	}
-	return hits
+	last := &l.blocks[len(l.blocks)-1]
+	*last = append(*last, h)
+	l.n++
+}
+
+func (l *hitList) all() []Hit {
+	if l.n == 0 {
+		return nil
+	}
+	out := make([]Hit, 0, l.n)
+	for _, b := range l.blocks {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// search adds the conversation's messages that contain the lower-case q,
+// ignoring case, to hits. The ids and texts of the hits share one
+// allocation per conversation; messages not found are not kept.
+func (s *convSnapshot) search(rd *recordReader, q string, hits *hitList) error {
+	var arena strings.Builder
+	return rd.messages(s.id, s.msgs, func(i int, r *record) {
+		if containsFold(r.text, q) {
+			at := arena.Len()
+			arena.WriteString(r.id)
+			arena.WriteString(r.text)
+			all := arena.String()
+			hits.add(Hit{Conversation: s.sum, Message: s.message(i, r, all[at:at+len(r.id)], all[at+len(r.id):])})
+		}
+	})
+}
+
+// plainBound is the room the ids and texts of msgs take: a message
+// record's plaintext is its id and text and 18 bytes of other fields.
+func plainBound(msgs []msgRef) int {
+	n := 0
+	for _, m := range msgs {
+		n += max(int(m.size)-recHeaderSize-tagSize-messageFixedSize, 0)
+	}
+	return n
 }
 
 // containsFold reports whether s contains the lower-case q, ignoring case.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestContainsFold_IgnoresCaseInASCIIAndUnicode(t *testing.T) {
@@ -24,5 +25,43 @@ func TestContainsFold_IgnoresCaseInASCIIAndUnicode(t *testing.T) {
 		t.Run(tc.s+"/"+tc.q, func(t *testing.T) {
 			assert.Equal(t, tc.want, containsFold(tc.s, tc.q))
 		})
+	}
+}
+
+func TestIDTable_FindsEveryKeyAcrossGrowth(t *testing.T) {
+	var tb idTable
+	_, ok := tb.get(42)
+	require.False(t, ok, "empty table")
+	const n = 10000
+	for i := range n {
+		h := uint64(i) * 0x9e3779b97f4a7c15 // 0 for i = 0: stored as 1
+		v, ok := tb.getOrPut(h, int32(i))
+		require.False(t, ok)
+		require.Equal(t, int32(i), v)
+	}
+	for i := range n {
+		h := uint64(i) * 0x9e3779b97f4a7c15
+		v, ok := tb.get(h)
+		require.True(t, ok, "key %d", i)
+		require.Equal(t, int32(i), v)
+		v, ok = tb.getOrPut(h, -1)
+		require.True(t, ok, "key %d again", i)
+		require.Equal(t, int32(i), v)
+	}
+	require.Equal(t, n, tb.n)
+	_, ok = tb.get(12345)
+	require.False(t, ok)
+}
+
+func TestRefList_KeepsOrderAcrossBlocks(t *testing.T) {
+	var l refList
+	for i := range 3*refBlock + 5 {
+		l.append(msgRef{off: int64(i)})
+	}
+	require.Equal(t, 3*refBlock+5, l.len())
+	all := l.clone()
+	for i, m := range all {
+		require.Equal(t, int64(i), m.off)
+		require.Equal(t, int64(i), l.at(int32(i)).off)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -86,10 +87,12 @@ type entry struct {
 	w       *writer
 	rec     record
 	seq     uint64
+	at      recordAt // where the committer wrote it
 	durable func(error)
 }
 
-// openLog reads the history file into the index and starts the committer.
+// openLog reads the history file into the index, which keeps where each
+// message is rather than its text, and starts the committer.
 func (v *Vault) openLog(h hooks) error {
 	osf, err := os.OpenFile(filepath.Join(v.dir, logFileName), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -104,29 +107,38 @@ func (v *Vault) openLog(h hooks) error {
 	if h.wrapLog != nil {
 		f = h.wrapLog(f)
 	}
-	data := make([]byte, st.Size())
-	if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
-		f.Close()
-		return fmt.Errorf("history: failed to read history file: %w", err)
-	}
 	lw := &logWriter{v: v, f: f, poke: make(chan struct{}, 1), done: make(chan struct{})}
 	copy(lw.fid[:], v.prof.FileID)
-	size := int64(len(data))
+	v.keys = &keyring{dataKey: v.dataKey}
+	v.reader = &recordReader{r: f, fid: lw.fid, keys: v.keys}
+	size := st.Size()
 	if size < int64(logHeaderSize) {
 		lw.header, lw.dirty = true, size > 0
 		if size > 0 {
 			v.idx.notice("history file header incomplete; it will be rewritten")
 		}
 	} else {
-		want := append([]byte(logMagic), lw.fid[:]...)
-		if !bytes.Equal(data[:logHeaderSize], want) {
+		hdr := make([]byte, logHeaderSize)
+		if _, err := f.ReadAt(hdr, 0); err != nil {
+			f.Close()
+			return fmt.Errorf("history: failed to read history file: %w", err)
+		}
+		if !bytes.Equal(hdr, append([]byte(logMagic), lw.fid[:]...)) {
 			v.idx.notice("history file header damaged; the next write repairs it")
 			lw.fixHdr = true
 		}
-		keys := keyring{dataKey: v.dataKey}
-		res := scanRecords(data[logHeaderSize:], logHeaderSize, lw.fid, &keys, v.idx.reserve, v.idx.apply, v.idx.notice)
-		lw.good = int64(logHeaderSize + res.good)
+		res, err := scanRecords(f, int64(logHeaderSize), size, lw.fid, v.keys, v.idx.apply, v.idx.notice)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		lw.good = res.good
 		lw.dirty = lw.good < size
+		v.idx.forgetIDs()
+		// Collect the scan's garbage now (the id tables, the read
+		// buffers: 30 MiB at a million messages), so that loading a long
+		// conversation next reuses that memory rather than adding to it.
+		runtime.GC()
 	}
 	v.log = lw
 	go lw.run()
@@ -162,6 +174,7 @@ func (lw *logWriter) commit(batch []*entry) {
 	}
 	next := make(map[*writer]uint64, 1)
 	nonce := make([]byte, nonceSize)
+	base := lw.good // buf is written here
 	for _, e := range batch {
 		seq, ok := next[e.w]
 		if !ok {
@@ -170,7 +183,9 @@ func (lw *logWriter) commit(batch []*entry) {
 		e.seq = seq
 		next[e.w] = seq + 1
 		rand.Read(nonce)
+		lo := len(buf)
 		buf = sealRecord(buf, e.w.aead, lw.fid, e.w.id, seq, nonce, e.rec.marshal())
+		e.at = recordAt{off: base + int64(lo), size: uint32(len(buf) - lo)}
 	}
 	err := lw.write(buf)
 	if cap(buf) <= 1<<20 {
@@ -182,7 +197,7 @@ func (lw *logWriter) commit(batch []*entry) {
 		}
 		lw.v.mu.Lock()
 		for _, e := range batch {
-			lw.v.idx.apply(e.w.id, e.seq, e.rec)
+			lw.v.idx.apply(e.w.id, e.seq, e.at, e.rec)
 		}
 		lw.v.mu.Unlock()
 	} else {

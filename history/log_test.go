@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -319,25 +320,38 @@ func TestTornTail_EveryCutOpensWithEveryCompleteRecordAndTheNextWriteRepairs(t *
 }
 
 // scanAll scans a history file and returns the records that opened, as
-// "conversation/seq", and the notices.
-func scanAll(data []byte, fid fileID, dataKey []byte) (map[string]bool, []string) {
-	got := map[string]bool{}
-	var notices []string
-	keys := keyring{dataKey: dataKey}
+// "conversation/seq", and the notices. It scans twice, reading the file a
+// few MiB at a time as Open does and a few bytes at a time, so that records
+// and headers straddle the reads, and fails the test if the two differ.
+func scanAll(t *testing.T, data []byte, fid fileID, dataKey []byte) (map[string]bool, []string) {
+	t.Helper()
 	if len(data) < logHeaderSize {
-		return got, []string{"short"}
+		return map[string]bool{}, []string{"short"}
 	}
-	data = append([]byte(nil), data...) // scanRecords opens records in place
-	scanRecords(data[logHeaderSize:], logHeaderSize, fid, &keys, nil,
-		func(c convID, seq uint64, r record) { got[fmt.Sprintf("%x/%d", c, seq)] = true },
-		func(s string) { notices = append(notices, s) })
+	scan := func(chunk int) (map[string]bool, []string, int64) {
+		got := map[string]bool{}
+		var notices []string
+		keys := keyring{dataKey: dataKey}
+		res, err := scanChunked(bytes.NewReader(data), int64(logHeaderSize), int64(len(data)), chunk, fid, &keys,
+			func(c convID, seq uint64, _ recordAt, r record) { got[fmt.Sprintf("%x/%d", c, seq)] = true },
+			func(s string) { notices = append(notices, s) })
+		require.NoError(t, err)
+		return got, notices, res.good
+	}
+	got, notices, good := scan(scanChunk)
+	for _, chunk := range []int{1, 7, 50} {
+		got2, notices2, good2 := scan(chunk)
+		require.Equal(t, got, got2, "records read %d bytes at a time", chunk)
+		require.Equal(t, notices, notices2, "notices reading %d bytes at a time", chunk)
+		require.Equal(t, good, good2, "good end reading %d bytes at a time", chunk)
+	}
 	return got, notices
 }
 
 func TestDamagedByte_OnlyTheRecordHoldingItIsLost(t *testing.T) {
 	smp := sampleLog(t)
 	data, fid, key := smp.data, smp.fid, smp.dataKey
-	all, notices := scanAll(data, fid, key)
+	all, notices := scanAll(t, data, fid, key)
 	require.Empty(t, notices)
 	require.Len(t, all, 9)
 	ends := recordEnds(t, data)
@@ -350,7 +364,7 @@ func TestDamagedByte_OnlyTheRecordHoldingItIsLost(t *testing.T) {
 		for _, change := range []byte{0x01, 0x80, 0xff} {
 			bad := append([]byte(nil), data...)
 			bad[off] ^= change
-			got, notices := scanAll(bad, fid, key)
+			got, notices := scanAll(t, bad, fid, key)
 			require.Len(t, got, len(all)-1, "byte %d of record %d changed", off, rec)
 			damaged := 0
 			for _, n := range notices {
@@ -426,7 +440,7 @@ func TestRecords_SwappedOrMovedRecordsAreNoticed(t *testing.T) {
 	t.Run("moved to another file", func(t *testing.T) {
 		other := fid
 		other[0] ^= 1
-		got, notices := scanAll(data, other, key)
+		got, notices := scanAll(t, data, other, key)
 		assert.Empty(t, got)
 		assert.Len(t, notices, 9)
 	})
@@ -437,7 +451,7 @@ func TestRecords_SwappedOrMovedRecordsAreNoticed(t *testing.T) {
 		copy(moved[ends[0]+8:ends[0]+24], fr.conv[:])
 		h := moved[ends[0] : ends[0]+recHeaderSize]
 		putCRC(h)
-		got, notices := scanAll(moved, fid, key)
+		got, notices := scanAll(t, moved, fid, key)
 		assert.Len(t, got, 8)
 		assert.Contains(t, strings.Join(notices, "\n"), "record 2 damaged")
 	})

@@ -10,9 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"math"
-	"strings"
+	"io"
+	"sync"
 	"time"
+	"unsafe"
 )
 
 // The history file: a header, then records, each framed so that a reader can
@@ -34,6 +35,11 @@ const (
 	maxTextSize = maxSealedSize / 2
 	// maxFieldSize bounds every other string field of a record.
 	maxFieldSize = 4096
+	// maxRecordSize is the most bytes one framed record takes.
+	maxRecordSize = recHeaderSize + maxSealedSize
+	// messageFixedSize is the plaintext of a message record without its
+	// id and text: kind, flags, time and the two lengths.
+	messageFixedSize = 1 + 1 + 8 + 4 + 4
 
 	conversationInfo = "securechat v1 conversation "
 )
@@ -329,30 +335,17 @@ func parseFrame(b []byte) (frame, int, frameStatus) {
 	return fr, total, frameOK
 }
 
-// nextFrame returns the offset of the first valid record header in b after
-// offset 0, or -1.
-func nextFrame(b []byte) int {
-	for off := 1; off < len(b); {
-		i := bytes.Index(b[off:], []byte(recMagic))
-		if i < 0 {
-			return -1
-		}
-		off += i
-		if _, _, st := parseFrame(b[off:]); st != frameBad {
-			return off
-		}
-		off++
-	}
-	return -1
-}
-
-// keyring derives and caches conversation keys.
+// keyring derives and caches conversation keys. It is safe for concurrent
+// use.
 type keyring struct {
 	dataKey []byte
+	mu      sync.Mutex
 	keys    map[convID]cipher.AEAD
 }
 
 func (k *keyring) aead(c convID) (cipher.AEAD, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if a, ok := k.keys[c]; ok {
 		return a, nil
 	}
@@ -367,123 +360,245 @@ func (k *keyring) aead(c convID) (cipher.AEAD, error) {
 	return a, nil
 }
 
+// recordAt is where a record is in the history file.
+type recordAt struct {
+	off  int64  // offset of its header
+	size uint32 // header and sealed payload
+}
+
+// scanChunk is how much of the history file a scan or a load reads at once.
+const scanChunk = 4 << 20
+
+// window reads a file through a buffer of at least scanChunk bytes, so that
+// a scan holds a few MiB of the file at a time, whatever its size.
+type window struct {
+	r     io.ReaderAt
+	end   int64 // the scan stops here
+	chunk int   // bytes read at once, at least
+	buf   []byte
+	base  int64 // file offset of buf[0]
+}
+
+// at returns the bytes from off on: at least need of them, or all up to the
+// end.
+func (w *window) at(off int64, need int) ([]byte, error) {
+	have := w.base + int64(len(w.buf))
+	if off >= w.base && off <= have && (off+int64(need) <= have || have == w.end) {
+		return w.buf[off-w.base:], nil
+	}
+	n := min(int64(max(w.chunk, need)), w.end-off)
+	if int64(cap(w.buf)) < n {
+		w.buf = make([]byte, n)
+	}
+	w.buf = w.buf[:n]
+	w.base = off
+	if k, err := w.r.ReadAt(w.buf, off); k < len(w.buf) {
+		w.buf = w.buf[:0]
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("history: failed to read history file: %w", err)
+	}
+	return w.buf, nil
+}
+
+// nextFrame returns the offset of the first valid record header after pos,
+// or -1.
+func (w *window) nextFrame(pos int64) (int64, error) {
+	from := pos + 1
+	for from < w.end {
+		b, err := w.at(from, recHeaderSize)
+		if err != nil {
+			return -1, err
+		}
+		resume := from + int64(len(b)) - int64(len(recMagic)-1) // a magic may straddle the end of b
+		for off := 0; off < len(b); {
+			i := bytes.Index(b[off:], []byte(recMagic))
+			if i < 0 {
+				break
+			}
+			off += i
+			if len(b)-off < recHeaderSize && from+int64(len(b)) < w.end {
+				resume = from + int64(off) // read on to judge this header whole
+				break
+			}
+			if _, _, st := parseFrame(b[off:]); st != frameBad {
+				return from + int64(off), nil
+			}
+			off++
+		}
+		if from+int64(len(b)) >= w.end {
+			return -1, nil
+		}
+		from = max(resume, from+1)
+	}
+	return -1, nil
+}
+
 // scanResult tells how far a scan of the records got.
 type scanResult struct {
 	// good is the end of the last framed record: bytes after it are a torn
 	// or damaged tail that the next write truncates.
-	good int
+	good int64
 }
 
-// scanRecords walks the records of data (the file after its header) and
-// calls visit for each record that opens, in file order. Damaged records are
-// reported through notice; the scan never stops early.
+// scanRecords walks the records of r from start to end and calls visit for
+// each record that opens, in file order, with where it is. Damaged records
+// are reported through notice; the scan never stops early, except for an
+// error reading r. It holds a few MiB of the file at a time.
 //
-// It opens every record in place in data, which it changes, copying each
-// plaintext into one string, then decodes them from that string, so that the
-// strings of all records share a single allocation.
-//
-// reserve, if not nil, is told how many message records each conversation
-// has before the first visit, so that the caller can size its slices.
-func scanRecords(data []byte, base int, f fileID, keys *keyring, reserve func(c convID, messages int), visit func(c convID, seq uint64, r record), notice func(string)) scanResult {
-	type opened struct {
-		seq    uint64
-		conv   uint32 // index in convs
-		n      uint32
-		lo, hi uint32
-	}
-	const minRecord = recHeaderSize + tagSize + 1
-	if len(data) > math.MaxUint32 {
-		notice("history file too large; only its first 4 GiB are read")
-		data = data[:math.MaxUint32]
-	}
+// The strings of the record given to visit share a buffer that the scan
+// reuses: visit must copy what it keeps.
+func scanRecords(r io.ReaderAt, start, end int64, f fileID, keys *keyring, visit func(c convID, seq uint64, at recordAt, rec record), notice func(string)) (scanResult, error) {
+	return scanChunked(r, start, end, scanChunk, f, keys, visit, notice)
+}
+
+// scanChunked is [scanRecords] reading chunk bytes at once, at least; tests
+// make it small so that records and headers straddle the reads.
+func scanChunked(r io.ReaderAt, start, end int64, chunk int, f fileID, keys *keyring, visit func(c convID, seq uint64, at recordAt, rec record), notice func(string)) (scanResult, error) {
 	var (
-		pos   int
-		n     int             // records seen, 1-based in notices
-		plain strings.Builder // every plaintext, one after the other
-		// recs is sized once: growing it cost more than all the decryption.
-		recs   = make([]opened, 0, len(data)/minRecord+1)
-		convs  []convID // in order of appearance
-		convIx = make(map[convID]uint32)
+		w      = window{r: r, end: end, chunk: chunk}
+		pos    = start
+		n      int // records seen, 1-based in notices
+		plain  []byte
 		adBuf  [fileIDSize + convIDSize + 8]byte
-		result scanResult
+		result = scanResult{good: start}
 	)
-	plain.Grow(len(data))
-	damaged := func(at int) {
-		notice(fmt.Sprintf("record %d damaged, skipped (offset %d)", n, base+at))
+	damaged := func(at int64) {
+		notice(fmt.Sprintf("record %d damaged, skipped (offset %d)", n, at))
 	}
-scan:
-	for pos < len(data) {
-		fr, size, st := parseFrame(data[pos:])
-		switch st {
-		case frameIncomplete:
-			if next := nextFrame(data[pos:]); next > 0 {
-				n++
-				damaged(pos)
-				pos += next
-				continue
+	for pos < end {
+		b, err := w.at(pos, maxRecordSize)
+		if err != nil {
+			return result, err
+		}
+		fr, size, st := parseFrame(b)
+		if st != frameOK {
+			// A record that runs past the end of the file is its torn tail,
+			// unless a valid record follows it.
+			next, err := w.nextFrame(pos)
+			if err != nil {
+				return result, err
 			}
-			notice(fmt.Sprintf("incomplete last record ignored (offset %d, %d bytes)", base+pos, len(data)-pos))
-			break scan
-		case frameBad:
+			if st == frameIncomplete && next < 0 {
+				notice(fmt.Sprintf("incomplete last record ignored (offset %d, %d bytes)", pos, end-pos))
+				break
+			}
 			n++
 			damaged(pos)
-			next := nextFrame(data[pos:])
 			if next < 0 {
-				break scan
+				break
 			}
-			pos += next
+			pos = next
 			continue
 		}
 		n++
-		recOff := pos
-		pos += size
+		at := recordAt{off: pos, size: uint32(size)}
+		pos += int64(size)
 		result.good = pos
 		aead, err := keys.aead(fr.conv)
 		if err != nil {
-			damaged(recOff)
+			damaged(at.off)
 			continue
 		}
-		// Opened in place: the scan never looks at a record's bytes again.
-		out, err := aead.Open(fr.sealed[:0], fr.nonce, fr.sealed, recordAD(adBuf[:0], f, fr.conv, fr.seq))
+		plain, err = aead.Open(plain[:0], fr.nonce, fr.sealed, recordAD(adBuf[:0], f, fr.conv, fr.seq))
 		if err != nil {
-			damaged(recOff)
+			damaged(at.off)
 			continue
 		}
-		lo := plain.Len()
-		plain.Write(out)
-		clear(out)
-		ci, ok := convIx[fr.conv]
-		if !ok {
-			ci = uint32(len(convs))
-			convIx[fr.conv] = ci
-			convs = append(convs, fr.conv)
-		}
-		recs = append(recs, opened{seq: fr.seq, conv: ci, n: uint32(n), lo: uint32(lo), hi: uint32(plain.Len())})
-	}
-
-	all := plain.String()
-	if reserve != nil {
-		counts := make([]int, len(convs))
-		for _, o := range recs {
-			if all[o.lo] == kindMessage {
-				counts[o.conv]++
-			}
-		}
-		for i, k := range counts {
-			reserve(convs[i], k)
-		}
-	}
-	for _, o := range recs {
-		r, err := decodeRecord(all[o.lo:o.hi])
+		rec, err := decodeRecord(transient(plain))
 		switch {
 		case errors.Is(err, errUnknownKind):
-			notice(fmt.Sprintf("record %d of unknown kind %d skipped", o.n, r.kind))
-			r = record{} // it still takes its place in the sequence
+			notice(fmt.Sprintf("record %d of unknown kind %d skipped", n, rec.kind))
+			rec = record{} // it still takes its place in the sequence
 		case err != nil:
-			notice(fmt.Sprintf("record %d malformed, skipped", o.n))
-			r = record{}
+			notice(fmt.Sprintf("record %d malformed, skipped", n))
+			rec = record{}
 		}
-		visit(convs[o.conv], o.seq, r)
+		visit(fr.conv, fr.seq, at, rec)
 	}
-	return result
+	clear(plain)
+	return result, nil
+}
+
+// transient returns b as a string without copying it. The string is valid
+// only until b is next written: it is for decoding a record whose fields are
+// copied before the buffer is reused.
+func transient(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// recordReader reads message records at known offsets from the history
+// file, while the committer may be appending past them.
+type recordReader struct {
+	r    io.ReaderAt
+	fid  fileID
+	keys *keyring
+}
+
+// maxReadGap is the most bytes of other records a read spans to reach the
+// next message of a conversation, rather than starting another read.
+const maxReadGap = 64 << 10
+
+// messages reads the message records at refs, which belong to conversation
+// c and are in file order, and calls each with the index in refs and the
+// decoded record. The strings of the record share a buffer that is reused
+// after the call. Records are read a few MiB at a time.
+func (rd *recordReader) messages(c convID, refs []msgRef, each func(i int, r *record)) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	aead, err := rd.keys.aead(c)
+	if err != nil {
+		return err
+	}
+	var (
+		buf   []byte
+		plain []byte
+		adBuf [fileIDSize + convIDSize + 8]byte
+		r     record // one for all: each takes its address
+	)
+	defer func() { clear(plain) }()
+	for i := 0; i < len(refs); {
+		// One read covers refs[i:j].
+		lo, hi := refs[i].off, refs[i].off+int64(refs[i].size)
+		j := i + 1
+		for ; j < len(refs); j++ {
+			end := refs[j].off + int64(refs[j].size)
+			if refs[j].off-hi > maxReadGap || end-lo > scanChunk {
+				break
+			}
+			hi = end
+		}
+		if int64(cap(buf)) < hi-lo {
+			buf = make([]byte, hi-lo)
+		}
+		buf = buf[:hi-lo]
+		if n, err := rd.r.ReadAt(buf, lo); n < len(buf) {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("history: failed to read history file: %w", err)
+		}
+		for ; i < j; i++ {
+			ref := refs[i]
+			fr, size, st := parseFrame(buf[ref.off-lo:])
+			if st != frameOK || size != int(ref.size) || fr.conv != c {
+				return fmt.Errorf("history: the record at offset %d changed since the history was opened", ref.off)
+			}
+			plain, err = aead.Open(plain[:0], fr.nonce, fr.sealed, recordAD(adBuf[:0], rd.fid, c, fr.seq))
+			if err != nil {
+				return fmt.Errorf("history: the record at offset %d changed since the history was opened", ref.off)
+			}
+			r, err = decodeRecord(transient(plain))
+			if err != nil || r.kind != kindMessage {
+				return fmt.Errorf("history: the record at offset %d changed since the history was opened", ref.off)
+			}
+			each(i, &r)
+		}
+	}
+	return nil
 }

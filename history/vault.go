@@ -21,7 +21,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -148,6 +150,8 @@ type Vault struct {
 	mu     sync.RWMutex
 	prof   profileData // guarded by mu; written under pmu too
 	idx    *index      // guarded by mu
+	keys   *keyring    // the conversation keys, for reading records
+	reader *recordReader
 }
 
 // hooks let tests watch and break the history file and the folder.
@@ -266,6 +270,11 @@ func openLocked(dir string, lock *os.File, passphrase []byte, h hooks) (*Vault, 
 	if err != nil {
 		return nil, err
 	}
+	// Argon2id's buffer (64 MiB with DefaultParams) is garbage now. Collect
+	// it, so that reading the history reuses that memory rather than adding
+	// to it: the pacer would otherwise let the heap grow to twice the
+	// buffer before the first collection.
+	runtime.GC()
 	v := &Vault{dir: dir, lock: lock, params: p, dataKey: dataKey, idx: newIndex(), syncDir: h.dirSyncer()}
 	if err := v.initProfileKey(); err != nil {
 		return nil, err
@@ -529,19 +538,40 @@ func (v *Vault) Conversations() ([]Summary, error) {
 }
 
 // Load returns one conversation. id may be a unique prefix (at least four
-// hex digits) of the conversation id.
+// hex digits) of the conversation id. The messages are read from the history
+// file.
 func (v *Vault) Load(id string) (*Transcript, error) {
 	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return v.idx.transcript(id)
+	cv, err := v.idx.find(id)
+	var snap convSnapshot
+	if err == nil {
+		snap = cv.snapshot()
+	}
+	v.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	return snap.transcript(v.reader)
 }
 
 // Search returns every message whose text contains text, ignoring case, in
-// every conversation, newest conversation first.
+// every conversation, newest conversation first. It reads the history file
+// a conversation at a time and holds only the messages it finds.
 func (v *Vault) Search(text string) ([]Hit, error) {
+	q := strings.ToLower(text)
 	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return v.idx.search(text), nil
+	sums := v.idx.summaries()
+	v.mu.RUnlock()
+	var hits hitList
+	for _, s := range sums {
+		v.mu.RLock()
+		snap := v.idx.convs[mustConvID(s.ID)].snapshot()
+		v.mu.RUnlock()
+		if err := snap.search(v.reader, q, &hits); err != nil {
+			return nil, err
+		}
+	}
+	return hits.all(), nil
 }
 
 // Summary describes one conversation.

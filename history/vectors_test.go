@@ -296,11 +296,12 @@ func replayRecordVector(t *testing.T, vec vector) {
 	var visited []record
 	var notices []string
 	keys := keyring{dataKey: dataKey}
-	scanRecords(bytes.Clone(vec.payload), 0, fid, &keys, nil, func(c convID, s uint64, r record) {
+	_, err = scanRecords(bytes.NewReader(vec.payload), 0, int64(len(vec.payload)), fid, &keys, func(c convID, s uint64, _ recordAt, r record) {
 		assert.Equal(t, cid, c)
 		assert.Equal(t, seq, s)
-		visited = append(visited, r)
+		visited = append(visited, r.clone())
 	}, func(s string) { notices = append(notices, s) })
+	require.NoError(t, err)
 
 	expect := vec.get("expect")
 	if expect == "ok" {

@@ -19,6 +19,7 @@ func main() {
 	only := flag.String("only", "", "comma-separated groups to run: "+strings.Join(bench.Groups, ", ")+" (default all)")
 	quick := flag.Bool("quick", false, "a small run that checks the bench works; its figures mean little")
 	dir := flag.String("dir", "", "scratch folder for profiles and the fsync file (default: a new temporary folder)")
+	cache := flag.String("cache", "", "folder that keeps the scale rows' history fills between runs (default: DIR/cache)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	child := flag.Bool("reopen-child", false, "internal: open the profile DIR, load conversation ID, report time and memory (passphrase on stdin)")
 	flag.Usage = func() {
@@ -40,8 +41,9 @@ func main() {
 		fatal(err)
 	}
 	o := bench.Options{
-		Dir: *dir,
-		Log: os.Stderr,
+		Dir:      *dir,
+		CacheDir: *cache,
+		Log:      os.Stderr,
 		Child: func(dir, id string) *exec.Cmd {
 			return exec.Command(self, "-reopen-child", dir, id)
 		},
@@ -53,6 +55,7 @@ func main() {
 		o.KeygenReps, o.HandshakeReps, o.RTTRounds = 2, 3, 50
 		o.ThroughputReps, o.ThroughputMsgs, o.HistoryMsgs = 2, 2000, 10000
 		o.UnlockReps = 2
+		o.ScaleSizes, o.ScaleReps = []int{2000, 10000}, 1
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)

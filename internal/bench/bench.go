@@ -1,7 +1,8 @@
 // Package bench measures SecureChat against TLS 1.3 and raw TCP in one run
 // and renders the result as one table: handshake, round trip, throughput,
 // key generation, unlock, the 100,000-message history and the peak memory
-// of a process that opened it. cmd/scbench drives it; `make bench` runs that.
+// of a process that opened it, and how reopening grows with 10k, 100k and
+// 1M messages. cmd/scbench drives it; `make bench` runs that.
 //
 // Every comparison is interleaved: each repetition measures SecureChat and
 // then its peers (in a rotating order), so that load from elsewhere on the
@@ -34,10 +35,11 @@ const (
 	GroupRTT        = "rtt"
 	GroupThroughput = "throughput"
 	GroupHistory    = "history" // with the peak memory of a process that opened the history
+	GroupScale      = "scale"   // reopen time and peak memory at 10k, 100k and 1M messages
 )
 
 // Groups lists every group.
-var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupHistory}
+var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupHistory, GroupScale}
 
 // Options size a run. The zero value of a count means its default.
 type Options struct {
@@ -45,14 +47,19 @@ type Options struct {
 	Only []string // groups to run; nil means all
 	Log  io.Writer
 
-	KeygenReps     int // RSA-3072 key generations (default 5)
-	HandshakeReps  int // handshakes of each kind (default 30)
-	RTTRounds      int // round trips of each kind (default 1000)
-	ThroughputReps int // bursts of each kind (default 5)
-	ThroughputMsgs int // 1 KiB messages per burst (default 20000)
-	Window         int // unacknowledged messages at most (default 1000)
-	HistoryMsgs    int // messages in the history (default 100000)
-	UnlockReps     int // unlocks and reopens of each kind, each in a new process (default 7)
+	KeygenReps     int   // RSA-3072 key generations (default 5)
+	HandshakeReps  int   // handshakes of each kind (default 30)
+	RTTRounds      int   // round trips of each kind (default 1000)
+	ThroughputReps int   // bursts of each kind (default 5)
+	ThroughputMsgs int   // 1 KiB messages per burst (default 20000)
+	Window         int   // unacknowledged messages at most (default 1000)
+	HistoryMsgs    int   // messages in the history (default 100000)
+	UnlockReps     int   // unlocks and reopens of each kind, each in a new process (default 7)
+	ScaleSizes     []int // history sizes of the scale rows (default 10k, 100k, 1M)
+	ScaleReps      int   // reopens of each kind and size, each in a new process (default 3)
+	// CacheDir keeps the scale rows' fills between runs; "" means a cache
+	// folder inside Dir.
+	CacheDir string
 
 	// Child returns the command that runs [ReopenChild] with dir and id in a
 	// new process. The history group needs it.
@@ -73,6 +80,10 @@ func (o *Options) defaults() {
 	def(&o.Window, 1000)
 	def(&o.HistoryMsgs, 100000)
 	def(&o.UnlockReps, 7)
+	def(&o.ScaleReps, 3)
+	if o.ScaleSizes == nil {
+		o.ScaleSizes = []int{10000, 100000, 1000000}
+	}
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
@@ -128,6 +139,7 @@ func Run(o Options) (*Report, error) {
 		{GroupRTT, r.roundTrips},
 		{GroupThroughput, r.throughput},
 		{GroupHistory, r.history},
+		{GroupScale, r.scale},
 	}
 	for _, s := range steps {
 		if !o.runs(s.group) {
@@ -643,8 +655,11 @@ func (r *runner) history() error {
 	return nil
 }
 
-// count prints 100000 as "100k".
+// count prints 100000 as "100k" and 1000000 as "1M".
 func count(n int) string {
+	if n%1000000 == 0 {
+		return fmt.Sprintf("%dM", n/1000000)
+	}
 	if n%1000 == 0 {
 		return fmt.Sprintf("%dk", n/1000)
 	}

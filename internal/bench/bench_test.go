@@ -141,3 +141,9 @@ func BenchmarkFsync(b *testing.B) {
 		require.NoError(b, err)
 	}
 }
+
+func TestCount_ShortensThousandsAndMillions(t *testing.T) {
+	assert.Equal(t, "10k", count(10000))
+	assert.Equal(t, "1M", count(1000000))
+	assert.Equal(t, "1500", count(1500))
+}

@@ -42,6 +42,11 @@ var cheapParams = history.Params{Time: 1, MemoryKiB: 64, Threads: 1}
 // conversation and the time the appends took (conversation starts and ends
 // included, as a user's history has them).
 func fillHistory(v *history.Vault, n int) (string, time.Duration, error) {
+	return fillHistoryBursts(v, n, historyBurst)
+}
+
+// fillHistoryBursts is [fillHistory] with bursts of burst messages.
+func fillHistoryBursts(v *history.Vault, n, burst int) (string, time.Duration, error) {
 	per := []int{n / 2}
 	for i := 1; i < historyConvs; i++ {
 		per = append(per, (n-n/2)/(historyConvs-1))
@@ -81,7 +86,7 @@ func fillHistory(v *history.Vault, n int) (string, time.Duration, error) {
 				ID: fmt.Sprintf("%032x", seq), Outgoing: i%2 == 0,
 				Time: t0.Add(time.Duration(seq) * time.Second), Text: historyText(seq),
 			}, durable)
-			if i%historyBurst == historyBurst-1 {
+			if i%burst == burst-1 {
 				wg.Wait()
 			}
 		}
