@@ -73,40 +73,53 @@ func (l *refList) clone() []msgRef {
 	return out
 }
 
+// idKey is a 128-bit keyed hash of a message id (two maphash values with
+// independent random seeds): two ids of one conversation share one with a
+// probability of about n²/2¹²⁹, so a message is never taken for the resend
+// of another.
+type idKey struct{ a, b uint64 }
+
 // idTable maps the keyed hash of a message id to the message's index in
 // its conversation. It is a hash table with open addressing and linear
-// probing, 12 bytes a slot: at a million messages Go's map spent a quarter
+// probing, 20 bytes a slot: at a million messages Go's map spent a quarter
 // of the time of an open splitting its tables as it grew.
 type idTable struct {
-	keys []uint64 // 0 marks an empty slot; a hash of 0 is stored as 1
+	keys []idKey // the zero key marks an empty slot; a zero hash is stored with b = 1
 	vals []int32
 	n    int
 }
 
 // slot returns the slot of h: where it is, or the empty slot where it
 // belongs.
-func (t *idTable) slot(h uint64) int {
+func (t *idTable) slot(h idKey) int {
 	mask := uint64(len(t.keys) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		if k := t.keys[i]; k == h || k == 0 {
+	for i := h.a & mask; ; i = (i + 1) & mask {
+		if k := t.keys[i]; k == h || k == (idKey{}) {
 			return int(i)
 		}
 	}
 }
 
+func nonZero(h idKey) idKey {
+	if h == (idKey{}) {
+		h.b = 1
+	}
+	return h
+}
+
 // get returns the value of h.
-func (t *idTable) get(h uint64) (int32, bool) {
+func (t *idTable) get(h idKey) (int32, bool) {
 	if t.n == 0 {
 		return 0, false
 	}
-	h = max(h, 1)
+	h = nonZero(h)
 	i := t.slot(h)
 	return t.vals[i], t.keys[i] == h
 }
 
 // getOrPut returns the value of h, or stores v for it and returns false.
-func (t *idTable) getOrPut(h uint64, v int32) (int32, bool) {
-	h = max(h, 1)
+func (t *idTable) getOrPut(h idKey, v int32) (int32, bool) {
+	h = nonZero(h)
 	if (t.n+1)*4 > len(t.keys)*3 {
 		t.grow()
 	}
@@ -122,9 +135,9 @@ func (t *idTable) getOrPut(h uint64, v int32) (int32, bool) {
 func (t *idTable) grow() {
 	old, oldVals := t.keys, t.vals
 	size := max(2*len(old), 8)
-	t.keys, t.vals = make([]uint64, size), make([]int32, size)
+	t.keys, t.vals = make([]idKey, size), make([]int32, size)
 	for j, k := range old {
-		if k != 0 {
+		if k != (idKey{}) {
 			i := t.slot(k)
 			t.keys[i], t.vals[i] = k, oldVals[j]
 		}
@@ -137,11 +150,9 @@ type conversation struct {
 	id   convID
 	sum  Summary
 	msgs refList // in file order, so by increasing offset
-	// byID maps the keyed hash of a message id to its index in msgs. Two
-	// ids of one conversation share a hash with a probability of about
-	// n²/2⁶⁵ (3·10⁻⁸ for a million messages); the seed is random per open,
-	// so a partner cannot choose ids that collide. The later of two such
-	// messages would be taken for a resend of the first.
+	// byID maps the keyed 128-bit hash of a message id to its index in
+	// msgs; the seeds are random per open, so a partner cannot choose ids
+	// that collide.
 	byID    idTable
 	reasons map[int32]string // why a failed message failed, by index in msgs
 	nextSeq uint64
@@ -154,10 +165,11 @@ type index struct {
 	convs   map[convID]*conversation
 	notices []string
 	seed    maphash.Seed
+	seed2   maphash.Seed
 }
 
 func newIndex() *index {
-	return &index{convs: make(map[convID]*conversation), seed: maphash.MakeSeed()}
+	return &index{convs: make(map[convID]*conversation), seed: maphash.MakeSeed(), seed2: maphash.MakeSeed()}
 }
 
 func (ix *index) notice(s string) { ix.notices = append(ix.notices, s) }
@@ -199,7 +211,7 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 		if r.outgoing {
 			status = stSending
 		}
-		if i, ok := cv.byID.getOrPut(maphash.String(ix.seed, r.id), int32(cv.msgs.len())); ok {
+		if i, ok := cv.byID.getOrPut(ix.key(r.id), int32(cv.msgs.len())); ok {
 			// A resend: the same message again.
 			cv.msgs.at(i).status = status
 			delete(cv.reasons, i)
@@ -208,7 +220,7 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 		cv.msgs.append(msgRef{off: at.off, size: at.size, status: status})
 		cv.sum.Messages = cv.msgs.len()
 	case kindStatus:
-		i, ok := cv.byID.get(maphash.String(ix.seed, r.id))
+		i, ok := cv.byID.get(ix.key(r.id))
 		if !ok {
 			ix.notice(fmt.Sprintf("conversation %s: status for an unknown message skipped", shortID(c)))
 			return
@@ -435,4 +447,9 @@ func mustConvID(s string) convID {
 		panic("history: bad conversation id in index") // ids come from convID values
 	}
 	return c
+}
+
+// key is the 128-bit keyed hash of a message id.
+func (ix *index) key(id string) idKey {
+	return idKey{maphash.String(ix.seed, id), maphash.String(ix.seed2, id)}
 }

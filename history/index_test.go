@@ -30,17 +30,22 @@ func TestContainsFold_IgnoresCaseInASCIIAndUnicode(t *testing.T) {
 
 func TestIDTable_FindsEveryKeyAcrossGrowth(t *testing.T) {
 	var tb idTable
-	_, ok := tb.get(42)
+	_, ok := tb.get(idKey{42, 42})
 	require.False(t, ok, "empty table")
 	const n = 10000
+	key := func(i int) idKey {
+		// the zero key for i = 0 is stored with b = 1; keys that share
+		// their low half (probing) differ in the other
+		return idKey{uint64(i) * 0x9e3779b97f4a7c15 & 0xffff, uint64(i)}
+	}
 	for i := range n {
-		h := uint64(i) * 0x9e3779b97f4a7c15 // 0 for i = 0: stored as 1
+		h := key(i)
 		v, ok := tb.getOrPut(h, int32(i))
 		require.False(t, ok)
 		require.Equal(t, int32(i), v)
 	}
 	for i := range n {
-		h := uint64(i) * 0x9e3779b97f4a7c15
+		h := key(i)
 		v, ok := tb.get(h)
 		require.True(t, ok, "key %d", i)
 		require.Equal(t, int32(i), v)
@@ -49,8 +54,10 @@ func TestIDTable_FindsEveryKeyAcrossGrowth(t *testing.T) {
 		require.Equal(t, int32(i), v)
 	}
 	require.Equal(t, n, tb.n)
-	_, ok = tb.get(12345)
+	_, ok = tb.get(idKey{key(12345).a, 12345})
 	require.False(t, ok)
+	_, ok = tb.get(idKey{key(5).a, 6})
+	require.False(t, ok, "the same first half is not the same key")
 }
 
 func TestRefList_KeepsOrderAcrossBlocks(t *testing.T) {
