@@ -101,19 +101,28 @@ func (c *Conn) WriteFrame(payload []byte) error {
 
 // WriteRaw writes bytes already framed by [Frame].
 func (c *Conn) WriteRaw(b []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	to := c.WriteTimeout
 	if to == 0 {
 		to = DefaultWriteTimeout
 	}
-	if err := c.c.SetWriteDeadline(time.Now().Add(to)); err != nil {
-		return fmt.Errorf("transport: %w", err)
+	_, err := c.WriteRawWithin(b, to)
+	return err
+}
+
+// WriteRawWithin writes bytes already framed by [Frame] within timeout and
+// returns how many it wrote. After a timeout b[n:] has not been sent: the
+// caller must send it before anything else, or the stream is broken.
+func (c *Conn) WriteRawWithin(b []byte, timeout time.Duration) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.c.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return 0, fmt.Errorf("transport: %w", err)
 	}
-	if _, err := c.c.Write(b); err != nil {
-		return fmt.Errorf("transport: failed to write frame: %w", err)
+	n, err := c.c.Write(b)
+	if err != nil {
+		return n, fmt.Errorf("transport: failed to write frame: %w", err)
 	}
-	return nil
+	return n, nil
 }
 
 // SetReadDeadline bounds the next reads; the zero time removes the bound.
