@@ -662,11 +662,15 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 		}
 		return f, nil
 	}
+	// write sends frames in one system call: ClientIdentity and
+	// ClientVerify go out together.
 	write := func(frames ...[]byte) error {
+		var buf []byte
 		for _, b := range frames {
-			if err := l.conn.WriteFrame(b); err != nil {
-				return fmt.Errorf("session: handshake: %w", err)
-			}
+			buf = append(buf, transport.Frame(b)...)
+		}
+		if err := l.conn.WriteRaw(buf); err != nil {
+			return fmt.Errorf("session: handshake: %w", err)
 		}
 		return nil
 	}
@@ -711,10 +715,19 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 		if err := l.identify(peer, name, false); err != nil {
 			return err
 		}
-		if recs, err = h.WriteClientKey(); err != nil {
+		// ClientKey goes out at once, so that the responder decrypts
+		// secret_I while we may still be decrypting secret_R; our
+		// Finished follows once that is done.
+		if m, err = h.WriteClientKeyRecord(); err != nil {
 			return err
 		}
-		if err := write(recs...); err != nil {
+		if err := write(m); err != nil {
+			return err
+		}
+		if m, err = h.WriteClientFinished(); err != nil {
+			return err
+		}
+		if err := write(m); err != nil {
 			return err
 		}
 		return readInto(h.ReadFinished)
@@ -750,11 +763,19 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 	if err := l.identify(peer, name, invited); err != nil {
 		return err
 	}
-	recs, err := h.WriteServerIdentity()
-	if err != nil {
+	// ServerIdentity goes out before we sign, so that the initiator
+	// decrypts secret_R while we compute ServerVerify: two RSA private-key
+	// operations at once, one on each side, instead of one after the other.
+	if m, err = h.WriteServerIdentityRecord(); err != nil {
 		return err
 	}
-	if err := write(recs...); err != nil {
+	if err := write(m); err != nil {
+		return err
+	}
+	if m, err = h.WriteServerVerify(); err != nil {
+		return err
+	}
+	if err := write(m); err != nil {
 		return err
 	}
 	if err := readInto(h.ReadClientKey); err != nil {
