@@ -101,9 +101,9 @@ func TestSession_ConcurrentSendsKeepEachSendersOrderAndAcksNeverOvertake(t *test
 
 func TestSession_StalledPartnerDoesNotBlockSend(t *testing.T) {
 	// The relay stops forwarding our records: the socket fills up, and a
-	// fast-path write runs into its deadline. Send must still return at
-	// once, and once the partner reads again every message arrives, in
-	// order, whole (the writer finished the cut record first).
+	// fast-path write runs into its deadline. Neither the fast path nor
+	// Send may wait for the partner, and once it reads again every record
+	// arrives, in order and whole (the writer finished the cut one first).
 	var r *relay
 	host, conn := startChat(t, "bob", "alice", nil, nil, func(addr string) string {
 		r = newRelay(t, addr)
@@ -118,25 +118,47 @@ func TestSession_StalledPartnerDoesNotBlockSend(t *testing.T) {
 	})
 	l := conn.s.current()
 	text := strings.Repeat("x", MaxMessageBytes-8)
-	const n = 300 // about 20 MB, more than loopback's socket buffers hold
 	var slowest time.Duration
-	for i := range n {
+	timed := func(f func()) {
 		start := time.Now()
-		_, err := conn.s.Send(fmt.Sprintf("%05d %s", i, text[:len(text)-6]))
-		require.NoError(t, err)
+		f()
 		slowest = max(slowest, time.Since(start))
 	}
-	assert.Greater(t, l.carried.Load(), int64(0), "no fast-path write ran into its deadline: the test did not stall the socket")
+	// Records written straight from here, as Send does with nothing in
+	// flight, until one does not fit: about 20 MB at most, more than
+	// loopback's socket buffers hold. (No EventMessage, no ack awaited.)
+	var texts []string
+	for i := 0; i < 300 && l.carried.Load() == 0; i++ {
+		body := fmt.Sprintf("%05d %s", i, text[:len(text)-6])
+		var id [IDSize]byte
+		id[0], id[1] = byte(i>>8), byte(i)
+		timed(func() {
+			if !l.sendNow(writeItem{pt: encodeText(id, time.Now(), body)}) {
+				require.NoError(t, l.enqueue(writeItem{pt: encodeText(id, time.Now(), body)}))
+			}
+		})
+		texts = append(texts, body)
+	}
+	require.Greater(t, l.carried.Load(), int64(0), "no fast-path write ran into its deadline: the test did not stall the socket")
+	// Send keeps returning at once while the writer waits for the socket.
+	first := len(texts)
+	for i := first; i < first+20; i++ {
+		body := fmt.Sprintf("%05d %s", i, text[:len(text)-6])
+		timed(func() {
+			_, err := conn.s.Send(body)
+			require.NoError(t, err)
+		})
+		texts = append(texts, body)
+	}
 	// The bound is fastWriteTimeout plus sealing 64 KiB; the margin is
 	// for the race detector on a busy machine.
-	assert.Less(t, slowest, 250*time.Millisecond, "Send blocked on a stalled partner")
+	assert.Less(t, slowest, 250*time.Millisecond, "sending blocked on a stalled partner")
 	close(resume)
-	require.Eventually(t, func() bool { return len(conn.events(EventDelivered)) == n }, 30*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return len(conn.events(EventDelivered)) == 20 }, 30*time.Second, 20*time.Millisecond)
 	got := host.events(EventMessage)
-	require.Len(t, got, n)
+	require.Len(t, got, len(texts))
 	for i, e := range got {
-		require.True(t, strings.HasPrefix(e.Message.Text, fmt.Sprintf("%05d ", i)), "message %d out of order", i)
-		require.Len(t, e.Message.Text, MaxMessageBytes-8)
+		require.Equal(t, texts[i], e.Message.Text, "message %d out of order or cut", i)
 	}
 	assert.Empty(t, conn.events(EventDisconnected))
 }

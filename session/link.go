@@ -265,6 +265,9 @@ func (l *link) sendText(o *outgoing, fresh bool) error {
 		l.mu.Unlock()
 		return ErrNotConnected
 	}
+	// Only a message with nothing else in flight takes the fast path; in a
+	// burst the writer gathers what is queued into one write.
+	alone := len(l.pending) == 0
 	l.pending[id] = o
 	conv := l.conv
 	l.mu.Unlock()
@@ -275,7 +278,12 @@ func (l *link) sendText(o *outgoing, fresh bool) error {
 		rec := history.MessageRecord{ID: id, Outgoing: true, Time: o.time, Text: o.text}
 		conv.AppendMessage(rec, l.historyFailed)
 	}
-	if err := l.send(writeItem{pt: encodeText(o.id, o.time, o.text), msg: o, retry: !fresh}); err != nil {
+	it := writeItem{pt: encodeText(o.id, o.time, o.text), msg: o, retry: !fresh}
+	send := l.enqueue
+	if alone {
+		send = l.send
+	}
+	if err := send(it); err != nil {
 		l.mu.Lock()
 		delete(l.pending, id)
 		l.mu.Unlock()
@@ -295,8 +303,9 @@ const fastWriteTimeout = 5 * time.Millisecond
 // sendNow is the fast path of sending one record: when nothing is queued
 // and nobody is writing, the caller seals and writes the record itself.
 // That spares the wake-up of the writer goroutine, a hand-off of some
-// microseconds, for a message sent from the UI and for an ack sent from
-// the reader or the history's goroutine.
+// microseconds, for a message sent from the UI with nothing else in
+// flight, and for an ack the reader sends when no other record is waiting
+// to be read. A burst is left to the writer, which sends it in one write.
 //
 // It never waits: not for a lock another goroutine holds, not for room in
 // the event channel, and not for the socket longer than fastWriteTimeout.
@@ -1053,7 +1062,7 @@ func (l *link) receiveText(m *wireMsg, rec []byte) {
 			l.end(reasonHistoryFailed, fmt.Errorf("session: the history cannot be written, so the message was not acknowledged: %w", err))
 			return
 		}
-		_ = l.send(writeItem{pt: encodeAck(m.id)})
+		_ = l.enqueue(writeItem{pt: encodeAck(m.id)})
 	}
 	fresh := l.s.markSeen(l.fingerprint, id)
 	if fresh {
@@ -1064,7 +1073,11 @@ func (l *link) receiveText(m *wireMsg, rec []byte) {
 	}
 	conv := l.history()
 	if conv == nil {
-		ack(nil)
+		// Acknowledged from the reader at once when no other record is
+		// here yet; in a burst the acks go to the writer, which batches.
+		if l.conn.Buffered() > 0 || !l.sendNow(writeItem{pt: encodeAck(m.id)}) {
+			ack(nil)
+		}
 		return
 	}
 	conv.AppendMessage(history.MessageRecord{ID: id, Time: m.time, Text: m.text}, ack)

@@ -125,6 +125,11 @@ func (c *Conn) WriteRawWithin(b []byte, timeout time.Duration) (int, error) {
 	return n, nil
 }
 
+// Buffered returns how many bytes have been read from the socket but not
+// yet returned by ReadFrame: more than zero means the next frame, or part
+// of it, is already here. Like ReadFrame, it is for the reading goroutine.
+func (c *Conn) Buffered() int { return c.r.Buffered() }
+
 // SetReadDeadline bounds the next reads; the zero time removes the bound.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.c.SetReadDeadline(t) }
 
