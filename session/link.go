@@ -1065,22 +1065,22 @@ func (l *link) receiveText(m *wireMsg, rec []byte) {
 		_ = l.enqueue(writeItem{pt: encodeAck(m.id)})
 	}
 	fresh := l.s.markSeen(l.fingerprint, id)
+	// The ack, or the history write it waits for, is under way before the
+	// front end hears of the message: the event wakes another goroutine,
+	// which must not hold up the partner's round trip.
+	if conv := l.history(); conv != nil {
+		conv.AppendMessage(history.MessageRecord{ID: id, Time: m.time, Text: m.text}, ack)
+	} else if l.conn.Buffered() > 0 || !l.sendNow(writeItem{pt: encodeAck(m.id)}) {
+		// Acknowledged from the reader at once when no other record is
+		// here yet; in a burst the acks go to the writer, which batches.
+		ack(nil)
+	}
 	if fresh {
 		p := l.partnerCopy()
 		l.s.emit(Event{Kind: EventMessage, Partner: &p, Message: &Message{
 			ID: id, From: p.Label(), Text: m.text, Time: m.time, Wire: transport.Frame(rec),
 		}})
 	}
-	conv := l.history()
-	if conv == nil {
-		// Acknowledged from the reader at once when no other record is
-		// here yet; in a burst the acks go to the writer, which batches.
-		if l.conn.Buffered() > 0 || !l.sendNow(writeItem{pt: encodeAck(m.id)}) {
-			ack(nil)
-		}
-		return
-	}
-	conv.AppendMessage(history.MessageRecord{ID: id, Time: m.time, Text: m.text}, ack)
 }
 
 // unsee forgets that id arrived, so that a resend is written again.
