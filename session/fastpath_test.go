@@ -51,9 +51,20 @@ func TestSession_ConcurrentSendsKeepEachSendersOrderAndAcksNeverOvertake(t *test
 	for err := range errs {
 		require.NoError(t, err)
 	}
+	// A partner acknowledges before it announces a message: wait for both.
+	incoming := func(p *peer) int {
+		n := 0
+		for _, e := range p.events(EventMessage) {
+			if !e.Message.Outgoing {
+				n++
+			}
+		}
+		return n
+	}
 	require.Eventually(t, func() bool {
-		return len(conn.events(EventDelivered)) == senders*each && len(host.events(EventDelivered)) == each
-	}, 20*time.Second, 10*time.Millisecond, "every message is delivered")
+		return len(conn.events(EventDelivered)) == senders*each && len(host.events(EventDelivered)) == each &&
+			incoming(host) == senders*each && incoming(conn) == each
+	}, 20*time.Second, 10*time.Millisecond, "every message is delivered and shown")
 
 	// Each sender's messages arrive in the order it sent them (a record
 	// out of sequence would have ended the chat instead).
@@ -154,9 +165,12 @@ func TestSession_StalledPartnerDoesNotBlockSend(t *testing.T) {
 	// for the race detector on a busy machine.
 	assert.Less(t, slowest, 250*time.Millisecond, "sending blocked on a stalled partner")
 	close(resume)
-	require.Eventually(t, func() bool { return len(conn.events(EventDelivered)) == 20 }, 30*time.Second, 20*time.Millisecond)
+	// The partner acknowledges before it announces a message, so wait
+	// for its events too.
+	require.Eventually(t, func() bool {
+		return len(conn.events(EventDelivered)) == 20 && len(host.events(EventMessage)) == len(texts)
+	}, 30*time.Second, 20*time.Millisecond)
 	got := host.events(EventMessage)
-	require.Len(t, got, len(texts))
 	for i, e := range got {
 		require.Equal(t, texts[i], e.Message.Text, "message %d out of order or cut", i)
 	}
