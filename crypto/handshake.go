@@ -44,11 +44,15 @@ type HandshakeState int
 //
 // Initiator: Start, ClientHelloSent, ServerHelloReceived (handshake keys),
 // ClientIdentitySent, ServerIdentityReceived, ServerVerifyReceived,
-// ClientKeySent (final keys, Finished sent), Done.
+// [ClientKeyOnlySent,] ClientKeySent (final keys, Finished sent), Done.
 //
 // Responder: Start, ClientHelloReceived, ServerHelloSent (handshake keys),
-// ClientIdentityReceived, ClientVerifyReceived, ServerIdentitySent,
-// ClientKeyReceived (final keys), FinishedReceived, Done.
+// ClientIdentityReceived, ClientVerifyReceived, [ServerIdentityOnlySent,]
+// ServerIdentitySent, ClientKeyReceived (final keys), FinishedReceived, Done.
+//
+// The bracketed states are those of a side that sends its two records one
+// at a time, so that the partner can start on the first while the second
+// is computed (see [Handshake.WriteServerIdentityRecord]).
 //
 // Either side: Closed, after [Handshake.WriteAlert] or [Handshake.Close]
 // before Done.
@@ -69,6 +73,8 @@ const (
 	StateFinishedReceived
 	StateDone
 	StateClosed
+	StateServerIdentityOnlySent // ServerIdentity sent, ServerVerify not yet
+	StateClientKeyOnlySent      // ClientKey sent, Finished not yet
 )
 
 var stateNames = [...]string{
@@ -77,6 +83,7 @@ var stateNames = [...]string{
 	"handshakeClientIdentityReceived", "handshakeClientVerifyReceived", "handshakeServerIdentitySent",
 	"handshakeServerIdentityReceived", "handshakeServerVerifyReceived", "handshakeClientKeySent",
 	"handshakeClientKeyReceived", "handshakeFinishedReceived", "handshakeDone", "handshakeClosed",
+	"handshakeServerIdentityOnlySent", "handshakeClientKeyOnlySent",
 }
 
 func (s HandshakeState) String() string {
@@ -667,9 +674,30 @@ func (h *Handshake) CheckInviteProof(secret []byte) bool {
 // WriteServerIdentity admits the authenticated initiator: it returns the
 // responder's ServerIdentity (with secret_R transported to the initiator's
 // key) and ServerVerify (its signature over TH(m1..m5)), each sealed in one
-// handshake record.
+// handshake record. It is [Handshake.WriteServerIdentityRecord] and
+// [Handshake.WriteServerVerify] in one call.
 func (h *Handshake) WriteServerIdentity() ([][]byte, error) {
 	if err := h.expect(false, StateClientVerifyReceived, "WriteServerIdentity"); err != nil {
+		return nil, err
+	}
+	m5, err := h.WriteServerIdentityRecord()
+	if err != nil {
+		return nil, err
+	}
+	m6, err := h.WriteServerVerify()
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{m5, m6}, nil
+}
+
+// WriteServerIdentityRecord admits the authenticated initiator and returns
+// the responder's ServerIdentity alone, sealed in a handshake record. Sent
+// at once, it lets the initiator decrypt secret_R while the responder signs
+// ([Handshake.WriteServerVerify]): the bytes on the wire are the same as
+// with [Handshake.WriteServerIdentity], only sooner.
+func (h *Handshake) WriteServerIdentityRecord() ([]byte, error) {
+	if err := h.expect(false, StateClientVerifyReceived, "WriteServerIdentityRecord"); err != nil {
 		return nil, err
 	}
 	secret, err := h.readRandom(SecretSize)
@@ -682,22 +710,36 @@ func (h *Handshake) WriteServerIdentity() ([][]byte, error) {
 		return nil, err
 	}
 	m5 := (&serverIdentity{Identity: h.cfg.Identity.Public().Bytes(), Name: h.cfg.Name, SecretCT: ct}).marshal()
-	sig, err := h.sign(labelSigResponder, h.transcriptWith(m5))
-	if err != nil {
-		clear(secret)
-		return nil, err
-	}
-	m6 := (&serverVerify{Signature: sig}).marshal()
-	recs, err := h.sealHandshake(m5, m6)
+	recs, err := h.sealHandshake(m5)
 	if err != nil {
 		clear(secret)
 		return nil, err
 	}
 	h.secretOurs = secret
 	h.addTranscript(m5)
+	h.state = StateServerIdentityOnlySent
+	return recs[0], nil
+}
+
+// WriteServerVerify returns the responder's ServerVerify, its signature
+// over TH(m1..m5), sealed in a handshake record, after
+// [Handshake.WriteServerIdentityRecord].
+func (h *Handshake) WriteServerVerify() ([]byte, error) {
+	if err := h.expect(false, StateServerIdentityOnlySent, "WriteServerVerify"); err != nil {
+		return nil, err
+	}
+	sig, err := h.sign(labelSigResponder, h.transcriptHash())
+	if err != nil {
+		return nil, err
+	}
+	m6 := (&serverVerify{Signature: sig}).marshal()
+	recs, err := h.sealHandshake(m6)
+	if err != nil {
+		return nil, err
+	}
 	h.addTranscript(m6)
 	h.state = StateServerIdentitySent
-	return recs, nil
+	return recs[0], nil
 }
 
 // ReadServerIdentity opens the responder's identity record and starts
@@ -755,9 +797,34 @@ func (h *Handshake) ReadServerVerify(rec []byte) error {
 
 // WriteClientKey returns the initiator's ClientKey (secret_I transported to
 // the responder's key) in a handshake record, and its Finished, the first
-// record under the final keys.
+// record under the final keys. It is [Handshake.WriteClientKeyRecord] and
+// [Handshake.WriteClientFinished] in one call, except that a secret_R that
+// does not decrypt fails it before anything is written.
 func (h *Handshake) WriteClientKey() ([][]byte, error) {
 	if err := h.expect(true, StateServerVerifyReceived, "WriteClientKey"); err != nil {
+		return nil, err
+	}
+	if err := h.awaitPeerSecret(); err != nil {
+		return nil, err
+	}
+	m7, err := h.WriteClientKeyRecord()
+	if err != nil {
+		return nil, err
+	}
+	fin, err := h.WriteClientFinished()
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{m7, fin}, nil
+}
+
+// WriteClientKeyRecord returns the initiator's ClientKey alone, sealed in a
+// handshake record. Sent at once, it lets the responder decrypt secret_I
+// while the initiator may still be decrypting secret_R, which
+// [Handshake.WriteClientFinished] then waits for: the bytes on the wire are
+// the same as with [Handshake.WriteClientKey], only sooner.
+func (h *Handshake) WriteClientKeyRecord() ([]byte, error) {
+	if err := h.expect(true, StateServerVerifyReceived, "WriteClientKeyRecord"); err != nil {
 		return nil, err
 	}
 	secret, err := h.readRandom(SecretSize)
@@ -769,32 +836,40 @@ func (h *Handshake) WriteClientKey() ([][]byte, error) {
 		clear(secret)
 		return nil, err
 	}
-	if err := h.awaitPeerSecret(); err != nil {
-		clear(secret)
-		return nil, err
-	}
 	m7 := (&clientKey{SecretCT: ct}).marshal()
-	th7 := h.transcriptWith(m7)
-	sealer, opener, err := h.finalKeys(secret, h.secretPeer, th7)
-	if err != nil {
-		clear(secret)
-		return nil, err
-	}
-	fin, err := sealer.Seal(finishedPayload(th7, true))
-	if err != nil {
-		clear(secret)
-		return nil, err
-	}
 	recs, err := h.sealHandshake(m7)
 	if err != nil {
 		clear(secret)
 		return nil, err
 	}
 	h.secretOurs = secret
-	h.sealer, h.opener, h.final = sealer, opener, th7
 	h.addTranscript(m7)
+	h.state = StateClientKeyOnlySent
+	return recs[0], nil
+}
+
+// WriteClientFinished derives the final keys, once secret_R has been
+// decrypted, and returns the initiator's Finished, the first record under
+// them, after [Handshake.WriteClientKeyRecord].
+func (h *Handshake) WriteClientFinished() ([]byte, error) {
+	if err := h.expect(true, StateClientKeyOnlySent, "WriteClientFinished"); err != nil {
+		return nil, err
+	}
+	if err := h.awaitPeerSecret(); err != nil {
+		return nil, err
+	}
+	th7 := h.transcriptHash() // m7 is the last message of the transcript
+	sealer, opener, err := h.finalKeys(h.secretOurs, h.secretPeer, th7)
+	if err != nil {
+		return nil, err
+	}
+	fin, err := sealer.Seal(finishedPayload(th7, true))
+	if err != nil {
+		return nil, err
+	}
+	h.sealer, h.opener, h.final = sealer, opener, th7
 	h.state = StateClientKeySent
-	return append(recs, fin), nil
+	return fin, nil
 }
 
 // ReadClientKey opens the initiator's ClientKey, decrypts secret_I and

@@ -9,9 +9,11 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	mrand "math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
+	"testing/cryptotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -522,9 +524,13 @@ func allCalls() []step {
 		{"ReadClientIdentity", func(h *Handshake) error { return h.ReadClientIdentity(junk) }},
 		{"ReadClientVerify", func(h *Handshake) error { return h.ReadClientVerify(junk) }},
 		{"WriteServerIdentity", ws((*Handshake).WriteServerIdentity)},
+		{"WriteServerIdentityRecord", w((*Handshake).WriteServerIdentityRecord)},
+		{"WriteServerVerify", w((*Handshake).WriteServerVerify)},
 		{"ReadServerIdentity", func(h *Handshake) error { return h.ReadServerIdentity(junk) }},
 		{"ReadServerVerify", func(h *Handshake) error { return h.ReadServerVerify(junk) }},
 		{"WriteClientKey", ws((*Handshake).WriteClientKey)},
+		{"WriteClientKeyRecord", w((*Handshake).WriteClientKeyRecord)},
+		{"WriteClientFinished", w((*Handshake).WriteClientFinished)},
 		{"ReadClientKey", func(h *Handshake) error { return h.ReadClientKey(junk) }},
 		{"ReadFinished", func(h *Handshake) error { return h.ReadFinished(junk) }},
 		{"WriteFinished", w((*Handshake).WriteFinished)},
@@ -749,4 +755,116 @@ func TestCheckName(t *testing.T) {
 	} {
 		assert.Equal(t, ok, CheckName(name) == nil, "%q", name)
 	}
+}
+
+// runSplit is the handshake in the order the session runs it: the
+// responder sends ServerIdentity before it signs ServerVerify, and the
+// initiator sends ClientKey before it waits for secret_R; the partner reads
+// each record as soon as it is sent. It returns every frame in order.
+func runSplit(t *testing.T, ini, res *Handshake) [][]byte {
+	t.Helper()
+	var frames [][]byte
+	step := func(m []byte, err error) []byte {
+		t.Helper()
+		require.NoError(t, err)
+		frames = append(frames, m)
+		return m
+	}
+	m1 := step(ini.WriteClientHello())
+	require.NoError(t, res.ReadClientHello(m1))
+	require.NoError(t, ini.ReadServerHello(step(res.WriteServerHello())))
+	cid, err := ini.WriteClientIdentity()
+	require.NoError(t, err)
+	frames = append(frames, cid...)
+	require.NoError(t, res.ReadClientIdentity(cid[0]))
+	require.NoError(t, res.ReadClientVerify(cid[1]))
+	require.NoError(t, ini.ReadServerIdentity(step(res.WriteServerIdentityRecord())))
+	assert.Equal(t, StateServerIdentityOnlySent, res.State())
+	require.NoError(t, ini.ReadServerVerify(step(res.WriteServerVerify())))
+	require.NoError(t, res.ReadClientKey(step(ini.WriteClientKeyRecord())))
+	assert.Equal(t, StateClientKeyOnlySent, ini.State())
+	require.NoError(t, res.ReadFinished(step(ini.WriteClientFinished())))
+	require.NoError(t, ini.ReadFinished(step(res.WriteFinished())))
+	return frames
+}
+
+func TestHandshake_RecordsSentOneAtATimeAreTheSameBytes(t *testing.T) {
+	// The split calls only change when records leave, never what they
+	// are: with the same randomness, both ways put the same frames on the
+	// wire and end with the same channel.
+	run := func(split bool) ([][]byte, []byte) {
+		cryptotest.SetGlobalRandom(t, 1)
+		var seed [32]byte
+		rnd := chachaReader{mrand.NewChaCha8(seed)}
+		ini, err := NewInitiator(Config{Identity: testIdentity(t, "alice"), Name: "alice", Random: rnd})
+		require.NoError(t, err)
+		res, err := NewResponder(Config{Identity: testIdentity(t, "bob"), Name: "bob", Random: rnd})
+		require.NoError(t, err)
+		defer ini.Close()
+		defer res.Close()
+		var frames [][]byte
+		if split {
+			frames = runSplit(t, ini, res)
+		} else {
+			frames, err = runHandshakeFrames(ini, res, nil)
+			require.NoError(t, err)
+		}
+		require.Equal(t, StateDone, ini.State())
+		require.Equal(t, StateDone, res.State())
+		s, _, err := ini.Channel()
+		require.NoError(t, err)
+		_, o, err := res.Channel()
+		require.NoError(t, err)
+		rec, err := s.Seal([]byte("hello"))
+		require.NoError(t, err)
+		pt, err := o.Open(rec)
+		require.NoError(t, err)
+		require.Equal(t, "hello", string(pt))
+		return frames, ini.TranscriptHash()
+	}
+	whole, th := run(false)
+	split, thSplit := run(true)
+	require.Len(t, split, frameCount)
+	require.Equal(t, whole, split)
+	require.Equal(t, th, thSplit)
+}
+
+func TestHandshake_SplitCallsCheckTheirState(t *testing.T) {
+	ini, res := newPair(t, "alice", "bob")
+	_, err := res.WriteServerVerify()
+	require.ErrorContains(t, err, "unexpected call to WriteServerVerify in state handshakeStart, want handshakeServerIdentityOnlySent")
+	_, err = ini.WriteClientFinished()
+	require.ErrorContains(t, err, "unexpected call to WriteClientFinished in state handshakeStart, want handshakeClientKeyOnlySent")
+	_, err = ini.WriteServerIdentityRecord()
+	require.ErrorContains(t, err, "WriteServerIdentityRecord is not a initiator call")
+	_, err = res.WriteClientKeyRecord()
+	require.ErrorContains(t, err, "WriteClientKeyRecord is not a responder call")
+}
+
+func TestHandshake_UndecryptableSecretFailsTheSplitFinished(t *testing.T) {
+	// Sent one at a time, ClientKey is out before secret_R is known to
+	// decrypt; the Finished then fails with the one authentication error,
+	// and the handshake can end with an alert.
+	ini, res := newPair(t, "alice", "bob")
+	hello(t, ini, res)
+	cid, err := ini.WriteClientIdentity()
+	require.NoError(t, err)
+	require.NoError(t, res.ReadClientIdentity(cid[0]))
+	require.NoError(t, res.ReadClientVerify(cid[1]))
+	m5, err := res.WriteServerIdentityRecord()
+	require.NoError(t, err)
+	require.NoError(t, ini.ReadServerIdentity(m5))
+	r := <-ini.peerSecret // as if secret_R had not decrypted
+	clear(r.secret)
+	ini.peerSecret <- secretResult{err: errPeerAuth}
+	m6, err := res.WriteServerVerify()
+	require.NoError(t, err)
+	require.NoError(t, ini.ReadServerVerify(m6))
+	_, err = ini.WriteClientKeyRecord()
+	require.NoError(t, err)
+	_, err = ini.WriteClientFinished()
+	require.ErrorIs(t, err, ErrAuthFailed)
+	assert.Equal(t, StateClientKeyOnlySent, ini.State())
+	_, err = ini.WriteAlert(Alert{Code: AlertAuthFailed, Reason: "authentication failed"})
+	require.NoError(t, err)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +125,9 @@ type memConv struct {
 	msgs   []history.MessageRecord
 	status map[string]string
 	ended  string
+	// orphans are ids whose status came before the message itself; a
+	// real history would lose those statuses.
+	orphans []string
 }
 
 var errDiskFull = errors.New("no space left on device")
@@ -149,6 +153,9 @@ func (c *memConv) AppendMessage(m history.MessageRecord, durable func(error)) {
 func (c *memConv) AppendStatus(id string, delivered bool, reason string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !slices.ContainsFunc(c.msgs, func(m history.MessageRecord) bool { return m.ID == id }) {
+		c.orphans = append(c.orphans, id)
+	}
 	if delivered {
 		c.status[id] = "delivered"
 	} else {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,6 +63,17 @@ type link struct {
 	queue        []writeItem
 	poke         chan struct{}
 	acceptTimer  *time.Timer
+
+	// sendMu is held by whoever seals and writes records: the writer
+	// goroutine for a batch, or a caller on the fast path (sendNow).
+	// Sealing numbers a record, so sealing and writing under one lock
+	// keeps the sequence numbers in wire order. Taken before mu.
+	sendMu sync.Mutex
+	// carry, guarded by sendMu, is what the socket did not take of a
+	// fast-path write in time; the writer sends it before anything else.
+	carry []byte
+	// carried counts the fast-path writes the writer had to finish.
+	carried atomic.Int64
 }
 
 // writeItem is a plaintext the writer seals and sends.
@@ -235,7 +247,16 @@ func (l *link) pokeWriter() {
 	}
 }
 
-// sendText queues a text message; fresh says whether it is new (an
+// send writes it at once when the writer is idle (sendNow), and queues it
+// for the writer otherwise.
+func (l *link) send(it writeItem) error {
+	if l.sendNow(it) {
+		return nil
+	}
+	return l.enqueue(it)
+}
+
+// sendText sends a text message; fresh says whether it is new (an
 // EventMessage follows) or a resend.
 func (l *link) sendText(o *outgoing, fresh bool) error {
 	id := hex.EncodeToString(o.id[:])
@@ -244,19 +265,117 @@ func (l *link) sendText(o *outgoing, fresh bool) error {
 		l.mu.Unlock()
 		return ErrNotConnected
 	}
+	// Only a message with nothing else in flight takes the fast path; in a
+	// burst the writer gathers what is queued into one write.
+	alone := len(l.pending) == 0
 	l.pending[id] = o
+	conv := l.conv
 	l.mu.Unlock()
-	if err := l.enqueue(writeItem{pt: encodeText(o.id, o.time, o.text), msg: o, retry: !fresh}); err != nil {
-		l.mu.Lock()
-		delete(l.pending, id)
-		l.mu.Unlock()
-		return err
-	}
-	if conv := l.history(); conv != nil {
+	// Our copy is queued for the history before the message can leave:
+	// its ack may come back at once, and the delivered status written then
+	// must follow the message in the history, or it is lost.
+	if conv != nil {
 		rec := history.MessageRecord{ID: id, Outgoing: true, Time: o.time, Text: o.text}
 		conv.AppendMessage(rec, l.historyFailed)
 	}
+	it := writeItem{pt: encodeText(o.id, o.time, o.text), msg: o, retry: !fresh}
+	send := l.enqueue
+	if alone {
+		send = l.send
+	}
+	if err := send(it); err != nil {
+		l.mu.Lock()
+		delete(l.pending, id)
+		l.mu.Unlock()
+		if conv != nil {
+			_ = conv.AppendStatus(id, false, "Not sent: the chat ended")
+		}
+		return err
+	}
 	return nil
+}
+
+// fastWriteTimeout bounds the write of the fast path, whose caller may be
+// the UI. A loopback or LAN socket with room takes a record in
+// microseconds; one that does not in time is finished by the writer.
+const fastWriteTimeout = 5 * time.Millisecond
+
+// sendNow is the fast path of sending one record: when nothing is queued
+// and nobody is writing, the caller seals and writes the record itself.
+// That spares the wake-up of the writer goroutine, a hand-off of some
+// microseconds, for a message sent from the UI with nothing else in
+// flight, and for an ack the reader sends when no other record is waiting
+// to be read. A burst is left to the writer, which sends it in one write.
+//
+// It never waits: not for a lock another goroutine holds, not for room in
+// the event channel, and not for the socket longer than fastWriteTimeout.
+// What the socket did not take in time stays in l.carry, which the writer
+// sends before anything else. It reports false, having sealed and sent
+// nothing, when the record must go through the queue instead. The rest of
+// link.go does not depend on it: were it to return false always, the
+// writer would do everything as before.
+func (l *link) sendNow(it writeItem) bool {
+	if it.bye || !l.sendMu.TryLock() {
+		return false // a goodbye half-closes the socket: the writer's job
+	}
+	defer l.sendMu.Unlock()
+	l.mu.Lock()
+	// Holding sendMu with the queue empty, this record goes out before
+	// anything queued from now on. The writer runs from linkDeciding on.
+	idle := (l.state == linkDeciding || l.state == linkConnected) && len(l.queue) == 0 && l.carry == nil
+	l.mu.Unlock()
+	if !idle {
+		return false
+	}
+	var (
+		frame   []byte
+		sealErr error
+	)
+	seal := func() *Event {
+		rec, err := l.layer.seal(it.pt)
+		if err != nil {
+			sealErr = err
+			return nil
+		}
+		frame = transport.Frame(rec)
+		if it.msg == nil || it.retry {
+			return nil
+		}
+		// Announced before the write, so that its ack cannot overtake it.
+		e := l.messageEvent(it.msg, frame)
+		return &e
+	}
+	if it.msg != nil && !it.retry {
+		if !l.s.emitNow(seal) {
+			return false // the event channel is full or busy: let the writer wait
+		}
+	} else {
+		seal()
+	}
+	if sealErr != nil {
+		l.end("Connection failed", sealErr)
+		return true
+	}
+	n, err := l.conn.WriteRawWithin(frame, fastWriteTimeout)
+	switch {
+	case err == nil:
+	case isTimeout(err):
+		l.carry = frame[n:]
+		l.carried.Add(1)
+		l.pokeWriter()
+	default:
+		l.end(ReasonPartnerLeft, err)
+	}
+	return true
+}
+
+// messageEvent is the EventMessage of our message o, sealed in wire.
+func (l *link) messageEvent(o *outgoing, wire []byte) Event {
+	p := l.partnerCopy()
+	return Event{Kind: EventMessage, Message: &Message{
+		ID: hex.EncodeToString(o.id[:]), Outgoing: true, From: l.s.cfg.Name,
+		Text: o.text, Time: o.time, Wire: append([]byte(nil), wire...),
+	}, Partner: &p}
 }
 
 // historyFailed is the durable callback of our own messages. It runs on
@@ -284,50 +403,70 @@ func (l *link) writer() {
 		case <-l.poke:
 		}
 		for {
-			l.mu.Lock()
-			n := 0
-			size := 0
-			for n < len(l.queue) && (n == 0 || size+len(l.queue[n].pt) < maxBatch) {
-				size += len(l.queue[n].pt) + transport.HeaderSize + 64
-				n++
-			}
-			batch := append([]writeItem(nil), l.queue[:n]...)
-			clear(l.queue[:n])
-			l.queue = l.queue[n:]
-			l.mu.Unlock()
-			if len(batch) == 0 {
-				break
-			}
-			buf = buf[:0]
-			bye := false
-			for _, it := range batch {
-				rec, err := l.layer.seal(it.pt)
-				if err != nil {
-					l.end("Connection failed", err)
-					return
-				}
-				start := len(buf)
-				buf = append(buf, transport.Frame(rec)...)
-				// Announced before the write, so that its ack cannot
-				// overtake it; a failed write reports it failed.
-				if it.msg != nil && !it.retry {
-					p := l.partnerCopy()
-					l.s.emit(Event{Kind: EventMessage, Message: &Message{
-						ID: hex.EncodeToString(it.msg.id[:]), Outgoing: true, From: l.s.cfg.Name,
-						Text: it.msg.text, Time: it.msg.time, Wire: append([]byte(nil), buf[start:]...),
-					}, Partner: &p})
-				}
-				bye = bye || it.bye
-			}
-			if err := l.conn.WriteRaw(buf); err != nil {
-				l.end(ReasonPartnerLeft, err)
+			more, ok := l.writeQueued(&buf)
+			if !ok {
 				return
 			}
-			if bye {
-				_ = l.conn.CloseWrite()
+			if !more {
+				break
 			}
 		}
 	}
+}
+
+// writeQueued sends what a fast-path write left over, then one batch of
+// the queue, holding sendMu throughout. more reports that it sent a batch
+// and should be called again; ok is false once the link has failed.
+func (l *link) writeQueued(bufp *[]byte) (more, ok bool) {
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	if l.carry != nil {
+		if err := l.conn.WriteRaw(l.carry); err != nil {
+			l.end(ReasonPartnerLeft, err)
+			return false, false
+		}
+		l.carry = nil
+	}
+	buf := (*bufp)[:0]
+	defer func() { *bufp = buf }()
+	l.mu.Lock()
+	n := 0
+	size := 0
+	for n < len(l.queue) && (n == 0 || size+len(l.queue[n].pt) < maxBatch) {
+		size += len(l.queue[n].pt) + transport.HeaderSize + 64
+		n++
+	}
+	batch := append([]writeItem(nil), l.queue[:n]...)
+	clear(l.queue[:n])
+	l.queue = l.queue[n:]
+	l.mu.Unlock()
+	if len(batch) == 0 {
+		return false, true
+	}
+	bye := false
+	for _, it := range batch {
+		rec, err := l.layer.seal(it.pt)
+		if err != nil {
+			l.end("Connection failed", err)
+			return false, false
+		}
+		start := len(buf)
+		buf = append(buf, transport.Frame(rec)...)
+		// Announced before the write, so that its ack cannot
+		// overtake it; a failed write reports it failed.
+		if it.msg != nil && !it.retry {
+			l.s.emit(l.messageEvent(it.msg, buf[start:]))
+		}
+		bye = bye || it.bye
+	}
+	if err := l.conn.WriteRaw(buf); err != nil {
+		l.end(ReasonPartnerLeft, err)
+		return false, false
+	}
+	if bye {
+		_ = l.conn.CloseWrite()
+	}
+	return true, true
 }
 
 // keepalive pings so that both sides notice a dead partner.
@@ -532,11 +671,15 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 		}
 		return f, nil
 	}
+	// write sends frames in one system call: ClientIdentity and
+	// ClientVerify go out together.
 	write := func(frames ...[]byte) error {
+		var buf []byte
 		for _, b := range frames {
-			if err := l.conn.WriteFrame(b); err != nil {
-				return fmt.Errorf("session: handshake: %w", err)
-			}
+			buf = append(buf, transport.Frame(b)...)
+		}
+		if err := l.conn.WriteRaw(buf); err != nil {
+			return fmt.Errorf("session: handshake: %w", err)
 		}
 		return nil
 	}
@@ -581,10 +724,19 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 		if err := l.identify(peer, name, false); err != nil {
 			return err
 		}
-		if recs, err = h.WriteClientKey(); err != nil {
+		// ClientKey goes out at once, so that the responder decrypts
+		// secret_I while we may still be decrypting secret_R; our
+		// Finished follows once that is done.
+		if m, err = h.WriteClientKeyRecord(); err != nil {
 			return err
 		}
-		if err := write(recs...); err != nil {
+		if err := write(m); err != nil {
+			return err
+		}
+		if m, err = h.WriteClientFinished(); err != nil {
+			return err
+		}
+		if err := write(m); err != nil {
 			return err
 		}
 		return readInto(h.ReadFinished)
@@ -620,11 +772,19 @@ func (l *link) runHandshake(h *scrypto.Handshake) error {
 	if err := l.identify(peer, name, invited); err != nil {
 		return err
 	}
-	recs, err := h.WriteServerIdentity()
-	if err != nil {
+	// ServerIdentity goes out before we sign, so that the initiator
+	// decrypts secret_R while we compute ServerVerify: two RSA private-key
+	// operations at once, one on each side, instead of one after the other.
+	if m, err = h.WriteServerIdentityRecord(); err != nil {
 		return err
 	}
-	if err := write(recs...); err != nil {
+	if err := write(m); err != nil {
+		return err
+	}
+	if m, err = h.WriteServerVerify(); err != nil {
+		return err
+	}
+	if err := write(m); err != nil {
 		return err
 	}
 	if err := readInto(h.ReadClientKey); err != nil {
@@ -856,7 +1016,7 @@ func (e *errBye) Error() string { return "partner said goodbye: " + e.reason }
 func (l *link) handle(m *wireMsg, rec []byte) (done bool, err error) {
 	switch m.typ {
 	case msgPing:
-		_ = l.enqueue(writeItem{pt: encodePing(msgPong, m.nonce)})
+		_ = l.send(writeItem{pt: encodePing(msgPong, m.nonce)})
 	case msgPong:
 	case msgBye:
 		return true, &errBye{reason: m.reason}
@@ -905,18 +1065,22 @@ func (l *link) receiveText(m *wireMsg, rec []byte) {
 		_ = l.enqueue(writeItem{pt: encodeAck(m.id)})
 	}
 	fresh := l.s.markSeen(l.fingerprint, id)
+	// The ack, or the history write it waits for, is under way before the
+	// front end hears of the message: the event wakes another goroutine,
+	// which must not hold up the partner's round trip.
+	if conv := l.history(); conv != nil {
+		conv.AppendMessage(history.MessageRecord{ID: id, Time: m.time, Text: m.text}, ack)
+	} else if l.conn.Buffered() > 0 || !l.sendNow(writeItem{pt: encodeAck(m.id)}) {
+		// Acknowledged from the reader at once when no other record is
+		// here yet; in a burst the acks go to the writer, which batches.
+		ack(nil)
+	}
 	if fresh {
 		p := l.partnerCopy()
 		l.s.emit(Event{Kind: EventMessage, Partner: &p, Message: &Message{
 			ID: id, From: p.Label(), Text: m.text, Time: m.time, Wire: transport.Frame(rec),
 		}})
 	}
-	conv := l.history()
-	if conv == nil {
-		ack(nil)
-		return
-	}
-	conv.AppendMessage(history.MessageRecord{ID: id, Time: m.time, Text: m.text}, ack)
 }
 
 // unsee forgets that id arrived, so that a resend is written again.

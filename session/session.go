@@ -225,6 +225,25 @@ func (s *Session) emit(e Event) {
 	}
 }
 
+// emitNow emits the event mk returns, only if that cannot block: nobody
+// else is emitting and the channel has room. Otherwise it returns false
+// without calling mk. mk runs with the emit lock held, so that the room it
+// found is still there; it must be quick, and may return nil to emit
+// nothing.
+func (s *Session) emitNow(mk func() *Event) bool {
+	if !s.emitMu.TryLock() {
+		return false
+	}
+	defer s.emitMu.Unlock()
+	if !s.finished && len(s.events) == cap(s.events) {
+		return false
+	}
+	if e := mk(); e != nil && !s.finished {
+		s.events <- *e
+	}
+	return true
+}
+
 func (s *Session) role() string {
 	if s.host {
 		return "host"

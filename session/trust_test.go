@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 	"time"
 
@@ -170,6 +171,10 @@ func TestTrust_OnlyContactsRefusesAStrangerBeforeRevealingItself(t *testing.T) {
 	e := carol.waitFor(EventDisconnected, nil)
 	assert.ErrorIs(t, e.Err, ErrNotAdmitted)
 	assert.Empty(t, carol.events(EventPartnerRequest), "carol never learns who the host is")
+	// The host is free for bob once it has reported the refusal: carol may
+	// read the alert before the host's link is gone, and bob would be
+	// told "busy".
+	host.waitFor(EventError, func(e Event) bool { return errors.Is(e.Err, ErrNotAdmitted) })
 
 	c2, err := Connect(testConfig("bob", nil), addr)
 	require.NoError(t, err)

@@ -101,20 +101,34 @@ func (c *Conn) WriteFrame(payload []byte) error {
 
 // WriteRaw writes bytes already framed by [Frame].
 func (c *Conn) WriteRaw(b []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	to := c.WriteTimeout
 	if to == 0 {
 		to = DefaultWriteTimeout
 	}
-	if err := c.c.SetWriteDeadline(time.Now().Add(to)); err != nil {
-		return fmt.Errorf("transport: %w", err)
-	}
-	if _, err := c.c.Write(b); err != nil {
-		return fmt.Errorf("transport: failed to write frame: %w", err)
-	}
-	return nil
+	_, err := c.WriteRawWithin(b, to)
+	return err
 }
+
+// WriteRawWithin writes bytes already framed by [Frame] within timeout and
+// returns how many it wrote. After a timeout b[n:] has not been sent: the
+// caller must send it before anything else, or the stream is broken.
+func (c *Conn) WriteRawWithin(b []byte, timeout time.Duration) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.c.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return 0, fmt.Errorf("transport: %w", err)
+	}
+	n, err := c.c.Write(b)
+	if err != nil {
+		return n, fmt.Errorf("transport: failed to write frame: %w", err)
+	}
+	return n, nil
+}
+
+// Buffered returns how many bytes have been read from the socket but not
+// yet returned by ReadFrame: more than zero means the next frame, or part
+// of it, is already here. Like ReadFrame, it is for the reading goroutine.
+func (c *Conn) Buffered() int { return c.r.Buffered() }
 
 // SetReadDeadline bounds the next reads; the zero time removes the bound.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.c.SetReadDeadline(t) }
