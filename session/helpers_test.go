@@ -259,7 +259,7 @@ func (p *peer) events(kind EventKind) []Event {
 	defer p.mu.Unlock()
 	var out []Event
 	for _, e := range p.seen {
-		if e.Kind == kind {
+		if e.Kind == kind || kind == 0 {
 			out = append(out, e)
 		}
 	}

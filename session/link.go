@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -527,7 +528,14 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 		l.s.emit(Event{Kind: EventHandshaking, Addr: l.addr})
 	}
 
-	if err := l.handshake(); err != nil {
+	err := l.handshake()
+	if !l.initiator && !l.s.handshakeDone(l, err == nil) && err == nil {
+		// Another partner's handshake finished first: this one is told
+		// the host is busy, sealed, and the conversation is not disturbed.
+		l.sayBusy()
+		return Event{Kind: EventTurnedAway, Addr: l.addr, Reason: "busy"}
+	}
+	if err != nil {
 		err = explain(err)
 		l.end("Handshake failed", err)
 		if l.initiator {
@@ -550,6 +558,17 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 	l.s.emit(Event{Kind: EventPartnerRequest, Addr: l.addr, Partner: &p})
 
 	return l.cleanup(l.readLoop())
+}
+
+// sayBusy tells a partner whose handshake finished while another
+// conversation runs that the host is busy (a sealed Bye), and closes.
+func (l *link) sayBusy() {
+	if rec, err := l.layer.seal(encodeBye("busy: the host is already in a chat; try again later")); err == nil {
+		l.conn.WriteTimeout = time.Second
+		_ = l.conn.WriteFrame(rec)
+		_ = l.conn.CloseWrite()
+	}
+	l.end("busy", nil)
 }
 
 // describe turns a link error into words for the user.
@@ -1101,6 +1120,8 @@ func (l *link) cleanup(readErr error) Event {
 	ourReason, ourErr := l.endReason, l.endErr
 	l.mu.Unlock()
 	switch {
+	case errors.As(readErr, &bye) && strings.HasPrefix(bye.reason, "busy"):
+		reason, err = "The host is busy in another chat; try again later", nil
 	case errors.As(readErr, &bye):
 		reason, err = ReasonPartnerLeft, nil
 	case ourReason != "":

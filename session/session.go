@@ -127,7 +127,13 @@ type Session struct {
 
 	mu     sync.Mutex
 	closed bool
-	link   *link
+	link   *link // the conversation: a dialed link, or a host's link once its handshake is done
+	// pending are a host's connections still in the handshake. They do not
+	// hold the conversation's place: a flood of half-open connections
+	// cannot keep a partner out. They are bounded per source address and
+	// in total.
+	pending     map[*link]string // -> source address (host part)
+	pendingFrom map[string]int
 	failed map[string]*outgoing
 	seen   map[string]*seenSet // partner fingerprint -> recently received ids
 	nonce  uint64
@@ -158,6 +164,7 @@ func newSession(cfg Config, host bool) (*Session, error) {
 		events: make(chan Event, 1024),
 		quit:   make(chan struct{}),
 		failed: map[string]*outgoing{},
+		pending: map[*link]string{}, pendingFrom: map[string]int{},
 		seen:   map[string]*seenSet{},
 	}, nil
 }
@@ -276,8 +283,17 @@ func (s *Session) acceptLoop() {
 			go s.turnAway(conn)
 			continue
 		}
+		src := sourceHost(conn.RemoteAddr())
+		if s.pendingFrom[src] >= MaxHandshakesPerSource || len(s.pending) >= MaxHandshakes {
+			// Too many half-open connections: drop this one at once,
+			// without spending a handshake on it.
+			s.mu.Unlock()
+			_ = conn.Close()
+			continue
+		}
 		l := s.newLink(conn, conn.RemoteAddr(), false)
-		s.link = l
+		s.pending[l] = src
+		s.pendingFrom[src]++
 		s.mu.Unlock()
 		s.wg.Add(1)
 		go l.run(nil)
@@ -526,7 +542,14 @@ func (s *Session) Close() error {
 	}
 	s.closed = true
 	l := s.link
+	pending := make([]*link, 0, len(s.pending))
+	for p := range s.pending {
+		pending = append(pending, p)
+	}
 	s.mu.Unlock()
+	for _, p := range pending {
+		p.abort()
+	}
 	if l != nil {
 		l.leave(ReasonWeLeft)
 		select {
@@ -548,6 +571,43 @@ func (s *Session) Close() error {
 	close(s.events)
 	s.emitMu.Unlock()
 	return nil
+}
+
+// Limits on a host's connections still in the handshake.
+const (
+	// MaxHandshakesPerSource bounds the handshakes in progress from one
+	// source address.
+	MaxHandshakesPerSource = 4
+	// MaxHandshakes bounds the handshakes in progress in all.
+	MaxHandshakes = 32
+)
+
+// sourceHost is the host part of a remote address, which the per-source
+// limit counts.
+func sourceHost(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+// handshakeDone releases a host's handshake slot and, when ok, gives the
+// link the conversation's place if it is free. It reports whether the
+// link may go on.
+func (s *Session) handshakeDone(l *link, ok bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if src, was := s.pending[l]; was {
+		delete(s.pending, l)
+		if s.pendingFrom[src]--; s.pendingFrom[src] <= 0 {
+			delete(s.pendingFrom, src)
+		}
+	}
+	if !ok || s.closed || (s.link != nil && s.link != l) {
+		return false
+	}
+	s.link = l
+	return true
 }
 
 // linkEnded clears the current link once its reader has stopped.
