@@ -134,9 +134,9 @@ type Session struct {
 	// in total.
 	pending     map[*link]string // -> source address (host part)
 	pendingFrom map[string]int
-	failed map[string]*outgoing
-	seen   map[string]*seenSet // partner fingerprint -> recently received ids
-	nonce  uint64
+	failed      map[string]*outgoing
+	seen        map[string]*seenSet // partner fingerprint -> recently received ids
+	nonce       uint64
 }
 
 // outgoing is a message of ours that has not been acknowledged.
@@ -159,13 +159,13 @@ func newSession(cfg Config, host bool) (*Session, error) {
 		}
 	}
 	return &Session{
-		cfg:    c,
-		host:   host,
-		events: make(chan Event, 1024),
-		quit:   make(chan struct{}),
-		failed: map[string]*outgoing{},
+		cfg:     c,
+		host:    host,
+		events:  make(chan Event, 1024),
+		quit:    make(chan struct{}),
+		failed:  map[string]*outgoing{},
 		pending: map[*link]string{}, pendingFrom: map[string]int{},
-		seen:   map[string]*seenSet{},
+		seen: map[string]*seenSet{},
 	}, nil
 }
 
