@@ -47,12 +47,16 @@ func RunInvite(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	hosts := transport.LocalAddrs(0)
+	hosts := transport.NetworkHosts()
 	if addrs != "" {
 		hosts = strings.Split(addrs, ",")
 	}
 	for k, h := range hosts {
 		hosts[k] = stripPort(strings.TrimSpace(h))
+	}
+	if len(hosts) == 0 {
+		fmt.Fprintln(stderr, "securechat: this machine has no network address to put in an invite; give one with --addr")
+		return 1
 	}
 	o.Stdin, o.Stderr = stdin, stderr
 	v, err := OpenProfile(o)

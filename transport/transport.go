@@ -236,9 +236,28 @@ func ParsePort(s string) (int, error) {
 }
 
 // LocalAddrs lists the addresses a partner could dial to reach a listener
-// on port: every up, non-loopback interface address, then loopback.
+// on port: this machine's network addresses ([NetworkHosts]), then loopback.
 func LocalAddrs(port int) []string {
-	var out, loop []string
+	hosts, loop := localHosts()
+	out := make([]string, 0, len(hosts)+len(loop))
+	for _, h := range append(hosts, loop...) {
+		out = append(out, net.JoinHostPort(h, strconv.Itoa(port)))
+	}
+	return out
+}
+
+// NetworkHosts lists this machine's addresses that another machine could
+// dial, without a port: every up interface's address that is not loopback,
+// link-local or multicast, IPv4 first. Invites carry them.
+func NetworkHosts() []string {
+	hosts, _ := localHosts()
+	return hosts
+}
+
+// localHosts returns the network addresses (IPv4 first) and the loopback
+// addresses of the up interfaces.
+func localHosts() (hosts, loop []string) {
+	var v4, v6 []string
 	ifaces, _ := net.Interfaces()
 	for _, ifc := range ifaces {
 		if ifc.Flags&net.FlagUp == 0 {
@@ -250,13 +269,15 @@ func LocalAddrs(port int) []string {
 			if !ok || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsMulticast() {
 				continue
 			}
-			hp := net.JoinHostPort(ipn.IP.String(), strconv.Itoa(port))
-			if ipn.IP.IsLoopback() {
-				loop = append(loop, hp)
-			} else {
-				out = append(out, hp)
+			switch {
+			case ipn.IP.IsLoopback():
+				loop = append(loop, ipn.IP.String())
+			case ipn.IP.To4() != nil:
+				v4 = append(v4, ipn.IP.String())
+			default:
+				v6 = append(v6, ipn.IP.String())
 			}
 		}
 	}
-	return append(out, loop...)
+	return append(v4, v6...), loop
 }

@@ -3,14 +3,19 @@ package ui
 import (
 	"time"
 
+	"github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/invite"
 	"github.com/securechat/securechat/session"
 )
 
-// Vault is what the desktop app needs of an unlocked profile.
-// *history.Vault provides it; tests use an in-memory fake.
+// Vault is what the desktop app needs of an unlocked profile, and what the
+// session needs of it ([session.Store]). *history.Vault provides it; tests
+// use an in-memory fake.
 type Vault interface {
+	session.Store
+	// Identity is the profile's key pair, for the session's handshakes.
+	Identity() *crypto.Identity
 	// Name is the display name the profile was created with.
 	Name() string
 	// RecentAddrs lists the addresses last connected to, newest first.

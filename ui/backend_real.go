@@ -1,12 +1,11 @@
 package ui
 
 import (
-	"errors"
-	"net"
 	"os"
 
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/transport"
 )
 
 // ProfileEnv names the environment variable that points the app at another
@@ -66,32 +65,12 @@ func RealBackend() Backend {
 }
 
 func sessionConfig(v Vault) (session.Config, error) {
-	hv, ok := v.(*history.Vault)
-	if !ok {
-		return session.Config{}, errors.New("ui: the profile is not a history.Vault")
-	}
-	return session.Config{Identity: hv.Identity(), Name: hv.Name(), Store: hv, OnlyContacts: hv.Settings().OnlyContacts}, nil
+	return session.Config{Identity: v.Identity(), Name: v.Name(), Store: v, OnlyContacts: v.Settings().OnlyContacts}, nil
 }
 
-// localAddrs lists this machine's non-loopback addresses, IPv4 first.
+// localAddrs lists up to three of this machine's network addresses.
 func localAddrs() []string {
-	ifaces, err := net.InterfaceAddrs()
-	if err != nil {
-		return nil
-	}
-	var v4, v6 []string
-	for _, a := range ifaces {
-		ipn, ok := a.(*net.IPNet)
-		if !ok || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsMulticast() {
-			continue
-		}
-		if ipn.IP.To4() != nil {
-			v4 = append(v4, ipn.IP.String())
-		} else {
-			v6 = append(v6, ipn.IP.String())
-		}
-	}
-	out := append(v4, v6...)
+	out := transport.NetworkHosts()
 	if len(out) > 3 {
 		out = out[:3]
 	}

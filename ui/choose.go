@@ -14,10 +14,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/transport"
 )
 
 // DefaultPort is where a host listens unless told otherwise, as in the paper.
-const DefaultPort = "9999"
+var DefaultPort = strconv.Itoa(transport.DefaultPort)
 
 // chooseScreen is the Host or Connect dialog.
 type chooseScreen struct {
@@ -170,8 +171,8 @@ func parsePort(s string) (string, error) {
 	if s == "" {
 		return "", inputErrorf("Enter a port, for example %s.", DefaultPort)
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 65535 {
+	n, err := transport.ParsePort(s)
+	if err != nil {
 		return "", inputErrorf("%q is not a port: use a number from 1 to 65535.", s)
 	}
 	return strconv.Itoa(n), nil

@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/require"
 
+	"github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/invite"
 	"github.com/securechat/securechat/session"
@@ -106,6 +107,25 @@ type fakeVault struct {
 }
 
 func (v *fakeVault) Contacts() []Contact { return v.contacts }
+
+// The session's side of the vault: the UI tests use a fake controller, so
+// these are never reached; they complete the interface.
+func (v *fakeVault) Identity() *crypto.Identity { return nil }
+func (v *fakeVault) Contact(id string) (Contact, bool) {
+	for _, c := range v.contacts {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Contact{}, false
+}
+func (v *fakeVault) SaveContact(c Contact) error       { return errors.New("fake vault: read only") }
+func (v *fakeVault) DeleteContact(id string) error     { return errors.New("fake vault: read only") }
+func (v *fakeVault) Invites() []history.Invite         { return nil }
+func (v *fakeVault) UseInvite(string, time.Time) error { return history.ErrNoInvite }
+func (v *fakeVault) BeginConversation(history.ConversationMeta) (history.Writer, error) {
+	return nil, errors.New("fake vault: read only")
+}
 
 func (v *fakeVault) MakeInvite(hosts []string, port uint16, expires time.Duration, uses int) (*invite.Invite, error) {
 	var fp [32]byte
