@@ -44,6 +44,8 @@ type chooseScreen struct {
 	contactIDs    map[string]Contact
 
 	// the open invite dialogs' widgets, for tests
+	inviteExpiry  *widget.Select
+	inviteUses    *widget.Select
 	inviteCode    *widget.Entry
 	inviteCopy    *widget.Button
 	inviteEntry   *widget.Entry

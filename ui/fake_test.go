@@ -103,6 +103,7 @@ type fakeVault struct {
 	transcripts map[string]*Transcript
 	contacts    []Contact
 	invites     []*invite.Invite
+	inviteUses  []int
 	settings    history.Settings
 }
 
@@ -135,6 +136,7 @@ func (v *fakeVault) MakeInvite(hosts []string, port uint16, expires time.Duratio
 		return nil, err
 	}
 	v.invites = append(v.invites, inv)
+	v.inviteUses = append(v.inviteUses, uses)
 	return inv, nil
 }
 

@@ -16,13 +16,52 @@ import (
 	"github.com/securechat/securechat/session"
 )
 
-// inviteExpiry is how long an invite made in the app lasts.
-const inviteExpiry = 7 * 24 * time.Hour
+// inviteExpiries and inviteUses are the choices for a new invite; the
+// first of each is the default: a week, one person.
+var (
+	inviteExpiries = []struct {
+		label string
+		d     time.Duration
+	}{{"a week", 7 * 24 * time.Hour}, {"a day", 24 * time.Hour}, {"an hour", time.Hour}, {"30 days", 30 * 24 * time.Hour}}
+	inviteUses = []struct {
+		label string
+		n     int
+	}{{"one person", 1}, {"up to 5 people", 5}, {"up to 20 people", 20}}
+)
 
-// showMakeInvite makes a single-use invite to this computer at the host
-// port and shows its code to copy. Making it writes the vault, so it runs
-// off the UI goroutine.
+// showMakeInvite asks how long an invite lasts and how many may use it
+// (a week and one person unless the user changes them), then makes it.
 func (s *chooseScreen) showMakeInvite() {
+	if _, err := parsePort(s.hostPort.Text); showInline(s.hostErr, err) {
+		return
+	}
+	var expiries, uses []string
+	for _, e := range inviteExpiries {
+		expiries = append(expiries, e.label)
+	}
+	for _, u := range inviteUses {
+		uses = append(uses, u.label)
+	}
+	s.inviteExpiry = widget.NewSelect(expiries, nil)
+	s.inviteExpiry.SetSelectedIndex(0)
+	s.inviteUses = widget.NewSelect(uses, nil)
+	s.inviteUses.SetSelectedIndex(0)
+	form := widget.NewForm(widget.NewFormItem("Valid for", s.inviteExpiry), widget.NewFormItem("Usable by", s.inviteUses))
+	content := fixedWidth(420, container.NewVBox(
+		wrapped("An invite lets someone connect to this computer with your key known from the first byte, and you let them in without being asked."),
+		form))
+	d := dialog.NewCustomConfirm("Invite someone", "Make invite", "Cancel", content, func(ok bool) {
+		if ok {
+			s.makeInvite(inviteExpiries[s.inviteExpiry.SelectedIndex()].d, inviteUses[s.inviteUses.SelectedIndex()].n)
+		}
+	}, s.u.win)
+	d.Show()
+}
+
+// makeInvite makes an invite to this computer at the host port and shows
+// its code to copy. Making it writes the vault, so it runs off the UI
+// goroutine.
+func (s *chooseScreen) makeInvite(expiry time.Duration, uses int) {
 	port, err := parsePort(s.hostPort.Text)
 	if showInline(s.hostErr, err) {
 		return
@@ -38,18 +77,18 @@ func (s *chooseScreen) showMakeInvite() {
 	n, _ := strconv.Atoi(port)
 	v := s.u.vault
 	s.u.async(func() {
-		inv, err := v.MakeInvite(hosts, uint16(n), inviteExpiry, 1)
+		inv, err := v.MakeInvite(hosts, uint16(n), expiry, uses)
 		fyne.Do(func() {
 			if showInline(s.hostErr, err) {
 				return
 			}
-			s.showInviteCode(inv)
+			s.showInviteCode(inv, uses)
 		})
 	})
 }
 
 // showInviteCode shows an invite's code with a Copy button.
-func (s *chooseScreen) showInviteCode(inv *invite.Invite) {
+func (s *chooseScreen) showInviteCode(inv *invite.Invite, uses int) {
 	code := widget.NewMultiLineEntry()
 	code.SetText(inv.Code())
 	code.Wrapping = fyne.TextWrapBreak
@@ -63,8 +102,8 @@ func (s *chooseScreen) showInviteCode(inv *invite.Invite) {
 	s.inviteCode = code
 	s.inviteCopy = copyButton
 	content := fixedWidth(480, container.NewVBox(
-		wrapped("Give this invite to the person you invite, over a channel you trust (a message, or in person). It works once, until "+
-			inv.Expires.Local().Format("2 Jan 2006 15:04")+"."),
+		wrapped(fmt.Sprintf("Give this invite to the person you invite, over a channel you trust (a message, or in person). It works %s, until %s.",
+			timesWords(uses), inv.Expires.Local().Format("2 Jan 2006 15:04"))),
 		code,
 		container.NewHBox(copyButton, copied),
 		wrapped("They choose \"Connect with an invite\" and paste it, while you host. Their key is known from the first byte: nobody can come in between."),
@@ -148,4 +187,11 @@ func inviteWords(err error) string {
 		return "This is not a SecureChat invite. An invite starts with sc1 or securechat:."
 	}
 	return "This invite cannot be used: " + strings.TrimPrefix(err.Error(), "invite: ")
+}
+
+func timesWords(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("for up to %d people", n)
 }

@@ -83,9 +83,14 @@ func TestInvite_MakeShowsACodeToCopy(t *testing.T) {
 	f.unlock()
 	s := f.ui.choose
 	test.Tap(s.inviteButton)
+	require.NotNil(t, s.inviteExpiry, "the invite's validity and uses are asked first")
+	assert.Equal(t, "a week", s.inviteExpiry.Selected, "a week by default")
+	assert.Equal(t, "one person", s.inviteUses.Selected, "one person by default")
+	test.Tap(topDialogButton(t, f.win, "Make invite"))
 	require.NotNil(t, s.inviteCode, "the invite dialog shows the code")
 	require.Len(t, f.vault.invites, 1)
 	inv := f.vault.invites[0]
+	assert.WithinDuration(t, time.Now().Add(7*24*time.Hour), inv.Expires, time.Minute)
 	assert.Equal(t, inv.Code(), s.inviteCode.Text)
 	assert.Equal(t, []string{"192.168.1.20:9999"}, inv.Targets(), "this machine's address and the host port")
 	test.Tap(s.inviteCopy)
@@ -93,6 +98,20 @@ func TestInvite_MakeShowsACodeToCopy(t *testing.T) {
 	test.Tap(topDialogButton(t, f.win, "Host now"))
 	require.NotNil(t, f.ui.chat, "Host now starts hosting")
 	assert.Equal(t, ":9999", f.hostAddr)
+}
+
+func TestInvite_TheUserChoosesHowLongAndForHowMany(t *testing.T) {
+	f := newFixture(t, true)
+	f.unlock()
+	s := f.ui.choose
+	test.Tap(s.inviteButton)
+	s.inviteExpiry.SetSelected("a day")
+	s.inviteUses.SetSelected("up to 5 people")
+	test.Tap(topDialogButton(t, f.win, "Make invite"))
+	require.Len(t, f.vault.invites, 1)
+	assert.WithinDuration(t, time.Now().Add(24*time.Hour), f.vault.invites[0].Expires, time.Minute)
+	assert.Equal(t, 5, f.vault.inviteUses[0])
+	assert.Contains(t, dialogText(t, f.win), "for up to 5 people")
 }
 
 func TestInvite_UseConnectsExpectingTheInvitersKey(t *testing.T) {
