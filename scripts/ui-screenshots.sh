@@ -164,6 +164,9 @@ ui_wait_title "$UI_WIN_A" 'Host or Connect' 30
 sleep 0.5
 click "$UI_WIN_A" 183 447 # Invite someone…
 sleep 1
+shot "$UI_WIN_A" invite-options
+ui_key "$UI_WIN_A" Tab Tab Tab Tab space # over the two choices and Cancel to Make invite
+sleep 1.5
 shot "$UI_WIN_A" invite
 ui_quit A
 code=$(SECURECHAT_PASSPHRASE=$pass_a "$UI_BIN" invite --profile "$UI_WORK/alice" --addr 192.168.1.20 --json | sed -n 's/.*"code":"\([a-z0-9]*\)".*/\1/p')
