@@ -16,7 +16,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/names"
+	"github.com/securechat/securechat/profile"
 )
 
 var (
@@ -64,14 +64,13 @@ const (
 )
 
 const (
-	keyMagic      = "SCVAULT\x01"
-	saltSize      = 16
-	dataKeySize   = 32
-	keyADSize     = len(keyMagic) + 4 + 4 + 1 + saltSize // 33
-	keyFileSize   = keyADSize + nonceSize + dataKeySize + tagSize
-	profileMagic  = "SCPROFL\x01"
-	profileInfo   = "securechat v1 profile"
-	maxRecentAddr = 8
+	keyMagic     = "SCVAULT\x01"
+	saltSize     = 16
+	dataKeySize  = 32
+	keyADSize    = len(keyMagic) + 4 + 4 + 1 + saltSize // 33
+	keyFileSize  = keyADSize + nonceSize + dataKeySize + tagSize
+	profileMagic = "SCPROFL\x01"
+	profileInfo  = "securechat v1 profile"
 )
 
 // Params are the Argon2id parameters that turn a passphrase into the key that
@@ -109,29 +108,6 @@ func Exists(dir string) bool {
 	return err == nil
 }
 
-// profileData is the sealed content of profile.sealed.
-type profileData struct {
-	// Version is 2 for profiles with contacts; version 1 profiles have no
-	// version field and pins keyed by display name, migrated when read.
-	Version  int           `json:"version,omitempty"`
-	Name     string        `json:"name"`
-	Identity []byte        `json:"identity"` // PKCS #8 DER
-	FileID   []byte        `json:"history_file_id"`
-	Pins     []pinJSON     `json:"pins,omitempty"` // version 1 only
-	Contacts []contactJSON `json:"contacts,omitempty"`
-	Invites  []inviteJSON  `json:"invites,omitempty"`
-	Settings settingsJSON  `json:"settings"`
-	Recent   []string      `json:"recent_addrs"`
-}
-
-// pinJSON is a version 1 pin: a display name and the key first seen under it.
-type pinJSON struct {
-	Name        string    `json:"name"`
-	Fingerprint string    `json:"fingerprint"`
-	FirstSeen   time.Time `json:"first_seen"`
-	Verified    bool      `json:"verified"`
-}
-
 // Vault is an unlocked profile. Its methods are safe for concurrent use.
 type Vault struct {
 	dir     string
@@ -148,9 +124,9 @@ type Vault struct {
 	pmu    sync.Mutex // serializes profile and key file updates
 	closed bool       // guarded by pmu: no file may be written after Close
 	mu     sync.RWMutex
-	prof   profileData // guarded by mu; written under pmu too
-	idx    *index      // guarded by mu
-	keys   *keyring    // the conversation keys, for reading records
+	prof   *profile.Profile // guarded by mu; replaced (never changed in place) under pmu
+	idx    *index           // guarded by mu
+	keys   *keyring         // the conversation keys, for reading records
 	reader *recordReader
 }
 
@@ -214,7 +190,7 @@ func createLocked(dir string, lock *os.File, name string, passphrase []byte, p P
 	var fid fileID
 	rand.Read(v.dataKey)
 	rand.Read(fid[:])
-	v.prof = profileData{Version: profileVersion, Name: name, Identity: der, FileID: fid[:]}
+	v.prof = &profile.Profile{Name: name, Identity: der, FileID: fid[:]}
 	if err := v.initProfileKey(); err != nil {
 		return nil, err
 	}
@@ -444,37 +420,36 @@ func profileKeyBytes(dataKey []byte) ([]byte, error) {
 	return k, nil
 }
 
-func (v *Vault) loadProfile() (profileData, error) {
-	var pd profileData
+func (v *Vault) loadProfile() (*profile.Profile, error) {
 	b, err := os.ReadFile(filepath.Join(v.dir, profileFileName))
 	if err != nil {
-		return pd, fmt.Errorf("history: failed to read sealed profile: %w", err)
+		return nil, fmt.Errorf("history: failed to read sealed profile: %w", err)
 	}
 	hdr := len(profileMagic) + nonceSize
 	if len(b) < hdr+tagSize || string(b[:len(profileMagic)]) != profileMagic {
-		return pd, errors.New("history: profile.sealed is damaged")
+		return nil, errors.New("history: profile.sealed is damaged")
 	}
 	plain, err := v.profKey.Open(nil, b[len(profileMagic):hdr], b[hdr:], b[:len(profileMagic)])
 	if err != nil {
-		return pd, errors.New("history: profile.sealed is damaged")
+		return nil, errors.New("history: profile.sealed is damaged")
 	}
 	defer clear(plain)
-	if err := json.Unmarshal(plain, &pd); err != nil {
-		return pd, errors.New("history: profile.sealed is damaged")
+	p, err := profile.Parse(plain)
+	if errors.Is(err, profile.ErrDamaged) {
+		return nil, errors.New("history: profile.sealed is damaged")
 	}
-	if pd.Version > profileVersion {
-		return pd, fmt.Errorf("history: the profile was written by a newer SecureChat (profile version %d)", pd.Version)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
 	}
-	pd.migrate()
-	return pd, nil
+	return p, nil
 }
 
-// saveProfile seals pd and replaces profile.sealed. The caller holds pmu
+// saveProfile seals p and replaces profile.sealed. The caller holds pmu
 // (or is creating the vault).
-func (v *Vault) saveProfile(pd profileData) error {
-	plain, err := json.Marshal(pd)
+func (v *Vault) saveProfile(p *profile.Profile) error {
+	plain, err := p.Marshal()
 	if err != nil {
-		return fmt.Errorf("history: failed to encode profile: %w", err)
+		return fmt.Errorf("history: %w", err)
 	}
 	defer clear(plain)
 	b := append([]byte(profileMagic), make([]byte, nonceSize)...)
@@ -484,27 +459,27 @@ func (v *Vault) saveProfile(pd profileData) error {
 }
 
 // updateProfile applies change to a copy of the profile, saves it and then
-// makes it current. Once the file is replaced the change is current, also
-// when the error wraps [ErrNotDurable].
-func (v *Vault) updateProfile(change func(pd *profileData)) error {
+// makes it current; an error from change leaves everything as it was. Once
+// the file is replaced the change is current, also when the error wraps
+// [ErrNotDurable].
+func (v *Vault) updateProfile(change func(p *profile.Profile) error) error {
 	v.pmu.Lock()
 	defer v.pmu.Unlock()
 	if v.closed {
 		return ErrClosed
 	}
 	v.mu.RLock()
-	pd := v.prof
-	pd.Contacts = slices.Clone(pd.Contacts)
-	pd.Invites = slices.Clone(pd.Invites)
-	pd.Recent = slices.Clone(pd.Recent)
+	p := v.prof.Clone()
 	v.mu.RUnlock()
-	change(&pd)
-	err := v.saveProfile(pd)
+	if err := change(p); err != nil {
+		return err
+	}
+	err := v.saveProfile(p)
 	if err != nil && !errors.Is(err, ErrNotDurable) {
 		return err
 	}
 	v.mu.Lock()
-	v.prof = pd
+	v.prof = p
 	v.mu.Unlock()
 	return err
 }
@@ -521,12 +496,9 @@ func (v *Vault) AddRecentAddr(addr string) error {
 	if addr == "" {
 		return nil
 	}
-	return v.updateProfile(func(pd *profileData) {
-		pd.Recent = slices.DeleteFunc(pd.Recent, func(a string) bool { return a == addr })
-		pd.Recent = append([]string{addr}, pd.Recent...)
-		if len(pd.Recent) > maxRecentAddr {
-			pd.Recent = pd.Recent[:maxRecentAddr]
-		}
+	return v.updateProfile(func(p *profile.Profile) error {
+		p.AddRecentAddr(addr)
+		return nil
 	})
 }
 

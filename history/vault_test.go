@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securechat/securechat/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -122,8 +123,20 @@ func TestOpen_VersionOneProfileTurnsItsPinsIntoContacts(t *testing.T) {
 	v = reopen2(t, dir, "fixture passphrase")
 	defer v.Close()
 	assert.Len(t, v.Contacts(), 2)
-	assert.Equal(t, profileVersion, v.prof.Version)
-	assert.Empty(t, v.prof.Pins)
+	plain := sealedProfileJSON(t, v)
+	assert.Contains(t, plain, `"version":2`)
+	assert.NotContains(t, plain, `"pins"`)
+}
+
+// sealedProfileJSON opens profile.sealed as it is on disk.
+func sealedProfileJSON(t testing.TB, v *Vault) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(v.dir, profileFileName))
+	require.NoError(t, err)
+	hdr := len(profileMagic) + nonceSize
+	plain, err := v.profKey.Open(nil, b[len(profileMagic):hdr], b[hdr:], b[:len(profileMagic)])
+	require.NoError(t, err)
+	return string(plain)
 }
 
 func reopen2(t testing.TB, dir, pass string) *Vault {
@@ -143,7 +156,7 @@ func TestVault_RecentAddrsAreNewestFirstWithoutDuplicatesAndBounded(t *testing.T
 	for i := range 20 {
 		require.NoError(t, v.AddRecentAddr(strings.Repeat("x", i+1)))
 	}
-	assert.Len(t, v.RecentAddrs(), maxRecentAddr)
+	assert.Len(t, v.RecentAddrs(), profile.MaxRecentAddrs)
 	assert.Equal(t, strings.Repeat("x", 20), v.RecentAddrs()[0])
 }
 
