@@ -267,21 +267,62 @@ func (v *Vault) MarkRead(contact string) error {
 		return errors.New("history: no contact given")
 	}
 	v.mu.RLock()
-	incoming := 0
-	for _, cv := range v.idx.thread(contact) {
-		incoming += cv.incoming
-	}
-	same := v.prof.Read[contact] == incoming
+	same := v.prof.Read[contact] == v.idx.incoming(contact)
 	v.mu.RUnlock()
 	if same {
 		return nil
 	}
 	return v.updateProfile(func(pd *profileData) {
+		// Counted again under pmu, so that of two calls the later mark
+		// is saved last.
+		v.mu.RLock()
+		n := v.idx.incoming(contact)
+		v.mu.RUnlock()
 		if pd.Read == nil {
 			pd.Read = make(map[string]int)
 		}
-		pd.Read[contact] = incoming
+		if n == 0 {
+			delete(pd.Read, contact)
+		} else {
+			pd.Read[contact] = n
+		}
 	})
+}
+
+// incoming counts the messages received in contact's thread.
+func (ix *index) incoming(contact string) int {
+	n := 0
+	for _, cv := range ix.thread(contact) {
+		n += cv.incoming
+	}
+	return n
+}
+
+// fixReadMarks brings the read marks in line with the history just read,
+// and reports whether the profile must be saved. A profile from before
+// read marks gets a mark at the end of every thread: its history was read
+// in its time. A mark whose thread has no history left (a crash after
+// [Vault.DeleteContactAndHistory] rewrote the history file and before it
+// saved the profile) goes, so that a new thread with that key does not
+// count as read.
+func (v *Vault) fixReadMarks() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.prof.markAll {
+		v.prof.markAll = false
+		v.prof.Read = v.idx.incomingByContact()
+		maps.DeleteFunc(v.prof.Read, func(_ string, n int) bool { return n == 0 })
+		return true
+	}
+	counts := v.idx.incomingByContact()
+	changed := false
+	for c, n := range v.prof.Read {
+		if _, ok := counts[c]; !ok || n <= 0 {
+			delete(v.prof.Read, c)
+			changed = true
+		}
+	}
+	return changed
 }
 
 // DeleteContactAndHistory removes the contact, its read mark and every
@@ -316,10 +357,7 @@ func (v *Vault) DeleteContactAndHistory(contact string) error {
 	}
 	err := v.updateProfile(func(pd *profileData) {
 		pd.Contacts = slices.DeleteFunc(pd.Contacts, func(q contactJSON) bool { return q.ID == contact })
-		if pd.Read != nil {
-			pd.Read = maps.Clone(pd.Read)
-			delete(pd.Read, contact)
-		}
+		delete(pd.Read, contact)
 	})
 	if err != nil && !errors.Is(err, ErrNotDurable) {
 		return err

@@ -2,9 +2,12 @@ package history
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,4 +266,269 @@ func assertNotInFolder(t *testing.T, dir string, b []byte) {
 		require.NoError(t, err)
 		assert.False(t, bytes.Contains(data, b), "%s holds a deleted record", e.Name())
 	}
+}
+
+func TestDeleteContactAndHistory_ACrashLeavingATempFileLosesNothing(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	threeConversations(t, v)
+	require.NoError(t, v.MarkRead(fpCarol))
+	require.NoError(t, v.Close())
+	// What a rewrite killed before its rename leaves: part of a new file.
+	logBytes, err := os.ReadFile(filepath.Join(dir, logFileName))
+	require.NoError(t, err)
+	stale := filepath.Join(dir, logFileName+".tmp123456")
+	require.NoError(t, os.WriteFile(stale, logBytes[:len(logBytes)/2], 0o600))
+
+	v = reopen(t, dir)
+	assert.Empty(t, v.Notices())
+	bob, err := v.Thread(fpBob)
+	require.NoError(t, err)
+	assert.Len(t, bob.Messages, 5)
+	c, err := v.Thread(fpCarol)
+	require.NoError(t, err)
+	assert.Len(t, c.Messages, 3)
+	assert.Equal(t, 0, unread(t, v, fpCarol))
+	assert.NoFileExists(t, stale, "the stale copy is removed")
+
+	// And the deletion can be done again.
+	require.NoError(t, v.DeleteContactAndHistory(fpBob))
+	sums, err := v.Threads()
+	require.NoError(t, err)
+	require.Len(t, sums, 1)
+}
+
+func TestDeleteContactAndHistory_ACrashBeforeTheProfileIsSavedKeepsNewMessagesUnread(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	threeConversations(t, v)
+	require.NoError(t, v.MarkRead(fpBob))
+	// The history file is rewritten, then the process dies before the
+	// profile drops Bob's read mark.
+	require.NoError(t, v.log.rewriteWithout(fpBob))
+	require.NoError(t, v.Close())
+
+	v = reopen(t, dir)
+	w, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Fingerprint: fpBob, Role: "host", Start: t0.Add(9 * time.Hour)})
+	require.NoError(t, err)
+	appendSync(t, w, msg(50, false, "hi again"))
+	assert.Equal(t, 1, unread(t, v, fpBob), "the stale mark of the deleted thread went")
+	require.NoError(t, v.Close())
+	v = reopen(t, dir)
+	assert.Equal(t, 1, unread(t, v, fpBob))
+}
+
+func TestDeleteContactAndHistory_AFailedCopyChangesNothing(t *testing.T) {
+	cf := &failingReadFile{}
+	v, dir := newVault(t, hooks{wrapLog: func(f logFile) logFile { cf.logFile = f; return cf }})
+	threeConversations(t, v)
+	before := hashFiles(t, dir)
+	cf.fail.Store(true)
+	err := v.DeleteContactAndHistory(fpBob)
+	require.ErrorIs(t, err, errInjected)
+	assert.ErrorContains(t, err, "rewrite")
+	cf.fail.Store(false)
+	assert.Equal(t, before, hashFiles(t, dir), "no file changed and no temporary file is left")
+	bob, err := v.Thread(fpBob)
+	require.NoError(t, err)
+	assert.Len(t, bob.Messages, 5)
+
+	// The vault goes on, and a second try works.
+	w, err := v.BeginConversation(ConversationMeta{Partner: "Carol", Fingerprint: fpCarol, Role: "host", Start: t0.Add(7 * time.Hour)})
+	require.NoError(t, err)
+	appendSync(t, w, msg(60, false, "still here"))
+	require.NoError(t, v.DeleteContactAndHistory(fpBob))
+	require.NoError(t, v.Close())
+	v = reopen(t, dir)
+	assert.Empty(t, v.Notices())
+	c, err := v.Thread(fpCarol)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"carol one", "to carol", "carol two", "still here"}, texts(c))
+	bob, err = v.Thread(fpBob)
+	require.NoError(t, err)
+	assert.Empty(t, bob.Messages)
+}
+
+// failingReadFile fails reads while fail is set.
+type failingReadFile struct {
+	logFile
+	fail atomic.Bool
+}
+
+func (f *failingReadFile) ReadAt(p []byte, off int64) (int, error) {
+	if f.fail.Load() {
+		return 0, errInjected
+	}
+	return f.logFile.ReadAt(p, off)
+}
+
+func TestDeleteContactAndHistory_AFailedFolderSyncIsInEffect(t *testing.T) {
+	var fail atomic.Bool
+	v, dir := newVault(t, failingDirSync(&fail))
+	threeConversations(t, v)
+	fail.Store(true)
+	err := v.DeleteContactAndHistory(fpBob)
+	require.ErrorIs(t, err, ErrNotDurable)
+	fail.Store(false)
+	bob, err := v.Thread(fpBob)
+	require.NoError(t, err)
+	assert.Empty(t, bob.Messages)
+	require.NoError(t, v.Close())
+	v = reopen(t, dir)
+	sums, err := v.Threads()
+	require.NoError(t, err)
+	require.Len(t, sums, 1)
+	assert.Equal(t, fpCarol, sums[0].Contact)
+}
+
+func TestDeleteContactAndHistory_EndsTheDeletedKeysRunningConversation(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	wb, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Fingerprint: fpBob, Role: "host", Start: t0})
+	require.NoError(t, err)
+	appendSync(t, wb, msg(1, false, "bob here"))
+	wc, err := v.BeginConversation(ConversationMeta{Partner: "Carol", Fingerprint: fpCarol, Role: "host", Start: t0})
+	require.NoError(t, err)
+	appendSync(t, wc, msg(2, false, "carol here"))
+
+	require.NoError(t, v.DeleteContactAndHistory(fpBob))
+	done := make(chan error, 1)
+	wb.AppendMessage(msg(3, false, "bob again"), func(err error) { done <- err })
+	assert.ErrorIs(t, <-done, ErrClosed)
+	assert.ErrorIs(t, wb.AppendStatus(msg(1, false, "").ID, true, ""), ErrClosed)
+	assert.ErrorIs(t, wb.End("bye", t0), ErrClosed)
+	appendSync(t, wc, msg(4, true, "carol goes on"))
+	require.NoError(t, wc.AppendStatus(msg(4, true, "").ID, true, ""))
+	require.NoError(t, wc.End("bye", t0.Add(time.Hour)))
+	require.NoError(t, v.Close())
+
+	v = reopen(t, dir)
+	assert.Empty(t, v.Notices())
+	sums, err := v.Threads()
+	require.NoError(t, err)
+	require.Len(t, sums, 1)
+	c, err := v.Thread(fpCarol)
+	require.NoError(t, err)
+	require.Equal(t, []string{"carol here", "carol goes on"}, texts(c))
+	assert.Equal(t, StatusDelivered, c.Messages[1].Status, "a status after the rewrite finds its message")
+}
+
+func TestDeleteContactAndHistory_KeepsTheRecordsAroundADamagedOne(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	threeConversations(t, v)
+	require.NoError(t, v.Close())
+	// Damage a byte in the header of Carol's first message record.
+	path := filepath.Join(dir, logFileName)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	ends := recordEnds(t, data)
+	// Records: Bob's start, 3 messages, 2 statuses, end (7), then Carol's
+	// start (8), Carol's first message (9).
+	data[ends[7]+10] ^= 0xff
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+
+	v = reopen(t, dir)
+	require.Len(t, v.Notices(), 2, "the damaged record, and the gap it leaves in Carol's conversation")
+	require.NoError(t, v.DeleteContactAndHistory(fpBob))
+	c, err := v.Thread(fpCarol)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"to carol", "carol two"}, texts(c))
+	require.NoError(t, v.Close())
+	v = reopen(t, dir)
+	// The damaged bytes, which nothing could read, are not copied; the gap
+	// they left stays.
+	require.Len(t, v.Notices(), 1)
+	assert.Contains(t, v.Notices()[0], "1 records missing")
+	c, err = v.Thread(fpCarol)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"to carol", "carol two"}, texts(c))
+}
+
+func TestThreads_ConcurrentReadsWritesMarksAndDeletes(t *testing.T) {
+	v, _ := newVault(t, hooks{})
+	threeConversations(t, v)
+	w, err := v.BeginConversation(ConversationMeta{Partner: "Carol", Fingerprint: fpCarol, Role: "host", Start: t0.Add(8 * time.Hour)})
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	reader := func(f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := f(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	reader(func() error { _, err := v.Threads(); return err })
+	reader(func() error { _, err := v.Thread(fpCarol); return err })
+	reader(func() error { _, err := v.Search("carol"); return err })
+	reader(func() error { return v.MarkRead(fpCarol) })
+	for i := range 200 {
+		appendSync(t, w, msg(100+i, i%2 == 0, fmt.Sprint("carol msg ", i)))
+		if i%50 == 25 {
+			wb, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Fingerprint: fpBob, Role: "host", Start: t0})
+			require.NoError(t, err)
+			appendSync(t, wb, msg(1000+i, false, "bob again"))
+			require.NoError(t, v.DeleteContactAndHistory(fpBob))
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	c, err := v.Thread(fpCarol)
+	require.NoError(t, err)
+	assert.Len(t, c.Messages, 3+200)
+	for i, m := range c.Messages[3:] {
+		assert.Equal(t, fmt.Sprint("carol msg ", i), m.Text)
+	}
+}
+
+func TestThreads_VersionOneProfileGivesItsThreadsRead(t *testing.T) {
+	dir := copyProfile(t, filepath.Join("testdata", "profile-v1"))
+	v, err := Open(dir, []byte("fixture passphrase"))
+	require.NoError(t, err)
+	check := func(v *Vault) {
+		sums, err := v.Threads()
+		require.NoError(t, err)
+		require.Len(t, sums, 1)
+		assert.Equal(t, strings.Repeat("1", 64), sums[0].Contact)
+		assert.Equal(t, "Bob", sums[0].Name)
+		assert.Equal(t, 1, sums[0].Messages)
+		assert.Equal(t, 0, sums[0].Unread, "a history from before read marks counts as read")
+		assert.Equal(t, "hello Bob", sums[0].Last.Text)
+		th, err := v.Thread(sums[0].Contact)
+		require.NoError(t, err)
+		require.Len(t, th.Messages, 1)
+		assert.Equal(t, "hello Bob", th.Messages[0].Text)
+		assert.Equal(t, "Bob", th.Messages[0].From)
+		assert.Equal(t, StatusDelivered, th.Messages[0].Status)
+	}
+	check(v)
+	require.NoError(t, v.Close())
+	v = reopen2(t, dir, "fixture passphrase")
+	defer v.Close()
+	assert.Equal(t, profileVersion, v.prof.Version, "the marks were saved at open")
+	check(v)
+}
+
+func TestThreads_ConversationWithoutAKeyIsInNoThread(t *testing.T) {
+	v, _ := newVault(t, hooks{})
+	w, err := v.BeginConversation(ConversationMeta{Partner: "?", Role: "host", Start: t0})
+	require.NoError(t, err)
+	appendSync(t, w, msg(1, false, "who am I"))
+	sums, err := v.Threads()
+	require.NoError(t, err)
+	assert.Empty(t, sums)
+	_, err = v.Thread("")
+	assert.Error(t, err)
 }

@@ -302,13 +302,9 @@ func openLocked(dir string, lock *os.File, passphrase []byte, h hooks) (*Vault, 
 	if err := v.openLog(h); err != nil {
 		return nil, err
 	}
-	if v.prof.markAll {
-		// Histories from before read marks were read in their time. The
-		// marks are saved now, so that what arrives later stays unread.
-		v.prof.Read = v.idx.incomingByContact()
-		v.prof.markAll = false
-		if err := v.saveProfile(v.prof); err != nil {
-			v.idx.notice(fmt.Sprintf("the profile could not be updated to version %d yet: %v", profileVersion, err))
+	if v.fixReadMarks() {
+		if err := v.saveProfile(v.prof); err != nil && !errors.Is(err, ErrNotDurable) {
+			v.idx.notice(fmt.Sprintf("the read marks could not be saved yet: %v", err))
 		}
 	}
 	return v, nil
@@ -497,10 +493,15 @@ func (v *Vault) saveProfile(pd profileData) error {
 		return fmt.Errorf("history: failed to encode profile: %w", err)
 	}
 	defer clear(plain)
-	b := append([]byte(profileMagic), make([]byte, nonceSize)...)
-	rand.Read(b[len(profileMagic):])
-	b = v.profKey.Seal(b, b[len(profileMagic):], plain, b[:len(profileMagic)])
-	return writeFileAtomic(v.dir, profileFileName, b, v.syncDir)
+	nonce := make([]byte, nonceSize)
+	rand.Read(nonce)
+	return writeFileAtomic(v.dir, profileFileName, sealProfile(v.profKey, nonce, plain), v.syncDir)
+}
+
+// sealProfile returns the content of profile.sealed for plain.
+func sealProfile(key cipher.AEAD, nonce, plain []byte) []byte {
+	b := append([]byte(profileMagic), nonce...)
+	return key.Seal(b, nonce, plain, b[:len(profileMagic)])
 }
 
 // updateProfile applies change to a copy of the profile, saves it and then
