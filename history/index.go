@@ -156,6 +156,11 @@ type conversation struct {
 	byID    idTable
 	reasons map[int32]string // why a failed message failed, by index in msgs
 	nextSeq uint64
+	// order is the conversation's place in the file: the rank of its first
+	// record among the first records of all conversations.
+	order uint64
+	// incoming counts the messages we received (resends once).
+	incoming int
 }
 
 // index holds every conversation's summary and, per message, where its
@@ -164,6 +169,7 @@ type conversation struct {
 type index struct {
 	convs   map[convID]*conversation
 	notices []string
+	orders  uint64 // conversations seen, for conversation.order
 	seed    maphash.Seed
 	seed2   maphash.Seed
 }
@@ -179,7 +185,8 @@ func shortID(c convID) string { return hex.EncodeToString(c[:4]) }
 func (ix *index) conversation(c convID) *conversation {
 	cv := ix.convs[c]
 	if cv == nil {
-		cv = &conversation{id: c, sum: Summary{ID: hex.EncodeToString(c[:])}}
+		cv = &conversation{id: c, sum: Summary{ID: hex.EncodeToString(c[:])}, order: ix.orders}
+		ix.orders++
 		ix.convs[c] = cv
 	}
 	return cv
@@ -219,6 +226,9 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 		}
 		cv.msgs.append(msgRef{off: at.off, size: at.size, status: status})
 		cv.sum.Messages = cv.msgs.len()
+		if !r.outgoing {
+			cv.incoming++
+		}
 	case kindStatus:
 		i, ok := cv.byID.get(ix.key(r.id))
 		if !ok {
@@ -316,11 +326,20 @@ func (s *convSnapshot) message(i int, r *record, id, text string) StoredMessage 
 // parallelLoad is the fewest messages a load splits between two goroutines.
 const parallelLoad = 20000
 
-// transcript reads the conversation's messages from the history file. The
-// texts and ids of each half of a long conversation share one allocation,
-// and the two halves are read and opened at once.
+// transcript reads the conversation's messages from the history file.
 func (s *convSnapshot) transcript(rd *recordReader) (*Transcript, error) {
 	msgs := make([]StoredMessage, len(s.msgs))
+	if err := s.load(rd, func(i int, m StoredMessage) { msgs[i] = m }); err != nil {
+		return nil, err
+	}
+	return &Transcript{Summary: s.sum, Messages: msgs}, nil
+}
+
+// load reads the conversation's messages from the history file and gives
+// each to put with its index. The texts and ids of each half of a long
+// conversation share one allocation, and the two halves are read and
+// opened at once: put is called from two goroutines, for different indexes.
+func (s *convSnapshot) load(rd *recordReader, put func(i int, m StoredMessage)) error {
 	load := func(lo, hi int) error {
 		var arena strings.Builder
 		arena.Grow(plainBound(s.msgs[lo:hi]))
@@ -329,21 +348,16 @@ func (s *convSnapshot) transcript(rd *recordReader) (*Transcript, error) {
 			arena.WriteString(r.id)
 			arena.WriteString(r.text)
 			all := arena.String()
-			msgs[lo+i] = s.message(lo+i, r, all[at:at+len(r.id)], all[at+len(r.id):])
+			put(lo+i, s.message(lo+i, r, all[at:at+len(r.id)], all[at+len(r.id):]))
 		})
 	}
-	var err error
 	if n := len(s.msgs); n < parallelLoad || runtime.GOMAXPROCS(0) < 2 {
-		err = load(0, n)
-	} else {
-		done := make(chan error, 1)
-		go func() { done <- load(n/2, n) }()
-		err = errors.Join(load(0, n/2), <-done)
+		return load(0, n)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &Transcript{Summary: s.sum, Messages: msgs}, nil
+	n := len(s.msgs)
+	done := make(chan error, 1)
+	go func() { done <- load(n/2, n) }()
+	return errors.Join(load(0, n/2), <-done)
 }
 
 // hitBlock is how many hits a block of a [hitList] holds.

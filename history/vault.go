@@ -123,6 +123,10 @@ type Vault struct {
 
 	pmu    sync.Mutex // serializes profile and key file updates
 	closed bool       // guarded by pmu: no file may be written after Close
+	// fmu is held (read) while the history file is read at indexed
+	// offsets, and (write) while a rewrite replaces the file and moves
+	// the offsets. It is taken before mu.
+	fmu    sync.RWMutex
 	mu     sync.RWMutex
 	prof   *profile.Profile // guarded by mu; replaced (never changed in place) under pmu
 	idx    *index           // guarded by mu
@@ -264,8 +268,14 @@ func openLocked(dir string, lock *os.File, passphrase []byte, h hooks) (*Vault, 
 	if len(v.prof.FileID) != fileIDSize {
 		return nil, errors.New("history: sealed profile lacks the history file id")
 	}
+	removeStaleTemps(dir)
 	if err := v.openLog(h); err != nil {
 		return nil, err
+	}
+	if v.fixReadMarks() {
+		if err := v.saveProfile(v.prof); err != nil && !errors.Is(err, ErrNotDurable) {
+			v.idx.notice(fmt.Sprintf("the read marks could not be saved yet: %v", err))
+		}
 	}
 	return v, nil
 }
@@ -452,10 +462,15 @@ func (v *Vault) saveProfile(p *profile.Profile) error {
 		return fmt.Errorf("history: %w", err)
 	}
 	defer clear(plain)
-	b := append([]byte(profileMagic), make([]byte, nonceSize)...)
-	rand.Read(b[len(profileMagic):])
-	b = v.profKey.Seal(b, b[len(profileMagic):], plain, b[:len(profileMagic)])
-	return writeFileAtomic(v.dir, profileFileName, b, v.syncDir)
+	nonce := make([]byte, nonceSize)
+	rand.Read(nonce)
+	return writeFileAtomic(v.dir, profileFileName, sealProfile(v.profKey, nonce, plain), v.syncDir)
+}
+
+// sealProfile returns the content of profile.sealed for plain.
+func sealProfile(key cipher.AEAD, nonce, plain []byte) []byte {
+	b := append([]byte(profileMagic), nonce...)
+	return key.Seal(b, nonce, plain, b[:len(profileMagic)])
 }
 
 // updateProfile applies change to a copy of the profile, saves it and then
@@ -513,6 +528,8 @@ func (v *Vault) Conversations() ([]Summary, error) {
 // hex digits) of the conversation id. The messages are read from the history
 // file.
 func (v *Vault) Load(id string) (*Transcript, error) {
+	v.fmu.RLock()
+	defer v.fmu.RUnlock()
 	v.mu.RLock()
 	cv, err := v.idx.find(id)
 	var snap convSnapshot
@@ -531,6 +548,8 @@ func (v *Vault) Load(id string) (*Transcript, error) {
 // a conversation at a time and holds only the messages it finds.
 func (v *Vault) Search(text string) ([]Hit, error) {
 	q := strings.ToLower(text)
+	v.fmu.RLock()
+	defer v.fmu.RUnlock()
 	v.mu.RLock()
 	sums := v.idx.summaries()
 	v.mu.RUnlock()

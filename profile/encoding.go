@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// Version is the version of the encoding that [Profile.Marshal] writes: 2
-// keeps contacts keyed by key; 1 (no version field) kept pins keyed by
-// display name, which [Parse] turns into contacts.
-const Version = 2
+// Version is the version of the encoding that [Profile.Marshal] writes: 3
+// adds read marks per thread; 2 keeps contacts keyed by key; 1 (no version
+// field) kept pins keyed by display name, which [Parse] turns into contacts.
+const Version = 3
 
 // ErrDamaged is returned by [Parse] for bytes that are not a profile.
 var ErrDamaged = errors.New("profile: the profile is damaged")
@@ -28,6 +28,8 @@ type profileJSON struct {
 	Invites  []inviteJSON  `json:"invites,omitempty"`
 	Settings settingsJSON  `json:"settings"`
 	Recent   []string      `json:"recent_addrs"`
+	// Read holds the read mark of each thread (version 3).
+	Read map[string]int `json:"read,omitempty"`
 }
 
 // pinJSON is a version 1 pin: a display name and the key first seen under it.
@@ -68,7 +70,7 @@ type settingsJSON struct {
 func (p *Profile) Marshal() ([]byte, error) {
 	pj := profileJSON{
 		Version: Version, Name: p.Name, Identity: p.Identity, FileID: p.FileID,
-		Settings: settingsJSON(p.Settings), Recent: p.Recent,
+		Settings: settingsJSON(p.Settings), Recent: p.Recent, Read: p.Read,
 	}
 	for _, c := range p.Contacts {
 		pj.Contacts = append(pj.Contacts, contactJSON(c))
@@ -98,7 +100,8 @@ func Parse(b []byte) (*Profile, error) {
 	}
 	p := &Profile{
 		Name: pj.Name, Identity: pj.Identity, FileID: pj.FileID,
-		Settings: Settings(pj.Settings), Recent: pj.Recent,
+		Settings: Settings(pj.Settings), Recent: pj.Recent, Read: pj.Read,
+		NoReadMarks: pj.Version < 3,
 	}
 	for _, c := range pj.Contacts {
 		p.Contacts = append(p.Contacts, Contact(c))

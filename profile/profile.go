@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -122,6 +123,13 @@ type Profile struct {
 	Invites  []Invite
 	Settings Settings
 	Recent   []string // addresses last dialled, newest first
+	// Read holds each thread's read mark: how many of the messages
+	// received from that key (the map's key) the user has seen.
+	Read map[string]int
+	// NoReadMarks is set by [Parse] for a profile written before read
+	// marks existed (version 1 or 2): its whole history counts as read,
+	// which the vault applies once the history is indexed. Not stored.
+	NoReadMarks bool
 }
 
 // Clone returns a copy that shares nothing with p.
@@ -139,6 +147,7 @@ func (p *Profile) Clone() *Profile {
 		q.Invites[i] = inv
 	}
 	q.Recent = slices.Clone(p.Recent)
+	q.Read = maps.Clone(p.Read)
 	return &q
 }
 

@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite the vectors in testdata/")
 
 var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 
-// sample is the profile the vector testdata/profile-v2.json encodes.
+// sample is the profile the vector testdata/profile-v3.json encodes.
 func sample() *Profile {
 	return &Profile{
 		Name: "Alice", Identity: []byte{0x30, 0x82, 0x01}, FileID: []byte("0123456789abcdef"),
@@ -27,12 +27,13 @@ func sample() *Profile {
 		Invites:  []Invite{{Secret: []byte("sixteen byte sec"), Created: t0, Expires: t0.Add(7 * 24 * time.Hour), Uses: 1}},
 		Settings: Settings{OnlyContacts: true, ListenPort: 4242},
 		Recent:   []string{"192.0.2.7:32202"},
+		Read:     map[string]int{strings.Repeat("ab", 32): 4},
 	}
 }
 
-// TestVector_Version2 replays the encoding byte for byte, both ways.
-func TestVector_Version2(t *testing.T) {
-	path := filepath.Join("testdata", "profile-v2.json")
+// TestVector_Version3 replays the encoding byte for byte, both ways.
+func TestVector_Version3(t *testing.T) {
+	path := filepath.Join("testdata", "profile-v3.json")
 	b, err := sample().Marshal()
 	require.NoError(t, err)
 	if *update {
@@ -44,6 +45,20 @@ func TestVector_Version2(t *testing.T) {
 	p, err := Parse(want)
 	require.NoError(t, err)
 	assert.Equal(t, sample(), p)
+}
+
+// TestVector_Version2HasNoReadMarks reads what the version 2 code wrote:
+// the same contacts, and a flag that its history counts as read.
+func TestVector_Version2HasNoReadMarks(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "profile-v2.json"))
+	require.NoError(t, err)
+	p, err := Parse(b)
+	require.NoError(t, err)
+	assert.True(t, p.NoReadMarks)
+	want := sample()
+	want.Read = nil
+	p.NoReadMarks = false
+	assert.Equal(t, want, p)
 }
 
 // TestVector_Version1PinsBecomeContacts reads what the version 1 code wrote.
@@ -62,7 +77,7 @@ func TestVector_Version1PinsBecomeContacts(t *testing.T) {
 	assert.False(t, p.Contacts[1].Verified)
 	out, err := p.Marshal()
 	require.NoError(t, err)
-	assert.Contains(t, string(out), `"version":2`)
+	assert.Contains(t, string(out), `"version":3`)
 	assert.NotContains(t, string(out), `"pins"`)
 }
 
@@ -76,7 +91,7 @@ func TestParse_RefusesDamageAndNewerVersionsWithoutEchoingTheBytes(t *testing.T)
 		_, err := Parse([]byte(in))
 		assert.ErrorIs(t, err, ErrDamaged, name)
 	}
-	_, err := Parse([]byte(`{"version":3,"name":"Alice","identity":"c2VjcmV0"}`))
+	_, err := Parse([]byte(`{"version":4,"name":"Alice","identity":"c2VjcmV0"}`))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "newer SecureChat")
 	assert.NotContains(t, err.Error(), "c2VjcmV0")
@@ -173,7 +188,7 @@ func TestRecent_NewestFirstBounded(t *testing.T) {
 // FuzzParse: any bytes either parse to a profile that encodes and parses
 // to the same, or give an error; never a panic.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"profile-v1.json", "profile-v2.json"} {
+	for _, name := range []string{"profile-v1.json", "profile-v2.json", "profile-v3.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		require.NoError(f, err)
 		f.Add(b)
