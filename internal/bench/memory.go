@@ -131,7 +131,7 @@ func memoryRows(runs []map[string]memReading, idle time.Duration) []Row {
 	for _, d := range diffs {
 		each = append(each, signedMiB(d))
 	}
-	argonMiB := int64(history.DefaultParams.MemoryKiB)
+	argonKiB := int64(history.DefaultParams.MemoryKiB)
 	freshDiff := quantile(fresh, 0.5)
 	return []Row{
 		{
@@ -156,11 +156,11 @@ func memoryRows(runs []map[string]memReading, idle time.Duration) []Row {
 			Ours:   mib(med(memUnlocked1s, rss)),
 			Peers:  "unlock screen " + mib(med(memLocked, rss)) + " · peak while unlocking " + mib(med(memUnlocked, hwm)),
 			Ratio:  signedMiB(freshDiff),
-			Target: fmt.Sprintf("Argon2id's %d MiB given back: < +%d MiB", argonMiB>>10, argonMiB>>11),
-			Met:    verdict(freshDiff < argonMiB/2),
+			Target: fmt.Sprintf("Argon2id's %d MiB given back: < +%d MiB", argonKiB>>10, argonKiB>>11),
+			Met:    verdict(freshDiff < argonKiB/2),
 			Note: fmt.Sprintf("the same runs; the peak (VmHWM) is Argon2id's %d MiB buffer on top of the unlock screen; "+
 				"the target is met when less than half of it is still held one second after the window shows Host or Connect",
-				argonMiB>>10),
+				argonKiB>>10),
 		},
 	}
 }
