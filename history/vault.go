@@ -20,7 +20,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -210,6 +210,7 @@ func createLocked(dir string, lock *os.File, name string, passphrase []byte, p P
 		return nil, err
 	}
 	kf, err := wrapKey(v.dataKey, passphrase, p)
+	debug.FreeOSMemory() // Argon2id's buffer, as in openLocked
 	if err != nil {
 		return nil, err
 	}
@@ -251,10 +252,10 @@ func openLocked(dir string, lock *os.File, passphrase []byte, h hooks) (*Vault, 
 		return nil, err
 	}
 	// Argon2id's buffer (64 MiB with DefaultParams) is garbage now. Collect
-	// it, so that reading the history reuses that memory rather than adding
-	// to it: the pacer would otherwise let the heap grow to twice the
-	// buffer before the first collection.
-	runtime.GC()
+	// it and give it back to the system: the pacer would otherwise let the
+	// heap grow to twice the buffer before the first collection, and the
+	// background scavenger returns the pages only seconds later.
+	debug.FreeOSMemory()
 	v := &Vault{dir: dir, lock: lock, params: p, dataKey: dataKey, idx: newIndex(), syncDir: h.dirSyncer()}
 	if err := v.initProfileKey(); err != nil {
 		return nil, err
@@ -349,6 +350,7 @@ func (v *Vault) ChangePassphrase(oldPass, newPass []byte) error {
 		return ErrWrongPassphrase // a key file from another profile
 	}
 	kf, err = wrapKey(v.dataKey, newPass, p)
+	debug.FreeOSMemory() // Argon2id's buffers, as in openLocked
 	if err != nil {
 		return err
 	}

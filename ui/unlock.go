@@ -28,6 +28,7 @@ type unlockScreen struct {
 	errLabel          *widget.Label
 	button            *widget.Button
 	busy              *fyne.Container
+	busyBar           *widget.ProgressBarInfinite
 	busyText          *widget.Label
 }
 
@@ -41,7 +42,8 @@ func newUnlockScreen(u *UI, exists bool) *unlockScreen {
 	s.errLabel.Hide()
 	s.busyText = widget.NewLabel("")
 	s.busyText.Alignment = fyne.TextAlignCenter
-	s.busy = container.NewVBox(widget.NewProgressBarInfinite(), s.busyText)
+	s.busyBar = widget.NewProgressBarInfinite()
+	s.busy = container.NewVBox(s.busyBar, s.busyText)
 	s.busy.Hide()
 
 	title := canvas.NewText("SecureChat", theme.Color(theme.ColorNameForeground))
@@ -122,9 +124,13 @@ func (s *unlockScreen) setBusy(msg string) {
 	if msg != "" {
 		s.button.Disable()
 		s.busyText.SetText(msg)
+		s.busyBar.Start()
 		s.busy.Show()
 	} else {
 		s.button.Enable()
+		// Hiding its container does not stop the bar's animation, which
+		// would redraw the window sixty times a second from then on.
+		s.busyBar.Stop()
 		s.busy.Hide()
 	}
 }

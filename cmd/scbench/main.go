@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/securechat/securechat/internal/bench"
 )
@@ -21,6 +23,9 @@ func main() {
 	dir := flag.String("dir", "", "scratch folder for profiles and the fsync file (default: a new temporary folder)")
 	cache := flag.String("cache", "", "folder that keeps the scale rows' history fills between runs (default: DIR/cache)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	app := flag.String("app", "bin/securechat", "the memory group: the app, a release build (make build)")
+	minimal := flag.String("minimal", "bin/fyneminimal", "the memory group: cmd/fyneminimal built like the app (make fyneminimal)")
+	memScript := flag.String("memory-script", "scripts/bench-memory.sh", "the memory group: the script that runs both under Xvfb")
 	child := flag.Bool("reopen-child", false, "internal: open the profile DIR, load conversation ID, report time and memory (passphrase on stdin)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: scbench [flags]\n")
@@ -51,11 +56,20 @@ func main() {
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
 	}
+	if len(o.Only) == 0 || slices.Contains(o.Only, bench.GroupMemory) {
+		for _, f := range []string{*app, *minimal, *memScript} {
+			if _, err := os.Stat(f); err != nil {
+				fatal(fmt.Errorf("the memory group needs %s (make build fyneminimal; or -only without memory): %w", f, err))
+			}
+		}
+		o.MemoryCmd = bench.MemoryCommand(*memScript, *app, *minimal)
+	}
 	if *quick {
 		o.KeygenReps, o.HandshakeReps, o.RTTRounds = 2, 3, 50
 		o.ThroughputReps, o.ThroughputMsgs, o.HistoryMsgs = 2, 2000, 10000
 		o.UnlockReps = 2
 		o.ScaleSizes, o.ScaleReps = []int{2000, 10000}, 1
+		o.MemoryRuns, o.MemoryIdle = 1, 3*time.Second
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)

@@ -1,8 +1,9 @@
 // Package bench measures SecureChat against TLS 1.3 and raw TCP in one run
 // and renders the result as one table: handshake, round trip, throughput,
 // key generation, unlock, the 100,000-message history and the peak memory
-// of a process that opened it, and how reopening grows with 10k, 100k and
-// 1M messages. cmd/scbench drives it; `make bench` runs that.
+// of a process that opened it, how reopening grows with 10k, 100k and 1M
+// messages, and the resident memory of the unlocked, idle desktop app
+// against a minimal Fyne app. cmd/scbench drives it; `make bench` runs that.
 //
 // Every comparison is interleaved: each repetition measures SecureChat and
 // then its peers (in a rotating order), so that load from elsewhere on the
@@ -10,6 +11,7 @@
 package bench
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -39,7 +41,7 @@ const (
 )
 
 // Groups lists every group.
-var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupHistory, GroupScale}
+var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupHistory, GroupScale, GroupMemory}
 
 // Options size a run. The zero value of a count means its default.
 type Options struct {
@@ -64,6 +66,12 @@ type Options struct {
 	// Child returns the command that runs [ReopenChild] with dir and id in a
 	// new process. The history group needs it.
 	Child func(dir, id string) *exec.Cmd
+
+	// MemoryCmd returns the command that runs scripts/bench-memory.sh with
+	// runs and idle ([MemoryCommand]). The memory group needs it.
+	MemoryCmd  func(ctx context.Context, runs int, idle time.Duration) *exec.Cmd
+	MemoryRuns int           // runs of the memory group (default 3)
+	MemoryIdle time.Duration // idle wait before each reading (default 10 s)
 }
 
 func (o *Options) defaults() {
@@ -81,6 +89,10 @@ func (o *Options) defaults() {
 	def(&o.HistoryMsgs, 100000)
 	def(&o.UnlockReps, 7)
 	def(&o.ScaleReps, 3)
+	def(&o.MemoryRuns, 3)
+	if o.MemoryIdle == 0 {
+		o.MemoryIdle = 10 * time.Second
+	}
 	if o.ScaleSizes == nil {
 		o.ScaleSizes = []int{10000, 100000, 1000000}
 	}
@@ -140,6 +152,7 @@ func Run(o Options) (*Report, error) {
 		{GroupThroughput, r.throughput},
 		{GroupHistory, r.history},
 		{GroupScale, r.scale},
+		{GroupMemory, r.memory},
 	}
 	for _, s := range steps {
 		if !o.runs(s.group) {
