@@ -36,15 +36,7 @@ source "$(dirname "$0")/ui-lib.sh"
 # Both apps get the environment the app would choose for itself here
 # (ui/quiet.go): X11 without a Wayland probe.
 export FYNE_PLATFORM=x11 LANG=C.UTF-8
-# ui_start_x takes the first display without a lock file; when another
-# test starts its Xvfb on the same display at the same moment, ours exits
-# and the other one answers: then try the next display.
-for try in 1 2 3; do
-	ui_start_x
-	sleep 0.3
-	kill -0 "${UI_PIDS[-1]}" 2>/dev/null && break
-	[ "$try" -lt 3 ] || ui_fail "Xvfb did not stay up"
-done
+ui_start_x
 pass="bench memory passphrase $RANDOM$RANDOM"
 profile="$UI_WORK/profile"
 mkdir -p "$profile"

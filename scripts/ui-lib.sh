@@ -38,18 +38,16 @@ ui_fail() {
 	exit 1
 }
 
-# ui_start_x starts Xvfb on the first free display.
+# ui_start_x starts Xvfb on a free display. Xvfb picks the display itself
+# (-displayfd), so two test runs starting at once cannot clash.
 ui_start_x() {
-	local n
-	for n in $(seq 91 150); do
-		if [ ! -e "/tmp/.X$n-lock" ] && [ ! -e "/tmp/.X11-unix/X$n" ]; then
-			break
-		fi
-	done
-	Xvfb ":$n" -screen 0 "${UI_SCREEN:-1700x700x24}" -nolisten tcp >"$UI_WORK/xvfb.log" 2>&1 &
+	local fifo="$UI_WORK/display" n="" i
+	mkfifo "$fifo"
+	Xvfb -displayfd 3 -screen 0 "${UI_SCREEN:-1700x700x24}" -nolisten tcp 3>"$fifo" >"$UI_WORK/xvfb.log" 2>&1 &
 	UI_PIDS+=($!)
+	read -r -t 30 n <"$fifo" || ui_fail "Xvfb did not start"
+	rm -f "$fifo"
 	export DISPLAY=":$n"
-	local i
 	for i in $(seq 100); do
 		xdpyinfo >/dev/null 2>&1 && return 0
 		sleep 0.1
