@@ -16,6 +16,12 @@ const (
 	StatusSending   = "sending"
 	StatusDelivered = "delivered"
 	StatusFailed    = "failed"
+	// StatusQueued is an outgoing message in the outbox: written, not yet
+	// acknowledged by the contact.
+	StatusQueued = "queued"
+	// StatusCancelled is a queued message the user cancelled: it is never
+	// sent after that.
+	StatusCancelled = "cancelled"
 )
 
 // Message statuses as the index holds them.
@@ -23,9 +29,12 @@ const (
 	stSending uint8 = iota
 	stDelivered
 	stFailed
+	stQueued
+	stCancelled
 )
 
-var statusNames = [...]string{stSending: StatusSending, stDelivered: StatusDelivered, stFailed: StatusFailed}
+var statusNames = [...]string{stSending: StatusSending, stDelivered: StatusDelivered, stFailed: StatusFailed,
+	stQueued: StatusQueued, stCancelled: StatusCancelled}
 
 // msgRef is one message as the index holds it: where its record is in the
 // history file, and its status. The text stays in the file until
@@ -161,6 +170,12 @@ type conversation struct {
 	order uint64
 	// incoming counts the messages we received (resends once).
 	incoming int
+	// outbox says that this is an outbox stream (start role 3), not a
+	// connection.
+	outbox bool
+	// th is the state of the conversation's thread, once its start record
+	// named a key.
+	th *contactState
 }
 
 // index holds every conversation's summary and, per message, where its
@@ -170,12 +185,15 @@ type index struct {
 	convs   map[convID]*conversation
 	notices []string
 	orders  uint64 // conversations seen, for conversation.order
-	seed    maphash.Seed
+	// contacts holds, per thread (lower-case key fingerprint), what
+	// outlives the scan: received ids and the outbox.
+	contacts map[string]*contactState
+	seed     maphash.Seed
 	seed2   maphash.Seed
 }
 
 func newIndex() *index {
-	return &index{convs: make(map[convID]*conversation), seed: maphash.MakeSeed(), seed2: maphash.MakeSeed()}
+	return &index{convs: make(map[convID]*conversation), contacts: make(map[string]*contactState), seed: maphash.MakeSeed(), seed2: maphash.MakeSeed()}
 }
 
 func (ix *index) notice(s string) { ix.notices = append(ix.notices, s) }
@@ -210,9 +228,20 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 		cv.sum.Partner, cv.sum.Fingerprint = strings.Clone(r.partner), strings.Clone(r.fingerprint)
 		cv.sum.Role, cv.sum.Addr = r.role, strings.Clone(r.addr)
 		cv.sum.Start = r.time
+		cv.outbox = r.role == roleOutboxName
+		if r.fingerprint != "" {
+			cv.th = ix.contact(threadKey(r.fingerprint))
+		}
 	case kindMessage:
 		if cv.sum.Start.IsZero() {
 			cv.sum.Start = r.time // the start record is missing or damaged
+		}
+		if cv.outbox {
+			ix.queued(cv, at, r)
+			return
+		}
+		if !r.outgoing && cv.th != nil {
+			cv.th.received.put(ix.key(r.id))
 		}
 		status := stDelivered // a message we received was delivered to us
 		if r.outgoing {
@@ -230,6 +259,10 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 			cv.incoming++
 		}
 	case kindStatus:
+		if cv.outbox {
+			ix.outboxStatus(cv, r)
+			return
+		}
 		i, ok := cv.byID.get(ix.key(r.id))
 		if !ok {
 			ix.notice(fmt.Sprintf("conversation %s: status for an unknown message skipped", shortID(c)))

@@ -114,10 +114,14 @@ func (v *Vault) Threads() ([]ThreadSummary, error) {
 		incoming := 0
 		var lastOff int64 = -1
 		for _, cv := range cvs {
-			p.sum.Name = cv.sum.Partner // the last one written wins
+			if !cv.outbox || p.sum.Name == "" {
+				p.sum.Name = cv.sum.Partner // the last connection written wins
+			}
 			p.sum.Messages += cv.msgs.len()
 			incoming += cv.incoming
-			p.sum.Active = later(p.sum.Active, cv.sum.Start)
+			if !cv.outbox {
+				p.sum.Active = later(p.sum.Active, cv.sum.Start)
+			}
 			if n := cv.msgs.len(); n > 0 {
 				if ref := cv.msgs.at(int32(n - 1)); ref.off > lastOff {
 					lastOff = ref.off
