@@ -40,9 +40,10 @@ var statusNames = [...]string{stSending: StatusSending, stDelivered: StatusDeliv
 // history file, and its status. The text stays in the file until
 // [Vault.Load] or [Vault.Search] reads it.
 type msgRef struct {
-	off    int64  // offset of the message's first record in the history file
-	size   uint32 // the record's framed size
-	status uint8
+	off      int64  // offset of the message's first record in the history file
+	size     uint32 // the record's framed size
+	status   uint8
+	incoming bool // received, not sent (it takes room that was padding)
 }
 
 // refBlock is how many message references a block of a [refList] holds.
@@ -188,8 +189,10 @@ type index struct {
 	// contacts holds, per thread (lower-case key fingerprint), what
 	// outlives the scan: received ids and the outbox.
 	contacts map[string]*contactState
+	// scanning is set while the history file is read at open.
+	scanning bool
 	seed     maphash.Seed
-	seed2   maphash.Seed
+	seed2    maphash.Seed
 }
 
 func newIndex() *index {
@@ -240,23 +243,25 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 			ix.queued(cv, at, r)
 			return
 		}
-		if !r.outgoing && cv.th != nil {
-			cv.th.received.put(ix.key(r.id))
-		}
 		status := stDelivered // a message we received was delivered to us
 		if r.outgoing {
 			status = stSending
 		}
-		if i, ok := cv.byID.getOrPut(ix.key(r.id), int32(cv.msgs.len())); ok {
+		key := ix.key(r.id)
+		if i, ok := cv.byID.getOrPut(key, int32(cv.msgs.len())); ok {
 			// A resend: the same message again.
 			cv.msgs.at(i).status = status
 			delete(cv.reasons, i)
 			return
 		}
-		cv.msgs.append(msgRef{off: at.off, size: at.size, status: status})
+		cv.msgs.append(msgRef{off: at.off, size: at.size, status: status, incoming: !r.outgoing})
 		cv.sum.Messages = cv.msgs.len()
 		if !r.outgoing {
 			cv.incoming++
+			if cv.th != nil && !ix.scanning {
+				// While the file is read, finishScan adds them all at once.
+				cv.th.received.put(key)
+			}
 		}
 	case kindStatus:
 		if cv.outbox {
@@ -281,6 +286,34 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 	case kindEnd:
 		cv.sum.End, cv.sum.EndReason = r.time, strings.Clone(r.reason)
 	}
+}
+
+// finishScan is called once the history file is read: it fills every
+// thread's received ids from its conversations' id tables, each set made
+// at its final size once, then drops the conversations' tables.
+func (ix *index) finishScan() {
+	ix.scanning = false
+	n := make(map[*contactState]int)
+	for _, cv := range ix.convs {
+		if cv.th != nil && !cv.outbox {
+			n[cv.th] += cv.incoming
+		}
+	}
+	for th, k := range n {
+		th.received.reserve(th.received.n + k)
+	}
+	for _, cv := range ix.convs {
+		if cv.th == nil || cv.outbox || cv.incoming == 0 {
+			continue
+		}
+		t := &cv.byID
+		for j, h := range t.keys {
+			if h != (idKey{}) && cv.msgs.at(t.vals[j]).incoming {
+				cv.th.received.put(h)
+			}
+		}
+	}
+	ix.forgetIDs()
 }
 
 // forgetIDs drops the message ids of every conversation, once the file is

@@ -140,6 +140,7 @@ func (v *Vault) openLog(h hooks) error {
 			v.idx.notice("history file header damaged; the next write repairs it")
 			lw.fixHdr = true
 		}
+		v.idx.scanning = true
 		res, err := scanRecords(f, int64(logHeaderSize), size, lw.fid, v.keys, v.idx.apply, v.idx.notice)
 		if err != nil {
 			f.Close()
@@ -147,7 +148,7 @@ func (v *Vault) openLog(h hooks) error {
 		}
 		lw.good = res.good
 		lw.dirty = lw.good < size
-		v.idx.forgetIDs()
+		v.idx.finishScan()
 		// Collect the scan's garbage now (the id tables, the read
 		// buffers: 30 MiB at a million messages), so that loading a long
 		// conversation next reuses that memory rather than adding to it.

@@ -31,8 +31,8 @@ var (
 // OutboxMessage is an outgoing message as [Vault.QueueMessage] writes it
 // and [Vault.Outbox] lists it.
 type OutboxMessage struct {
-	Contact string    // key fingerprint
-	ID      string    // 32 hex digits
+	Contact string // key fingerprint
+	ID      string // 32 hex digits
 	Text    string
 	Time    time.Time // when the user wrote it
 }
@@ -369,16 +369,31 @@ func (s *idSet) has(h idKey) bool {
 func (s *idSet) put(h idKey) {
 	h = nonZero(h)
 	if (s.n+1)*4 > len(s.keys)*3 {
-		old := s.keys
-		s.keys = make([]idKey, max(2*len(old), 8))
-		for _, k := range old {
-			if k != (idKey{}) {
-				s.keys[probe(s.keys, k)] = k
-			}
-		}
+		s.resize(max(2*len(s.keys), 8))
 	}
 	if i := probe(s.keys, h); s.keys[i] != h {
 		s.keys[i] = h
 		s.n++
+	}
+}
+
+// reserve makes room for n keys without growing again.
+func (s *idSet) reserve(n int) {
+	size := max(len(s.keys), 8)
+	for n*4 > size*3 {
+		size *= 2
+	}
+	if size > len(s.keys) {
+		s.resize(size)
+	}
+}
+
+func (s *idSet) resize(size int) {
+	old := s.keys
+	s.keys = make([]idKey, size)
+	for _, k := range old {
+		if k != (idKey{}) {
+			s.keys[probe(s.keys, k)] = k
+		}
 	}
 }

@@ -2,6 +2,8 @@ package history
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,9 +31,9 @@ func queueSync(t testing.TB, v *Vault, m OutboxMessage) {
 }
 
 func ids(ms []OutboxMessage) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.ID
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.ID)
 	}
 	return out
 }
@@ -276,4 +278,152 @@ func TestOutbox_ConcurrentQueueMarkAndThread(t *testing.T) {
 			assert.Equal(t, outMsg(contact, 2*k+1, "").ID, m.ID, "in the order queued")
 		}
 	}
+}
+
+// TestOutbox_ACrashLosesNothingReportedDurable copies the profile's files
+// while the vault is open, as a crash would leave them, right after the
+// durable callbacks; and again after the file broke for the next writes.
+func TestOutbox_ACrashLosesNothingReportedDurable(t *testing.T) {
+	cf := &countingFile{}
+	v, dir := newVault(t, withCounter(cf))
+	defer v.Close()
+	var ms []OutboxMessage
+	for i := range 3 {
+		ms = append(ms, outMsg(fpDave, i, fmt.Sprint("durable ", i)))
+		queueSync(t, v, ms[i])
+	}
+	require.NoError(t, v.MarkDelivered(fpDave, ms[0].ID))
+	crashed := copyProfile(t, dir)
+
+	// The next writes fail: what was reported durable stays.
+	cf.failWrite.Store(true)
+	cf.partial.Store(true)
+	lost := outMsg(fpDave, 9, "never durable")
+	done := make(chan error, 1)
+	v.QueueMessage(fpDave, lost, func(err error) { done <- err })
+	err := <-done
+	require.ErrorIs(t, err, errInjected)
+	assert.NotContains(t, err.Error(), lost.Text)
+	err = v.CancelQueued(fpDave, ms[1].ID)
+	require.ErrorIs(t, err, errInjected)
+	assert.Equal(t, []string{ms[1].ID, ms[2].ID}, ids(v.Outbox(fpDave)), "a failed cancel cancels nothing")
+	broken := copyProfile(t, dir)
+
+	for _, d := range []string{crashed, broken} {
+		c, err := Open(d, testPass)
+		require.NoError(t, err)
+		assert.Equal(t, []string{ms[1].ID, ms[2].ID}, ids(c.Outbox(fpDave)))
+		assert.Equal(t, map[string]string{ms[0].ID: StatusDelivered, ms[1].ID: StatusQueued, ms[2].ID: StatusQueued}, statuses(t, c, fpDave))
+		for _, n := range c.Notices() {
+			assert.NotContains(t, n, "damaged")
+		}
+		// The next open's marks name the messages queued before the crash.
+		require.NoError(t, c.CancelQueued(fpDave, ms[1].ID))
+		require.NoError(t, c.Close())
+		c = reopen(t, d)
+		assert.Empty(t, c.Notices(), "the first write repaired the tail")
+		assert.Equal(t, []string{ms[2].ID}, ids(c.Outbox(fpDave)))
+	}
+
+	// The same vault works again once the file does.
+	cf.failWrite.Store(false)
+	queueSync(t, v, lost)
+	assert.Equal(t, []string{ms[1].ID, ms[2].ID, lost.ID}, ids(v.Outbox(fpDave)))
+}
+
+// TestOutbox_AFailedFirstWriteStartsTheStreamWithTheNextOne makes the
+// first write of an outbox stream (its start record and first message)
+// fail: the next message must still begin with the start record, or the
+// stream would belong to no thread.
+func TestOutbox_AFailedFirstWriteStartsTheStreamWithTheNextOne(t *testing.T) {
+	for _, failSync := range []bool{false, true} {
+		t.Run(fmt.Sprint("fsync fails ", failSync), func(t *testing.T) {
+			cf := &countingFile{}
+			v, dir := newVault(t, withCounter(cf))
+			if failSync {
+				cf.failSync.Store(true)
+			} else {
+				cf.failWrite.Store(true)
+			}
+			done := make(chan error, 1)
+			first := outMsg(fpDave, 1, "first")
+			v.QueueMessage(fpDave, first, func(err error) { done <- err })
+			require.ErrorIs(t, <-done, errInjected)
+			assert.Empty(t, v.Outbox(fpDave))
+			cf.failWrite.Store(false)
+			cf.failSync.Store(false)
+			second := outMsg(fpDave, 2, "second")
+			queueSync(t, v, second)
+			queueSync(t, v, first) // the failed one, queued again
+			require.NoError(t, v.Close())
+
+			v = reopen(t, dir)
+			assert.Empty(t, v.Notices())
+			assert.Equal(t, []string{second.ID, first.ID}, ids(v.Outbox(fpDave)))
+			sums, err := v.Threads()
+			require.NoError(t, err)
+			require.Len(t, sums, 1)
+			assert.Equal(t, fpDave, sums[0].Contact)
+		})
+	}
+}
+
+// TestOutbox_EveryCutOfTheFileOpensWithTheCompleteRecords cuts a history
+// with an outbox stream at every byte: the open never reports damage, the
+// outbox holds exactly the messages whose records are complete, minus
+// those whose marks are complete, and the next write repairs the tail.
+func TestOutbox_EveryCutOfTheFileOpensWithTheCompleteRecords(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	a, b := outMsg(fpDave, 1, "a"), outMsg(fpDave, 2, "b")
+	queueSync(t, v, a) // start and a, one write
+	queueSync(t, v, b)
+	require.NoError(t, v.MarkDelivered(fpDave, a.ID))
+	require.NoError(t, v.Close())
+	data, err := os.ReadFile(filepath.Join(dir, logFileName))
+	require.NoError(t, err)
+	ends := recordEnds(t, data)
+	require.Len(t, ends, 4) // start, a, b, delivered a
+
+	cp := copyProfile(t, dir)
+	noSync := hooks{wrapLog: func(f logFile) logFile { return noSyncFile{f} }}
+	for cut := 0; cut < len(data); cut++ {
+		var want []string
+		if cut >= ends[1] && cut < ends[3] {
+			want = append(want, a.ID)
+		}
+		if cut >= ends[2] {
+			want = append(want, b.ID)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(cp, logFileName), data[:cut], 0o600))
+		c, err := open(cp, testPass, noSync)
+		require.NoError(t, err, "cut at %d", cut)
+		require.Equal(t, want, ids(c.Outbox(fpDave)), "cut at %d", cut)
+		for _, n := range c.Notices() {
+			require.NotContains(t, n, "damaged", "cut at %d", cut)
+		}
+		after := outMsg(fpDave, 3, "after the cut")
+		queueSync(t, c, after)
+		require.NoError(t, c.Close())
+		c, err = open(cp, testPass, noSync)
+		require.NoError(t, err)
+		require.Empty(t, c.Notices(), "cut at %d", cut)
+		require.Equal(t, append(want, after.ID), ids(c.Outbox(fpDave)), "cut at %d", cut)
+		require.NoError(t, c.Close())
+	}
+}
+
+func TestOutbox_OlderHistoriesOpenUnchanged(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	_, _, _ = threeConversations(t, v)
+	require.NoError(t, v.Close())
+	before := hashFiles(t, dir)
+	v = reopen(t, dir)
+	assert.Empty(t, v.Outbox(""))
+	bob, err := v.Thread(fpBob)
+	require.NoError(t, err)
+	for _, m := range bob.Messages {
+		assert.Contains(t, []string{StatusSending, StatusDelivered, StatusFailed}, m.Status)
+	}
+	require.NoError(t, v.Close())
+	assert.Equal(t, before, hashFiles(t, dir), "opening and reading writes nothing")
 }
