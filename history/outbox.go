@@ -1,10 +1,12 @@
 package history
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -160,10 +162,15 @@ func (v *Vault) QueueMessage(contact string, m OutboxMessage, durable func(error
 	if m.Time.IsZero() {
 		m.Time = time.Now()
 	}
+	// An id is queued once: it is looked up in the index and among the
+	// messages being written, which leave that set once applied.
+	key := contact + "\x00" + m.ID
+	v.qmu.Lock()
+	defer v.qmu.Unlock()
 	v.mu.RLock()
 	_, dup := v.idx.outboxStatusOf(contact, m.ID)
 	v.mu.RUnlock()
-	if dup {
+	if _, writing := v.queueing[key]; dup || writing {
 		fail(fmt.Errorf("message %q is already in the outbox", m.ID))
 		return
 	}
@@ -173,9 +180,20 @@ func (v *Vault) QueueMessage(contact string, m OutboxMessage, durable func(error
 		return
 	}
 	rec := record{kind: kindMessage, outgoing: true, time: m.Time, id: m.ID, text: m.Text}
-	if err := v.log.enqueue(w, rec, durable, false); err != nil {
-		fail(err)
+	done := func(err error) {
+		v.qmu.Lock()
+		delete(v.queueing, key)
+		v.qmu.Unlock()
+		durable(err)
 	}
+	if err := v.log.enqueue(w, rec, done, false); err != nil {
+		fail(err)
+		return
+	}
+	if v.queueing == nil {
+		v.queueing = make(map[string]struct{})
+	}
+	v.queueing[key] = struct{}{}
 }
 
 // outboxWriter returns the outbox stream of contact for this open, made
@@ -263,15 +281,7 @@ func (v *Vault) Outbox(contact string) []OutboxMessage {
 			add(th)
 		}
 	}
-	slices.SortFunc(items, func(a, b item) int {
-		switch {
-		case a.off < b.off:
-			return -1
-		case a.off > b.off:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.off, b.off) })
 	out := make([]OutboxMessage, len(items))
 	for i, it := range items {
 		out[i] = it.m
@@ -349,11 +359,18 @@ type idSet struct {
 	n    int
 }
 
+// probe returns the slot of h: where it is, or the empty slot where it
+// belongs. The table's size need not be a power of two (so reserve can
+// make it just large enough): h.a is mapped onto it by multiplication.
 func probe(keys []idKey, h idKey) int {
-	mask := uint64(len(keys) - 1)
-	for i := h.a & mask; ; i = (i + 1) & mask {
+	n := uint64(len(keys))
+	i, _ := bits.Mul64(h.a, n)
+	for {
 		if k := keys[i]; k == h || k == (idKey{}) {
 			return int(i)
+		}
+		if i++; i == n {
+			i = 0
 		}
 	}
 }
@@ -377,13 +394,9 @@ func (s *idSet) put(h idKey) {
 	}
 }
 
-// reserve makes room for n keys without growing again.
+// reserve makes room for n keys, at most three quarters full.
 func (s *idSet) reserve(n int) {
-	size := max(len(s.keys), 8)
-	for n*4 > size*3 {
-		size *= 2
-	}
-	if size > len(s.keys) {
+	if size := n*4/3 + 1; size > len(s.keys) {
 		s.resize(size)
 	}
 }

@@ -427,3 +427,53 @@ func TestOutbox_OlderHistoriesOpenUnchanged(t *testing.T) {
 	require.NoError(t, v.Close())
 	assert.Equal(t, before, hashFiles(t, dir), "opening and reading writes nothing")
 }
+
+func TestOutbox_TheSameIDQueuedTwiceAtOnceIsWrittenOnce(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	m := outMsg(fpDave, 1, "once")
+	const n = 8
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v.QueueMessage(fpDave, m, func(err error) { errs <- err })
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for range n {
+		if err := <-errs; err == nil {
+			ok++
+		} else {
+			assert.ErrorContains(t, err, "already in the outbox")
+		}
+	}
+	assert.Equal(t, 1, ok)
+	require.NoError(t, v.Close())
+	v = reopen(t, dir)
+	assert.Empty(t, v.Notices())
+	assert.Equal(t, []string{m.ID}, ids(v.Outbox(fpDave)))
+}
+
+func TestIDSet_HoldsWhatWasPutAtAnySize(t *testing.T) {
+	ix := newIndex()
+	for _, reserve := range []int{0, 1, 7, 1000, 5000} {
+		var s idSet
+		s.reserve(reserve)
+		assert.False(t, s.has(ix.key("absent")))
+		for i := range 3000 {
+			s.put(ix.key(fmt.Sprint(i)))
+			s.put(ix.key(fmt.Sprint(i))) // twice counts once
+		}
+		s.put(idKey{}) // the zero hash is stored as another key
+		assert.Equal(t, 3001, s.n)
+		assert.LessOrEqual(t, s.n*4, len(s.keys)*3)
+		for i := range 3000 {
+			require.True(t, s.has(ix.key(fmt.Sprint(i))), "reserve %d, key %d", reserve, i)
+			require.False(t, s.has(ix.key(fmt.Sprint(-i-1))), "reserve %d, key %d", reserve, -i-1)
+		}
+		assert.True(t, s.has(idKey{}))
+	}
+}

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -240,15 +241,7 @@ func threadOrder(snaps []convSnapshot) [][]int {
 			all = append(all, ref{off: m.off, k: int32(k), i: int32(i)})
 		}
 	}
-	slices.SortFunc(all, func(a, b ref) int {
-		switch {
-		case a.off < b.off:
-			return -1
-		case a.off > b.off:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(all, func(a, b ref) int { return cmp.Compare(a.off, b.off) })
 	for p, r := range all {
 		pos[r.k][r.i] = p
 	}

@@ -132,6 +132,11 @@ type Vault struct {
 	idx    *index           // guarded by mu
 	keys   *keyring         // the conversation keys, for reading records
 	reader *recordReader
+	// qmu serializes QueueMessage's check that an id is new; queueing
+	// holds the outbox messages (contact NUL id) written but not yet in
+	// the index. The committer's callbacks take qmu, holding no lock.
+	qmu      sync.Mutex
+	queueing map[string]struct{}
 }
 
 // hooks let tests watch and break the history file and the folder.
