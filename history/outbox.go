@@ -217,6 +217,16 @@ func (v *Vault) outboxWriter(contact string) (*writer, error) {
 			name = c.Name
 		}
 	}
+	if name == "" {
+		// No contact (yet): the name of the thread's last connection.
+		v.mu.RLock()
+		for _, cv := range v.idx.thread(contact) {
+			if !cv.outbox && cv.sum.Partner != "" {
+				name = cv.sum.Partner
+			}
+		}
+		v.mu.RUnlock()
+	}
 	if len(name) > maxFieldSize {
 		name = ""
 	}
