@@ -522,3 +522,55 @@ func TestThread_QueuedMessagesTakeTheirPlaceAmongAConnectionsMessages(t *testing
 	assert.Equal(t, StatusQueued, sums[0].Last.Status)
 	assert.Equal(t, "Dave", th.Messages[3].From)
 }
+
+// TestOutbox_DeletingAContactWhileItsMessagesAreQueued queues and marks
+// messages of a contact while it is deleted: every callback is called, a
+// message reported durable after the deletion is in the outbox, and the
+// history reopens without a notice.
+func TestOutbox_DeletingAContactWhileItsMessagesAreQueued(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	queueSync(t, v, outMsg(fpDave, 0, "before"))
+	const n = 100
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	durable := map[string]bool{}
+	for i := 1; i <= n; i++ {
+		wg.Add(1)
+		m := outMsg(fpDave, i, fmt.Sprint("racing ", i))
+		v.QueueMessage(fpDave, m, func(err error) {
+			if err != nil {
+				assert.ErrorIs(t, err, ErrClosed)
+				wg.Done()
+				return
+			}
+			mu.Lock()
+			durable[m.ID] = true
+			mu.Unlock()
+			go func() { // a callback must not block the committer
+				defer wg.Done()
+				// The mark may find the message deleted meanwhile.
+				if err := v.MarkDelivered(fpDave, m.ID); err != nil {
+					assert.ErrorIs(t, err, ErrUnknownMessage)
+				}
+			}()
+		})
+		if i == n/2 {
+			require.NoError(t, v.DeleteContactAndHistory(fpDave))
+		}
+	}
+	wg.Wait()
+	th, err := v.Thread(fpDave)
+	require.NoError(t, err)
+	for _, m := range th.Messages {
+		assert.True(t, durable[m.ID], "%s is in the thread but was not reported durable", m.ID)
+	}
+	require.NoError(t, v.Close())
+	v = reopen(t, dir)
+	assert.Empty(t, v.Notices())
+	again, err := v.Thread(fpDave)
+	require.NoError(t, err)
+	assert.Equal(t, len(th.Messages), len(again.Messages))
+	for _, m := range again.Messages {
+		assert.NotEqual(t, "before", m.Text)
+	}
+}
