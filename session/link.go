@@ -34,6 +34,8 @@ const (
 // keepalive goroutine pings.
 type link struct {
 	s         *Session
+	id        LinkID
+	contact   string // whom a dialed link means to reach, if known
 	conn      *transport.Conn
 	addr      string
 	initiator bool
@@ -57,9 +59,10 @@ type link struct {
 	weAccepted   bool
 	accepting    bool // accept is saving the contact and opening the history
 	peerAccepted bool
-	announce     bool                 // connected, EventConnected not yet emitted
+	connected    bool                 // it has been connected
+	announce     bool                 // connected, Connected not yet emitted
 	pending      map[string]*outgoing // sent, waiting for an ack
-	endReason    string
+	endReason    EndReason
 	endErr       error
 	queue        []writeItem
 	poke         chan struct{}
@@ -115,9 +118,12 @@ func (plainLayer) open(rec []byte) ([]byte, error) {
 	return rec[1:], nil
 }
 
-func (s *Session) newLink(conn *transport.Conn, addr string, initiator bool) *link {
-	return &link{
+// newLinkLocked makes a link and registers it; the caller holds s.mu.
+func (s *Session) newLinkLocked(conn *transport.Conn, addr string, initiator bool) *link {
+	s.nextLink++
+	l := &link{
 		s:         s,
+		id:        s.nextLink,
 		conn:      conn,
 		addr:      addr,
 		initiator: initiator,
@@ -126,13 +132,15 @@ func (s *Session) newLink(conn *transport.Conn, addr string, initiator bool) *li
 		pending:   map[string]*outgoing{},
 		poke:      make(chan struct{}, 1),
 	}
+	s.links[l.id] = l
+	return l
 }
 
 // end starts ending the link with reason; the first reason wins. The reader
 // notices the closed connection and cleans up.
-func (l *link) end(reason string, err error) {
+func (l *link) end(reason EndReason, err error) {
 	l.mu.Lock()
-	if l.endReason == "" {
+	if l.endReason == 0 {
 		l.endReason, l.endErr = reason, err
 	}
 	l.state = linkEnding
@@ -145,13 +153,13 @@ func (l *link) end(reason string, err error) {
 }
 
 // abort ends the link at once (Close after the goodbye had its chance).
-func (l *link) abort() { l.end(ReasonWeLeft, nil) }
+func (l *link) abort() { l.end(EndWeLeft, nil) }
 
 // leave says goodbye and ends the link once the partner has closed, or
 // after a short wait.
-func (l *link) leave(reason string) {
+func (l *link) leave(reason EndReason) {
 	l.mu.Lock()
-	if l.endReason == "" {
+	if l.endReason == 0 {
 		l.endReason = reason
 	}
 	ending := l.state == linkEnding
@@ -190,6 +198,22 @@ func (l *link) partnerCopy() Partner {
 	return *l.partner
 }
 
+// needsUser reports a key the user must decide on: new or changed.
+func (l *link) needsUser() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.partner != nil && (l.partner.Trust == TrustNew || l.partner.Trust == TrustChanged)
+}
+
+// waitingForUser reports a request of a new or changed key that the user
+// has not answered yet.
+func (l *link) waitingForUser() bool {
+	l.mu.Lock()
+	st, accepted := l.state, l.weAccepted || l.accepting
+	l.mu.Unlock()
+	return (st == linkHandshaking || st == linkDeciding) && !accepted && l.needsUser()
+}
+
 func (l *link) hasPartner() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -217,7 +241,7 @@ func (l *link) enqueue(it writeItem) error {
 	err := l.enqueueLocked(it)
 	l.mu.Unlock()
 	if errors.Is(err, errQueueFull) {
-		l.end("The partner stopped reading", errors.New("session: the partner is not reading; too many records queued"))
+		l.end(EndTimeout, errors.New("session: the partner is not reading; too many records queued"))
 		return ErrNotConnected
 	}
 	if err != nil {
@@ -289,7 +313,7 @@ func (l *link) sendText(o *outgoing, fresh bool) error {
 		delete(l.pending, id)
 		l.mu.Unlock()
 		if conv != nil {
-			_ = conv.AppendStatus(id, false, "Not sent: the chat ended")
+			_ = conv.AppendStatus(id, false, "not_sent")
 		}
 		return err
 	}
@@ -332,7 +356,7 @@ func (l *link) sendNow(it writeItem) bool {
 		frame   []byte
 		sealErr error
 	)
-	seal := func() *Event {
+	seal := func() Event {
 		rec, err := l.layer.seal(it.pt)
 		if err != nil {
 			sealErr = err
@@ -343,8 +367,7 @@ func (l *link) sendNow(it writeItem) bool {
 			return nil
 		}
 		// Announced before the write, so that its ack cannot overtake it.
-		e := l.messageEvent(it.msg, frame)
-		return &e
+		return l.messageEvent(it.msg, frame)
 	}
 	if it.msg != nil && !it.retry {
 		if !l.s.emitNow(seal) {
@@ -354,7 +377,7 @@ func (l *link) sendNow(it writeItem) bool {
 		seal()
 	}
 	if sealErr != nil {
-		l.end("Connection failed", sealErr)
+		l.end(EndNetwork, sealErr)
 		return true
 	}
 	n, err := l.conn.WriteRawWithin(frame, fastWriteTimeout)
@@ -365,18 +388,17 @@ func (l *link) sendNow(it writeItem) bool {
 		l.carried.Add(1)
 		l.pokeWriter()
 	default:
-		l.end(ReasonPartnerLeft, err)
+		l.end(EndPartnerLeft, err)
 	}
 	return true
 }
 
-// messageEvent is the EventMessage of our message o, sealed in wire.
+// messageEvent is the MessageEvent of our message o, sealed in wire.
 func (l *link) messageEvent(o *outgoing, wire []byte) Event {
-	p := l.partnerCopy()
-	return Event{Kind: EventMessage, Message: &Message{
+	return MessageEvent{Link: l.id, Contact: l.fingerprint, Message: Message{
 		ID: hex.EncodeToString(o.id[:]), Outgoing: true, From: l.s.cfg.Name,
 		Text: o.text, Time: o.time, Wire: append([]byte(nil), wire...),
-	}, Partner: &p}
+	}}
 }
 
 // historyFailed is the durable callback of our own messages. It runs on
@@ -384,7 +406,7 @@ func (l *link) messageEvent(o *outgoing, wire []byte) Event {
 // (the reader reports why), it does not emit.
 func (l *link) historyFailed(err error) {
 	if err != nil {
-		l.end(reasonHistoryFailed, fmt.Errorf("session: the history cannot be written: %w", err))
+		l.end(EndWeLeft, fmt.Errorf("%w: %w", errHistoryFailed, err))
 	}
 }
 
@@ -423,7 +445,7 @@ func (l *link) writeQueued(bufp *[]byte) (more, ok bool) {
 	defer l.sendMu.Unlock()
 	if l.carry != nil {
 		if err := l.conn.WriteRaw(l.carry); err != nil {
-			l.end(ReasonPartnerLeft, err)
+			l.end(EndPartnerLeft, err)
 			return false, false
 		}
 		l.carry = nil
@@ -448,7 +470,7 @@ func (l *link) writeQueued(bufp *[]byte) (more, ok bool) {
 	for _, it := range batch {
 		rec, err := l.layer.seal(it.pt)
 		if err != nil {
-			l.end("Connection failed", err)
+			l.end(EndNetwork, err)
 			return false, false
 		}
 		start := len(buf)
@@ -461,7 +483,7 @@ func (l *link) writeQueued(bufp *[]byte) (more, ok bool) {
 		bye = bye || it.bye
 	}
 	if err := l.conn.WriteRaw(buf); err != nil {
-		l.end(ReasonPartnerLeft, err)
+		l.end(EndPartnerLeft, err)
 		return false, false
 	}
 	if bye {
@@ -491,17 +513,37 @@ func (l *link) run(dial func(context.Context) (*transport.Conn, error)) {
 	defer l.s.wg.Done()
 	defer close(l.finished)
 	last := l.connect(dial)
-	// The session is free for the next partner before the front end hears
-	// that this one is gone.
+	// The contact's place is free for its next link before the front end
+	// hears that this one is gone.
 	l.s.linkEnded(l)
 	l.s.emit(last)
 }
 
+// ended is the Ended event of the link: our reason if we ended it, else
+// the reason err gives.
+func (l *link) ended(err error) Ended {
+	l.mu.Lock()
+	reason, ourErr, connected := l.endReason, l.endErr, l.connected
+	addr := l.addr
+	l.mu.Unlock()
+	e := Ended{Link: l.id, Contact: l.fingerprint, Addr: addr, Connected: connected, Incoming: !l.initiator, Reason: reason, Err: ourErr}
+	r, peer := reasonOf(err)
+	if reason == 0 {
+		e.Reason = r
+	}
+	if e.Reason == r {
+		e.Peer = peer
+	}
+	if e.Err == nil {
+		e.Err = err
+	}
+	return e
+}
+
 // connect runs the link and returns the event that reports its end.
 func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Event {
-
+	l.s.emit(Handshaking{Link: l.id, Addr: l.addr, Contact: l.contact, Incoming: !l.initiator})
 	if dial != nil {
-		l.s.emit(Event{Kind: EventHandshaking, Addr: l.addr})
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
 			select {
@@ -513,8 +555,8 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 		conn, err := dial(ctx)
 		cancel()
 		if err != nil {
-			l.end("Could not connect", err)
-			return Event{Kind: EventDisconnected, Addr: l.addr, Reason: "Could not connect to " + l.addr, Err: err}
+			l.end(dialReason(err), err)
+			return l.ended(err)
 		}
 		l.mu.Lock()
 		l.conn = conn
@@ -522,26 +564,37 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 		l.mu.Unlock()
 		if ending {
 			conn.Close()
-			return Event{Kind: EventDisconnected, Addr: l.addr, Reason: "Cancelled"}
+			return l.ended(nil)
 		}
-	} else {
-		l.s.emit(Event{Kind: EventHandshaking, Addr: l.addr})
 	}
 
 	err := l.handshake()
-	if !l.initiator && !l.s.handshakeDone(l, err == nil) && err == nil {
-		// Another partner's handshake finished first: this one is told
-		// the host is busy, sealed, and the conversation is not disturbed.
-		l.sayBusy()
-		return Event{Kind: EventTurnedAway, Addr: l.addr, Reason: "busy"}
-	}
+	replaced, busy, goOn := l.s.handshakeDone(l, err == nil)
 	if err != nil {
 		err = explain(err)
-		l.end("Handshake failed", err)
-		if l.initiator {
-			return Event{Kind: EventDisconnected, Addr: l.addr, Reason: describe(err), Err: err}
+		r, _ := reasonOf(err)
+		l.end(r, err)
+		return l.ended(err)
+	}
+	if busy {
+		// Too many requests wait for the user: this one is told the host
+		// is busy, sealed, and nobody else is disturbed.
+		l.sayBusy()
+		return TurnedAway{Addr: l.addr, Reason: EndBusy}
+	}
+	if !goOn {
+		l.end(EndWeLeft, nil)
+		return l.ended(nil)
+	}
+	if replaced != nil {
+		// A newer connection of the same key takes over at once (a
+		// partner that restarted must get back in); the old link's end is
+		// reported before the new request.
+		replaced.end(EndReplaced, nil)
+		select {
+		case <-replaced.finished:
+		case <-time.After(2 * time.Second):
 		}
-		return Event{Kind: EventError, Addr: l.addr, Err: fmt.Errorf("connection from %s refused: %w", l.addr, err)}
 	}
 
 	l.s.wg.Add(2)
@@ -551,53 +604,92 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 	l.mu.Lock()
 	l.state = linkDeciding
 	l.acceptTimer = time.AfterFunc(l.s.cfg.AcceptTimeout, func() {
-		l.leave("Nobody answered the partner request")
+		l.leave(EndTimeout)
 	})
 	p := *l.partner
 	l.mu.Unlock()
-	l.s.emit(Event{Kind: EventPartnerRequest, Addr: l.addr, Partner: &p})
+	l.s.emit(Request{Link: l.id, Partner: p})
 
 	return l.cleanup(l.readLoop())
 }
 
-// sayBusy tells a partner whose handshake finished while another
-// conversation runs that the host is busy (a sealed Bye), and closes.
+// sayBusy tells a partner whose handshake finished while too many
+// requests wait that the host is busy (a sealed Bye), and closes.
 func (l *link) sayBusy() {
-	if rec, err := l.layer.seal(encodeBye("busy: the host is already in a chat; try again later")); err == nil {
+	if rec, err := l.layer.seal(encodeBye("busy: too many people are waiting to be let in; try again later")); err == nil {
 		l.conn.WriteTimeout = time.Second
 		_ = l.conn.WriteFrame(rec)
 		_ = l.conn.CloseWrite()
 	}
-	l.end("busy", nil)
+	l.end(EndBusy, nil)
 }
 
-// describe turns a link error into words for the user.
-func describe(err error) string {
+// dialReason tells why a dial failed.
+func dialReason(err error) EndReason {
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return EndCancelled
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return EndRefused
+	case errors.As(err, &dns), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
+		errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return EndUnreachable
+	}
+	return EndNetwork
+}
+
+// alertReason is the end reason of an alert the peer sent.
+func alertReason(a *scrypto.Alert) EndReason {
+	switch a.Code {
+	case scrypto.AlertBusy:
+		return EndBusy
+	case scrypto.AlertVersion:
+		return EndVersion
+	case scrypto.AlertAuthFailed:
+		return EndSecurity
+	case scrypto.AlertNotAdmitted:
+		return EndNotAdmitted
+	case scrypto.AlertInvite:
+		return EndInviteRefused
+	case scrypto.AlertWrongKey:
+		return EndWrongKey
+	case scrypto.AlertProtocol, scrypto.AlertPlaintext, scrypto.AlertSecureRefused:
+		return EndNotSecureChat
+	}
+	return EndNetwork
+}
+
+// reasonOf tells why a link failed with err; peer is the partner's own
+// words (an alert's reason), untrusted.
+func reasonOf(err error) (r EndReason, peer string) {
 	var a *scrypto.Alert
 	switch {
+	case err == nil:
+		return EndNetwork, ""
 	case errors.Is(err, ErrWrongKey):
-		return "The invite's address answered with another key than the invite's: someone may be intercepting. Nothing was sent."
-	case errors.Is(err, ErrNotAdmitted):
-		return "The host admits only its contacts and people it invited. Ask them for an invite."
-	case errors.Is(err, ErrOlderPeer):
-		return "Your partner runs another version of SecureChat (" + err.Error() + "). Both need the same version."
-	case errors.Is(err, ErrInviteRefused) && errors.As(err, &a):
-		return "The host refused the invite: " + names.Escape(a.Reason)
+		return EndWrongKey, ""
 	case errors.As(err, &a):
-		return "The partner refused: " + names.Escape(a.Reason)
+		return alertReason(a), a.Reason
+	case errors.Is(err, ErrNotAdmitted):
+		return EndNotAdmitted, ""
+	case errors.Is(err, ErrOlderPeer), errors.Is(err, scrypto.ErrVersion):
+		return EndVersion, ""
+	case errors.Is(err, ErrInviteRefused):
+		return EndInviteRefused, ""
 	case errors.Is(err, scrypto.ErrAuthFailed), errors.Is(err, scrypto.ErrRecordAuth):
-		return "Security check failed: " + err.Error()
+		return EndSecurity, ""
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "Nobody is listening there. Is SecureChat hosting at that address?"
+		return EndRefused, ""
 	case errors.Is(err, transport.ErrFrameTooLarge), errors.Is(err, scrypto.ErrNotSecureChat):
-		return "That address does not speak SecureChat."
+		return EndNotSecureChat, ""
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return ReasonPartnerLeft
+		return EndPartnerLeft, ""
 	case isTimeout(err):
-		return "The partner stopped responding"
+		return EndTimeout, ""
 	}
-	return err.Error()
+	return EndNetwork, ""
 }
 
 // explain wraps an authenticated refusal from the partner in the error a
@@ -670,7 +762,7 @@ func (l *link) identify(peer *scrypto.PublicIdentity, name string, invited bool)
 	if exp != nil && exp.invite && p.Trust == TrustChanged {
 		return fmt.Errorf("%w: the invite is for key %s, and %s answered with key %s", ErrWrongKey, exp.ids[0][:16], l.addr, p.Fingerprint[:16])
 	}
-	if !l.initiator && l.s.cfg.OnlyContacts && p.Trust == TrustNew {
+	if !l.initiator && l.s.onlyContacts.Load() && p.Trust == TrustNew {
 		return ErrNotAdmitted
 	}
 	p.Addr = l.addr
@@ -900,7 +992,10 @@ func (l *link) plainHandshake() error {
 	}
 	l.layer = plainLayer{}
 	l.mu.Lock()
-	l.partner = &Partner{Name: names.Escape(name) + " (unencrypted)", Addr: l.addr, Trust: TrustNew}
+	// The demonstration has no keys: the address stands in for the
+	// contact id, so that each plaintext partner has a link of its own.
+	l.fingerprint = "plaintext " + l.addr
+	l.partner = &Partner{Name: names.Escape(name) + " (unencrypted)", Addr: l.addr, Fingerprint: l.fingerprint, Trust: TrustNew}
 	l.mu.Unlock()
 	return nil
 }
@@ -929,15 +1024,16 @@ func (l *link) accept() error {
 			}
 		}
 		if err := l.s.admitted(p, l.peerKey, dialed, replaces); err != nil {
-			l.end(reasonHistoryFailed, err)
+			err = fmt.Errorf("%w: %w", errHistoryFailed, err)
+			l.end(EndWeLeft, err)
 			return err
 		}
 		conv, err := st.BeginConversation(history.ConversationMeta{
-			Partner: p.Label(), Fingerprint: p.Fingerprint, Role: l.s.role(), Addr: l.addr, Start: l.s.cfg.Now(),
+			Partner: p.Label(), Fingerprint: p.Fingerprint, Role: l.role(), Addr: l.addr, Start: l.s.cfg.Now(),
 		})
 		if err != nil {
-			err = fmt.Errorf("session: the history cannot be written, so the chat cannot start: %w", err)
-			l.end(reasonHistoryFailed, err)
+			err = fmt.Errorf("%w, so the chat cannot start: %w", errHistoryFailed, err)
+			l.end(EndWeLeft, err)
 			return err
 		}
 		l.mu.Lock()
@@ -956,6 +1052,7 @@ func (l *link) accept() error {
 	l.weAccepted = true
 	if l.peerAccepted && l.state == linkDeciding {
 		l.state = linkConnected
+		l.connected = true
 		l.announce = true
 	}
 	l.mu.Unlock()
@@ -964,8 +1061,17 @@ func (l *link) accept() error {
 	return nil
 }
 
-// reasonHistoryFailed ends a chat whose messages cannot be stored.
-const reasonHistoryFailed = "The history cannot be written (is the disk full?), so the chat was stopped"
+// errHistoryFailed ends a chat whose messages cannot be stored: the link
+// ends with EndWeLeft and an Err wrapping it, after a HistoryError.
+var errHistoryFailed = errors.New("session: the history cannot be written")
+
+// role is what the history records of our side of the link.
+func (l *link) role() string {
+	if l.initiator {
+		return "connect"
+	}
+	return "host"
+}
 
 // decline is the front end's no.
 func (l *link) decline() error {
@@ -975,9 +1081,8 @@ func (l *link) decline() error {
 		return ErrNoRequest
 	}
 	l.acceptTimer.Stop()
-	name := l.partner.Name
 	l.mu.Unlock()
-	l.leave("You declined " + name)
+	l.leave(EndWeDeclined)
 	return nil
 }
 
@@ -986,13 +1091,14 @@ func (l *link) maybeConnected() {
 	l.mu.Lock()
 	if l.state == linkDeciding && l.weAccepted && l.peerAccepted {
 		l.state = linkConnected
+		l.connected = true
 		l.announce = true
 	}
 	if l.announce {
 		l.announce = false
 		p := *l.partner
 		l.mu.Unlock()
-		l.s.emit(Event{Kind: EventConnected, Addr: l.addr, Partner: &p})
+		l.s.emit(Connected{Link: l.id, Partner: p})
 		l.s.resendQueued(l)
 		return
 	}
@@ -1000,7 +1106,7 @@ func (l *link) maybeConnected() {
 	p := *l.partner
 	l.mu.Unlock()
 	if waiting {
-		l.s.emit(Event{Kind: EventWaitingForPartner, Partner: &p})
+		l.s.emit(Waiting{Link: l.id, Partner: p})
 	}
 }
 
@@ -1058,7 +1164,7 @@ func (l *link) handle(m *wireMsg, rec []byte) (done bool, err error) {
 			if conv := l.history(); conv != nil {
 				_ = conv.AppendStatus(id, true, "")
 			}
-			l.s.emit(Event{Kind: EventDelivered, ID: id})
+			l.s.emit(Delivered{Contact: l.fingerprint, ID: id})
 		}
 	case msgText:
 		if !l.isConnected() {
@@ -1078,7 +1184,7 @@ func (l *link) receiveText(m *wireMsg, rec []byte) {
 	ack := func(err error) {
 		if err != nil {
 			l.s.unsee(l.fingerprint, id)
-			l.end(reasonHistoryFailed, fmt.Errorf("session: the history cannot be written, so the message was not acknowledged: %w", err))
+			l.end(EndWeLeft, fmt.Errorf("%w, so the message was not acknowledged: %w", errHistoryFailed, err))
 			return
 		}
 		_ = l.enqueue(writeItem{pt: encodeAck(m.id)})
@@ -1096,7 +1202,7 @@ func (l *link) receiveText(m *wireMsg, rec []byte) {
 	}
 	if fresh {
 		p := l.partnerCopy()
-		l.s.emit(Event{Kind: EventMessage, Partner: &p, Message: &Message{
+		l.s.emit(MessageEvent{Link: l.id, Contact: l.fingerprint, Message: Message{
 			ID: id, From: p.Label(), Text: m.text, Time: m.time, Wire: transport.Frame(rec),
 		}})
 	}
@@ -1115,21 +1221,31 @@ func (s *Session) unsee(partner, id string) {
 // history records the end, and the front end hears why.
 func (l *link) cleanup(readErr error) Event {
 	var bye *errBye
-	reason, err := ReasonPartnerLeft, readErr
 	l.mu.Lock()
-	ourReason, ourErr := l.endReason, l.endErr
+	ours, connected := l.endReason, l.connected
 	l.mu.Unlock()
+	var e Ended
 	switch {
 	case errors.As(readErr, &bye) && strings.HasPrefix(bye.reason, "busy"):
-		reason, err = "The host is busy in another chat; try again later", nil
+		l.end(EndBusy, nil)
+		e = l.ended(nil)
+		e.Reason, e.Peer, e.Err = EndBusy, bye.reason, nil
 	case errors.As(readErr, &bye):
-		reason, err = ReasonPartnerLeft, nil
-	case ourReason != "":
-		reason, err = ourReason, ourErr
-	case readErr != nil:
-		reason = describe(readErr)
+		// A goodbye before both accepted: the partner did not let us in.
+		r := EndPartnerLeft
+		if !connected {
+			r = EndPartnerDeclined
+		}
+		l.end(r, nil)
+		e = l.ended(nil)
+		e.Reason, e.Peer, e.Err = r, bye.reason, nil
+	case ours != 0:
+		e = l.ended(nil)
+	default:
+		r, _ := reasonOf(readErr)
+		l.end(r, readErr)
+		e = l.ended(readErr)
 	}
-	l.end(reason, err)
 	l.mu.Lock()
 	pending := l.pending
 	l.pending = map[string]*outgoing{}
@@ -1137,18 +1253,20 @@ func (l *link) cleanup(readErr error) Event {
 		l.acceptTimer.Stop()
 	}
 	l.mu.Unlock()
+	if errors.Is(e.Err, errHistoryFailed) {
+		l.s.emit(HistoryError{Contact: l.fingerprint, Err: e.Err})
+	}
 	conv := l.history()
 	for id, o := range pending {
 		if conv != nil {
-			_ = conv.AppendStatus(id, false, reason)
+			_ = conv.AppendStatus(id, false, e.Reason.String())
 		}
-		l.s.fail(o, "Not delivered: "+reason)
+		l.s.fail(o, e.Reason, e.Err)
 	}
 	if conv != nil {
-		if herr := conv.End(reason, l.s.cfg.Now()); herr != nil {
-			l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved: %w", herr)})
+		if herr := conv.End(e.Reason.String(), l.s.cfg.Now()); herr != nil {
+			l.s.emit(HistoryError{Contact: l.fingerprint, Err: fmt.Errorf("session: the history is not being saved: %w", herr)})
 		}
 	}
-	p := l.partnerCopy()
-	return Event{Kind: EventDisconnected, Addr: l.addr, Partner: &p, Reason: reason, Err: err}
+	return e
 }
