@@ -102,17 +102,21 @@ type settingsJSON struct {
 }
 
 // profileVersion is the version of the sealed profile's content that this
-// code writes: 2 keeps contacts keyed by key; 1 (no version field) kept pins
-// keyed by display name.
-const profileVersion = 2
+// code writes: 3 adds read marks per thread; 2 keeps contacts keyed by key;
+// 1 (no version field) kept pins keyed by display name.
+const profileVersion = 3
 
 // migrate turns a version 1 profile's pins into contacts: the pin's
 // display name becomes both the contact's name and its own, the pin's
-// fingerprint its id. Nothing is lost; the next save writes version 2.
+// fingerprint its id. A profile older than version 3 has no read marks:
+// everything in its history counts as read (markAll), which the caller
+// applies once the history is indexed. Nothing is lost; the next save
+// writes the current version.
 func (pd *profileData) migrate() {
 	if pd.Version >= profileVersion {
 		return
 	}
+	pd.markAll = true
 	for _, p := range pd.Pins {
 		if p.Fingerprint == "" || slices.ContainsFunc(pd.Contacts, func(c contactJSON) bool { return c.ID == p.Fingerprint }) {
 			continue

@@ -156,6 +156,11 @@ type conversation struct {
 	byID    idTable
 	reasons map[int32]string // why a failed message failed, by index in msgs
 	nextSeq uint64
+	// order is the conversation's place in the file: the rank of its first
+	// record among the first records of all conversations.
+	order uint64
+	// incoming counts the messages we received (resends once).
+	incoming int
 }
 
 // index holds every conversation's summary and, per message, where its
@@ -164,6 +169,7 @@ type conversation struct {
 type index struct {
 	convs   map[convID]*conversation
 	notices []string
+	orders  uint64 // conversations seen, for conversation.order
 	seed    maphash.Seed
 	seed2   maphash.Seed
 }
@@ -179,7 +185,8 @@ func shortID(c convID) string { return hex.EncodeToString(c[:4]) }
 func (ix *index) conversation(c convID) *conversation {
 	cv := ix.convs[c]
 	if cv == nil {
-		cv = &conversation{id: c, sum: Summary{ID: hex.EncodeToString(c[:])}}
+		cv = &conversation{id: c, sum: Summary{ID: hex.EncodeToString(c[:])}, order: ix.orders}
+		ix.orders++
 		ix.convs[c] = cv
 	}
 	return cv
@@ -219,6 +226,9 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 		}
 		cv.msgs.append(msgRef{off: at.off, size: at.size, status: status})
 		cv.sum.Messages = cv.msgs.len()
+		if !r.outgoing {
+			cv.incoming++
+		}
 	case kindStatus:
 		i, ok := cv.byID.get(ix.key(r.id))
 		if !ok {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -74,10 +75,13 @@ type logWriter struct {
 	fixHdr bool  // the file header is damaged: rewrite it with the next write
 	buf    []byte
 
-	mu      sync.Mutex
-	queue   []*entry
-	closing bool
-	lastErr error
+	mu       sync.Mutex
+	queue    []*entry
+	closing  bool
+	lastErr  error
+	rewrites []*rewriteReq       // waiting for the committer
+	gone     map[convID]struct{} // conversations deleted: no more appends
+	wrap     func(logFile) logFile
 
 	poke chan struct{}
 	done chan struct{}
@@ -107,7 +111,7 @@ func (v *Vault) openLog(h hooks) error {
 	if h.wrapLog != nil {
 		f = h.wrapLog(f)
 	}
-	lw := &logWriter{v: v, f: f, poke: make(chan struct{}, 1), done: make(chan struct{})}
+	lw := &logWriter{v: v, f: f, wrap: h.wrapLog, poke: make(chan struct{}, 1), done: make(chan struct{})}
 	copy(lw.fid[:], v.prof.FileID)
 	v.keys = &keyring{dataKey: v.dataKey}
 	v.reader = &recordReader{r: f, fid: lw.fid, keys: v.keys}
@@ -149,18 +153,40 @@ func (lw *logWriter) run() {
 	defer close(lw.done)
 	for {
 		lw.mu.Lock()
-		for len(lw.queue) == 0 && !lw.closing {
+		for len(lw.queue) == 0 && len(lw.rewrites) == 0 && !lw.closing {
 			lw.mu.Unlock()
 			<-lw.poke
 			lw.mu.Lock()
 		}
 		batch := lw.queue
 		lw.queue = nil
+		rewrites := lw.rewrites
+		lw.rewrites = nil
+		// Records of deleted conversations queued before they were
+		// deleted are not written.
+		var dropped []*entry
+		batch = slices.DeleteFunc(batch, func(e *entry) bool {
+			_, gone := lw.gone[e.w.id]
+			if gone {
+				dropped = append(dropped, e)
+			}
+			return gone
+		})
 		lw.mu.Unlock()
-		if len(batch) == 0 {
+		for _, e := range dropped {
+			if e.durable != nil {
+				e.durable(ErrClosed)
+			}
+		}
+		if len(batch) == 0 && len(rewrites) == 0 && len(dropped) == 0 {
 			return // closing, and everything is written
 		}
-		lw.commit(batch)
+		if len(batch) > 0 {
+			lw.commit(batch)
+		}
+		for _, r := range rewrites {
+			r.done <- lw.rewrite(r.contact)
+		}
 	}
 }
 
@@ -241,7 +267,8 @@ func (lw *logWriter) write(b []byte) error {
 // enqueue queues rec for w; end marks w ended.
 func (lw *logWriter) enqueue(w *writer, rec record, durable func(error), end bool) error {
 	lw.mu.Lock()
-	if lw.closing || w.ended {
+	_, gone := lw.gone[w.id]
+	if lw.closing || w.ended || gone {
 		lw.mu.Unlock()
 		return ErrClosed
 	}

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -122,6 +123,11 @@ type profileData struct {
 	Invites  []inviteJSON  `json:"invites,omitempty"`
 	Settings settingsJSON  `json:"settings"`
 	Recent   []string      `json:"recent_addrs"`
+	// Read holds the read mark of each thread (version 3): how many of
+	// the messages received from that key the user has seen.
+	Read map[string]int `json:"read,omitempty"`
+
+	markAll bool // not stored: a profile before version 3, whose history counts as read
 }
 
 // pinJSON is a version 1 pin: a display name and the key first seen under it.
@@ -147,6 +153,10 @@ type Vault struct {
 
 	pmu    sync.Mutex // serializes profile and key file updates
 	closed bool       // guarded by pmu: no file may be written after Close
+	// fmu is held (read) while the history file is read at indexed
+	// offsets, and (write) while a rewrite replaces the file and moves
+	// the offsets. It is taken before mu.
+	fmu    sync.RWMutex
 	mu     sync.RWMutex
 	prof   profileData // guarded by mu; written under pmu too
 	idx    *index      // guarded by mu
@@ -288,8 +298,14 @@ func openLocked(dir string, lock *os.File, passphrase []byte, h hooks) (*Vault, 
 	if len(v.prof.FileID) != fileIDSize {
 		return nil, errors.New("history: sealed profile lacks the history file id")
 	}
+	removeStaleTemps(dir)
 	if err := v.openLog(h); err != nil {
 		return nil, err
+	}
+	if v.fixReadMarks() {
+		if err := v.saveProfile(v.prof); err != nil && !errors.Is(err, ErrNotDurable) {
+			v.idx.notice(fmt.Sprintf("the read marks could not be saved yet: %v", err))
+		}
 	}
 	return v, nil
 }
@@ -477,10 +493,15 @@ func (v *Vault) saveProfile(pd profileData) error {
 		return fmt.Errorf("history: failed to encode profile: %w", err)
 	}
 	defer clear(plain)
-	b := append([]byte(profileMagic), make([]byte, nonceSize)...)
-	rand.Read(b[len(profileMagic):])
-	b = v.profKey.Seal(b, b[len(profileMagic):], plain, b[:len(profileMagic)])
-	return writeFileAtomic(v.dir, profileFileName, b, v.syncDir)
+	nonce := make([]byte, nonceSize)
+	rand.Read(nonce)
+	return writeFileAtomic(v.dir, profileFileName, sealProfile(v.profKey, nonce, plain), v.syncDir)
+}
+
+// sealProfile returns the content of profile.sealed for plain.
+func sealProfile(key cipher.AEAD, nonce, plain []byte) []byte {
+	b := append([]byte(profileMagic), nonce...)
+	return key.Seal(b, nonce, plain, b[:len(profileMagic)])
 }
 
 // updateProfile applies change to a copy of the profile, saves it and then
@@ -497,6 +518,7 @@ func (v *Vault) updateProfile(change func(pd *profileData)) error {
 	pd.Contacts = slices.Clone(pd.Contacts)
 	pd.Invites = slices.Clone(pd.Invites)
 	pd.Recent = slices.Clone(pd.Recent)
+	pd.Read = maps.Clone(pd.Read)
 	v.mu.RUnlock()
 	change(&pd)
 	err := v.saveProfile(pd)
@@ -541,6 +563,8 @@ func (v *Vault) Conversations() ([]Summary, error) {
 // hex digits) of the conversation id. The messages are read from the history
 // file.
 func (v *Vault) Load(id string) (*Transcript, error) {
+	v.fmu.RLock()
+	defer v.fmu.RUnlock()
 	v.mu.RLock()
 	cv, err := v.idx.find(id)
 	var snap convSnapshot
@@ -559,6 +583,8 @@ func (v *Vault) Load(id string) (*Transcript, error) {
 // a conversation at a time and holds only the messages it finds.
 func (v *Vault) Search(text string) ([]Hit, error) {
 	q := strings.ToLower(text)
+	v.fmu.RLock()
+	defer v.fmu.RUnlock()
 	v.mu.RLock()
 	sums := v.idx.summaries()
 	v.mu.RUnlock()

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -185,6 +186,39 @@ func keyVector(name, desc, pass string, unlockWith string, expect string) vector
 	}}
 }
 
+// profileVector seals a version 3 profile with read marks.
+func profileVector(name, desc string) vector {
+	dataKey := det("data key", 32)
+	pk, err := profileKeyBytes(dataKey)
+	if err != nil {
+		panic(err)
+	}
+	aead, err := newGCM(pk)
+	if err != nil {
+		panic(err)
+	}
+	nonce := det("profile nonce "+name, nonceSize)
+	pd := profileData{
+		Version: profileVersion, Name: "Alice", Identity: det("identity", 48), FileID: det("file id", fileIDSize),
+		Contacts: []contactJSON{{ID: strings.Repeat("b0", 32), Name: "Bob", TheirName: "Bobby", FirstSeen: t0, LastSeen: t0.Add(time.Hour)}},
+		Settings: settingsJSON{ListenPort: 9999},
+		Recent:   []string{"192.0.2.7:9999"},
+		Read:     map[string]int{strings.Repeat("b0", 32): 3, strings.Repeat("c0", 32): 12},
+	}
+	plain, err := json.Marshal(pd)
+	if err != nil {
+		panic(err)
+	}
+	return vector{name: name, payload: sealProfile(aead, nonce, plain), header: []kv{
+		{"vector", "profile"}, {"description", desc},
+		{"data key", hex.EncodeToString(dataKey)}, {"profile key", hex.EncodeToString(pk)},
+		{"nonce", hex.EncodeToString(nonce)}, {"plaintext", strconv.Quote(string(plain))},
+		{"version", strconv.Itoa(profileVersion)},
+		{"read " + strings.Repeat("b0", 32), "3"}, {"read " + strings.Repeat("c0", 32), "12"},
+		{"expect", "ok"},
+	}}
+}
+
 func allVectors() []vector {
 	tm := t0.Add(1500 * time.Millisecond)
 	flip := func(i int) func([]byte) []byte {
@@ -222,6 +256,7 @@ func allVectors() []vector {
 		recordVector("record-moved", "sequence number changed and the header checksum fixed: the associated data no longer matches", 1, out, nil, "damaged",
 			func(b []byte) []byte { b[31] ^= 1; putCRC(b); return b }),
 		recordVector("record-truncated", "the last byte is missing", 1, out, nil, "incomplete", func(b []byte) []byte { return b[:len(b)-1] }),
+		profileVector("profile-read-marks", "profile.sealed of version 3, with read marks for two threads"),
 	}
 }
 
@@ -246,6 +281,8 @@ func TestVectors(t *testing.T) {
 				replayKeyVector(t, vec)
 			case "record":
 				replayRecordVector(t, vec)
+			case "profile":
+				replayProfileVector(t, vec)
 			default:
 				t.Fatalf("unknown vector kind %q", vec.get("vector"))
 			}
@@ -324,4 +361,35 @@ func replayRecordVector(t *testing.T, vec vector) {
 	}
 	require.Len(t, notices, 1, "expect %s", expect)
 	assert.Contains(t, notices[0], expect)
+}
+
+func replayProfileVector(t *testing.T, vec vector) {
+	dataKey := vec.hex(t, "data key")
+	pk, err := profileKeyBytes(dataKey)
+	require.NoError(t, err)
+	assert.Equal(t, vec.hex(t, "profile key"), pk)
+	aead, err := newGCM(pk)
+	require.NoError(t, err)
+	plain, err := strconv.Unquote(vec.get("plaintext"))
+	require.NoError(t, err)
+	assert.Equal(t, vec.payload, sealProfile(aead, vec.hex(t, "nonce"), []byte(plain)), "sealing reproduces the file")
+
+	// Read as Open reads it.
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, profileFileName), vec.payload, 0o600))
+	v := &Vault{dir: dir, dataKey: dataKey}
+	require.NoError(t, v.initProfileKey())
+	pd, err := v.loadProfile()
+	require.NoError(t, err)
+	assert.Equal(t, vec.get("version"), strconv.Itoa(pd.Version))
+	assert.False(t, pd.markAll, "a version 3 profile has its marks")
+	want := map[string]int{}
+	for _, h := range vec.header {
+		if c, ok := strings.CutPrefix(h.k, "read "); ok {
+			n, err := strconv.Atoi(h.v)
+			require.NoError(t, err)
+			want[c] = n
+		}
+	}
+	assert.Equal(t, want, pd.Read)
 }
