@@ -831,4 +831,3 @@ func shorten(s string, n int) string {
 	}
 	return s
 }
-

@@ -239,50 +239,63 @@ func (m *messenger) fillThread(p *peer, t *Thread, me, focus string) {
 	if l == nil {
 		return
 	}
-	live := l.rows
-	liveByID := l.byID
-	var rows []*row
-	used := map[string]bool{}
-	at := -1
-	if t != nil {
-		store := make([]row, len(t.Messages))
-		for i, tm := range t.Messages {
-			if r, ok := liveByID[tm.ID]; ok && tm.ID != "" {
-				used[tm.ID] = true
-				rows = append(rows, r)
-			} else {
-				r := &store[i]
-				from := p.label()
-				if tm.Outgoing {
-					from = me
-				}
-				*r = row{kind: rowMessage, id: tm.ID, outgoing: tm.Outgoing, from: from,
-					text: tm.Text, time: tm.Time, reason: tm.Reason, readOnly: true}
-				if tm.Outgoing {
-					switch tm.Status {
-					case "delivered":
-						r.status = statusDelivered
-					case "failed":
-						r.status = statusFailed
-					default:
-						r.status = statusSending
-					}
-				}
-				rows = append(rows, r)
-			}
-			if focus != "" && tm.ID == focus {
-				at = len(rows) - 1
-			}
+	rows, at := threadRows(t, me, p.label(), focus, l.byID)
+	used := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		if r.id != "" {
+			used[r.id] = true
 		}
 	}
-	for _, r := range live {
+	for _, r := range l.rows {
 		if r.id == "" || !used[r.id] {
 			rows = append(rows, r)
 		}
+		r.invalidate()
 	}
 	l.highlight = m.term
 	l.setRows(rows, at)
 	p.loaded = true
+}
+
+// threadRows turns a stored thread into rows: ours under the name me, the
+// partner's under them. A message also in live (shown since the app
+// started) keeps its live row, with its delivery state. It also returns
+// the index of message focus, or -1.
+func threadRows(t *Thread, me, them, focus string, live map[string]*row) ([]*row, int) {
+	if t == nil {
+		return nil, -1
+	}
+	rows := make([]*row, 0, len(t.Messages))
+	store := make([]row, len(t.Messages)) // one allocation for them all
+	at := -1
+	for i, tm := range t.Messages {
+		if r, ok := live[tm.ID]; ok && tm.ID != "" {
+			rows = append(rows, r)
+		} else {
+			r := &store[i]
+			from := them
+			if tm.Outgoing {
+				from = me
+			}
+			*r = row{kind: rowMessage, id: tm.ID, outgoing: tm.Outgoing, from: from,
+				text: tm.Text, time: tm.Time, reason: tm.Reason, readOnly: true}
+			if tm.Outgoing {
+				switch tm.Status {
+				case "delivered":
+					r.status = statusDelivered
+				case "failed":
+					r.status = statusFailed
+				default:
+					r.status = statusSending
+				}
+			}
+			rows = append(rows, r)
+		}
+		if focus != "" && tm.ID == focus {
+			at = len(rows) - 1
+		}
+	}
+	return rows, at
 }
 
 // openAt shows p's thread opened at message id, outlined.
