@@ -442,23 +442,6 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// trustWords says in words what the partner's key is to us.
-func trustWords(t session.Trust) string {
-	switch t {
-	case session.TrustNew:
-		return "first contact"
-	case session.TrustKnown:
-		return "a contact"
-	case session.TrustVerified:
-		return "a verified contact"
-	case session.TrustInvited:
-		return "a contact made with an invite"
-	case session.TrustChanged:
-		return "A CHANGED KEY you chose to trust"
-	}
-	return t.String()
-}
-
 // decide applies the terminal's trust policy. Keys decide, never names:
 // contacts (known, verified, invited) are let in; a new key is a first
 // contact, accepted unless --known-only, and refused when its name looks

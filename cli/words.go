@@ -74,6 +74,23 @@ func endWords(e session.Ended, who string) string {
 	return e.Reason.String()
 }
 
+// trustWords says in words what the partner's key is to us.
+func trustWords(t session.Trust) string {
+	switch t {
+	case session.TrustNew:
+		return "first contact"
+	case session.TrustKnown:
+		return "a contact"
+	case session.TrustVerified:
+		return "a verified contact"
+	case session.TrustInvited:
+		return "a contact made with an invite"
+	case session.TrustChanged:
+		return "A CHANGED KEY you chose to trust"
+	}
+	return t.String()
+}
+
 // failedWords says briefly why a message was not delivered.
 func failedWords(r session.EndReason) string {
 	switch r {

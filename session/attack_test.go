@@ -99,19 +99,10 @@ func TestSession_StalledHandshakeHitsTheDeadline(t *testing.T) {
 }
 
 func TestSession_ConnectingToASilentHostHitsTheDeadline(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			defer c.Close()
-			time.Sleep(3 * time.Second)
-		}
-	}()
+	addr := silentHost(t, 3*time.Second)
 	cfg := testConfig("alice", nil)
 	cfg.HandshakeTimeout = 300 * time.Millisecond
-	s, err := Connect(cfg, ln.Addr().String())
+	s, err := Connect(cfg, addr)
 	require.NoError(t, err)
 	p := watch(t, s, nil, true)
 	e := waitFor[Ended](p, nil)

@@ -452,3 +452,19 @@ func (r *relay) pump(dir int, from, to net.Conn) {
 		}
 	}
 }
+
+// silentHost listens on loopback, accepts one connection and says nothing
+// on it for d. It returns the address.
+func silentHost(t *testing.T, d time.Duration) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			defer c.Close()
+			time.Sleep(d)
+		}
+	}()
+	return ln.Addr().String()
+}

@@ -240,21 +240,11 @@ func TestMulti_DecliningOneRequestLeavesTheOthers(t *testing.T) {
 }
 
 func TestMulti_CancelDropsALinkNotYetConnected(t *testing.T) {
-	// A host that accepts the connection and says nothing.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			defer c.Close()
-			time.Sleep(5 * time.Second)
-		}
-	}()
+	addr := silentHost(t, 5*time.Second)
 	s, err := New(testConfig("alice", nil))
 	require.NoError(t, err)
 	p := watch(t, s, nil, true)
-	id, err := s.DialTarget(Target{Addrs: []string{ln.Addr().String()}})
+	id, err := s.DialTarget(Target{Addrs: []string{addr}})
 	require.NoError(t, err)
 	hs := waitFor[Handshaking](p, nil)
 	assert.Equal(t, id, hs.Link)
