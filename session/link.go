@@ -1240,6 +1240,7 @@ func (l *link) cleanup(readErr error) Event {
 		e = l.ended(nil)
 		e.Reason, e.Peer, e.Err = r, bye.reason, nil
 	case ours != 0:
+		l.end(ours, nil) // the reader and writer stop; a goodbye's wait ends
 		e = l.ended(nil)
 	default:
 		r, _ := reasonOf(readErr)
