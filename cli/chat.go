@@ -107,8 +107,12 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		return 2
 	}
 	out := newPrinter(stdout, o.json)
-	cfg := session.Config{Plaintext: o.plaintext, Name: o.profile.Name}
+	cfg := session.Config{Name: o.profile.Name}
 	if o.plaintext {
+		cfg.Greeting = plaintextGreeting{}
+		if cfg.Name == "" {
+			cfg.Name = "plaintext"
+		}
 		fmt.Fprintln(stderr, "WARNING: --plaintext sends everything UNENCRYPTED. Anyone on the network can read and change it. It exists only to show what encryption protects; it cannot talk to a secure SecureChat.")
 	} else {
 		o.profile.Create = true

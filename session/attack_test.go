@@ -440,65 +440,98 @@ func TestSession_NoHistoryMeansNoChat(t *testing.T) {
 }
 
 func TestSession_WiresharkExperiment(t *testing.T) {
-	// The paper's experiment: record everything on the wire. In secure mode
-	// the typed text never appears; in --plaintext mode it does.
+	// The paper's experiment: record everything on the wire. The typed
+	// text, the names and the identity keys never appear. (The terminal's
+	// --plaintext demonstration shows the opposite: cli's tests.)
 	const secret = "the eagle lands at midnight"
-	for _, plaintext := range []bool{false, true} {
-		var r *relay
-		hcfg, ccfg := testConfig("bob", nil), testConfig("alice", nil)
-		hcfg.Plaintext, ccfg.Plaintext = plaintext, plaintext
-		h, err := Host(hcfg, "127.0.0.1:0")
-		require.NoError(t, err)
-		hp := watch(t, h, nil, true)
-		r = newRelay(t, hostAddr(t, hp))
-		c, err := Connect(ccfg, r.addr())
-		require.NoError(t, err)
-		cp := watch(t, c, nil, true)
-		waitFor[Connected](cp, nil)
-		_, err = cp.send(secret)
-		require.NoError(t, err)
-		waitFor[MessageEvent](hp, nil)
-		_, err = hp.send("reply: " + secret)
-		require.NoError(t, err)
-		waitFor(cp, func(e MessageEvent) bool { return !e.Message.Outgoing })
-		wire := r.bytes()
-		if plaintext {
-			assert.True(t, bytes.Contains(wire, []byte(secret)), "plaintext mode shows the text on the wire")
-			assert.True(t, bytes.Contains(wire, []byte("alice")) && bytes.Contains(wire, []byte("bob")), "and both names")
-		} else {
-			assert.False(t, bytes.Contains(wire, []byte(secret)), "secure mode leaks the text")
-			assert.False(t, bytes.Contains(wire, []byte("eagle")))
-			assert.False(t, bytes.Contains(wire, []byte("alice")), "secure mode leaks a name")
-			assert.False(t, bytes.Contains(wire, []byte("bob")), "secure mode leaks a name")
-			for _, who := range []string{"alice", "bob"} {
-				der := testkeys.Identity(who).Public().Bytes()
-				for i := 0; i+16 <= len(der); i++ {
-					if bytes.Contains(wire, der[i:i+16]) {
-						t.Fatalf("secure mode leaks 16 bytes of %s's identity key at offset %d", who, i)
-					}
-				}
+	var r *relay
+	h, err := Host(testConfig("bob", nil), "127.0.0.1:0")
+	require.NoError(t, err)
+	hp := watch(t, h, nil, true)
+	r = newRelay(t, hostAddr(t, hp))
+	c, err := Connect(testConfig("alice", nil), r.addr())
+	require.NoError(t, err)
+	cp := watch(t, c, nil, true)
+	waitFor[Connected](cp, nil)
+	_, err = cp.send(secret)
+	require.NoError(t, err)
+	waitFor[MessageEvent](hp, nil)
+	_, err = hp.send("reply: " + secret)
+	require.NoError(t, err)
+	waitFor(cp, func(e MessageEvent) bool { return !e.Message.Outgoing })
+	wire := r.bytes()
+	assert.False(t, bytes.Contains(wire, []byte(secret)), "secure mode leaks the text")
+	assert.False(t, bytes.Contains(wire, []byte("eagle")))
+	assert.False(t, bytes.Contains(wire, []byte("alice")), "secure mode leaks a name")
+	assert.False(t, bytes.Contains(wire, []byte("bob")), "secure mode leaks a name")
+	for _, who := range []string{"alice", "bob"} {
+		der := testkeys.Identity(who).Public().Bytes()
+		for i := 0; i+16 <= len(der); i++ {
+			if bytes.Contains(wire, der[i:i+16]) {
+				t.Fatalf("secure mode leaks 16 bytes of %s's identity key at offset %d", who, i)
 			}
 		}
-		_ = c.Close()
-		_ = h.Close()
 	}
 }
 
-func TestSession_PlaintextAndSecurePeersRefuseEachOther(t *testing.T) {
-	for _, hostPlain := range []bool{false, true} {
-		hcfg, ccfg := testConfig("bob", nil), testConfig("alice", nil)
-		hcfg.Plaintext, ccfg.Plaintext = hostPlain, !hostPlain
-		host, addr := listenHost(t, hcfg)
-		c, err := Connect(ccfg, addr)
-		require.NoError(t, err)
-		cp := watch(t, c, nil, true)
-		e := waitFor[Ended](cp, nil)
-		assert.Equal(t, EndNotSecureChat, e.Reason)
-		assert.Contains(t, e.Peer, "plaintext")
-		he := waitFor[Ended](host, nil)
-		assert.ErrorContains(t, he.Err, "plaintext")
-		assert.Empty(t, eventsOf[Connected](cp))
+// nameGreeting is a Greeting for tests: each side sends its name in one
+// frame, the initiator first, and records cross as they are.
+type nameGreeting struct{}
+
+type clearLayer struct{}
+
+func (clearLayer) Seal(pt []byte) ([]byte, error)  { return append([]byte(nil), pt...), nil }
+func (clearLayer) Open(rec []byte) ([]byte, error) { return rec, nil }
+
+func (nameGreeting) Greet(conn *transport.Conn, initiator bool, name string) (RecordLayer, string, error) {
+	if initiator {
+		if err := conn.WriteFrame([]byte(name)); err != nil {
+			return nil, "", err
+		}
 	}
+	peer, err := conn.ReadFrame()
+	if err != nil {
+		return nil, "", err
+	}
+	if !initiator {
+		if err := conn.WriteFrame([]byte(name)); err != nil {
+			return nil, "", err
+		}
+	}
+	return clearLayer{}, "greeted " + string(peer), nil
+}
+
+func TestSession_AGreetingStandsInForTheHandshake(t *testing.T) {
+	hs := newMemStore()
+	h, err := Host(Config{Name: "bob", Greeting: nameGreeting{}, Store: hs}, "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, hs, true)
+	c, err := Connect(Config{Name: "alice", Greeting: nameGreeting{}}, hostAddr(t, host))
+	require.NoError(t, err)
+	conn := watch(t, c, nil, true)
+	p := waitFor[Connected](conn, nil).Partner
+	assert.Equal(t, "greeted bob", p.Name)
+	assert.Equal(t, "addr "+p.Addr, p.Fingerprint, "without a key, the address is the contact id")
+	_, err = conn.send("hello")
+	require.NoError(t, err)
+	assert.Equal(t, "hello", waitFor[MessageEvent](host, nil).Message.Text)
+	_, err = host.send("hi")
+	require.NoError(t, err)
+	waitFor[Delivered](host, nil)
+	assert.Empty(t, hs.conversations(), "a greeted link has no history")
+	assert.Empty(t, hs.Contacts(), "and makes no contact")
+}
+
+func TestSession_AGreetedPeerAndASecureHostRefuseEachOther(t *testing.T) {
+	// A secure host answers a greeting's first frame as not SecureChat.
+	host, addr := listenHost(t, testConfig("bob", nil))
+	c, err := Connect(Config{Name: "alice", Greeting: nameGreeting{}}, addr)
+	require.NoError(t, err)
+	cp := watch(t, c, nil, true)
+	waitFor[Ended](cp, nil)
+	assert.ErrorIs(t, waitFor[Ended](host, nil).Err, scrypto.ErrNotSecureChat)
+	assert.Empty(t, eventsOf[Connected](cp))
+	assertStillServing(t, host, addr)
 }
 
 func TestSession_NoGoroutineOutlivesClose(t *testing.T) {

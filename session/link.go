@@ -15,7 +15,6 @@ import (
 
 	scrypto "github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
-	"github.com/securechat/securechat/names"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -39,7 +38,7 @@ type link struct {
 	conn      *transport.Conn
 	addr      string
 	initiator bool
-	layer     recordLayer
+	layer     RecordLayer
 
 	// What the dialing side expects to answer; set before run.
 	expect expectation
@@ -88,37 +87,15 @@ type writeItem struct {
 	bye   bool      // half-close after writing
 }
 
-// recordLayer seals and opens the chat messages of one connection: the
-// crypto record layer, or the plaintext demonstration.
-type recordLayer interface {
-	seal(pt []byte) ([]byte, error)
-	open(rec []byte) ([]byte, error)
-}
-
+// secureLayer is the record layer of the secure handshake's channel.
 type secureLayer struct {
 	sealer *scrypto.Sealer
 	opener *scrypto.Opener
 }
 
-func (l secureLayer) seal(pt []byte) ([]byte, error)  { return l.sealer.Seal(pt) }
-func (l secureLayer) open(rec []byte) ([]byte, error) { return l.opener.Open(rec) }
+func (l secureLayer) Seal(pt []byte) ([]byte, error)  { return l.sealer.Seal(pt) }
+func (l secureLayer) Open(rec []byte) ([]byte, error) { return l.opener.Open(rec) }
 
-// plainLayer is the paper's unencrypted demonstration: the message in the
-// clear behind one type byte.
-type plainLayer struct{}
-
-// typePlainRecord marks a record of the plaintext demonstration mode.
-const typePlainRecord byte = 0x51
-
-func (plainLayer) seal(pt []byte) ([]byte, error) { return append([]byte{typePlainRecord}, pt...), nil }
-func (plainLayer) open(rec []byte) ([]byte, error) {
-	if len(rec) == 0 || rec[0] != typePlainRecord {
-		return nil, fmt.Errorf("%w: not a plaintext-mode record", ErrProtocol)
-	}
-	return rec[1:], nil
-}
-
-// newLinkLocked makes a link and registers it; the caller holds s.mu.
 func (s *Session) newLinkLocked(conn *transport.Conn, addr string, initiator bool) *link {
 	s.nextLink++
 	l := &link{
@@ -357,7 +334,7 @@ func (l *link) sendNow(it writeItem) bool {
 		sealErr error
 	)
 	seal := func() Event {
-		rec, err := l.layer.seal(it.pt)
+		rec, err := l.layer.Seal(it.pt)
 		if err != nil {
 			sealErr = err
 			return nil
@@ -468,7 +445,7 @@ func (l *link) writeQueued(bufp *[]byte) (more, ok bool) {
 	}
 	bye := false
 	for _, it := range batch {
-		rec, err := l.layer.seal(it.pt)
+		rec, err := l.layer.Seal(it.pt)
 		if err != nil {
 			l.end(EndNetwork, err)
 			return false, false
@@ -616,7 +593,7 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 // sayBusy tells a partner whose handshake finished while too many
 // requests wait that the host is busy (a sealed Bye), and closes.
 func (l *link) sayBusy() {
-	if rec, err := l.layer.seal(encodeBye("busy: too many people are waiting to be let in; try again later")); err == nil {
+	if rec, err := l.layer.Seal(encodeBye("busy: too many people are waiting to be let in; try again later")); err == nil {
 		l.conn.WriteTimeout = time.Second
 		_ = l.conn.WriteFrame(rec)
 		_ = l.conn.CloseWrite()
@@ -714,14 +691,14 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// handshake runs the secure handshake (or the plaintext greeting) within
+// handshake runs the secure handshake (or the configured greeting) within
 // the handshake deadline.
 func (l *link) handshake() error {
 	cfg := l.s.cfg
 	_ = l.conn.SetDeadline(time.Now().Add(cfg.HandshakeTimeout))
 	defer func() { _ = l.conn.SetDeadline(time.Time{}) }()
-	if cfg.Plaintext {
-		return l.plainHandshake()
+	if cfg.Greeting != nil {
+		return l.greet()
 	}
 	hcfg := scrypto.Config{Identity: cfg.Identity, Name: cfg.Name, Random: cfg.Random}
 	if l.initiator {
@@ -957,45 +934,18 @@ func (l *link) sendAlert(h *scrypto.Handshake, err error) {
 	_ = l.conn.WriteFrame(frame)
 }
 
-// plainHandshake is the greeting of the unencrypted demonstration mode.
-func (l *link) plainHandshake() error {
-	refuse := scrypto.Alert{Code: scrypto.AlertSecureRefused, Reason: "this peer runs the unencrypted --plaintext demonstration and refuses a secure chat"}
-	if l.initiator {
-		if err := l.conn.WriteFrame(scrypto.MarshalPlainHello(l.s.cfg.Name)); err != nil {
-			return err
-		}
-	}
-	m, err := l.conn.ReadFrame()
-	if err != nil {
-		return fmt.Errorf("session: plaintext greeting: %w", err)
-	}
-	if !scrypto.IsPlainHello(m) {
-		if len(m) > 0 && m[0] == scrypto.TypeAlert {
-			if a, perr := scrypto.ParseAlert(m); perr == nil {
-				return a
-			}
-		}
-		if len(m) > 0 && m[0] == scrypto.TypeClientHello {
-			_ = l.conn.WriteFrame(scrypto.MarshalAlert(refuse))
-			return errors.New("session: the partner runs secure SecureChat; this side runs the unencrypted --plaintext demonstration, and the two refuse each other")
-		}
-		return scrypto.ErrNotSecureChat
-	}
-	name, err := scrypto.ParsePlainHello(m)
+// greet runs the configured greeting in place of the secure handshake.
+// Such a link has no key: its contact id is "addr " and the remote
+// address, so that each partner has a link of its own.
+func (l *link) greet() error {
+	layer, name, err := l.s.cfg.Greeting.Greet(l.conn, l.initiator, l.s.cfg.Name)
 	if err != nil {
 		return err
 	}
-	if !l.initiator {
-		if err := l.conn.WriteFrame(scrypto.MarshalPlainHello(l.s.cfg.Name)); err != nil {
-			return err
-		}
-	}
-	l.layer = plainLayer{}
+	l.layer = layer
 	l.mu.Lock()
-	// The demonstration has no keys: the address stands in for the
-	// contact id, so that each plaintext partner has a link of its own.
-	l.fingerprint = "plaintext " + l.addr
-	l.partner = &Partner{Name: names.Escape(name) + " (unencrypted)", Addr: l.addr, Fingerprint: l.fingerprint, Trust: TrustNew}
+	l.fingerprint = "addr " + l.addr
+	l.partner = &Partner{Name: name, Addr: l.addr, Fingerprint: l.fingerprint, Trust: TrustNew}
 	l.mu.Unlock()
 	return nil
 }
@@ -1015,7 +965,7 @@ func (l *link) accept() error {
 	p := *l.partner
 	l.mu.Unlock()
 	st := l.s.cfg.Store
-	if st != nil && !l.s.cfg.Plaintext {
+	if st != nil && l.s.cfg.Greeting == nil {
 		dialed, replaces := "", ""
 		if l.initiator {
 			dialed = l.addr
@@ -1118,7 +1068,7 @@ func (l *link) readLoop() error {
 		if err != nil {
 			return err
 		}
-		pt, err := l.layer.open(rec)
+		pt, err := l.layer.Open(rec)
 		if err != nil {
 			return err
 		}
