@@ -336,6 +336,9 @@ func TestSession_TooManyRequestsAreToldBusy(t *testing.T) {
 	e := waitFor[Ended](late, nil)
 	assert.Equal(t, EndBusy, e.Reason)
 	waitFor(host, func(e TurnedAway) bool { return e.Reason == EndBusy })
+	end := waitFor(host, func(e Ended) bool { return e.Reason == EndBusy })
+	assert.True(t, end.Incoming)
+	assert.False(t, end.Connected, "the link that was turned away ends too")
 	assert.Len(t, eventsOf[Request](host), MaxRequests)
 }
 

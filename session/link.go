@@ -557,7 +557,8 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 		// Too many requests wait for the user: this one is told the host
 		// is busy, sealed, and nobody else is disturbed.
 		l.sayBusy()
-		return TurnedAway{Addr: l.addr, Reason: EndBusy}
+		l.s.emit(TurnedAway{Addr: l.addr, Reason: EndBusy})
+		return l.ended(nil)
 	}
 	if !goOn {
 		l.end(EndWeLeft, nil)
@@ -572,6 +573,12 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 		case <-replaced.finished:
 		case <-time.After(2 * time.Second):
 		}
+	}
+	select {
+	case <-l.done:
+		// Replaced in turn (or closed) while waiting: no request.
+		return l.cleanup(nil)
+	default:
 	}
 
 	l.s.wg.Add(2)
