@@ -82,8 +82,8 @@ type link struct {
 // writeItem is a plaintext the writer seals and sends.
 type writeItem struct {
 	pt    []byte
-	msg   *outgoing // a text message: its EventMessage is emitted when written
-	retry bool      // a resend: no new EventMessage
+	msg   *outgoing // a text message: its MessageEvent is emitted when written
+	retry bool      // a resend: no new MessageEvent
 	bye   bool      // half-close after writing
 }
 
@@ -259,7 +259,7 @@ func (l *link) send(it writeItem) error {
 }
 
 // sendText sends a text message; fresh says whether it is new (an
-// EventMessage follows) or a resend.
+// MessageEvent follows) or a resend.
 func (l *link) sendText(o *outgoing, fresh bool) error {
 	id := hex.EncodeToString(o.id[:])
 	l.mu.Lock()
