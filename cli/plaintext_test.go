@@ -46,7 +46,9 @@ func record(t *testing.T, target string) *recorder {
 
 func (r *recorder) pump(to, from net.Conn) {
 	defer to.Close()
-	_, _ = io.Copy(io.MultiWriter(to, r), from)
+	// Recorded before it is forwarded: what a side has received is in
+	// the capture.
+	_, _ = io.Copy(io.MultiWriter(r, to), from)
 }
 
 func (r *recorder) Write(p []byte) (int, error) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,19 +17,11 @@ import (
 	"github.com/securechat/securechat/transport"
 )
 
-// linkState is where one connection is.
-type linkState int
-
-const (
-	linkHandshaking linkState = iota
-	linkDeciding              // handshake done; waiting for our front end and the partner
-	linkConnected             // both accepted; messages flow
-	linkEnding                // goodbye said or error seen
-)
-
 // link is one connection with one partner. Its run method is the one reader
 // goroutine of the connection; a writer goroutine seals and writes, and a
-// keepalive goroutine pings.
+// keepalive goroutine pings. After the handshake, what the connection is
+// (deciding, connected, messages in flight) is its chatMachine's: the
+// goroutines and the front end's calls feed it and carry out its effects.
 type link struct {
 	s         *Session
 	id        LinkID
@@ -52,20 +43,14 @@ type link struct {
 	done     chan struct{} // closed when the link starts ending
 	doneOnce sync.Once
 
-	mu           sync.Mutex
-	state        linkState
-	partner      *Partner
-	weAccepted   bool
-	accepting    bool // accept is saving the contact and opening the history
-	peerAccepted bool
-	connected    bool                 // it has been connected
-	announce     bool                 // connected, Connected not yet emitted
-	pending      map[string]*outgoing // sent, waiting for an ack
-	endReason    EndReason
-	endErr       error
-	queue        []writeItem
-	poke         chan struct{}
-	acceptTimer  *time.Timer
+	mu          sync.Mutex
+	m           chatMachine
+	partner     *Partner
+	endReason   EndReason
+	endErr      error
+	queue       []writeItem
+	poke        chan struct{}
+	acceptTimer *time.Timer
 
 	// sendMu is held by whoever seals and writes records: the writer
 	// goroutine for a batch, or a caller on the fast path (sendNow).
@@ -85,6 +70,7 @@ type writeItem struct {
 	msg   *outgoing // a text message: its MessageEvent is emitted when written
 	retry bool      // a resend: no new MessageEvent
 	bye   bool      // half-close after writing
+	fast  bool      // may take the fast path (sendNow) when the writer is idle
 }
 
 // secureLayer is the record layer of the secure handshake's channel.
@@ -106,7 +92,7 @@ func (s *Session) newLinkLocked(conn *transport.Conn, addr string, initiator boo
 		initiator: initiator,
 		finished:  make(chan struct{}),
 		done:      make(chan struct{}),
-		pending:   map[string]*outgoing{},
+		m:         newChatMachine(s.nextLink),
 		poke:      make(chan struct{}, 1),
 	}
 	s.links[l.id] = l
@@ -120,7 +106,7 @@ func (l *link) end(reason EndReason, err error) {
 	if l.endReason == 0 {
 		l.endReason, l.endErr = reason, err
 	}
-	l.state = linkEnding
+	l.m.stop()
 	conn := l.conn
 	l.mu.Unlock()
 	l.doneOnce.Do(func() { close(l.done) })
@@ -139,8 +125,8 @@ func (l *link) leave(reason EndReason) {
 	if l.endReason == 0 {
 		l.endReason = reason
 	}
-	ending := l.state == linkEnding
-	hs := l.state == linkHandshaking
+	ending := l.m.state == linkEnding
+	hs := l.m.state == linkHandshaking
 	l.mu.Unlock()
 	if ending {
 		return
@@ -163,7 +149,7 @@ func (l *link) leave(reason EndReason) {
 func (l *link) isConnected() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.state == linkConnected
+	return l.m.state == linkConnected
 }
 
 func (l *link) partnerCopy() Partner {
@@ -186,7 +172,7 @@ func (l *link) needsUser() bool {
 // has not answered yet.
 func (l *link) waitingForUser() bool {
 	l.mu.Lock()
-	st, accepted := l.state, l.weAccepted || l.accepting
+	st, accepted := l.m.state, l.m.weAccepted || l.m.accepting
 	l.mu.Unlock()
 	return (st == linkHandshaking || st == linkDeciding) && !accepted && l.needsUser()
 }
@@ -194,7 +180,7 @@ func (l *link) waitingForUser() bool {
 func (l *link) hasPartner() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.partner != nil && l.state != linkHandshaking
+	return l.partner != nil && l.m.state != linkHandshaking
 }
 
 func (l *link) history() history.Writer {
@@ -232,7 +218,7 @@ var errQueueFull = errors.New("session: write queue full")
 
 // enqueueLocked queues it; the caller holds l.mu and pokes the writer.
 func (l *link) enqueueLocked(it writeItem) error {
-	if l.state == linkEnding {
+	if l.m.state == linkEnding {
 		return ErrNotConnected
 	}
 	if len(l.queue) >= maxQueue {
@@ -258,43 +244,67 @@ func (l *link) send(it writeItem) error {
 	return l.enqueue(it)
 }
 
-// sendText sends a text message; fresh says whether it is new (an
+// sendText sends a text message; fresh says whether it is new (a
 // MessageEvent follows) or a resend.
 func (l *link) sendText(o *outgoing, fresh bool) error {
-	id := hex.EncodeToString(o.id[:])
 	l.mu.Lock()
-	if l.state != linkConnected {
-		l.mu.Unlock()
-		return ErrNotConnected
-	}
-	// Only a message with nothing else in flight takes the fast path; in a
-	// burst the writer gathers what is queued into one write.
-	alone := len(l.pending) == 0
-	l.pending[id] = o
-	conv := l.conv
+	e, err := l.m.sendText(o, fresh)
 	l.mu.Unlock()
-	// Our copy is queued for the history before the message can leave:
-	// its ack may come back at once, and the delivered status written then
-	// must follow the message in the history, or it is lost.
-	if conv != nil {
-		rec := history.MessageRecord{ID: id, Outgoing: true, Time: o.time, Text: o.text}
-		conv.AppendMessage(rec, l.historyFailed)
+	if err != nil {
+		return err
 	}
-	it := writeItem{pt: encodeText(o.id, o.time, o.text), msg: o, retry: !fresh}
-	send := l.enqueue
-	if alone {
-		send = l.send
-	}
-	if err := send(it); err != nil {
+	if err := l.apply(e); err != nil {
 		l.mu.Lock()
-		delete(l.pending, id)
+		e := l.m.notSent(hex.EncodeToString(o.id[:]))
 		l.mu.Unlock()
-		if conv != nil {
-			_ = conv.AppendStatus(id, false, "not_sent")
-		}
+		_ = l.apply(e)
 		return err
 	}
 	return nil
+}
+
+// step feeds the chat machine one input under the link's lock and carries
+// out its effects after.
+func (l *link) step(input func(m *chatMachine) effects) {
+	l.mu.Lock()
+	e := input(&l.m)
+	l.mu.Unlock()
+	_ = l.apply(e)
+}
+
+// apply carries out the effects of a step of the chat machine, in order:
+// history writes, records to send, events, then what follows from them.
+// It returns the first error in handing a record to the connection.
+func (l *link) apply(e effects) error {
+	if conv := l.history(); conv != nil {
+		for _, h := range e.history {
+			if h.msg != nil {
+				conv.AppendMessage(*h.msg, l.historyFailed)
+			} else {
+				_ = conv.AppendStatus(h.id, h.delivered, h.reason)
+			}
+		}
+	}
+	var sendErr error
+	for _, it := range e.sends {
+		send := l.enqueue
+		if it.fast {
+			send = l.send
+		}
+		if err := send(it); err != nil && sendErr == nil {
+			sendErr = err
+		}
+	}
+	for _, ev := range e.events {
+		l.s.emit(ev)
+	}
+	if e.connected {
+		l.s.resendQueued(l)
+	}
+	if e.leave != 0 {
+		l.leave(e.leave)
+	}
+	return sendErr
 }
 
 // fastWriteTimeout bounds the write of the fast path, whose caller may be
@@ -324,7 +334,7 @@ func (l *link) sendNow(it writeItem) bool {
 	l.mu.Lock()
 	// Holding sendMu with the queue empty, this record goes out before
 	// anything queued from now on. The writer runs from linkDeciding on.
-	idle := (l.state == linkDeciding || l.state == linkConnected) && len(l.queue) == 0 && l.carry == nil
+	idle := (l.m.state == linkDeciding || l.m.state == linkConnected) && len(l.queue) == 0 && l.carry == nil
 	l.mu.Unlock()
 	if !idle {
 		return false
@@ -479,7 +489,8 @@ func (l *link) keepalive() {
 		case <-l.done:
 			return
 		case <-t.C:
-			_ = l.enqueue(writeItem{pt: encodePing(msgPing, l.s.nextNonce())})
+			nonce := l.s.nextNonce() // before l.mu: s.mu is taken first
+			l.step(func(m *chatMachine) effects { return m.pingDue(nonce) })
 		}
 	}
 }
@@ -500,7 +511,7 @@ func (l *link) run(dial func(context.Context) (*transport.Conn, error)) {
 // the reason err gives.
 func (l *link) ended(err error) Ended {
 	l.mu.Lock()
-	reason, ourErr, connected := l.endReason, l.endErr, l.connected
+	reason, ourErr, connected := l.endReason, l.endErr, l.m.connected
 	addr := l.addr
 	l.mu.Unlock()
 	e := Ended{Link: l.id, Contact: l.fingerprint, Addr: addr, Connected: connected, Incoming: !l.initiator, Reason: reason, Err: ourErr}
@@ -537,7 +548,7 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 		}
 		l.mu.Lock()
 		l.conn = conn
-		ending := l.state == linkEnding
+		ending := l.m.state == linkEnding
 		l.mu.Unlock()
 		if ending {
 			conn.Close()
@@ -586,13 +597,12 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 	go l.keepalive()
 
 	l.mu.Lock()
-	l.state = linkDeciding
+	e := l.m.start(l.fingerprint, l.partner)
 	l.acceptTimer = time.AfterFunc(l.s.cfg.AcceptTimeout, func() {
-		l.leave(EndTimeout)
+		l.step((*chatMachine).acceptDeadline)
 	})
-	p := *l.partner
 	l.mu.Unlock()
-	l.s.emit(Request{Link: l.id, Partner: p})
+	_ = l.apply(e)
 
 	return l.cleanup(l.readLoop())
 }
@@ -964,14 +974,14 @@ func (l *link) greet() error {
 // chat does not start: nothing may be acknowledged that is not stored.
 func (l *link) accept() error {
 	l.mu.Lock()
-	if l.state != linkDeciding || l.weAccepted || l.accepting {
-		l.mu.Unlock()
-		return ErrNoRequest
-	}
-	l.accepting = true
+	err := l.m.beginAccept()
 	p := *l.partner
 	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	st := l.s.cfg.Store
+	var conv history.Writer
 	if st != nil && l.s.cfg.Greeting == nil {
 		dialed, replaces := "", ""
 		if l.initiator {
@@ -985,7 +995,7 @@ func (l *link) accept() error {
 			l.end(EndWeLeft, err)
 			return err
 		}
-		conv, err := st.BeginConversation(history.ConversationMeta{
+		conv, err = st.BeginConversation(history.ConversationMeta{
 			Partner: p.Label(), Fingerprint: p.Fingerprint, Role: l.role(), Addr: l.addr, Start: l.s.cfg.Now(),
 		})
 		if err != nil {
@@ -993,29 +1003,28 @@ func (l *link) accept() error {
 			l.end(EndWeLeft, err)
 			return err
 		}
-		l.mu.Lock()
-		l.conv = conv
-		l.mu.Unlock()
 	}
-	// Our Accept is queued, and the link connected if the partner had
-	// accepted already, in one step: the partner's first message may
-	// follow our Accept at once, and must find us connected.
 	l.mu.Lock()
+	l.conv = conv
 	l.acceptTimer.Stop()
-	if err := l.enqueueLocked(writeItem{pt: encodeAccept()}); err != nil {
-		l.mu.Unlock()
-		return ErrNotConnected
-	}
-	l.weAccepted = true
-	if l.peerAccepted && l.state == linkDeciding {
-		l.state = linkConnected
-		l.connected = true
-		l.announce = true
+	e, err := l.m.accepted()
+	if err == nil {
+		// Our Accept is queued in the same step: a message of ours sent
+		// the moment we are connected (a Send racing this Accept) must not
+		// overtake it on the fast path.
+		for _, it := range e.sends {
+			if err = l.enqueueLocked(it); err != nil {
+				break
+			}
+		}
+		e.sends = nil
 	}
 	l.mu.Unlock()
+	if err != nil {
+		return ErrNotConnected
+	}
 	l.pokeWriter()
-	l.maybeConnected()
-	return nil
+	return l.apply(e)
 }
 
 // errHistoryFailed ends a chat whose messages cannot be stored: the link
@@ -1033,38 +1042,15 @@ func (l *link) role() string {
 // decline is the front end's no.
 func (l *link) decline() error {
 	l.mu.Lock()
-	if l.state != linkDeciding || l.weAccepted {
-		l.mu.Unlock()
-		return ErrNoRequest
+	e, err := l.m.decline()
+	if err == nil {
+		l.acceptTimer.Stop()
 	}
-	l.acceptTimer.Stop()
 	l.mu.Unlock()
-	l.leave(EndWeDeclined)
-	return nil
-}
-
-// maybeConnected moves to connected once both sides accepted.
-func (l *link) maybeConnected() {
-	l.mu.Lock()
-	if l.state == linkDeciding && l.weAccepted && l.peerAccepted {
-		l.state = linkConnected
-		l.connected = true
-		l.announce = true
+	if err != nil {
+		return err
 	}
-	if l.announce {
-		l.announce = false
-		p := *l.partner
-		l.mu.Unlock()
-		l.s.emit(Connected{Link: l.id, Partner: p})
-		l.s.resendQueued(l)
-		return
-	}
-	waiting := l.state == linkDeciding && l.weAccepted && !l.peerAccepted
-	p := *l.partner
-	l.mu.Unlock()
-	if waiting {
-		l.s.emit(Waiting{Link: l.id, Partner: p})
-	}
+	return l.apply(e)
 }
 
 // readLoop reads records until the connection ends and returns why.
@@ -1095,39 +1081,17 @@ type errBye struct{ reason string }
 func (e *errBye) Error() string { return "partner said goodbye: " + e.reason }
 
 // handle acts on one message; done reports a goodbye.
-func (l *link) handle(m *wireMsg, rec []byte) (done bool, err error) {
-	switch m.typ {
-	case msgPing:
-		_ = l.send(writeItem{pt: encodePing(msgPong, m.nonce)})
-	case msgPong:
-	case msgBye:
-		return true, &errBye{reason: m.reason}
-	case msgAccept:
-		l.mu.Lock()
-		if l.state != linkDeciding || l.peerAccepted {
-			l.mu.Unlock()
-			return false, fmt.Errorf("%w: unexpected accept", ErrProtocol)
-		}
-		l.peerAccepted = true
-		l.mu.Unlock()
-		l.maybeConnected()
-	case msgAck:
-		id := hex.EncodeToString(m.id[:])
-		l.mu.Lock()
-		_, ok := l.pending[id]
-		delete(l.pending, id)
-		l.mu.Unlock()
-		if ok {
-			if conv := l.history(); conv != nil {
-				_ = conv.AppendStatus(id, true, "")
-			}
-			l.s.emit(Delivered{Contact: l.fingerprint, ID: id})
-		}
-	case msgText:
-		if !l.isConnected() {
-			return false, fmt.Errorf("%w: a message arrived before both sides accepted", ErrProtocol)
-		}
-		l.receiveText(m, rec)
+func (l *link) handle(w *wireMsg, rec []byte) (done bool, err error) {
+	l.mu.Lock()
+	e, err := l.m.record(w)
+	l.mu.Unlock()
+	if err != nil {
+		var bye *errBye
+		return errors.As(err, &bye), err
+	}
+	_ = l.apply(e)
+	if e.receive != nil {
+		l.receiveText(e.receive, rec)
 	}
 	return false, nil
 }
@@ -1177,25 +1141,22 @@ func (s *Session) unsee(partner, id string) {
 // cleanup runs once the reader stops: unacknowledged messages fail, the
 // history records the end, and the front end hears why.
 func (l *link) cleanup(readErr error) Event {
-	var bye *errBye
+	var (
+		bye   *errBye
+		byeIs EndReason
+	)
 	l.mu.Lock()
-	ours, connected := l.endReason, l.connected
+	ours := l.endReason
+	if errors.As(readErr, &bye) {
+		byeIs = l.m.byeReason(bye)
+	}
 	l.mu.Unlock()
 	var e Ended
 	switch {
-	case errors.As(readErr, &bye) && strings.HasPrefix(bye.reason, "busy"):
-		l.end(EndBusy, nil)
+	case byeIs != 0:
+		l.end(byeIs, nil)
 		e = l.ended(nil)
-		e.Reason, e.Peer, e.Err = EndBusy, bye.reason, nil
-	case errors.As(readErr, &bye):
-		// A goodbye before both accepted: the partner did not let us in.
-		r := EndPartnerLeft
-		if !connected {
-			r = EndPartnerDeclined
-		}
-		l.end(r, nil)
-		e = l.ended(nil)
-		e.Reason, e.Peer, e.Err = r, bye.reason, nil
+		e.Reason, e.Peer, e.Err = byeIs, bye.reason, nil
 	case ours != 0:
 		l.end(ours, nil) // the reader and writer stop; a goodbye's wait ends
 		e = l.ended(nil)
@@ -1205,8 +1166,7 @@ func (l *link) cleanup(readErr error) Event {
 		e = l.ended(readErr)
 	}
 	l.mu.Lock()
-	pending := l.pending
-	l.pending = map[string]*outgoing{}
+	failed, fx := l.m.finish(e.Reason)
 	if l.acceptTimer != nil {
 		l.acceptTimer.Stop()
 	}
@@ -1214,14 +1174,11 @@ func (l *link) cleanup(readErr error) Event {
 	if errors.Is(e.Err, errHistoryFailed) {
 		l.s.emit(HistoryError{Contact: l.fingerprint, Err: e.Err})
 	}
-	conv := l.history()
-	for id, o := range pending {
-		if conv != nil {
-			_ = conv.AppendStatus(id, false, e.Reason.String())
-		}
+	_ = l.apply(fx)
+	for _, o := range failed {
 		l.s.fail(o, e.Reason, e.Err)
 	}
-	if conv != nil {
+	if conv := l.history(); conv != nil {
 		if herr := conv.End(e.Reason.String(), l.s.cfg.Now()); herr != nil {
 			l.s.emit(HistoryError{Contact: l.fingerprint, Err: fmt.Errorf("session: the history is not being saved: %w", herr)})
 		}

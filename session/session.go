@@ -436,7 +436,7 @@ func (s *Session) Cancel(id LinkID) error {
 		return ErrNoLink
 	}
 	l.mu.Lock()
-	state := l.state
+	state := l.m.state
 	l.mu.Unlock()
 	switch state {
 	case linkConnected:
