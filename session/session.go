@@ -71,16 +71,18 @@ type Store interface {
 
 // Config sets up a controller. It is not modified.
 type Config struct {
-	Identity *scrypto.Identity // required unless Plaintext
+	Identity *scrypto.Identity // required unless Greeting
 	Name     string            // our display name
 	Store    Store             // nil: no contacts, nothing saved
 	// OnlyContacts: as a host, admit only contacts and invitees; anyone
 	// else is refused before we reveal our identity.
 	OnlyContacts bool
-	// Plaintext runs the paper's unencrypted demonstration protocol: no
-	// handshake, no encryption, no history. It cannot talk to a secure peer.
-	Plaintext bool
-	Random    io.Reader // nil: crypto/rand
+	// Greeting, when set, stands in for the secure handshake on every
+	// link: the terminal's unencrypted demonstration. There are then no
+	// keys, no contacts and no history; a partner's contact id is "addr "
+	// and its address.
+	Greeting Greeting
+	Random   io.Reader // nil: crypto/rand
 
 	// answerAnyInvite makes a host skip the invite check, as an attacker
 	// who answers at an invite's address would (tests only).
@@ -112,9 +114,6 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.Now == nil {
 		out.Now = time.Now
-	}
-	if out.Name == "" && out.Plaintext {
-		out.Name = "plaintext"
 	}
 	return out
 }
@@ -173,7 +172,7 @@ type outgoing struct {
 // New makes a controller with no listener and no link.
 func New(cfg Config) (*Session, error) {
 	c := cfg.withDefaults()
-	if !c.Plaintext {
+	if c.Greeting == nil {
 		if c.Identity == nil {
 			return nil, errors.New("session: an identity is required")
 		}
@@ -437,7 +436,7 @@ func (s *Session) Cancel(id LinkID) error {
 		return ErrNoLink
 	}
 	l.mu.Lock()
-	state := l.state
+	state := l.m.state
 	l.mu.Unlock()
 	switch state {
 	case linkConnected:
