@@ -141,6 +141,31 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
+// BenchmarkThread loads a thread of 100,000 messages in ten conversations
+// (every conversation of the bench profile has one key), and the summary of
+// every thread.
+func BenchmarkThread(b *testing.B) {
+	dir, _ := benchProfile(b)
+	v, err := Open(dir, testPass)
+	require.NoError(b, err)
+	defer v.Close()
+	sums, err := v.Conversations()
+	require.NoError(b, err)
+	n := 0
+	for _, s := range sums {
+		n += s.Messages
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		th, err := v.Thread("fp")
+		require.NoError(b, err)
+		require.Equal(b, n, len(th.Messages))
+		sums, err := v.Threads()
+		require.NoError(b, err)
+		require.Len(b, sums, 1)
+	}
+}
+
 // BenchmarkUnlockDefaultParams measures the Argon2id cost of DefaultParams.
 func BenchmarkUnlockDefaultParams(b *testing.B) {
 	kf, err := wrapKey(make([]byte, dataKeySize), testPass, DefaultParams)

@@ -2,6 +2,8 @@ package history
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -96,4 +98,48 @@ func equalKV(a, b []kv) bool {
 		}
 	}
 	return true
+}
+
+// FuzzReadMarks feeds arbitrary sealed-profile plaintexts (the JSON) to the
+// profile reader and the read marks to the threads of a small history: no
+// panic, no unread count below zero or above the messages received, and a
+// profile that parses keeps parsing after the marks are fixed and saved.
+func FuzzReadMarks(f *testing.F) {
+	f.Add([]byte(`{"version":3,"name":"A","read":{"` + fpBob + `":1,"` + fpCarol + `":-4}}`))
+	f.Add([]byte(`{"version":2,"name":"A"}`))
+	f.Add([]byte(`{"name":"A","pins":[{"name":"Bob","fingerprint":"` + fpBob + `"}]}`))
+	f.Add([]byte(`{"version":3,"read":{"":9223372036854775807}}`))
+	f.Fuzz(func(t *testing.T, plain []byte) {
+		var pd profileData
+		if json.Unmarshal(plain, &pd) != nil || pd.Version > profileVersion {
+			return
+		}
+		pd.migrate()
+		v := &Vault{idx: newIndex(), prof: pd}
+		for i, fp := range []string{fpBob, fpCarol} {
+			var c convID
+			c[0] = byte(i + 1)
+			v.idx.apply(c, 0, recordAt{}, record{kind: kindStart, fingerprint: fp, partner: "x", role: "host"})
+			for j := range 3 {
+				v.idx.apply(c, uint64(j+1), recordAt{off: int64(100*i + j + 1)}, record{kind: kindMessage, id: fmt.Sprint(j), outgoing: j == 1})
+			}
+		}
+		v.fixReadMarks()
+		for contact, n := range v.prof.Read {
+			require.Positive(t, n, contact)
+			require.Positive(t, v.idx.incoming(contact), "a mark without a thread stayed")
+		}
+		for _, fp := range []string{fpBob, fpCarol} {
+			u := max(v.idx.incoming(fp)-v.prof.Read[fp], 0)
+			require.LessOrEqual(t, u, 2)
+		}
+		b, err := json.Marshal(v.prof)
+		require.NoError(t, err)
+		var back profileData
+		require.NoError(t, json.Unmarshal(b, &back))
+		require.Equal(t, len(v.prof.Read), len(back.Read))
+		for c, n := range v.prof.Read {
+			require.Equal(t, n, back.Read[c])
+		}
+	})
 }

@@ -326,11 +326,20 @@ func (s *convSnapshot) message(i int, r *record, id, text string) StoredMessage 
 // parallelLoad is the fewest messages a load splits between two goroutines.
 const parallelLoad = 20000
 
-// transcript reads the conversation's messages from the history file. The
-// texts and ids of each half of a long conversation share one allocation,
-// and the two halves are read and opened at once.
+// transcript reads the conversation's messages from the history file.
 func (s *convSnapshot) transcript(rd *recordReader) (*Transcript, error) {
 	msgs := make([]StoredMessage, len(s.msgs))
+	if err := s.load(rd, func(i int, m StoredMessage) { msgs[i] = m }); err != nil {
+		return nil, err
+	}
+	return &Transcript{Summary: s.sum, Messages: msgs}, nil
+}
+
+// load reads the conversation's messages from the history file and gives
+// each to put with its index. The texts and ids of each half of a long
+// conversation share one allocation, and the two halves are read and
+// opened at once: put is called from two goroutines, for different indexes.
+func (s *convSnapshot) load(rd *recordReader, put func(i int, m StoredMessage)) error {
 	load := func(lo, hi int) error {
 		var arena strings.Builder
 		arena.Grow(plainBound(s.msgs[lo:hi]))
@@ -339,21 +348,16 @@ func (s *convSnapshot) transcript(rd *recordReader) (*Transcript, error) {
 			arena.WriteString(r.id)
 			arena.WriteString(r.text)
 			all := arena.String()
-			msgs[lo+i] = s.message(lo+i, r, all[at:at+len(r.id)], all[at+len(r.id):])
+			put(lo+i, s.message(lo+i, r, all[at:at+len(r.id)], all[at+len(r.id):]))
 		})
 	}
-	var err error
 	if n := len(s.msgs); n < parallelLoad || runtime.GOMAXPROCS(0) < 2 {
-		err = load(0, n)
-	} else {
-		done := make(chan error, 1)
-		go func() { done <- load(n/2, n) }()
-		err = errors.Join(load(0, n/2), <-done)
+		return load(0, n)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &Transcript{Summary: s.sum, Messages: msgs}, nil
+	n := len(s.msgs)
+	done := make(chan error, 1)
+	go func() { done <- load(n/2, n) }()
+	return errors.Join(load(0, n/2), <-done)
 }
 
 // hitBlock is how many hits a block of a [hitList] holds.

@@ -188,21 +188,11 @@ func (v *Vault) Thread(contact string) (*Thread, error) {
 	th := &Thread{Contact: contact, Messages: make([]ThreadMessage, n)}
 	for k := range snaps {
 		s := &snaps[k]
-		var arena strings.Builder
-		arena.Grow(plainBound(s.msgs))
-		err := v.reader.messages(s.id, s.msgs, func(i int, r *record) {
-			at := arena.Len()
-			arena.WriteString(r.id)
-			arena.WriteString(r.text)
-			all := arena.String()
-			th.Messages[pos[k][i]] = ThreadMessage{
-				StoredMessage: s.message(i, r, all[at:at+len(r.id)], all[at+len(r.id):]),
-				Conversation:  s.sum.ID,
-				From:          s.sum.Partner,
-			}
+		err := s.load(v.reader, func(i int, m StoredMessage) {
+			th.Messages[pos[k][i]] = ThreadMessage{StoredMessage: m, Conversation: s.sum.ID, From: s.sum.Partner}
 		})
 		if err != nil {
-			return nil, fmt.Errorf("history: thread: %w", err)
+			return nil, fmt.Errorf("history: thread, conversation %s: %w", shortID(s.id), err)
 		}
 	}
 	return th, nil

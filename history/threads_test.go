@@ -532,3 +532,52 @@ func TestThreads_ConversationWithoutAKeyIsInNoThread(t *testing.T) {
 	_, err = v.Thread("")
 	assert.Error(t, err)
 }
+
+func TestThread_InterleavedConnectionsOfOneKeyAreInWriteOrder(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	// A partner that restarted: the new connection starts before the old
+	// one has written its last records.
+	old, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Fingerprint: fpBob, Role: "host", Start: t0})
+	require.NoError(t, err)
+	appendSync(t, old, msg(1, false, "m1"))
+	cur, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Fingerprint: fpBob, Role: "host", Start: t0.Add(time.Second)})
+	require.NoError(t, err)
+	var want []string
+	want = append(want, "m1")
+	for i := 2; i < 12; i++ {
+		w := cur
+		if i%3 == 0 {
+			w = old
+		}
+		// Sender clocks that go backwards do not reorder the thread.
+		m := msg(i, i%2 == 0, fmt.Sprint("m", i))
+		m.Time = t0.Add(-time.Duration(i) * time.Minute)
+		appendSync(t, w, m)
+		want = append(want, m.Text)
+	}
+	require.NoError(t, old.AppendStatus(msg(3, false, "").ID, false, "replaced"))
+	require.NoError(t, old.End("replaced", t0.Add(time.Minute))) // durable, and so is the status before it
+	check := func(v *Vault) {
+		th, err := v.Thread(fpBob)
+		require.NoError(t, err)
+		assert.Equal(t, want, texts(th))
+		for i, m := range th.Messages {
+			n := i + 1
+			if n == 1 || n%3 == 0 {
+				assert.Equal(t, old.ID(), m.Conversation, m.Text)
+			} else {
+				assert.Equal(t, cur.ID(), m.Conversation, m.Text)
+			}
+		}
+		assert.Equal(t, StatusFailed, th.Messages[2].Status)
+		assert.Equal(t, "replaced", th.Messages[2].Reason)
+		sums, err := v.Threads()
+		require.NoError(t, err)
+		require.Len(t, sums, 1)
+		assert.Equal(t, "m11", sums[0].Last.Text)
+		assert.Equal(t, 11, sums[0].Messages)
+	}
+	check(v)
+	require.NoError(t, v.Close())
+	check(reopen(t, dir))
+}
