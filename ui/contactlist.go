@@ -143,43 +143,54 @@ func (m *messenger) refreshRequests() {
 		return
 	}
 	m.requestsHead.SetText("Requests (" + strconv.Itoa(len(m.requests)) + ")")
-	for _, r := range m.requests {
+	for i, r := range m.requests {
+		if i == maxRequestsShown {
+			more := widget.NewLabel(fmt.Sprintf("%d more: they show as you answer these.", len(m.requests)-i))
+			more.SizeName = theme.SizeNameCaptionText
+			more.Wrapping = fyne.TextWrapWord
+			m.requestsBox.Add(more)
+			break
+		}
 		p := r.partner
-		what := "wants to chat"
+		what := " wants to chat"
 		icon := theme.QuestionIcon()
 		if p.Trust == session.TrustChanged || p.LooksLike != "" {
-			what = "key not your contact's!"
+			what = ": not your contact's key!"
 			icon = theme.NewErrorThemedResource(theme.WarningIcon())
 		}
-		name := widget.NewLabel(p.Name)
+		name := widget.NewLabel(p.Name + what)
 		name.TextStyle.Bold = true
 		name.Truncation = fyne.TextTruncateEllipsis
-		sub := widget.NewLabel(what)
-		sub.SizeName = theme.SizeNameCaptionText
-		sub.Truncation = fyne.TextTruncateEllipsis
 		accept := widget.NewButton("Accept…", func() { m.askTrust(p, true) })
 		accept.Importance = widget.HighImportance
 		decline := widget.NewButton("Decline", func() {
 			m.decline(p.Fingerprint)
 			m.focusInput()
 		})
-		m.requestsBox.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), nil,
-			container.New(tightVBox{}, name, sub, container.NewGridWithColumns(2, accept, decline))))
+		m.requestsBox.Add(container.New(tightVBox{},
+			container.NewBorder(nil, nil, widget.NewIcon(icon), nil, name),
+			container.NewGridWithColumns(2, accept, decline)))
 	}
 	m.requestsBox.Add(widget.NewSeparator())
 	m.requestsHead.Show()
 	m.requestsBox.Show()
 }
 
+// maxRequestsShown is how many requests the list shows at once, so that
+// the contacts keep their room.
+const maxRequestsShown = 3
+
 // requestButtons finds the Accept… and Decline buttons of the request of key fp.
 func (m *messenger) requestButtons(fp string) (accept, decline *widget.Button) {
 	for i, r := range m.requests {
+		if i >= maxRequestsShown {
+			break
+		}
 		if r.partner.Fingerprint != fp || i >= len(m.requestsBox.Objects) {
 			continue
 		}
 		row := m.requestsBox.Objects[i].(*fyne.Container)
-		box := row.Objects[0].(*fyne.Container)
-		buttons := box.Objects[2].(*fyne.Container)
+		buttons := row.Objects[1].(*fyne.Container)
 		return buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
 	}
 	return nil, nil

@@ -183,12 +183,17 @@ func (m *messenger) connected(e session.Connected) {
 	m.refreshContact(p)
 	m.touch(p, clock())
 	m.note(p, fmt.Sprintf("Connected to %s. Messages are end-to-end encrypted.", p.label()), noteInfo)
-	if li.viaDialog {
+	byHand := m.acceptedByHand[p.id]
+	delete(m.acceptedByHand, p.id)
+	switch {
+	case li.viaDialog:
 		m.rememberAddr(li.addr)
 		if c := m.u.choose; c != nil && c.dialing == e.Link {
 			c.close()
 		}
 		m.selectPeer(p)
+	case byHand && m.selected == nil && m.u.choose == nil:
+		m.selectPeer(p) // nothing else was shown: show whom the user let in
 	}
 	m.refreshPeer(p)
 }

@@ -46,6 +46,8 @@ type messenger struct {
 	// the trust dialog shown, and the key it asks about
 	dialog    dialog.Dialog
 	dialogFor string
+	// keys the user accepted by hand, to show once connected
+	acceptedByHand map[string]bool
 
 	// search
 	term string
@@ -110,7 +112,7 @@ var chatMinSize = fyne.NewSize(600, 460)
 
 func newMessenger(u *UI, ctrl session.Controller) *messenger {
 	m := &messenger{u: u, ctrl: ctrl, done: make(chan struct{}),
-		peers: map[string]*peer{}, links: map[session.LinkID]*linkInfo{}}
+		peers: map[string]*peer{}, links: map[session.LinkID]*linkInfo{}, acceptedByHand: map[string]bool{}}
 	m.listenPort = DefaultPort
 	if u.vault != nil && u.vault.Settings().ListenPort != 0 {
 		m.listenPort = strconv.Itoa(u.vault.Settings().ListenPort)
@@ -150,7 +152,7 @@ func newMessenger(u *UI, ctrl session.Controller) *messenger {
 		container.NewBorder(nil, nil, m.listenIcon, m.listenToggle, m.listenStatus),
 		m.wireToggle,
 		container.NewBorder(nil, nil, nil, m.settings, m.newChat))
-	left := container.NewBorder(top, bottom, nil, nil, container.NewStack(m.list, container.NewCenter(m.nothing)))
+	left := container.NewBorder(top, bottom, nil, nil, container.NewStack(m.list, container.NewVBox(m.nothing)))
 
 	// Right: the selected thread.
 	m.partnerLbl = widget.NewButtonWithIcon("", theme.InfoIcon(), m.showDetails)
@@ -170,8 +172,8 @@ func newMessenger(u *UI, ctrl session.Controller) *messenger {
 	safetyCaption.SizeName = theme.SizeNameCaptionText
 	m.safetyBox = container.NewHBox(safetyCaption, m.safety)
 	m.header = container.NewVBox(
-		container.NewBorder(nil, nil, container.NewHBox(m.partnerLbl, m.trust, m.verify), m.action),
-		container.NewBorder(nil, nil, m.statusIcon, nil, m.status),
+		container.NewBorder(nil, nil, container.NewHBox(m.partnerLbl, m.trust, m.verify), nil),
+		container.NewBorder(nil, nil, m.statusIcon, m.action, m.status),
 		container.NewBorder(nil, nil, nil, m.safetyBox),
 		widget.NewSeparator())
 
@@ -692,8 +694,8 @@ func (m *messenger) refreshListening() {
 	switch {
 	case m.listening:
 		where := "port " + m.listenPort
-		if len(m.listenAddrs) > 0 {
-			where = strings.Join(m.listenAddrs, " or ")
+		if addrs := dialable(m.listenAddrs, 1); len(addrs) > 0 {
+			where = addrs[0] // the New chat dialog lists them all
 		}
 		m.listenStatus.SetText("Listening on " + where)
 		m.listenIcon.SetResource(theme.NewSuccessThemedResource(theme.MediaRecordIcon()))
@@ -760,7 +762,24 @@ func (m *messenger) listen(port string, done func(problem string)) {
 	})
 }
 
-// dialAddr is what the New chat dialog dials; label names it for the user.
+// dialable picks at most n of the addresses a partner can dial, leaving
+// out this machine's own (loopback) ones when there are others.
+func dialable(addrs []string, n int) []string {
+	var out, loop []string
+	for _, a := range addrs {
+		if ip := net.ParseIP(hostOf(a)); ip != nil && ip.IsLoopback() {
+			loop = append(loop, a)
+			continue
+		}
+		out = append(out, a)
+	}
+	if len(out) == 0 {
+		out = loop
+	}
+	return out[:min(n, len(out))]
+}
+
+// dialTarget is what the New chat dialog dials; label names it for the user.
 func (m *messenger) dialTarget(t session.Target, label string) (session.LinkID, error) {
 	link, err := m.ctrl.DialTarget(t)
 	if err != nil {

@@ -103,6 +103,7 @@ func (m *messenger) showRequest(p session.Partner, incoming bool) {
 	d := dialog.NewCustomConfirm(title, "Accept", "Decline", content, func(ok bool) {
 		defer m.decided()
 		if ok {
+			m.acceptedByHand[fp] = true
 			m.accept(fp)
 		} else {
 			m.note(m.peer(fp), fmt.Sprintf("You declined %s.", p.Name), noteInfo)
@@ -139,6 +140,7 @@ func (m *messenger) showLookalike(p session.Partner) {
 		defer m.decided()
 		if ok {
 			m.note(m.peer(fp), fmt.Sprintf("You accepted a new key calling itself %q.", p.Name), noteDanger)
+			m.acceptedByHand[fp] = true
 			m.accept(fp)
 		} else {
 			m.note(m.peer(fp), fmt.Sprintf("You declined the key that looked like %s.", p.LooksLike), noteInfo)
@@ -172,6 +174,7 @@ func (m *messenger) showChangedKey(p session.Partner, incoming bool) {
 		defer m.decided()
 		if ok {
 			m.note(m.peer(fp), fmt.Sprintf("You trusted a new key for %s.", who), noteDanger)
+			m.acceptedByHand[fp] = true
 			m.accept(fp)
 		} else {
 			m.note(m.peer(fp), fmt.Sprintf("You disconnected: %s's key had changed.", who), noteWarning)
