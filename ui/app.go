@@ -161,7 +161,7 @@ func (u *UI) showUnlock() {
 // unlocked is called on the UI goroutine once the vault is open: it makes
 // the app's one controller and shows the messenger. Listening starts again
 // if it was on when the app was last closed; at the first start (no
-// contacts, no history) the New chat dialog opens.
+// contacts, no history) the New chat dialog opens (see [messenger.start]).
 func (u *UI) unlocked(v Vault) {
 	u.vault = v
 	ctrl, err := u.backend.New(v)
@@ -177,13 +177,7 @@ func (u *UI) unlocked(v Vault) {
 	if u.listenPref() {
 		m.listen(m.listenPort, nil)
 	}
-	fresh := len(v.Contacts()) == 0
-	if fresh {
-		if threads, err := v.Threads(); err == nil && len(threads) > 0 {
-			fresh = false
-		}
-	}
-	if fresh || StartInvite != "" {
+	if StartInvite != "" {
 		u.showChoose()
 	}
 	m.refreshTitle()

@@ -181,7 +181,15 @@ func (m *messenger) connected(e session.Connected) {
 	p.link, p.state = e.Link, peerConnected
 	p.note, p.noteErr = "", nil
 	m.refreshContact(p)
-	m.touch(p, clock())
+	// listed now, but not moved up: rows that jump when someone merely
+	// connects would take a click meant for another contact
+	if !p.listed {
+		p.listed = true
+		if p.active.IsZero() {
+			p.active = clock()
+		}
+		m.resort()
+	}
 	m.note(p, fmt.Sprintf("Connected to %s. Messages are end-to-end encrypted.", p.label()), noteInfo)
 	byHand := m.acceptedByHand[p.id]
 	delete(m.acceptedByHand, p.id)

@@ -244,8 +244,10 @@ func (paneLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return fyne.NewSize(190+theme.SeparatorThicknessSize()+r.Width+2*pad, max(l.Height, r.Height)+2*pad)
 }
 
-// start reads the vault's contacts and threads into the list and begins
-// reading the controller's events.
+// start reads the vault's contacts and threads into the list (off the UI
+// goroutine: the threads come from the whole history) and begins reading
+// the controller's events. With no contact and no history yet, it opens
+// the New chat dialog.
 func (m *messenger) start() {
 	go m.readEvents()
 	v := m.u.vault
@@ -260,6 +262,9 @@ func (m *messenger) start() {
 				m.u.showProblem("The history could not be read.", err)
 			}
 			m.loadPeers(contacts, threads)
+			if len(contacts) == 0 && len(threads) == 0 && err == nil && m.u.choose == nil {
+				m.u.showChoose() // the first start: how to begin
+			}
 			m.refreshTitle()
 		})
 	})
