@@ -70,3 +70,14 @@ func TestChat_PartnerTextCannotSpoofTheTerminal(t *testing.T) {
 	assert.Equal(t, m.Text, j.Text)
 	assert.Equal(t, m.From, j.From)
 }
+
+func TestWords_StoredReasonsReadAsWords(t *testing.T) {
+	assert.Equal(t, "the partner has disconnected", storedReasonWords(session.EndPartnerLeft.String()))
+	assert.Equal(t, "not sent: the chat ended", storedReasonWords("not_sent"))
+	assert.Equal(t, "Partner has disconnected", storedReasonWords("Partner has disconnected"), "an older history's words stay")
+	for r := session.EndWeLeft; r <= session.EndNetwork; r++ {
+		assert.NotEmpty(t, reasonPhrases[r], "%s has words", r)
+		assert.Equal(t, reasonPhrases[r], storedReasonWords(r.String()))
+		assert.NotContains(t, endWords(session.Ended{Reason: r, Addr: "127.0.0.1:32999"}, "Bob"), "_", "%s has a sentence", r)
+	}
+}

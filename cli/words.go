@@ -94,18 +94,49 @@ func trustWords(t session.Trust) string {
 // failedWords says briefly why a message was not delivered.
 func failedWords(r session.EndReason) string {
 	switch r {
-	case session.EndWeLeft:
-		return "you left the chat"
-	case session.EndPartnerLeft:
-		return "the partner has disconnected"
-	case session.EndTimeout:
-		return "the partner stopped responding"
 	case session.EndReplaced:
 		return "the partner connected again; retry"
-	case session.EndSecurity:
-		return "the connection was tampered with"
+	case session.EndWeLeft, session.EndPartnerLeft, session.EndTimeout, session.EndSecurity:
+		return reasonPhrases[r]
 	}
 	return "the connection failed"
+}
+
+// reasonPhrases say an end reason in a few words, for a line that has
+// said what ended already.
+var reasonPhrases = map[session.EndReason]string{
+	session.EndWeLeft:          "you left the chat",
+	session.EndPartnerLeft:     "the partner has disconnected",
+	session.EndWeDeclined:      "you declined",
+	session.EndPartnerDeclined: "the partner declined",
+	session.EndCancelled:       "cancelled",
+	session.EndReplaced:        "the partner connected again",
+	session.EndTimeout:         "the partner stopped responding",
+	session.EndRefused:         "nobody was listening",
+	session.EndUnreachable:     "the address could not be reached",
+	session.EndNotSecureChat:   "not SecureChat",
+	session.EndVersion:         "another SecureChat version",
+	session.EndNotAdmitted:     "not admitted",
+	session.EndInviteRefused:   "the invite was refused",
+	session.EndWrongKey:        "another key answered",
+	session.EndBusy:            "busy",
+	session.EndSecurity:        "the connection was tampered with",
+	session.EndNetwork:         "the connection failed",
+}
+
+// storedReasonWords says a reason the history holds: the machine name of
+// an end reason ("partner_left", "not_sent"), or, in conversations written
+// by older versions, words already.
+func storedReasonWords(stored string) string {
+	if stored == "not_sent" {
+		return "not sent: the chat ended"
+	}
+	for r, phrase := range reasonPhrases {
+		if r.String() == stored {
+			return phrase
+		}
+	}
+	return stored
 }
 
 // setupWords says why the chat could not start; listen is the --listen

@@ -149,7 +149,8 @@ type Failed struct {
 	Err     error
 }
 
-// Ended reports that a link ended, before or after connecting.
+// Ended reports that a link ended, before or after connecting. Every link
+// that was reported (by [Handshaking]) ends with exactly one Ended.
 type Ended struct {
 	Link      LinkID
 	Contact   string // "" if the key was never learned
@@ -170,8 +171,9 @@ type TurnedAway struct {
 	Reason EndReason
 }
 
-// HistoryError reports that the history could not be written. The chat
-// goes on, but is not being saved.
+// HistoryError reports that the history could not be written. A chat
+// whose messages cannot be stored is stopped: its link then ends with
+// [EndWeLeft] and an Err saying why, right after this event.
 type HistoryError struct {
 	Contact string
 	Err     error
