@@ -76,8 +76,10 @@ func (m *messenger) handle(ev session.Event) {
 			m.listenStatus.SetText(fmt.Sprintf("Listening · a caller from %s was turned away (%s)", hostOf(e.Addr), turnedAwayWords(e.Reason)))
 		}
 	case session.HistoryError:
-		msg := "This chat is not being saved: the history could not be written."
+		// the session stops a chat it cannot save; its Ended follows
+		msg := "The chat was stopped: its messages could not be saved on this computer."
 		if p, ok := m.peers[e.Contact]; ok {
+			msg = "The chat with " + p.label() + " was stopped: its messages could not be saved on this computer."
 			m.note(p, msg, noteDanger)
 		}
 		m.u.showProblem(msg, e.Err)
@@ -315,6 +317,8 @@ func (m *messenger) ended(e session.Ended) {
 	p.link = 0
 	p.state = peerOffline
 	switch {
+	case e.Connected && e.Reason == session.EndWeLeft && e.Err != nil:
+		// stopped by us for a reason already shown (a history error)
 	case e.Connected:
 		level := noteWarning
 		if e.Reason == session.EndWeLeft {
