@@ -145,20 +145,22 @@ func (m *messenger) request(e session.Request) {
 // opens the history (vault writes), so both run off the UI goroutine.
 func (m *messenger) accept(fp string) {
 	m.dropRequest(fp)
-	ctrl := m.ctrl
-	m.u.async(func() {
-		if err := ctrl.Accept(fp); err != nil {
-			m.u.showProblem(problemWords("accept", err), err)
-		}
-	})
+	m.command("accept", func(c session.Controller) error { return c.Accept(fp) })
 }
 
 func (m *messenger) decline(fp string) {
 	m.dropRequest(fp)
+	m.command("decline", func(c session.Controller) error { return c.Decline(fp) })
+}
+
+// command runs a controller call that may wait on the network or the
+// vault off the UI goroutine, and says in words if it failed (what: the
+// verb, "accept").
+func (m *messenger) command(what string, call func(session.Controller) error) {
 	ctrl := m.ctrl
 	m.u.async(func() {
-		if err := ctrl.Decline(fp); err != nil {
-			m.u.showProblem(problemWords("decline", err), err)
+		if err := call(ctrl); err != nil {
+			m.u.showProblem(problemWords(what, err), err)
 		}
 	})
 }

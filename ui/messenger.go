@@ -684,12 +684,7 @@ func (m *messenger) disconnectSelected() {
 		return
 	}
 	id := p.id
-	ctrl := m.ctrl
-	m.u.async(func() {
-		if err := ctrl.Disconnect(id); err != nil {
-			m.u.showProblem(problemWords("disconnect", err), err)
-		}
-	})
+	m.command("disconnect", func(c session.Controller) error { return c.Disconnect(id) })
 }
 
 // Listening is app state: the status line at the bottom of the list says
@@ -720,12 +715,7 @@ func (m *messenger) toggleListening() {
 	defer m.focusInput()
 	if m.listening {
 		m.u.setListenPref(false)
-		ctrl := m.ctrl
-		m.u.async(func() {
-			if err := ctrl.StopListening(); err != nil {
-				m.u.showProblem("Could not stop listening.", err)
-			}
-		})
+		m.command("stop listening", session.Controller.StopListening)
 		return
 	}
 	m.listen(m.listenPort, nil)
