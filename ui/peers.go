@@ -161,6 +161,15 @@ func (m *messenger) refreshContact(p *peer) {
 	}
 }
 
+// sortTime is when p was last active for the list's order: its newest
+// message, as in any messenger, or its newest connection if it has none.
+func (p *peer) sortTime() time.Time {
+	if !p.lastTime.IsZero() {
+		return p.lastTime
+	}
+	return p.active
+}
+
 // resort orders the list: newest activity first, then by name.
 func (m *messenger) resort() {
 	m.order = m.order[:0]
@@ -170,7 +179,7 @@ func (m *messenger) resort() {
 		}
 	}
 	slices.SortFunc(m.order, func(a, b *peer) int {
-		if c := b.active.Compare(a.active); c != 0 {
+		if c := b.sortTime().Compare(a.sortTime()); c != 0 {
 			return c
 		}
 		if c := strings.Compare(strings.ToLower(a.label()), strings.ToLower(b.label())); c != 0 {
