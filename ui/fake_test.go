@@ -266,7 +266,8 @@ func (v *fakeVault) AddRecentAddr(a string) error {
 }
 func (v *fakeVault) Close() error { return nil }
 
-func (v *fakeVault) Search(text string) ([]Hit, error) {
+func (v *fakeVault) Search(text string) ([]Hit, error) { // the stored messages only, as the vault
+
 	var hits []Hit
 	ids := make([]string, 0, len(v.threads))
 	for id := range v.threads {
@@ -422,6 +423,7 @@ func (f *fixture) says(link session.LinkID, fp, id, text string) {
 func (f *fixture) selectContact(fp string) {
 	f.t.Helper()
 	m := f.ui.main
+	require.Empty(f.t, m.term, "the list shows search hits, not contacts")
 	for i, p := range m.order {
 		if p.id == fp {
 			m.list.Select(i)

@@ -2,10 +2,13 @@ package ui
 
 import (
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/securechat/securechat/session"
 )
 
 // Selecting a contact shows its whole thread: every message ever
@@ -56,6 +59,24 @@ func TestHistory_SearchOpensTheThreadAtTheHit(t *testing.T) {
 		}
 	}
 	assert.NotEmpty(t, bold, "the search term is highlighted in the bubble")
+
+	// a thread shown before, with live rows, keeps them in place
+	c.runSearch("")
+	f.comesIn(1, partner(session.TrustKnown))
+	f.says(1, bobFP, "live1", "a parcel came today")
+	// the session writes it to the history too
+	f.vault.threads[bobFP] = append(f.vault.threads[bobFP], tm("live1", false, time.Now(), "a parcel came today"))
+	f.selectContact(bobFP)
+	before := rowTexts(c.thread())
+	c.runSearch("parcel")
+	for i, h := range c.hits {
+		if h.Message.ID == "a" {
+			c.list.Select(i)
+		}
+	}
+	assert.Equal(t, bobFP, c.selected.id)
+	assert.Equal(t, "a", c.thread().marked)
+	assert.Equal(t, before, rowTexts(c.thread()), "the notes and live messages stay where they were")
 
 	c.search.SetText("")
 	assert.Equal(t, 2, c.list.Length(), "the contacts are back")

@@ -307,9 +307,20 @@ func threadRows(t *Thread, me, them, focus string, live map[string]*row) ([]*row
 	return rows, at
 }
 
-// openAt shows p's thread opened at message id, outlined.
+// openAt shows p's thread opened at message id, outlined. A pane that
+// has its history already is moved there; else the history is read.
 func (m *messenger) openAt(p *peer, id string) {
 	m.selectPeer(p)
+	l := p.thread
+	if p.loaded {
+		for i, r := range l.rows {
+			if r.id == id {
+				l.setHighlight(m.term)
+				l.setRows(l.rows, i)
+				return
+			}
+		}
+	}
 	m.loadThread(p, id)
 }
 
