@@ -384,3 +384,33 @@ func TestMessenger_MinimumSize(t *testing.T) {
 	capture(f)
 	assert.Greater(t, c.list.Size().Width, float32(300), "a wide window gives the list more")
 }
+
+// A trust dialog whose caller gave up goes away unanswered: nothing is
+// declined, and a new dialog for another key does not decline the first.
+func TestMessenger_TrustDialogClosedByTheAppIsNotAnAnswer(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.unlock()
+	s := f.newChat()
+	s.addr.SetText("192.168.1.31")
+	test.Tap(s.connButton)
+	link := f.ctrl.lastLink()
+	f.ctrl.emit(session.Request{Link: link, Partner: partner(session.TrustNew)})
+	require.NotNil(t, c.dialog)
+	f.ctrl.emit(session.Ended{Link: link, Contact: bobFP, Reason: session.EndTimeout})
+	assert.Nil(t, c.dialog, "the dialog is gone with its link")
+	assert.Empty(t, f.ctrl.declined, "and nobody was declined")
+	if l := c.peers[bobFP].thread; l != nil {
+		assert.False(t, containsText(rowTexts(l), "You declined"))
+	}
+
+	f.ctrl.emit(session.Request{Link: 30, Partner: someone("Dave", daveFP, session.TrustNew)},
+		session.Request{Link: 31, Partner: someone("Eve", eveFP, session.TrustNew)})
+	a, _ := c.requestButtons(daveFP)
+	test.Tap(a)
+	a, _ = c.requestButtons(eveFP)
+	test.Tap(a) // another dialog replaces Dave's
+	assert.Empty(t, f.ctrl.declined)
+	test.Tap(topDialogButton(t, f.win, "Accept"))
+	assert.Equal(t, []string{eveFP}, f.ctrl.accepted)
+	assert.Len(t, c.requests, 1, "Dave still waits")
+}

@@ -54,6 +54,9 @@ func (m *messenger) askTrust(p session.Partner, incoming bool) {
 	}
 }
 
+// closeDialog takes the trust dialog away unanswered: its callback (which
+// Fyne calls on Hide too) sees that it is no longer the dialog shown and
+// does nothing.
 func (m *messenger) closeDialog() {
 	if m.dialog != nil {
 		d := m.dialog
@@ -100,7 +103,11 @@ func (m *messenger) showRequest(p session.Partner, incoming bool) {
 		wrapped("First time: compare this number with your partner's, on a call or in person. If they match, nobody is in between."),
 	))
 	fp := p.Fingerprint
-	d := dialog.NewCustomConfirm(title, "Accept", "Decline", content, func(ok bool) {
+	var d *dialog.ConfirmDialog
+	d = dialog.NewCustomConfirm(title, "Accept", "Decline", content, func(ok bool) {
+		if m.dialog != dialog.Dialog(d) {
+			return // closed by the app (the caller gave up), not answered
+		}
 		defer m.decided()
 		if ok {
 			m.acceptedByHand[fp] = true
@@ -136,7 +143,11 @@ func (m *messenger) showLookalike(p session.Partner) {
 			"Accept only if this is really someone new and their safety number matches:"),
 		safetyGrid(p.SafetyNumber),
 	))
-	d := dialog.NewCustomConfirm("Warning: not your contact "+p.LooksLike, "Accept anyway", "Decline", content, func(ok bool) {
+	var d *dialog.ConfirmDialog
+	d = dialog.NewCustomConfirm("Warning: not your contact "+p.LooksLike, "Accept anyway", "Decline", content, func(ok bool) {
+		if m.dialog != dialog.Dialog(d) {
+			return // closed by the app (the caller gave up), not answered
+		}
 		defer m.decided()
 		if ok {
 			m.note(m.peer(fp), fmt.Sprintf("You accepted a new key calling itself %q.", p.Name), noteDanger)
@@ -170,7 +181,11 @@ func (m *messenger) showChangedKey(p session.Partner, incoming bool) {
 			"Ask them on a call or in person. Trust the new key only if they confirm this safety number:"),
 		safetyGrid(p.SafetyNumber),
 	))
-	d := dialog.NewCustomConfirm("Warning: "+who+"'s key has changed", "Trust new key", "Disconnect", content, func(ok bool) {
+	var d *dialog.ConfirmDialog
+	d = dialog.NewCustomConfirm("Warning: "+who+"'s key has changed", "Trust new key", "Disconnect", content, func(ok bool) {
+		if m.dialog != dialog.Dialog(d) {
+			return // closed by the app (the caller gave up), not answered
+		}
 		defer m.decided()
 		if ok {
 			m.note(m.peer(fp), fmt.Sprintf("You trusted a new key for %s.", who), noteDanger)
