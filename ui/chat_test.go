@@ -372,6 +372,7 @@ func TestChat_CancelWhileConnectingKeepsTheDialog(t *testing.T) {
 	assert.Equal(t, []string{fmt.Sprint(link)}, f.ctrl.cancelled)
 	f.ctrl.emit(session.Ended{Link: link, Addr: "192.168.1.50:9999", Reason: session.EndCancelled})
 	assert.False(t, s.progressBx.Visible())
+	assert.False(t, s.connectErr.Visible(), "a cancel needs no explaining")
 	assert.False(t, s.connButton.Disabled())
 	assert.Equal(t, "192.168.1.50", s.addr.Text, "the address stays")
 	assert.Same(t, s, f.ui.choose, "the dialog stays open")

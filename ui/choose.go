@@ -353,13 +353,18 @@ func (s *chooseScreen) progress(text string) {
 	s.connButton.Disable()
 }
 
-// failed shows why the connection started here failed, keeping the
-// address for another try; err is shown only on "Details".
-func (s *chooseScreen) failed(words string, err error) {
+// stopped ends the progress of the connection started here.
+func (s *chooseScreen) stopped() {
 	s.dialing = 0
 	s.activity.Stop()
 	s.progressBx.Hide()
 	s.connButton.Enable()
+}
+
+// failed shows why the connection started here failed, keeping the
+// address for another try; err is shown only on "Details".
+func (s *chooseScreen) failed(words string, err error) {
+	s.stopped()
 	s.lastErr = err
 	showInline(s.connectErr, inputError(words))
 	if err != nil {

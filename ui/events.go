@@ -307,7 +307,9 @@ func (m *messenger) ended(e session.Ended) {
 	}
 	words := endWords(e.Reason, who, e.Addr, e.Peer)
 	if li.viaDialog {
-		if c := m.u.choose; c != nil && c.dialing == e.Link {
+		if c := m.u.choose; c != nil && c.dialing == e.Link && e.Reason == session.EndCancelled {
+			c.stopped() // the user cancelled: nothing to explain
+		} else if c != nil && c.dialing == e.Link {
 			c.failed(words, e.Err)
 		} else if !e.Connected && e.Reason != session.EndCancelled {
 			m.u.showProblem(words, e.Err)
