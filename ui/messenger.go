@@ -382,7 +382,7 @@ func (m *messenger) refreshThread() {
 	m.partnerLbl.SetText(shorten(name, 20))
 
 	var status string
-	icon := theme.MediaRecordIcon()
+	var icon fyne.Resource
 	switch p.state {
 	case peerConnected:
 		status = "Connected · encrypted"
@@ -807,14 +807,6 @@ func (m *messenger) rememberAddr(addr string) {
 			m.u.showProblem("Could not remember the address.", err)
 		}
 	})
-}
-
-// close stops the controller without blocking the UI goroutine.
-func (m *messenger) close() {
-	m.closed = true
-	m.closing.Store(true)
-	ctrl := m.ctrl
-	m.u.async(func() { _ = ctrl.Close() })
 }
 
 // closeWait stops the controller and waits for the event reader, for when
