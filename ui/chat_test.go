@@ -414,6 +414,7 @@ func TestChat_RetryAfterReconnect(t *testing.T) {
 	assert.Equal(t, peerHandshaking, c.selected.state)
 	f.ctrl.emit(session.Request{Link: link, Partner: partner(session.TrustKnown)})
 	f.ctrl.emit(session.Connected{Link: link, Partner: partner(session.TrustKnown)})
+	assert.Equal(t, c.input, f.win.Canvas().Focused(), "the input has the keyboard once connected again")
 	c.retry(c.selected, "m1")
 	f.ctrl.emit(session.Delivered{Contact: bobFP, ID: "m1"})
 

@@ -208,6 +208,9 @@ func (m *messenger) connected(e session.Connected) {
 		m.selectPeer(p) // nothing else was shown: show whom the user let in
 	}
 	m.refreshPeer(p)
+	if p == m.selected && m.u.win.Canvas().Focused() == nil {
+		m.focusInput() // the input of the thread shown came on
+	}
 }
 
 func (m *messenger) message(e session.MessageEvent) {
