@@ -8,7 +8,9 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
 )
 
 // AppID is the application ID (FyneApp.toml's Details.ID says the same).
@@ -38,8 +40,9 @@ func Run(version string) int {
 }
 
 // UI is the desktop app: one main window whose content moves from the
-// unlock screen to the Host or Connect screen to the chat, and a history
-// browser window. Its fields are the widgets the tests drive.
+// unlock screen to the messenger (contact list and threads), with the New
+// chat dialog over it at the first start. Its fields are the widgets the
+// tests drive.
 type UI struct {
 	app     fyne.App
 	win     fyne.Window
@@ -50,18 +53,18 @@ type UI struct {
 	vault Vault
 
 	unlock   *unlockScreen
-	choose   *chooseScreen
-	chat     *chatScreen
-	history  *historyWindow
+	main     *messenger
+	choose   *chooseScreen   // the New chat dialog, while open
+	details  *detailsDialog  // the contact details, while open
 	settings *settingsDialog // the settings last opened
 
 	// focused tracks whether our window has the keyboard focus, for
-	// notifications.
+	// notifications and unread counts.
 	focused bool
 	// openURL opens a link in the browser; tests record instead.
 	openURL func(*url.URL) error
-	// async runs slow work (key generation, unlock, Close) off the UI
-	// goroutine; tests make it synchronous.
+	// async runs slow work (key generation, unlock, vault writes, Close)
+	// off the UI goroutine; tests make it synchronous.
 	async func(func())
 }
 
@@ -74,33 +77,68 @@ func New(a fyne.App, w fyne.Window, b Backend, version string) *UI {
 		a.SetIcon(icon)
 		w.SetIcon(icon)
 	}
-	a.Lifecycle().SetOnEnteredForeground(func() { u.focused = true })
+	a.Lifecycle().SetOnEnteredForeground(func() {
+		u.focused = true
+		if u.main != nil {
+			u.main.markRead(u.main.selected)
+		}
+	})
 	a.Lifecycle().SetOnExitedForeground(func() { u.focused = false })
-	w.SetMaster() // closing it quits, even with the history browser open
+	w.SetMaster()
 	w.Resize(fyne.NewSize(820, 640))
 	w.CenterOnScreen()
 	u.showUnlock()
 	return u
 }
 
-// showError shows err in a dialog; it may be called from any goroutine.
-func (u *UI) showError(err error) {
-	if err == nil {
-		return
-	}
+// showProblem tells the user what went wrong in words, with a Details
+// button for err; it may be called from any goroutine.
+func (u *UI) showProblem(words string, err error) {
 	fyne.Do(func() {
-		d := dialog.NewError(err, u.win)
+		content := []fyne.CanvasObject{wrapped(words)}
+		var d *dialog.CustomDialog
+		ok := widget.NewButton("OK", func() { d.Hide() })
+		ok.Importance = widget.HighImportance
+		buttons := []fyne.CanvasObject{ok}
+		if err != nil {
+			buttons = []fyne.CanvasObject{widget.NewButton("Details", func() {
+				d.Hide()
+				u.showDetails(err)
+			}), ok}
+		}
+		d = dialog.NewCustomWithoutButtons("Something went wrong", fixedWidth(400, container.NewVBox(content...)), u.win)
+		d.SetButtons(buttons)
 		d.SetOnClosed(u.focusChat)
 		d.Show()
 	})
 }
 
-// focusChat gives the keyboard back to the chat's message input, if a chat
-// is shown. Every control of the chat window calls it when it is done, so
-// that what is typed next goes into the message and not into nothing.
+// showDetails shows an error's own text, for whoever wants to know more
+// or report it; it may be called from any goroutine.
+func (u *UI) showDetails(err error) {
+	if err == nil {
+		return
+	}
+	fyne.Do(func() {
+		text := widget.NewLabel(err.Error())
+		text.Wrapping = fyne.TextWrapBreak
+		text.Selectable = true
+		d := dialog.NewCustom("Details", "Close", fixedWidth(440, text), u.win)
+		d.SetOnClosed(u.focusChat)
+		d.Show()
+	})
+}
+
+// focusChat gives the keyboard back to the message input of the thread
+// shown. Every control of the window calls it when it is done, so that
+// what is typed next goes into the message and not into nothing.
 func (u *UI) focusChat() {
-	if u.chat != nil {
-		u.chat.focusInput()
+	if u.choose != nil {
+		u.choose.focus()
+		return
+	}
+	if u.main != nil {
+		u.main.focusInput()
 	}
 }
 
@@ -120,54 +158,63 @@ func (u *UI) showUnlock() {
 	u.win.Canvas().Focus(u.unlock.focusFirst())
 }
 
-// unlocked is called on the UI goroutine once the vault is open.
+// unlocked is called on the UI goroutine once the vault is open: it makes
+// the app's one controller and shows the messenger. Listening starts again
+// if it was on when the app was last closed; at the first start (no
+// contacts, no history) the New chat dialog opens (see [messenger.start]).
 func (u *UI) unlocked(v Vault) {
 	u.vault = v
-	u.showChoose()
+	ctrl, err := u.backend.New(v)
+	if err != nil {
+		u.unlock.setError("SecureChat cannot start its connections.")
+		u.showProblem("SecureChat cannot start its connections.", err)
+		return
+	}
+	m := newMessenger(u, ctrl)
+	u.main = m
+	u.setContent(m.content, "SecureChat")
+	m.start()
+	if u.listenPref() {
+		m.listen(m.listenPort, nil)
+	}
+	if StartInvite != "" {
+		u.showChoose()
+	}
+	m.refreshTitle()
 }
 
 // StartInvite is an invite link the app was opened with (a clicked
 // securechat: link); after unlocking, the app offers to connect with it.
 var StartInvite string
 
-func (u *UI) showChoose() {
-	u.choose = newChooseScreen(u)
-	u.setContent(u.choose.content, "SecureChat — Host or Connect")
-	if StartInvite != "" {
-		code := StartInvite
-		StartInvite = ""
-		u.choose.showUseInvite(code)
-		return
-	}
-	// focus once the new content is laid out: a real window ignores a
-	// focus request for an object it has not placed yet
-	addr := u.choose.addr
-	fyne.Do(func() { u.win.Canvas().Focus(addr) })
-}
-
-// startChat shows the chat screen for a controller just made.
-func (u *UI) startChat(c *chatScreen) {
-	u.chat = c
-	u.setContent(c.content, "SecureChat — "+c.title())
-	u.win.Canvas().Focus(c.input)
-	c.start()
-}
-
-// leaveChat closes the chat's controller and goes back to Host or Connect.
-func (u *UI) leaveChat() {
-	if u.chat != nil {
-		u.chat.close()
-		u.chat = nil
-	}
+// showInvite opens the invite dialog (from a contact's details).
+func (u *UI) showInvite() {
 	u.showChoose()
+	if c := u.choose; c != nil {
+		c.tabs.SelectIndex(1)
+		c.showMakeInvite()
+	}
+}
+
+// prefListening names the app preference that says whether the profile in
+// a folder was listening when the app closed; it is not secret (the port
+// answers anyway while listening).
+const prefListening = "listening:"
+
+func (u *UI) listenPref() bool {
+	return u.app.Preferences().Bool(prefListening + u.dir)
+}
+
+func (u *UI) setListenPref(on bool) {
+	u.app.Preferences().SetBool(prefListening+u.dir, on)
 }
 
 // Shutdown closes the controller and locks the vault; Run calls it when the
 // window has closed.
 func (u *UI) Shutdown() {
-	if u.chat != nil {
-		u.chat.closeWait()
-		u.chat = nil
+	if u.main != nil {
+		u.main.closeWait()
+		u.main = nil
 	}
 	if u.vault != nil {
 		_ = u.vault.Close()

@@ -22,14 +22,21 @@ type Vault interface {
 	RecentAddrs() []string
 	// AddRecentAddr remembers addr for the Connect dialog.
 	AddRecentAddr(addr string) error
-	// Conversations lists past conversations, newest first.
-	Conversations() ([]Summary, error)
-	// Load reads one conversation.
-	Load(id string) (*Transcript, error)
-	// Search finds messages containing text in every conversation.
+	// Threads lists every key with history, newest activity first.
+	Threads() ([]ThreadSummary, error)
+	// Thread reads every message with one key, in the order written.
+	Thread(contact string) (*Thread, error)
+	// MarkRead marks every message now in a thread as read.
+	MarkRead(contact string) error
+	// Search finds messages containing text in every thread.
 	Search(text string) ([]Hit, error)
 	// Contacts lists the contacts, by name.
 	Contacts() []Contact
+	// RenameContact changes the name the user gave a contact.
+	RenameContact(id, name string) error
+	// DeleteContactAndHistory forgets a contact and removes every message
+	// with its key from disk.
+	DeleteContactAndHistory(contact string) error
 	// MakeInvite makes an invite to this profile at hosts:port and
 	// remembers its secret (a vault write).
 	MakeInvite(hosts []string, port uint16, expires time.Duration, uses int) (*invite.Invite, error)
@@ -42,12 +49,17 @@ type Vault interface {
 
 // The history types the app shows are the vault's own.
 type (
-	// Summary describes one past conversation.
+	// Summary describes one past conversation (one connection).
 	Summary = history.Summary
-	// StoredMessage is one message of a past conversation.
+	// StoredMessage is one saved message.
 	StoredMessage = history.StoredMessage
-	// Transcript is a whole past conversation.
-	Transcript = history.Transcript
+	// ThreadSummary describes the thread of one key: every message of
+	// every conversation with it.
+	ThreadSummary = history.ThreadSummary
+	// ThreadMessage is one message of a thread.
+	ThreadMessage = history.ThreadMessage
+	// Thread is every message with one key, in order.
+	Thread = history.Thread
 	// Hit is one search result.
 	Hit = history.Hit
 	// Contact is an identity key the user let in, with the name they gave it.
@@ -76,11 +88,9 @@ type Backend struct {
 	// Open unlocks the profile in dir; it returns an error wrapping
 	// [ErrWrongPassphrase] or [ErrProfileInUse] where those apply.
 	Open func(dir string, passphrase []byte) (Vault, error)
-	// Host listens on listenAddr (":9999") for a partner.
-	Host func(v Vault, listenAddr string) (session.Controller, error)
-	// Connect dials a target (an address, a contact, an invite) in the
-	// background.
-	Connect func(v Vault, t session.Target) (session.Controller, error)
+	// New makes the one controller of the unlocked app: no listener and
+	// no link until the app asks for them.
+	New func(v Vault) (session.Controller, error)
 	// LocalAddrs lists this machine's addresses a partner could dial.
 	LocalAddrs func() []string
 }

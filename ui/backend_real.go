@@ -38,23 +38,8 @@ func RealBackend() Backend {
 			}
 			return v, nil
 		},
-		Host: func(v Vault, listenAddr string) (session.Controller, error) {
-			cfg, err := sessionConfig(v)
-			if err != nil {
-				return nil, err
-			}
-			s, err := session.Host(cfg, listenAddr)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
-		Connect: func(v Vault, t session.Target) (session.Controller, error) {
-			cfg, err := sessionConfig(v)
-			if err != nil {
-				return nil, err
-			}
-			s, err := session.ConnectTarget(cfg, t)
+		New: func(v Vault) (session.Controller, error) {
+			s, err := session.New(sessionConfig(v))
 			if err != nil {
 				return nil, err
 			}
@@ -64,8 +49,8 @@ func RealBackend() Backend {
 	}
 }
 
-func sessionConfig(v Vault) (session.Config, error) {
-	return session.Config{Identity: v.Identity(), Name: v.Name(), Store: v, OnlyContacts: v.Settings().OnlyContacts}, nil
+func sessionConfig(v Vault) session.Config {
+	return session.Config{Identity: v.Identity(), Name: v.Name(), Store: v, OnlyContacts: v.Settings().OnlyContacts}
 }
 
 // localAddrs lists up to three of this machine's network addresses.

@@ -682,15 +682,6 @@ func withAlpha(c color.Color, a uint8) color.Color {
 	return color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: a}
 }
 
-func formatTime(t time.Time) string {
-	t = t.Local()
-	now := time.Now()
-	if t.Year() == now.Year() && t.YearDay() == now.YearDay() {
-		return t.Format("15:04")
-	}
-	return t.Format("2 Jan 2006 15:04")
-}
-
 func (r *bubbleRenderer) Layout(size fyne.Size) {
 	g := r.geometry(size.Width)
 	r.bg.Move(g.bgPos)

@@ -26,108 +26,114 @@ func pressShiftEnter(e *messageEntry) {
 
 func TestChat_EnterSendsAndClearsInput(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 
 	focused := f.win.Canvas().Focused()
 	require.Equal(t, c.input, focused, "the input has the focus once connected")
 	test.Type(focused, "hello Bob")
 	focused.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 
-	assert.Equal(t, []string{"hello Bob"}, f.ctrl.sent)
+	assert.Equal(t, []string{"hello Bob"}, f.ctrl.texts())
 	assert.Empty(t, c.input.Text, "the input is cleared after sending")
 	assert.Equal(t, c.input, f.win.Canvas().Focused(), "focus returns to the input")
-	texts := shownTexts(c.messages)
+	texts := shownTexts(c.thread())
 	assert.True(t, containsText(texts, "hello Bob"), "the sent message shows: %q", texts)
 	assert.True(t, containsText(texts, "sending…"), "it shows as sending: %q", texts)
 }
 
 func TestChat_ShiftEnterAddsNewline(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 
 	test.Type(c.input, "first line")
 	pressShiftEnter(c.input)
 	test.Type(c.input, "second line")
 	assert.Equal(t, "first line\nsecond line", c.input.Text)
-	assert.Empty(t, f.ctrl.sent, "Shift+Enter must not send")
+	assert.Empty(t, f.ctrl.texts(), "Shift+Enter must not send")
 
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEnter}) // keypad Enter sends too
-	assert.Equal(t, []string{"first line\nsecond line"}, f.ctrl.sent)
+	assert.Equal(t, []string{"first line\nsecond line"}, f.ctrl.texts())
 }
 
 func TestChat_SendButtonSendsAndEmptyInputDoesNothing(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleConnect)
+	c := f.connected()
 
 	assert.True(t, c.send.Disabled(), "Send is disabled while the input is empty")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	test.Type(c.input, "   ")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	assert.Empty(t, f.ctrl.sent)
+	assert.Empty(t, f.ctrl.texts())
 
 	c.input.SetText("via button")
 	require.False(t, c.send.Disabled())
 	test.Tap(c.send)
-	assert.Equal(t, []string{"via button"}, f.ctrl.sent)
+	assert.Equal(t, []string{"via button"}, f.ctrl.texts())
 }
 
 func TestChat_SendDisabledWhileDisconnected(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.chatAs(roleConnect)
-	require.Equal(t, stateConnecting, c.state)
+	c := f.unlock()
+	f.selectContact(bobFP)
+	require.Equal(t, peerOffline, c.selected.state)
 
-	test.Type(c.input, "too early")
+	assert.True(t, c.input.Disabled(), "the input is off while Bob is offline")
+	assert.True(t, c.bar.Visible())
+	assert.Contains(t, c.barText.Text, "Bob is offline.")
+	c.input.SetText("too early")
 	assert.True(t, c.send.Disabled(), "Send is disabled before the partner is connected")
-	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	assert.Empty(t, f.ctrl.sent)
+	c.sendTapped()
+	assert.Empty(t, f.ctrl.texts())
 	assert.Equal(t, "too early", c.input.Text, "the text stays in the input")
 	assert.True(t, c.hint.Visible(), "a hint says why nothing was sent")
 
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
+	f.comesIn(1, partner(session.TrustKnown))
+	assert.False(t, c.input.Disabled())
 	assert.False(t, c.send.Disabled())
+	assert.False(t, c.bar.Visible())
 
-	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
+	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndPartnerLeft})
 	assert.True(t, c.send.Disabled(), "Send is disabled again after a disconnect")
+	assert.True(t, c.input.Disabled())
 }
 
 func TestChat_IncomingMessageRenders(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 
-	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "x1", From: "Bob", Text: "Hi Alice, can you read this?", Time: time.Now()}})
 
-	texts := shownTexts(c.messages)
+	texts := shownTexts(c.thread())
 	assert.True(t, containsText(texts, "Hi Alice, can you read this?"), "%q", texts)
 	assert.True(t, containsText(texts, "Bob  ·  "), "the partner's name labels the message: %q", texts)
 }
 
 func TestChat_DeliveredEventChangesTick(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 	c.input.SetText("are you there?")
 	test.Tap(c.send)
-	require.True(t, containsText(shownTexts(c.messages), "sending…"))
+	require.True(t, containsText(shownTexts(c.thread()), "sending…"))
 
-	f.ctrl.emit(session.Event{Kind: session.EventDelivered, ID: "m1"})
+	f.ctrl.emit(session.Delivered{Contact: bobFP, ID: "m1"})
 
-	texts := shownTexts(c.messages)
+	texts := shownTexts(c.thread())
 	assert.True(t, containsText(texts, "delivered"), "%q", texts)
 	assert.False(t, containsText(texts, "sending…"), "%q", texts)
 }
 
 func TestChat_FailedMessageOffersRetry(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleConnect)
+	c := f.connected()
 	c.input.SetText("lost")
 	test.Tap(c.send)
 
-	f.ctrl.emit(session.Event{Kind: session.EventFailed, ID: "m1", Reason: "connection lost"})
-	require.True(t, containsText(shownTexts(c.messages), "not delivered: connection lost"))
+	f.ctrl.emit(session.Failed{Contact: bobFP, ID: "m1", Reason: session.EndNetwork})
+	require.True(t, containsText(shownTexts(c.thread()), "not delivered: connection lost"))
 
 	var retry *bubble
-	for _, o := range test.LaidOutObjects(c.messages) {
+	for _, o := range test.LaidOutObjects(c.thread()) {
 		if b, ok := o.(*bubble); ok && b.Visible() && b.r.id == "m1" {
 			retry = b
 		}
@@ -136,155 +142,188 @@ func TestChat_FailedMessageOffersRetry(t *testing.T) {
 	require.True(t, retry.rend.button.Visible(), "a failed message shows Retry")
 	test.Tap(retry.rend.button)
 	assert.Equal(t, []string{"m1"}, f.ctrl.retried)
-	assert.True(t, containsText(shownTexts(c.messages), "sending…"))
+	assert.True(t, containsText(shownTexts(c.thread()), "sending…"))
 }
 
 func TestChat_DisconnectShowsLineAndReconnect(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleConnect)
+	c := f.connected()
 
-	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
+	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndPartnerLeft})
 
-	assert.True(t, containsText(shownTexts(c.messages), "Partner has disconnected"))
-	assert.Equal(t, "Reconnect", c.action.Text)
-	assert.Equal(t, f.ui.chat, c, "the window keeps the conversation")
-	test.Tap(c.action)
-	assert.Equal(t, []string{"192.168.1.20:9999 ab12"}, f.ctrl.dialed, "the same address, expecting the key reached before")
-	assert.Equal(t, stateConnecting, c.state)
+	assert.True(t, containsText(shownTexts(c.thread()), "Bob left the chat."))
+	assert.Equal(t, "Connect", c.connect.Text)
+	assert.Equal(t, bobFP, c.selected.id, "the window keeps the thread")
+	test.Tap(c.connect)
+	assert.Equal(t, []string{"192.168.1.31:9999 " + bobFP}, f.ctrl.dialed, "Bob's address, expecting Bob's key")
+	assert.Equal(t, peerDialing, c.selected.state)
+	assert.Equal(t, "Cancel", c.connect.Text)
+	test.Tap(c.connect)
+	assert.Equal(t, []string{"101"}, f.ctrl.cancelled)
 }
 
-func TestChat_HostWaitsAgainAfterDisconnect(t *testing.T) {
+// A partner who comes back finds the earlier messages in the same thread,
+// the live ones and those read from the history.
+func TestChat_ReconnectShowsEarlierMessagesInTheSameThread(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
-	assert.Equal(t, ":9999", f.hostAddr)
+	c := f.connected()
+	f.says(1, bobFP, "x1", "first visit")
+	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndPartnerLeft})
+	first := c.thread()
 
-	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
-	require.Equal(t, "Wait again", c.action.Text)
-	test.Tap(c.action)
-	assert.Equal(t, stateListening, c.state)
-
-	// the same controller lets the next partner in, in the same view
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
-	assert.Equal(t, stateConnected, c.state)
-	assert.Equal(t, 2, f.ctrl.accepted)
+	f.comesIn(2, partner(session.TrustKnown))
+	f.says(2, bobFP, "x2", "second visit")
+	require.Same(t, first, c.thread(), "one thread per contact")
+	texts := rowTexts(c.thread())
+	for _, want := range []string{"Did the parcel arrive?", "first visit", "Bob left the chat.", "second visit"} {
+		assert.True(t, containsText(texts, want), "%q missing from %q", want, texts)
+	}
+	assert.Equal(t, peerConnected, c.selected.state)
+	assert.Equal(t, 2, len(f.ctrl.accepted), "a contact is let in without asking, each time")
 }
 
 func TestChat_TrustPolicy(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		role     role
+		dialed   bool
 		trust    session.Trust
 		dialog   string // title of the dialog expected, "" for none
+		request  bool   // listed under Requests
 		accepted int
 	}{
-		{"host, new key: ask", roleHost, session.TrustNew, "Bob wants to chat", 0},
-		{"host, contact: accept", roleHost, session.TrustKnown, "", 1},
-		{"host, verified: accept", roleHost, session.TrustVerified, "", 1},
-		{"host, invited: accept", roleHost, session.TrustInvited, "", 1},
-		{"connect, new key: ask too", roleConnect, session.TrustNew, "First chat with Bob", 0},
-		{"connect, contact: accept", roleConnect, session.TrustKnown, "", 1},
-		{"connect, changed key: warn", roleConnect, session.TrustChanged, "Warning: Bob's key has changed", 0},
-		{"host, changed key: warn", roleHost, session.TrustChanged, "Warning: Bob's key has changed", 0},
+		{"caller, new key: a request", false, session.TrustNew, "", true, 0},
+		{"caller, contact: accept", false, session.TrustKnown, "", false, 1},
+		{"caller, verified: accept", false, session.TrustVerified, "", false, 1},
+		{"caller, invited: accept", false, session.TrustInvited, "", false, 1},
+		{"caller, changed key: a request", false, session.TrustChanged, "", true, 0},
+		{"dialed, new key: ask", true, session.TrustNew, "First chat with Bob", false, 0},
+		{"dialed, contact: accept", true, session.TrustKnown, "", false, 1},
+		{"dialed, changed key: warn", true, session.TrustChanged, "Warning: Bob's key has changed", false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, true)
-			c := f.chatAs(tc.role)
-			f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(tc.trust)})
-			assert.Equal(t, tc.accepted, f.ctrl.accepted)
+			c := f.unlock()
+			link := session.LinkID(7)
+			if tc.dialed {
+				f.ui.showChoose()
+				f.ui.choose.addr.SetText("192.168.1.31")
+				test.Tap(f.ui.choose.connButton)
+				link = f.ctrl.lastLink()
+			}
+			f.ctrl.emit(session.Request{Link: link, Partner: partner(tc.trust)})
+			assert.Equal(t, tc.accepted, len(f.ctrl.accepted))
+			assert.Equal(t, tc.request, len(c.requests) == 1, "listed under Requests")
 			if tc.dialog == "" {
 				assert.Nil(t, c.dialog)
 				return
 			}
 			require.NotNil(t, c.dialog)
-			assert.NotNil(t, f.win.Canvas().Overlays().Top())
-			assert.Equal(t, 0, f.ctrl.accepted, "nothing flows before the user decides")
+			assert.Contains(t, dialogText(t, f.win), tc.dialog)
+			assert.Equal(t, 0, len(f.ctrl.accepted), "nothing flows before the user decides")
 		})
 	}
 }
 
 func TestChat_RequestDialogAcceptAndDecline(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.chatAs(roleHost)
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustNew)})
-	test.Tap(topDialogButton(t, f.win, "Decline"))
-	assert.Equal(t, 1, f.ctrl.declined)
-	assert.Equal(t, 0, f.ctrl.accepted)
+	c := f.unlock()
+	dave := someone("Dave", daveFP, session.TrustNew)
+	f.ctrl.emit(session.Request{Link: 3, Partner: dave})
+	_, decline := c.requestButtons(daveFP)
+	require.NotNil(t, decline)
+	test.Tap(decline)
+	assert.Equal(t, []string{daveFP}, f.ctrl.declined)
+	assert.Empty(t, c.requests)
 
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustNew)})
+	f.ctrl.emit(session.Request{Link: 4, Partner: dave})
+	accept, _ := c.requestButtons(daveFP)
+	test.Tap(accept)
+	assert.Contains(t, dialogText(t, f.win), "Dave wants to chat")
+	assert.Empty(t, f.ctrl.accepted, "Accept… asks first, with the safety number")
 	test.Tap(topDialogButton(t, f.win, "Accept"))
-	assert.Equal(t, 1, f.ctrl.accepted)
-	f.ctrl.emit(session.Event{Kind: session.EventWaitingForPartner, Partner: partner(session.TrustKnown)})
-	assert.Equal(t, stateAwaiting, c.state)
+	assert.Equal(t, []string{daveFP}, f.ctrl.accepted)
+	assert.Empty(t, c.requests)
+	f.ctrl.emit(session.Waiting{Link: 4, Partner: dave})
+	assert.Equal(t, peerAwaiting, c.peers[daveFP].state)
+	f.ctrl.emit(session.Connected{Link: 4, Partner: dave})
+	assert.Equal(t, peerConnected, c.peers[daveFP].state)
+	assert.True(t, c.peers[daveFP].listed, "Dave is a contact in the list now")
 }
 
 func TestChat_ChangedKeyCanBeTrusted(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.chatAs(roleConnect)
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustChanged)})
-	assert.True(t, containsText(shownTexts(c.messages), "another key answered for Bob"))
+	c := f.unlock()
+	f.selectContact(bobFP)
+	test.Tap(c.connect)
+	f.ctrl.emit(session.Request{Link: f.ctrl.lastLink(), Partner: partner(session.TrustChanged)})
+	assert.True(t, containsText(shownTexts(c.thread()), "another key answered for Bob"))
 	test.Tap(topDialogButton(t, f.win, "Trust new key"))
-	assert.Equal(t, 1, f.ctrl.accepted)
+	assert.Equal(t, []string{bobFP}, f.ctrl.accepted)
 }
 
 func TestChat_VerifyMarksPartnerVerified(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 	assert.Equal(t, "not verified", c.trust.Text)
 	assert.Equal(t, "12345 67890 24680 13579 11223 34455\n66778 89900 10293 84756 56473 82910", c.safety.Text)
 
 	test.Tap(c.verify)
 	test.Tap(topDialogButton(t, f.win, "They match"))
 
-	assert.Equal(t, 1, f.ctrl.verified)
+	assert.Equal(t, []string{bobFP}, f.ctrl.verified)
 	assert.Equal(t, "verified", c.trust.Text)
-	assert.True(t, containsText(shownTexts(c.messages), "Safety number verified"))
+	assert.True(t, containsText(shownTexts(c.thread()), "Safety number verified"))
 }
 
 func TestChat_TitleNamesPartner(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.chatAs(roleConnect)
-	assert.Equal(t, "SecureChat — connecting to 192.168.1.20:9999", f.win.Title())
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
+	f.unlock()
+	assert.Equal(t, "SecureChat", f.win.Title())
+	f.selectContact(bobFP)
+	assert.Equal(t, "SecureChat — Bob (offline)", f.win.Title())
+	f.comesIn(1, partner(session.TrustKnown))
 	assert.Equal(t, "SecureChat — Bob", f.win.Title())
-	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
-	assert.Equal(t, "SecureChat — Bob (not connected)", f.win.Title())
-	test.Tap(c.action)
-	assert.Equal(t, "SecureChat — reconnecting to Bob", f.win.Title())
+	f.comesIn(2, someone("Carol", carolFP, session.TrustKnown))
+	f.says(2, carolFP, "k1", "hi")
+	f.says(2, carolFP, "k2", "there")
+	assert.Equal(t, "(2) SecureChat — Bob", f.win.Title(), "Carol's unread messages are counted")
+	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndPartnerLeft})
+	assert.Equal(t, "(2) SecureChat — Bob (offline)", f.win.Title())
+	f.selectContact(carolFP)
+	assert.Equal(t, "SecureChat — Carol", f.win.Title(), "read once shown")
 }
 
 func TestChat_NotificationWhenWindowNotFocused(t *testing.T) {
 	f := newFixture(t, true)
-	f.connected(roleHost)
+	f.connected()
 	msg := &session.Message{ID: "n1", From: "Bob", Text: "ping", Time: time.Now()}
 
 	test.AssertNotificationSent(t, nil, func() {
-		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: msg})
+		f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: *msg})
 	})
 	f.app.Lifecycle().(interface{ OnExitedForeground() func() }).OnExitedForeground()()
 	msg2 := *msg
 	msg2.ID = "n2"
 	// the default shows the name only: see TestSettings_Notifications...
 	test.AssertNotificationSent(t, fyne.NewNotification("SecureChat — Bob", "New message"), func() {
-		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &msg2})
+		f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: msg2})
 	})
 }
 
 func TestChat_NetworkViewShowsWireBytes(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 	wire := make([]byte, 60)
 	for i := range wire {
 		wire[i] = byte(0xa0 + i)
 	}
-	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "w1", From: "Bob", Text: "secret plans", Time: time.Now(), Wire: wire}})
-	assert.False(t, containsText(shownTexts(c.messages), "on the wire"))
+	assert.False(t, containsText(shownTexts(c.thread()), "on the wire"))
 
 	test.Tap(c.wireToggle)
 
-	texts := shownTexts(c.messages)
+	texts := shownTexts(c.thread())
 	assert.True(t, containsText(texts, "on the wire: 60 bytes"), "%q", texts)
 	assert.True(t, containsText(texts, "a0 a1 a2"), "%q", texts)
 	assert.True(t, containsText(texts, "… d4 d5"), "the hex is shortened: %q", texts)
@@ -292,10 +331,10 @@ func TestChat_NetworkViewShowsWireBytes(t *testing.T) {
 
 func TestChat_FollowsNewestUnlessScrolledUp(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
-	m := c.messages
+	c := f.connected()
+	m := c.thread()
 	add := func(i int) {
-		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+		f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 			ID: "f" + string(rune('a'+i%26)) + strings.Repeat("x", i), From: "Bob",
 			Text: "message number " + strings.Repeat("long ", i%7), Time: time.Now()}})
 	}
@@ -315,51 +354,72 @@ func TestChat_FollowsNewestUnlessScrolledUp(t *testing.T) {
 	assert.True(t, m.atBottom())
 }
 
-func TestChat_CancelWhileWaitingReturnsToChoice(t *testing.T) {
+// A connection started in the New chat dialog shows its progress there;
+// Cancel stops it and the dialog keeps the address for another try.
+func TestChat_CancelWhileConnectingKeepsTheDialog(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.chatAs(roleHost)
-	f.ctrl.emit(session.Event{Kind: session.EventListening, Addr: "[::]:9999", Addrs: []string{"192.168.1.20:9999"}})
-	assert.True(t, c.waiting.Visible())
-	assert.Contains(t, c.waitText.Text, "192.168.1.20:9999")
+	f.unlock()
+	f.ui.showChoose()
+	s := f.ui.choose
+	s.addr.SetText("192.168.1.50")
+	test.Tap(s.connButton)
+	link := f.ctrl.lastLink()
+	require.True(t, s.progressBx.Visible())
+	assert.Contains(t, s.progressLb.Text, "192.168.1.50:9999")
+	assert.True(t, s.connButton.Disabled())
 
-	test.Tap(c.waitCancel)
-	assert.Nil(t, f.ui.chat)
-	assert.True(t, f.ctrl.closed)
-	assert.NotNil(t, f.ui.choose)
+	test.Tap(s.cancel)
+	assert.Equal(t, []string{fmt.Sprint(link)}, f.ctrl.cancelled)
+	f.ctrl.emit(session.Ended{Link: link, Addr: "192.168.1.50:9999", Reason: session.EndCancelled})
+	assert.False(t, s.progressBx.Visible())
+	assert.False(t, s.connectErr.Visible(), "a cancel needs no explaining")
+	assert.False(t, s.connButton.Disabled())
+	assert.Equal(t, "192.168.1.50", s.addr.Text, "the address stays")
+	assert.Same(t, s, f.ui.choose, "the dialog stays open")
 }
 
 func TestChat_HistoryErrorIsShown(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
-	f.ctrl.emit(session.Event{Kind: session.EventHistoryError, Err: errors.New("disk full")})
-	assert.True(t, containsText(shownTexts(c.messages), "This chat is not being saved: disk full"))
-	assert.NotNil(t, f.win.Canvas().Overlays().Top(), "an error dialog tells the user")
+	c := f.connected()
+	f.ctrl.emit(session.HistoryError{Contact: bobFP, Err: errors.New("disk full")})
+	assert.True(t, containsText(shownTexts(c.thread()), "The chat with Bob was stopped: its messages could not be saved"))
+	text := dialogText(t, f.win)
+	assert.Contains(t, text, "The chat with Bob was stopped", "a dialog tells the user")
+	assert.NotContains(t, text, "disk full", "the error itself only on Details")
+	test.Tap(topDialogButton(t, f.win, "Details"))
+	assert.Contains(t, dialogText(t, f.win), "disk full")
 }
 
 func TestChat_TurnedAwayCallerIsMentioned(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
-	f.ctrl.emit(session.Event{Kind: session.EventTurnedAway, Addr: "10.0.0.9:4000"})
-	assert.True(t, containsText(shownTexts(c.messages), "10.0.0.9:4000"))
-	assert.Equal(t, stateConnected, c.state, "the chat goes on")
+	c := f.connected()
+	f.ctrl.emit(session.Listening{Addr: "[::]:9999", Addrs: []string{"192.168.1.20:9999"}})
+	f.ctrl.emit(session.TurnedAway{Addr: "10.0.0.9:4000", Reason: session.EndBusy})
+	assert.Contains(t, c.listenStatus.Text, "10.0.0.9")
+	assert.Equal(t, peerConnected, c.selected.state, "the chat goes on")
 }
 
 func TestChat_RetryAfterReconnect(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleConnect)
+	c := f.connected()
 	c.input.SetText("while the link broke")
 	test.Tap(c.send)
-	f.ctrl.emit(session.Event{Kind: session.EventFailed, ID: "m1", Reason: "connection lost"})
-	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Connection lost"})
+	f.ctrl.emit(session.Failed{Contact: bobFP, ID: "m1", Reason: session.EndNetwork})
+	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndTimeout})
+	assert.True(t, containsText(shownTexts(c.thread()), "Bob stopped responding"))
 
-	test.Tap(c.action) // Reconnect
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
-	c.retry("m1")
-	f.ctrl.emit(session.Event{Kind: session.EventDelivered, ID: "m1"})
+	test.Tap(c.connect)
+	link := f.ctrl.lastLink()
+	f.ctrl.emit(session.Handshaking{Link: link, Addr: "192.168.1.31:9999", Contact: bobFP})
+	assert.Equal(t, peerHandshaking, c.selected.state)
+	f.ctrl.emit(session.Request{Link: link, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Connected{Link: link, Partner: partner(session.TrustKnown)})
+	assert.Equal(t, c.input, f.win.Canvas().Focused(), "the input has the keyboard once connected again")
+	c.retry(c.selected, "m1")
+	f.ctrl.emit(session.Delivered{Contact: bobFP, ID: "m1"})
 
 	assert.Equal(t, []string{"m1"}, f.ctrl.retried)
-	assert.Equal(t, statusDelivered, c.messages.byID["m1"].status)
+	assert.Equal(t, statusDelivered, c.thread().byID["m1"].status)
 	assert.Len(t, f.ctrl.dialed, 1)
 }
 
@@ -367,7 +427,7 @@ func TestChat_RetryAfterReconnect(t *testing.T) {
 // lines, after which it scrolls.
 func TestChat_InputGrowsUpToFiveLines(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 	require.Greater(t, c.input.Size().Width, float32(100), "the input is laid out")
 
 	height := func(text string) float32 {
@@ -401,12 +461,12 @@ func TestChat_InputGrowsUpToFiveLines(t *testing.T) {
 // messages" button; it takes the reader to the newest and goes away.
 func TestChat_NewMessagesButton(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
-	m := c.messages
+	c := f.connected()
+	m := c.thread()
 	n := 0
 	add := func() {
 		n++
-		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+		f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 			ID: fmt.Sprintf("n%d", n), From: "Bob", Text: fmt.Sprintf("message %d", n), Time: time.Now()}})
 	}
 	for range 40 {
@@ -447,12 +507,12 @@ func TestChat_NewMessagesButton(t *testing.T) {
 // list about three lines, as desktop apps do.
 func TestChat_WheelScrollsAtANormalSpeed(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 	for i := range 40 {
-		f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+		f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 			ID: fmt.Sprintf("w%d", i), From: "Bob", Text: "text", Time: time.Now()}})
 	}
-	m := c.messages
+	m := c.thread()
 	m.list.ScrollToTop()
 	m.wheel.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, -25)})
 	assert.Equal(t, float32(25*wheelStep), m.list.GetScrollOffset())
@@ -466,35 +526,45 @@ func TestChat_WheelScrollsAtANormalSpeed(t *testing.T) {
 // are readable, and there is room for messages.
 func TestChat_HeaderReadableAtMinimumSize(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 	min := c.content.MinSize()
 	assert.GreaterOrEqual(t, min.Width, chatMinSize.Width)
 	assert.GreaterOrEqual(t, min.Height, chatMinSize.Height)
+	assert.LessOrEqual(t, min.Width, chatMinSize.Width+1, "the minimum is the one chosen")
 	f.win.Resize(min)
 	capture(f)
 
-	fits := func(l *widget.Label) {
+	fits := func(text string, size float32, style fyne.TextStyle, width float32) {
+		t.Helper()
+		th := c.status.Theme()
+		for _, line := range strings.Split(text, "\n") {
+			w := fyne.MeasureText(line, size, style).Width + 2*th.Size(theme.SizeNameInnerPadding)
+			assert.LessOrEqual(t, w, width+0.5, "%q is cut at the minimum width", line)
+		}
+	}
+	label := func(l *widget.Label) {
 		t.Helper()
 		th := l.Theme()
 		size := th.Size(theme.SizeNameText)
 		if l.SizeName != "" {
 			size = th.Size(l.SizeName)
 		}
-		for _, line := range strings.Split(l.Text, "\n") {
-			w := fyne.MeasureText(line, size, l.TextStyle).Width + 2*th.Size(theme.SizeNameInnerPadding)
-			assert.LessOrEqual(t, w, l.Size().Width+0.5, "%q is cut at the minimum width", line)
-		}
+		fits(l.Text, size, l.TextStyle, l.Size().Width)
 	}
-	fits(c.status)
-	fits(c.safety)
-	fits(c.partnerLbl)
-	fits(c.trust)
-	assert.GreaterOrEqual(t, c.messages.Size().Height, float32(200), "room for messages")
+	label(c.status)
+	label(c.safety)
+	label(c.trust)
+	th := c.status.Theme()
+	icon := th.Size(theme.SizeNameInlineIcon) + th.Size(theme.SizeNamePadding)
+	fits(c.partnerLbl.Text, th.Size(theme.SizeNameText), fyne.TextStyle{Bold: true}, c.partnerLbl.Size().Width-icon)
+	assert.GreaterOrEqual(t, c.thread().Size().Height, float32(200), "room for messages")
+	assert.GreaterOrEqual(t, c.list.Size().Width, float32(180), "the contact list stays usable")
 
 	// the longest statuses fit too
-	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
+	f.ctrl.emit(session.Waiting{Link: 1, Partner: partner(session.TrustKnown)})
+	c.selected.state = peerAwaiting
+	c.refreshThread()
 	f.win.Resize(min)
 	capture(f)
-	require.Equal(t, "Not connected · still listening on port 9999", c.status.Text)
-	fits(c.status)
+	label(c.status)
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -20,10 +20,16 @@ import (
 // DefaultPort is where a host listens unless told otherwise, as in the paper.
 var DefaultPort = strconv.Itoa(transport.DefaultPort)
 
-// chooseScreen is the Host or Connect dialog.
+// chooseScreen is the New chat dialog, also shown at the first start:
+// Connect (an address, with the last one filled in, or an invite) and
+// Host (listen on a port, remembered; invite someone). A connection
+// started here shows its progress and, if it fails, why in plain words,
+// with the address kept for another try.
 type chooseScreen struct {
 	u       *UI
 	content fyne.CanvasObject
+	dialog  *dialog.CustomDialog
+	tabs    *container.AppTabs
 
 	hostPort    *widget.Entry
 	hostAddrs   *widget.Label
@@ -32,16 +38,20 @@ type chooseScreen struct {
 	addr        *widget.SelectEntry
 	connectPort *widget.Entry
 	connectErr  *widget.Label
+	errDetails  *widget.Button
 	connButton  *widget.Button
-	pastButton  *widget.Button
 
-	onlyContacts  *widget.Check
-	inviteButton  *widget.Button
-	useInviteBtn  *widget.Button
-	contacts      *widget.Select
-	contactButton *widget.Button
-	contactErr    *widget.Label
-	contactIDs    map[string]Contact
+	// while a connection started here is under way
+	dialing    session.LinkID
+	progressBx *fyne.Container
+	progressLb *widget.Label
+	activity   *widget.Activity
+	cancel     *widget.Button
+	lastErr    error
+
+	onlyContacts *widget.Check
+	inviteButton *widget.Button
+	useInviteBtn *widget.Button
 
 	// the open invite dialogs' widgets, for tests
 	inviteExpiry  *widget.Select
@@ -71,8 +81,7 @@ func newChooseScreen(u *UI) *chooseScreen {
 	s.hostAddrs = widget.NewLabel("")
 	s.hostAddrs.Wrapping = fyne.TextWrapWord
 	s.hostPort.OnChanged = func(string) { s.updateAddrs() }
-	s.updateAddrs()
-	s.hostButton = widget.NewButtonWithIcon("Host", theme.HomeIcon(), s.host)
+	s.hostButton = widget.NewButtonWithIcon("Listen", theme.HomeIcon(), s.host)
 	s.hostButton.Importance = widget.HighImportance
 	s.inviteButton = widget.NewButtonWithIcon("Invite someone…", theme.ContentAddIcon(), s.showMakeInvite)
 	s.onlyContacts = widget.NewCheck("Let in only my contacts and people I invite", s.setOnlyContacts)
@@ -83,12 +92,18 @@ func newChooseScreen(u *UI) *chooseScreen {
 			s.hostPort.SetText(strconv.Itoa(st.ListenPort))
 		}
 	}
-	hostIntro := widget.NewLabel("Wait here for your partner to connect to this computer.")
+	if m := u.main; m != nil && m.listening {
+		s.hostPort.SetText(m.listenPort)
+		s.hostButton.SetText("Listening")
+		s.hostButton.Disable()
+	}
+	s.updateAddrs()
+	hostIntro := widget.NewLabel("Listen here, so that your contacts and the people you invite can connect to this computer at any time. You can chat while listening.")
 	hostIntro.Wrapping = fyne.TextWrapWord
-	hostCard := widget.NewCard("Host", "", container.NewVBox(
+	hostBox := container.NewVBox(
 		hostIntro,
 		widget.NewForm(widget.NewFormItem("Port", s.hostPort)),
-		s.hostAddrs, s.onlyContacts, s.hostErr, container.NewHBox(s.hostButton, s.inviteButton)))
+		s.hostAddrs, s.onlyContacts, s.hostErr, container.NewHBox(s.hostButton, s.inviteButton))
 
 	// Connect
 	var recent []string
@@ -105,50 +120,107 @@ func newChooseScreen(u *UI) *chooseScreen {
 		// picking a recent "host:port" fills both fields; typing "host:port"
 		// is split when connecting
 		if slices.Contains(recent, text) {
-			if h, p, err := net.SplitHostPort(text); err == nil && h != "" && p != "" {
-				s.addr.SetText(h)
-				s.connectPort.SetText(p)
-			}
+			s.fillAddr(text)
 		}
 	}
 	s.connectPort = widget.NewEntry()
 	s.connectPort.SetText(DefaultPort)
 	s.connectPort.OnSubmitted = func(string) { s.connect() }
+	// the last address tried (this run) or connected to (saved) is filled in
+	last := ""
+	if u.main != nil && u.main.lastDial != "" {
+		last = u.main.lastDial
+	} else if len(recent) > 0 {
+		last = recent[0]
+	}
+	if last != "" {
+		s.fillAddr(last)
+	}
 	s.connectErr = errLabel()
+	s.errDetails = widget.NewButton("Details", func() { u.showDetails(s.lastErr) })
+	s.errDetails.Importance = widget.LowImportance
+	s.errDetails.Hide()
 	s.connButton = widget.NewButtonWithIcon("Connect", theme.MailSendIcon(), s.connect)
 	s.connButton.Importance = widget.HighImportance
-	connIntro := widget.NewLabel("Connect to a partner who is hosting.")
+	connIntro := widget.NewLabel("Connect to someone who is listening. Contacts you chatted with before are in the list: select one and press Connect there.")
 	connIntro.Wrapping = fyne.TextWrapWord
 	s.useInviteBtn = widget.NewButtonWithIcon("Connect with an invite…", theme.MailAttachmentIcon(), func() { s.showUseInvite("") })
+	s.progressLb = widget.NewLabel("")
+	s.progressLb.Wrapping = fyne.TextWrapWord
+	s.activity = widget.NewActivity()
+	s.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), s.cancelDial)
+	s.progressBx = container.NewBorder(nil, nil, s.activity, s.cancel, s.progressLb)
+	s.progressBx.Hide()
 	connectBox := container.NewVBox(connIntro,
 		widget.NewForm(widget.NewFormItem("Address", s.addr), widget.NewFormItem("Port", s.connectPort)),
-		s.connectErr, container.NewHBox(s.connButton, s.useInviteBtn))
-	if contacts := s.contactList(); len(contacts) > 0 {
-		s.contactErr = errLabel()
-		s.contacts = widget.NewSelect(contacts, nil)
-		s.contacts.PlaceHolder = "Pick a contact"
-		s.contactButton = widget.NewButtonWithIcon("Connect", theme.MailSendIcon(), s.connectContact)
-		connectBox.Add(widget.NewSeparator())
-		connectBox.Add(container.NewBorder(nil, nil, widget.NewLabel("Contact"), s.contactButton, s.contacts))
-		connectBox.Add(s.contactErr)
-	}
-	connectCard := widget.NewCard("Connect", "", connectBox)
+		s.progressBx,
+		container.NewBorder(nil, nil, nil, s.errDetails, s.connectErr),
+		container.NewHBox(s.connButton, s.useInviteBtn))
 
-	name := "you"
-	if u.vault != nil {
-		name = u.vault.Name()
-	}
-	hello := canvas.NewText("Signed in as "+name, theme.Color(theme.ColorNameForeground))
-	hello.TextStyle.Bold = true
-	hello.TextSize = theme.TextSubHeadingSize()
-	hello.Alignment = fyne.TextAlignCenter
-	s.pastButton = widget.NewButtonWithIcon("Past chats", theme.HistoryIcon(), u.showHistory)
-	s.content = container.NewPadded(container.NewBorder(
-		container.NewVBox(hello, widget.NewLabelWithStyle("Choose how to start the chat.", fyne.TextAlignCenter, fyne.TextStyle{})),
-		container.NewHBox(s.pastButton),
-		nil, nil,
-		container.NewCenter(fixedWidth(780, container.NewGridWithColumns(2, hostCard, connectCard)))))
+	s.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Connect", theme.MailSendIcon(), container.NewPadded(connectBox)),
+		container.NewTabItemWithIcon("Listen", theme.HomeIcon(), container.NewPadded(hostBox)))
+	s.content = fixedWidth(480, s.tabs)
 	return s
+}
+
+// showChoose opens the New chat dialog (at the first start too).
+func (u *UI) showChoose() {
+	if u.choose != nil {
+		u.choose.focus()
+		return
+	}
+	s := newChooseScreen(u)
+	u.choose = s
+	closeButton := widget.NewButton("Close", func() { s.dialog.Hide() })
+	s.dialog = dialog.NewCustomWithoutButtons("New chat", s.content, u.win)
+	s.dialog.SetButtons([]fyne.CanvasObject{closeButton})
+	s.dialog.SetOnClosed(func() {
+		if u.choose == s {
+			u.choose = nil
+		}
+		if u.main != nil {
+			u.main.refreshTitle()
+			u.main.focusInput()
+		}
+	})
+	s.dialog.Show()
+	if u.main != nil {
+		u.main.refreshTitle()
+	}
+	if StartInvite != "" {
+		code := StartInvite
+		StartInvite = ""
+		s.showUseInvite(code)
+		return
+	}
+	s.focus()
+}
+
+// focus gives the keyboard to the address field; a real window ignores a
+// focus request for an object it has not placed yet, hence fyne.Do.
+func (s *chooseScreen) focus() {
+	addr := s.addr
+	fyne.Do(func() {
+		if s.u.choose == s {
+			s.u.win.Canvas().Focus(addr)
+		}
+	})
+}
+
+// close hides the dialog (a connection made here has come through).
+func (s *chooseScreen) close() {
+	s.dialing = 0
+	s.dialog.Hide()
+}
+
+func (s *chooseScreen) fillAddr(text string) {
+	if h, p, err := net.SplitHostPort(text); err == nil && h != "" && p != "" {
+		s.addr.SetText(h)
+		s.connectPort.SetText(p)
+		return
+	}
+	s.addr.SetText(text)
 }
 
 func (s *chooseScreen) updateAddrs() {
@@ -209,21 +281,26 @@ func (s *chooseScreen) host() {
 		s.u.win.Canvas().Focus(s.hostPort)
 		return
 	}
-	ctrl, err := s.u.backend.Host(s.u.vault, ":"+port)
-	if showInline(s.hostErr, err) {
+	m := s.u.main
+	if m == nil {
 		return
 	}
-	if v := s.u.vault; v != nil {
-		n, _ := strconv.Atoi(port)
-		s.u.async(func() { // remembered for next time: a vault write
-			st := v.Settings()
-			if st.ListenPort != n {
-				st.ListenPort = n
-				_ = v.SaveSettings(st)
-			}
-		})
+	if m.listening {
+		s.dialog.Hide()
+		return
 	}
-	s.u.startChat(newChatScreen(s.u, ctrl, roleHost, port))
+	s.hostButton.Disable()
+	m.listen(port, func(problem string) {
+		s.hostButton.Enable()
+		if problem != "" {
+			showInline(s.hostErr, inputError(problem))
+			return
+		}
+		s.hostErr.Hide()
+		if s.u.choose == s {
+			s.dialog.Hide()
+		}
+	})
 }
 
 func (s *chooseScreen) connect() {
@@ -245,16 +322,63 @@ func (s *chooseScreen) connect() {
 	s.dial(session.Target{Addrs: []string{target}}, target, s.connectErr)
 }
 
-// dial connects to t and shows the chat; label names it for the user.
+// dial connects to t from this dialog; label names it for the user. The
+// dialog stays open with the progress, and closes once connected.
 func (s *chooseScreen) dial(t session.Target, label string, errLabel *widget.Label) bool {
-	ctrl, err := s.u.backend.Connect(s.u.vault, t)
-	if showInline(errLabel, err) {
+	m := s.u.main
+	if m == nil {
 		return false
 	}
-	c := newChatScreen(s.u, ctrl, roleConnect, label)
-	c.dial = t
-	s.u.startChat(c)
+	if len(t.Addrs) > 0 && t.InviteKey == "" {
+		m.lastDial = t.Addrs[0]
+	}
+	link, err := m.dialTarget(t, label)
+	if err != nil {
+		showInline(errLabel, inputError(problemWords("connect", err)))
+		return false
+	}
+	s.connectErr.Hide()
+	s.errDetails.Hide()
+	errLabel.Hide()
+	s.dialing = link
+	s.progress("Connecting to " + label + "…")
 	return true
+}
+
+// progress shows how the connection started here is going.
+func (s *chooseScreen) progress(text string) {
+	s.progressLb.SetText(text)
+	s.progressBx.Show()
+	s.activity.Start()
+	s.connButton.Disable()
+}
+
+// stopped ends the progress of the connection started here.
+func (s *chooseScreen) stopped() {
+	s.dialing = 0
+	s.activity.Stop()
+	s.progressBx.Hide()
+	s.connButton.Enable()
+}
+
+// failed shows why the connection started here failed, keeping the
+// address for another try; err is shown only on "Details".
+func (s *chooseScreen) failed(words string, err error) {
+	s.stopped()
+	s.lastErr = err
+	showInline(s.connectErr, inputError(words))
+	if err != nil {
+		s.errDetails.Show()
+	} else {
+		s.errDetails.Hide()
+	}
+	s.tabs.SelectIndex(0)
+}
+
+func (s *chooseScreen) cancelDial() {
+	if s.dialing != 0 && s.u.main != nil {
+		_ = s.u.main.ctrl.Cancel(s.dialing)
+	}
 }
 
 // inputError is a message for the user about what they typed, shown inline
@@ -268,50 +392,20 @@ func inputErrorf(format string, args ...any) error {
 	return inputError(fmt.Sprintf(format, args...))
 }
 
-// contactList names the contacts for the picker: the name the user gave
-// each, with the start of its key where two share a name.
-func (s *chooseScreen) contactList() []string {
-	if s.u.vault == nil {
-		return nil
-	}
-	s.contactIDs = map[string]Contact{}
-	var out []string
-	for _, c := range s.u.vault.Contacts() {
-		label := c.Name
-		if _, dup := s.contactIDs[label]; dup || len(c.Addrs) == 0 {
-			label = fmt.Sprintf("%s (%s…)", c.Name, c.ID[:8])
-		}
-		if len(c.Addrs) == 0 {
-			continue // reached only as a caller: no address to dial
-		}
-		s.contactIDs[label] = c
-		out = append(out, label)
-	}
-	return out
-}
-
-// connectContact dials the picked contact at its addresses; only its key
-// is accepted.
-func (s *chooseScreen) connectContact() {
-	c, ok := s.contactIDs[s.contacts.Selected]
-	if !ok {
-		showInline(s.contactErr, inputError("Pick a contact first."))
-		return
-	}
-	s.dial(session.Target{Addrs: c.Addrs, Contact: c.ID}, c.Name, s.contactErr)
-}
-
 // setOnlyContacts saves the host's admission choice.
 func (s *chooseScreen) setOnlyContacts(on bool) {
 	v := s.u.vault
 	if v == nil {
 		return
 	}
+	if m := s.u.main; m != nil {
+		m.ctrl.SetOnlyContacts(on)
+	}
 	s.u.async(func() {
 		st := v.Settings()
 		st.OnlyContacts = on
 		if err := v.SaveSettings(st); err != nil {
-			s.u.showError(fmt.Errorf("could not save the setting: %w", err))
+			s.u.showProblem("Could not save the setting.", err)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,38 +28,75 @@ type fakeCtrl struct {
 	events chan session.Event
 	once   sync.Once
 
-	mu                                sync.Mutex
-	sent, retried, dialed             []string
-	accepted, declined, verified, bye int
-	closed                            bool
-	nextID                            int
-	sendErr                           error
+	mu                                 sync.Mutex
+	sent                               []sentMsg
+	retried, dialed, cancelled         []string
+	accepted, declined, verified, byes []string
+	listens                            []string
+	stops                              int
+	onlyContacts                       []bool
+	closed                             bool
+	nextID                             int
+	nextLink                           session.LinkID
+	sendErr, listenErr                 error
 }
+
+type sentMsg struct{ contact, text string }
 
 func newFakeCtrl() *fakeCtrl {
 	// Unbuffered, so that emit can wait for the event to be handled.
-	return &fakeCtrl{events: make(chan session.Event)}
+	return &fakeCtrl{events: make(chan session.Event), nextLink: 100}
 }
 
-// emit hands ev to the chat screen's reader and returns once it has been
-// handled: the second send (an event of kind 0, which the reader skips)
+// emit hands ev to the app's event reader and returns once it has been
+// handled: the second send (a nil event, which the reader skips)
 // completes only after the reader came back for more.
-func (f *fakeCtrl) emit(ev session.Event) {
-	f.events <- ev
-	f.events <- session.Event{}
+func (f *fakeCtrl) emit(evs ...session.Event) {
+	for _, ev := range evs {
+		f.events <- ev
+		f.events <- nil
+	}
 }
 
 func (f *fakeCtrl) Events() <-chan session.Event { return f.events }
 
-func (f *fakeCtrl) Send(text string) (string, error) {
+func (f *fakeCtrl) Listen(addr string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.listenErr != nil {
+		return f.listenErr
+	}
+	f.listens = append(f.listens, addr)
+	return nil
+}
+
+func (f *fakeCtrl) StopListening() error { f.mu.Lock(); f.stops++; f.mu.Unlock(); return nil }
+func (f *fakeCtrl) SetOnlyContacts(on bool) {
+	f.mu.Lock()
+	f.onlyContacts = append(f.onlyContacts, on)
+	f.mu.Unlock()
+}
+
+func (f *fakeCtrl) Send(contact, text string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sendErr != nil {
 		return "", f.sendErr
 	}
 	f.nextID++
-	f.sent = append(f.sent, text)
+	f.sent = append(f.sent, sentMsg{contact, text})
 	return fmt.Sprintf("m%d", f.nextID), nil
+}
+
+// texts lists the texts sent, to any contact.
+func (f *fakeCtrl) texts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, s := range f.sent {
+		out = append(out, s.text)
+	}
+	return out
 }
 
 func (f *fakeCtrl) Retry(id string) error {
@@ -68,23 +106,34 @@ func (f *fakeCtrl) Retry(id string) error {
 	return nil
 }
 
-func (f *fakeCtrl) Accept() error       { f.mu.Lock(); f.accepted++; f.mu.Unlock(); return nil }
-func (f *fakeCtrl) Decline() error      { f.mu.Lock(); f.declined++; f.mu.Unlock(); return nil }
-func (f *fakeCtrl) MarkVerified() error { f.mu.Lock(); f.verified++; f.mu.Unlock(); return nil }
-func (f *fakeCtrl) Disconnect() error   { f.mu.Lock(); f.bye++; f.mu.Unlock(); return nil }
-
-func (f *fakeCtrl) Dial(addr string) error {
+func (f *fakeCtrl) record(to *[]string, contact string) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.dialed = append(f.dialed, addr)
+	*to = append(*to, contact)
+	f.mu.Unlock()
 	return nil
 }
 
-func (f *fakeCtrl) DialTarget(t session.Target) error {
+func (f *fakeCtrl) Accept(contact string) error       { return f.record(&f.accepted, contact) }
+func (f *fakeCtrl) Decline(contact string) error      { return f.record(&f.declined, contact) }
+func (f *fakeCtrl) MarkVerified(contact string) error { return f.record(&f.verified, contact) }
+func (f *fakeCtrl) Disconnect(contact string) error   { return f.record(&f.byes, contact) }
+func (f *fakeCtrl) Cancel(link session.LinkID) error {
+	return f.record(&f.cancelled, fmt.Sprint(link))
+}
+
+func (f *fakeCtrl) DialTarget(t session.Target) (session.LinkID, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.dialed = append(f.dialed, strings.Join(t.Addrs, ",")+" "+t.Contact)
-	return nil
+	f.dialed = append(f.dialed, strings.Join(t.Addrs, ",")+" "+t.Contact+t.InviteKey)
+	f.nextLink++
+	return f.nextLink, nil
+}
+
+// lastLink is the link id of the newest dial.
+func (f *fakeCtrl) lastLink() session.LinkID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.nextLink
 }
 
 func (f *fakeCtrl) Close() error {
@@ -97,21 +146,25 @@ func (f *fakeCtrl) Close() error {
 
 // fakeVault is an in-memory Vault.
 type fakeVault struct {
-	name        string
-	recent      []string
-	convs       []Summary
-	transcripts map[string]*Transcript
-	contacts    []Contact
-	invites     []*invite.Invite
-	inviteUses  []int
-	settings    history.Settings
+	name       string
+	recent     []string
+	contacts   []Contact
+	threads    map[string][]ThreadMessage
+	theirNames map[string]string
+	read       map[string]int // messages read per thread
+	invites    []*invite.Invite
+	inviteUses []int
+	settings   history.Settings
+	ident      *crypto.Identity
+	deleted    []string
+	marked     []string
 }
 
-func (v *fakeVault) Contacts() []Contact { return v.contacts }
+func (v *fakeVault) Contacts() []Contact { return slices.Clone(v.contacts) }
 
 // The session's side of the vault: the UI tests use a fake controller, so
 // these are never reached; they complete the interface.
-func (v *fakeVault) Identity() *crypto.Identity { return nil }
+func (v *fakeVault) Identity() *crypto.Identity { return v.ident }
 func (v *fakeVault) Contact(id string) (Contact, bool) {
 	for _, c := range v.contacts {
 		if c.ID == id {
@@ -120,12 +173,71 @@ func (v *fakeVault) Contact(id string) (Contact, bool) {
 	}
 	return Contact{}, false
 }
-func (v *fakeVault) SaveContact(c Contact) error       { return errors.New("fake vault: read only") }
-func (v *fakeVault) DeleteContact(id string) error     { return errors.New("fake vault: read only") }
+func (v *fakeVault) SaveContact(c Contact) error {
+	for i := range v.contacts {
+		if v.contacts[i].ID == c.ID {
+			v.contacts[i] = c
+			return nil
+		}
+	}
+	v.contacts = append(v.contacts, c)
+	return nil
+}
+func (v *fakeVault) DeleteContact(id string) error     { return errors.New("fake vault: not used") }
 func (v *fakeVault) Invites() []history.Invite         { return nil }
 func (v *fakeVault) UseInvite(string, time.Time) error { return history.ErrNoInvite }
 func (v *fakeVault) BeginConversation(history.ConversationMeta) (history.Writer, error) {
 	return nil, errors.New("fake vault: read only")
+}
+
+func (v *fakeVault) RenameContact(id, name string) error {
+	for i := range v.contacts {
+		if v.contacts[i].ID == id {
+			v.contacts[i].Name = name
+			return nil
+		}
+	}
+	return history.ErrNoContact
+}
+
+func (v *fakeVault) Threads() ([]ThreadSummary, error) {
+	var out []ThreadSummary
+	for id, msgs := range v.threads {
+		if len(msgs) == 0 {
+			continue
+		}
+		s := ThreadSummary{Contact: id, Name: v.theirNames[id], Messages: len(msgs)}
+		for _, m := range msgs[v.read[id]:] {
+			if !m.Outgoing {
+				s.Unread++
+			}
+		}
+		s.Last = msgs[len(msgs)-1].StoredMessage
+		s.Active = s.Last.Time
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b ThreadSummary) int { return b.Active.Compare(a.Active) })
+	return out, nil
+}
+
+func (v *fakeVault) Thread(contact string) (*Thread, error) {
+	return &Thread{Contact: contact, Messages: slices.Clone(v.threads[contact])}, nil
+}
+
+func (v *fakeVault) MarkRead(contact string) error {
+	if v.read == nil {
+		v.read = map[string]int{}
+	}
+	v.read[contact] = len(v.threads[contact])
+	v.marked = append(v.marked, contact)
+	return nil
+}
+
+func (v *fakeVault) DeleteContactAndHistory(contact string) error {
+	v.contacts = slices.DeleteFunc(v.contacts, func(c Contact) bool { return c.ID == contact })
+	delete(v.threads, contact)
+	v.deleted = append(v.deleted, contact)
+	return nil
 }
 
 func (v *fakeVault) MakeInvite(hosts []string, port uint16, expires time.Duration, uses int) (*invite.Invite, error) {
@@ -152,23 +264,20 @@ func (v *fakeVault) AddRecentAddr(a string) error {
 	v.recent = append([]string{a}, v.recent...)
 	return nil
 }
-func (v *fakeVault) Conversations() ([]Summary, error) { return v.convs, nil }
-func (v *fakeVault) Close() error                      { return nil }
+func (v *fakeVault) Close() error { return nil }
 
-func (v *fakeVault) Load(id string) (*Transcript, error) {
-	t, ok := v.transcripts[id]
-	if !ok {
-		return nil, errors.New("no such conversation")
-	}
-	return t, nil
-}
+func (v *fakeVault) Search(text string) ([]Hit, error) { // the stored messages only, as the vault
 
-func (v *fakeVault) Search(text string) ([]Hit, error) {
 	var hits []Hit
-	for _, s := range v.convs {
-		for _, m := range v.transcripts[s.ID].Messages {
+	ids := make([]string, 0, len(v.threads))
+	for id := range v.threads {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		for _, m := range v.threads[id] {
 			if strings.Contains(strings.ToLower(m.Text), strings.ToLower(text)) {
-				hits = append(hits, Hit{Conversation: s, Message: m})
+				hits = append(hits, Hit{Conversation: Summary{ID: m.Conversation, Partner: v.theirNames[id], Fingerprint: id}, Message: m.StoredMessage})
 			}
 		}
 	}
@@ -177,41 +286,54 @@ func (v *fakeVault) Search(text string) ([]Hit, error) {
 
 var testTime = time.Date(2026, 3, 12, 14, 2, 0, 0, time.Local)
 
+// The keys of the test's partners: fingerprints are 64 hex digits.
+var (
+	bobFP   = "ab12" + strings.Repeat("0", 60)
+	carolFP = "ca01" + strings.Repeat("1", 60)
+	daveFP  = "da02" + strings.Repeat("2", 60)
+	eveFP   = "ee03" + strings.Repeat("3", 60)
+)
+
+func tm(id string, out bool, at time.Time, text string) ThreadMessage {
+	m := ThreadMessage{StoredMessage: StoredMessage{ID: id, Outgoing: out, Time: at, Text: text, Status: "delivered"}, Conversation: "c-" + id}
+	return m
+}
+
+// sampleVault is Alice's profile: contacts Bob and Carol with a thread
+// each (Bob's newest; all read).
 func sampleVault() *fakeVault {
-	s1 := Summary{ID: "c1", Partner: "Bob", Role: "host", Start: testTime, End: testTime.Add(10 * time.Minute),
-		EndReason: "Partner has disconnected", Messages: 3}
-	s0 := Summary{ID: "c0", Partner: "Carol", Role: "connect", Start: testTime.Add(-48 * time.Hour), Messages: 1}
 	return &fakeVault{
 		name:   "Alice",
 		recent: []string{"192.168.1.20:9999"},
-		convs:  []Summary{s1, s0},
-		transcripts: map[string]*Transcript{
-			"c1": {Summary: s1, Messages: []StoredMessage{
-				{ID: "a", Outgoing: true, Time: testTime, Text: "Did the parcel arrive?", Status: "delivered"},
-				{ID: "b", Time: testTime.Add(time.Minute), Text: "Yes, this morning. Thanks!"},
-				{ID: "c", Outgoing: true, Time: testTime.Add(2 * time.Minute), Text: "Great, see you on Friday", Status: "delivered"},
-			}},
-			"c0": {Summary: s0, Messages: []StoredMessage{
-				{ID: "d", Time: testTime.Add(-48 * time.Hour), Text: "Parcel tracking number is 42"},
-			}},
+		contacts: []Contact{
+			{ID: bobFP, Name: "Bob", TheirName: "Bob", Addrs: []string{"192.168.1.31:9999"}, LastSeen: testTime},
+			{ID: carolFP, Name: "Carol", TheirName: "Carol", Addrs: []string{"192.168.1.32:9999"}, LastSeen: testTime.Add(-48 * time.Hour)},
 		},
+		theirNames: map[string]string{bobFP: "Bob", carolFP: "Carol"},
+		threads: map[string][]ThreadMessage{
+			bobFP: {
+				tm("a", true, testTime, "Did the parcel arrive?"),
+				tm("b", false, testTime.Add(time.Minute), "Yes, this morning. Thanks!"),
+				tm("c", true, testTime.Add(2*time.Minute), "Great, see you on Friday"),
+			},
+			carolFP: {tm("d", false, testTime.Add(-48*time.Hour), "Parcel tracking number is 42")},
+		},
+		read: map[string]int{bobFP: 3, carolFP: 1},
 	}
 }
 
 // fixture is the app built on the test driver with fake backends.
 type fixture struct {
-	t     *testing.T
-	app   fyne.App
-	win   fyne.Window
-	ui    *UI
-	vault *fakeVault
-	ctrl  *fakeCtrl
-	// what Backend.Host / Connect were asked for
-	hostAddr, connectAddr string
-	connectTarget         session.Target
-	openErr               error
-	exists                bool
-	opened                []string // the links the app opened in the browser
+	t       *testing.T
+	app     fyne.App
+	win     fyne.Window
+	ui      *UI
+	vault   *fakeVault
+	ctrl    *fakeCtrl
+	openErr error
+	exists  bool
+	opened  []string // the links the app opened in the browser
+	made    int      // controllers made
 }
 
 func newFixture(t *testing.T, exists bool) *fixture {
@@ -219,8 +341,9 @@ func newFixture(t *testing.T, exists bool) *fixture {
 	f := &fixture{t: t, vault: sampleVault(), ctrl: newFakeCtrl(), exists: exists}
 	f.app = test.NewTempApp(t)
 	f.win = f.app.NewWindow("SecureChat")
+	dir := t.TempDir()
 	b := Backend{
-		ProfileDir: func() (string, error) { return t.TempDir(), nil },
+		ProfileDir: func() (string, error) { return dir, nil },
 		Exists:     func(string) bool { return f.exists },
 		Create: func(dir, name string, pass []byte) (Vault, error) {
 			f.vault.name = name
@@ -232,13 +355,8 @@ func newFixture(t *testing.T, exists bool) *fixture {
 			}
 			return f.vault, f.openErr
 		},
-		Host: func(v Vault, addr string) (session.Controller, error) {
-			f.hostAddr = addr
-			return f.ctrl, nil
-		},
-		Connect: func(v Vault, t session.Target) (session.Controller, error) {
-			f.connectAddr = strings.Join(t.Addrs, ",")
-			f.connectTarget = t
+		New: func(v Vault) (session.Controller, error) {
+			f.made++
 			return f.ctrl, nil
 		},
 		LocalAddrs: func() []string { return []string{"192.168.1.20"} },
@@ -251,52 +369,80 @@ func newFixture(t *testing.T, exists bool) *fixture {
 	}
 	f.win.Resize(fyne.NewSize(820, 640))
 	t.Cleanup(func() {
-		if f.ui.chat != nil {
-			f.ui.chat.closeWait()
+		if f.ui.main != nil {
+			f.ui.main.closeWait()
 		}
 	})
 	return f
 }
 
-// unlock goes through the unlock screen to Host or Connect.
-func (f *fixture) unlock() {
+// unlock goes through the unlock screen to the main window.
+func (f *fixture) unlock() *messenger {
 	f.t.Helper()
 	test.Type(f.ui.unlock.pass, "correct horse battery")
 	test.Tap(f.ui.unlock.button)
-	require.NotNil(f.t, f.ui.choose, "the Host or Connect screen should show after unlocking")
+	require.NotNil(f.t, f.ui.main, "the main window should show after unlocking")
+	return f.ui.main
 }
 
-// chatAs unlocks and starts a chat as host or connect side.
-func (f *fixture) chatAs(r role) *chatScreen {
-	f.t.Helper()
-	f.unlock()
-	if r == roleHost {
-		test.Tap(f.ui.choose.hostButton)
-	} else {
-		f.ui.choose.addr.SetText("192.168.1.20")
-		test.Tap(f.ui.choose.connButton)
-	}
-	require.NotNil(f.t, f.ui.chat)
-	return f.ui.chat
+// fresh empties the vault: a first start.
+func (f *fixture) fresh() {
+	f.vault.contacts, f.vault.threads, f.vault.recent = nil, map[string][]ThreadMessage{}, nil
 }
 
-var bob = &session.Partner{Name: "Bob", Addr: "192.168.1.31:50412", Fingerprint: "ab12",
+var bob = &session.Partner{Name: "Bob", Addr: "192.168.1.31:50412", Fingerprint: bobFP,
 	SafetyNumber: "12345 67890 24680 13579 11223 34455 66778 89900 10293 84756 56473 82910", Trust: session.TrustKnown}
 
-func partner(trust session.Trust) *session.Partner {
+func partner(trust session.Trust) session.Partner {
 	p := *bob
 	p.Trust = trust
-	return &p
+	return p
 }
 
-// connected brings a chat screen to the connected state with Bob.
-func (f *fixture) connected(r role) *chatScreen {
+// someone is a partner called name with key fp.
+func someone(name, fp string, trust session.Trust) session.Partner {
+	return session.Partner{Name: name, Addr: "192.168.1.40:50000", Fingerprint: fp, Trust: trust,
+		SafetyNumber: "11111 22222 33333 44444 55555 66666 77777 88888 99999 00000 12121 34343"}
+}
+
+// comesIn makes p call us on link and get connected (a contact: let in
+// without asking).
+func (f *fixture) comesIn(link session.LinkID, p session.Partner) {
 	f.t.Helper()
-	c := f.chatAs(r)
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustKnown)})
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
-	require.Equal(f.t, stateConnected, c.state)
-	return c
+	f.ctrl.emit(session.Handshaking{Link: link, Addr: p.Addr, Incoming: true},
+		session.Request{Link: link, Partner: p},
+		session.Connected{Link: link, Partner: p})
+}
+
+// says makes the partner of key fp send text on link.
+func (f *fixture) says(link session.LinkID, fp, id, text string) {
+	f.ctrl.emit(session.MessageEvent{Link: link, Contact: fp, Message: session.Message{ID: id, From: "them", Text: text, Time: time.Now()}})
+}
+
+// selectContact selects the contact of key fp in the list, as a tap does.
+func (f *fixture) selectContact(fp string) {
+	f.t.Helper()
+	m := f.ui.main
+	require.Empty(f.t, m.term, "the list shows search hits, not contacts")
+	for i, p := range m.order {
+		if p.id == fp {
+			m.list.Select(i)
+			require.Equal(f.t, p, m.selected)
+			return
+		}
+	}
+	f.t.Fatalf("%s is not in the contact list", fp)
+}
+
+// connected unlocks, lets Bob in and shows his thread, as the old single
+// chat tests started.
+func (f *fixture) connected() *messenger {
+	f.t.Helper()
+	m := f.unlock()
+	f.comesIn(1, partner(session.TrustKnown))
+	f.selectContact(bobFP)
+	require.Equal(f.t, peerConnected, m.selected.state)
+	return m
 }
 
 // shownTexts returns the text of every bubble the history pane draws.
@@ -315,6 +461,15 @@ func shownTexts(m *messageList) []string {
 			continue
 		}
 		out = append(out, b.rend.text.String()+"\n"+b.rend.status.String())
+	}
+	return out
+}
+
+// rowTexts returns the text of every row of a pane, shown or scrolled away.
+func rowTexts(m *messageList) []string {
+	var out []string
+	for _, r := range m.rows {
+		out = append(out, r.text)
 	}
 	return out
 }
@@ -340,4 +495,28 @@ func topDialogButton(t *testing.T, w fyne.Window, label string) *widget.Button {
 	}
 	t.Fatalf("no button %q in the dialog", label)
 	return nil
+}
+
+// newChat unlocks and opens the New chat dialog.
+func (f *fixture) newChat() *chooseScreen {
+	f.t.Helper()
+	if f.ui.main == nil {
+		f.unlock()
+	}
+	if f.ui.choose == nil {
+		f.ui.showChoose()
+	}
+	require.NotNil(f.t, f.ui.choose)
+	return f.ui.choose
+}
+
+// dialedAddrs is what the newest dial went to ("" if none).
+func (f *fixture) dialedAddrs() string {
+	f.ctrl.mu.Lock()
+	defer f.ctrl.mu.Unlock()
+	if len(f.ctrl.dialed) == 0 {
+		return ""
+	}
+	addrs, _, _ := strings.Cut(f.ctrl.dialed[len(f.ctrl.dialed)-1], " ")
+	return addrs
 }

@@ -21,23 +21,23 @@ func typeAndEnter(t *testing.T, f *fixture, text string) {
 	focused.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 }
 
-// After any control of the chat window, what is typed next goes into the
-// message input and Enter sends it.
+// After any control of the main window, what is typed next goes into the
+// message input and Enter sends it to the contact shown.
 func TestChat_FocusReturnsToInputAfterEveryControl(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		use  func(t *testing.T, f *fixture, c *chatScreen)
+		use  func(t *testing.T, f *fixture, c *messenger)
 	}{
-		{"network toggle", func(t *testing.T, f *fixture, c *chatScreen) {
+		{"network toggle", func(t *testing.T, f *fixture, c *messenger) {
 			test.Tap(c.wireToggle)
 			require.True(t, c.wireToggle.Checked)
 		}},
-		{"retry", func(t *testing.T, f *fixture, c *chatScreen) {
+		{"retry", func(t *testing.T, f *fixture, c *messenger) {
 			c.input.SetText("lost")
 			test.Tap(c.send)
-			f.ctrl.emit(session.Event{Kind: session.EventFailed, ID: "m1", Reason: "connection lost"})
+			f.ctrl.emit(session.Failed{Contact: bobFP, ID: "m1", Reason: session.EndNetwork})
 			var retry *bubble
-			for _, o := range test.LaidOutObjects(c.messages) {
+			for _, o := range test.LaidOutObjects(c.thread()) {
 				if b, ok := o.(*bubble); ok && b.Visible() && b.r.id == "m1" {
 					retry = b
 				}
@@ -47,48 +47,57 @@ func TestChat_FocusReturnsToInputAfterEveryControl(t *testing.T) {
 			require.Equal(t, []string{"m1"}, f.ctrl.retried)
 			f.ctrl.sent = nil
 		}},
-		{"verify dialog, not now", func(t *testing.T, f *fixture, c *chatScreen) {
+		{"verify dialog, not now", func(t *testing.T, f *fixture, c *messenger) {
 			test.Tap(c.verify)
 			test.Tap(topDialogButton(t, f.win, "Not now"))
 		}},
-		{"verify dialog, they match", func(t *testing.T, f *fixture, c *chatScreen) {
+		{"verify dialog, they match", func(t *testing.T, f *fixture, c *messenger) {
 			test.Tap(c.verify)
 			test.Tap(topDialogButton(t, f.win, "They match"))
 		}},
-		{"settings", func(t *testing.T, f *fixture, c *chatScreen) {
+		{"settings", func(t *testing.T, f *fixture, c *messenger) {
 			test.Tap(c.settings)
 			test.Tap(topDialogButton(t, f.win, "Close"))
 		}},
-		{"past chats", func(t *testing.T, f *fixture, c *chatScreen) {
-			test.Tap(c.past)
-			require.NotNil(t, f.ui.history)
-			f.ui.history.win.Close()
+		{"list selection", func(t *testing.T, f *fixture, c *messenger) {
+			f.selectContact(carolFP)
+			f.selectContact(bobFP)
 		}},
-		{"new chat, stay", func(t *testing.T, f *fixture, c *chatScreen) {
+		{"details dialog", func(t *testing.T, f *fixture, c *messenger) {
+			test.Tap(c.partnerLbl)
+			require.NotNil(t, f.ui.details)
+			test.Tap(topDialogButton(t, f.win, "Close"))
+		}},
+		{"listening toggle", func(t *testing.T, f *fixture, c *messenger) {
+			test.Tap(c.listenToggle)
+			require.Equal(t, []string{":9999"}, f.ctrl.listens)
+			f.ctrl.emit(session.Listening{Addr: "[::]:9999", Addrs: []string{"192.168.1.20:9999"}})
+			require.Equal(t, "Stop", c.listenToggle.Text)
+		}},
+		{"new chat, closed", func(t *testing.T, f *fixture, c *messenger) {
 			test.Tap(c.newChat)
-			test.Tap(topDialogButton(t, f.win, "No"))
-			require.Equal(t, c, f.ui.chat)
+			require.NotNil(t, f.ui.choose)
+			test.Tap(topDialogButton(t, f.win, "Close"))
+			require.Nil(t, f.ui.choose)
 		}},
-		{"disconnect", func(t *testing.T, f *fixture, c *chatScreen) {
+		{"disconnect", func(t *testing.T, f *fixture, c *messenger) {
 			test.Tap(c.action) // the fake controller stays connected
-			require.Equal(t, 1, f.ctrl.bye)
+			require.Equal(t, []string{bobFP}, f.ctrl.byes)
 		}},
-		{"wait again", func(t *testing.T, f *fixture, c *chatScreen) {
-			f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
-			test.Tap(c.action)
-			require.Equal(t, stateListening, c.state)
-			assert.Equal(t, c.input, f.win.Canvas().Focused(), "focus is back after Wait again")
-			f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
+		{"a request arriving", func(t *testing.T, f *fixture, c *messenger) {
+			f.ctrl.emit(session.Request{Link: 9, Partner: someone("Dave", daveFP, session.TrustNew)})
+			require.Len(t, c.requests, 1)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, true)
-			c := f.connected(roleHost)
+			c := f.connected()
 			tc.use(t, f, c)
-			require.Equal(t, stateConnected, c.state)
+			require.Equal(t, peerConnected, c.selected.state)
 			assert.Equal(t, c.input, f.win.Canvas().Focused(), "the input has the focus again")
 			typeAndEnter(t, f, "typed after "+tc.name)
-			assert.Equal(t, []string{"typed after " + tc.name}, f.ctrl.sent)
+			assert.Equal(t, []string{"typed after " + tc.name}, f.ctrl.texts())
+			assert.Equal(t, bobFP, f.ctrl.sent[0].contact, "to the contact shown")
 		})
 	}
 }

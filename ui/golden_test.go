@@ -22,24 +22,24 @@ func fixClock(t *testing.T) {
 func TestGolden_ChatWindow(t *testing.T) {
 	fixClock(t)
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 	at := func(min int) time.Time { return testTime.Add(time.Duration(min) * time.Minute) }
-	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "i1", From: "Bob", Text: "Hi Alice! Did the parcel arrive?", Time: at(0),
 		Wire: []byte{0, 0, 0, 0x4b, 0x17, 1, 2, 3}}})
 	c.input.SetText("Yes, this morning. Thank you!\nIt was well packed.")
 	test.Tap(c.send)
-	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "m1", Outgoing: true, From: "Alice", Text: "Yes, this morning. Thank you!\nIt was well packed.", Time: at(1)}})
-	f.ctrl.emit(session.Event{Kind: session.EventDelivered, ID: "m1"})
-	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+	f.ctrl.emit(session.Delivered{Contact: bobFP, ID: "m1"})
+	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "i2", From: "Bob", Time: at(2),
 		Text: "Great. A longer message, to show how the history pane wraps text that does not fit on one line of the bubble, which is at most about three quarters of the pane wide."}})
-	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "i3", From: "Bob", Time: at(2), Text: "A second one right after: no header of its own."}})
 	c.input.SetText("See you on Friday")
 	test.Tap(c.send)
-	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "m2", Outgoing: true, From: "Alice", Text: "See you on Friday", Time: at(3)}})
 	capture(f)
 
@@ -47,12 +47,13 @@ func TestGolden_ChatWindow(t *testing.T) {
 }
 
 func TestGolden_HostOrConnect(t *testing.T) {
+	fixClock(t)
 	f := newFixture(t, true)
-	f.unlock()
-	f.ui.choose.connectPort.SetText("99999")
-	test.Tap(f.ui.choose.connButton)
-	f.ui.choose.addr.SetText("192.168.1.20")
-	test.Tap(f.ui.choose.connButton) // the bad port shows inline
+	s := f.newChat()
+	s.connectPort.SetText("99999")
+	test.Tap(s.connButton)
+	s.addr.SetText("192.168.1.20")
+	test.Tap(s.connButton) // the bad port shows inline
 	capture(f)
 
 	test.AssertImageMatches(t, "host_or_connect.png", f.win.Canvas().Capture())
@@ -71,7 +72,7 @@ func capture(f *fixture) {
 func TestGolden_Settings(t *testing.T) {
 	fixClock(t)
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 	test.Tap(c.settings)
 	capture(f)
 

@@ -2,47 +2,54 @@ package ui
 
 import (
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/securechat/securechat/session"
 )
 
-func TestHistory_ListsAndOpensConversation(t *testing.T) {
+// Selecting a contact shows its whole thread: every message ever
+// exchanged with its key.
+func TestHistory_ThreadShowsTheWholeHistoryOfTheKey(t *testing.T) {
 	f := newFixture(t, true)
-	f.unlock()
-	test.Tap(f.ui.choose.pastButton)
-	h := f.ui.history
-	require.NotNil(t, h)
-	require.Equal(t, 2, h.list.Length())
-	assert.Equal(t, "Bob", h.convs[0].Partner, "newest first")
+	c := f.unlock()
+	require.Len(t, c.order, 2)
+	assert.Equal(t, bobFP, c.order[0].id, "newest activity first")
+	assert.Equal(t, "You: Great, see you on Friday", c.viewOf(c.order[0]).preview)
 
-	h.list.Select(0)
-
-	assert.Equal(t, "c1", h.open)
-	texts := shownTexts(h.view)
+	f.selectContact(bobFP)
+	texts := shownTexts(c.thread())
 	assert.True(t, containsText(texts, "Did the parcel arrive?"), "%q", texts)
 	assert.True(t, containsText(texts, "Yes, this morning. Thanks!"), "%q", texts)
-	assert.True(t, containsText(texts, "Partner has disconnected"), "%q", texts)
-	assert.Contains(t, h.title.Text, "3 messages")
+	assert.True(t, containsText(texts, "Great, see you on Friday"), "%q", texts)
 }
 
-func TestHistory_SearchHighlightsHits(t *testing.T) {
+// The search field above the contact list searches every thread; a hit
+// opens its thread at that message, outlined and highlighted.
+func TestHistory_SearchOpensTheThreadAtTheHit(t *testing.T) {
 	f := newFixture(t, true)
-	f.unlock()
-	f.ui.showHistory()
-	h := f.ui.history
+	c := f.unlock()
 
-	test.Type(h.search, "parcel")
-	h.search.OnSubmitted(h.search.Text)
-	require.Equal(t, 2, h.list.Length(), "one hit in each conversation")
-	assert.Equal(t, "2 messages found", h.info.Text)
+	test.Type(c.search, "parcel")
+	c.search.OnSubmitted(c.search.Text)
+	require.Equal(t, 2, c.list.Length(), "one hit in each thread")
 
-	h.list.Select(1)
-	assert.Equal(t, "c0", h.open)
-	require.Equal(t, "d", h.view.marked, "the hit is outlined")
+	var carolHit = -1
+	for i, h := range c.hits {
+		if h.Conversation.Fingerprint == carolFP {
+			carolHit = i
+		}
+	}
+	require.GreaterOrEqual(t, carolHit, 0)
+	c.list.Select(carolHit)
+	require.NotNil(t, c.selected)
+	assert.Equal(t, carolFP, c.selected.id)
+	require.Equal(t, "d", c.thread().marked, "the hit is outlined")
 	var bold []string
-	for _, o := range test.LaidOutObjects(h.view) {
+	for _, o := range test.LaidOutObjects(c.thread()) {
 		if b, ok := o.(*bubble); ok && b.Visible() && b.rend != nil {
 			for _, s := range b.rend.text.Segments {
 				if ts, ok := s.(interface{ Textual() string }); ok && ts.Textual() == "Parcel" {
@@ -53,17 +60,34 @@ func TestHistory_SearchHighlightsHits(t *testing.T) {
 	}
 	assert.NotEmpty(t, bold, "the search term is highlighted in the bubble")
 
-	h.search.SetText("")
-	assert.Equal(t, 2, h.list.Length())
-	assert.Equal(t, "2 conversations, newest first", h.info.Text)
+	// a thread shown before, with live rows, keeps them in place
+	c.runSearch("")
+	f.comesIn(1, partner(session.TrustKnown))
+	f.says(1, bobFP, "live1", "a parcel came today")
+	// the session writes it to the history too
+	f.vault.threads[bobFP] = append(f.vault.threads[bobFP], tm("live1", false, time.Now(), "a parcel came today"))
+	f.selectContact(bobFP)
+	before := rowTexts(c.thread())
+	c.runSearch("parcel")
+	for i, h := range c.hits {
+		if h.Message.ID == "a" {
+			c.list.Select(i)
+		}
+	}
+	assert.Equal(t, bobFP, c.selected.id)
+	assert.Equal(t, "a", c.thread().marked)
+	assert.Equal(t, before, rowTexts(c.thread()), "the notes and live messages stay where they were")
+
+	c.search.SetText("")
+	assert.Equal(t, 2, c.list.Length(), "the contacts are back")
+	assert.Empty(t, c.hits)
 }
 
 func TestHistory_NothingFound(t *testing.T) {
 	f := newFixture(t, true)
-	f.unlock()
-	f.ui.showHistory()
-	h := f.ui.history
-	h.runSearch("zebra")
-	assert.Equal(t, 0, h.list.Length())
-	assert.True(t, h.nothing.Visible())
+	c := f.unlock()
+	c.runSearch("zebra")
+	assert.Equal(t, 0, c.list.Length())
+	assert.True(t, c.nothing.Visible())
+	assert.Contains(t, c.nothing.Text, "zebra")
 }

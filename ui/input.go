@@ -37,7 +37,7 @@ func newMessageEntry(onSend func()) *messageEntry {
 	e.MultiLine = true
 	e.Wrapping = fyne.TextWrapWord
 	e.SetMinRowsVisible(1)
-	e.SetPlaceHolder("Type a message (Enter sends, Shift+Enter for a new line)")
+	e.SetPlaceHolder("Message (Shift+Enter: new line)") // short: it must fit at the minimum width
 	e.OnChanged = func(s string) {
 		e.fitRows()
 		if e.onChange != nil {

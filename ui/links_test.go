@@ -61,11 +61,11 @@ func tapLink(l *widget.Hyperlink) {
 // first and opens it in the browser only when the user agrees.
 func TestChat_LinkOpensAfterConfirmation(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
-	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+	c := f.connected()
+	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "l1", From: "Bob", Text: "the tracking page: https://parcels.example/track?id=42. Thanks!", Time: time.Now()}})
 
-	b := bubbleWith(t, c.messages, "l1")
+	b := bubbleWith(t, c.thread(), "l1")
 	assert.Contains(t, b.rend.text.String(), "the tracking page: https://parcels.example/track?id=42. Thanks!",
 		"the text reads as before")
 	link := linkIn(t, b)
@@ -86,7 +86,7 @@ func TestChat_LinkOpensAfterConfirmation(t *testing.T) {
 	assert.Empty(t, f.opened, "Cancel opens nothing")
 	assert.Equal(t, c.input, f.win.Canvas().Focused(), "the input has the focus again")
 
-	tapLink(linkIn(t, bubbleWith(t, c.messages, "l1")))
+	tapLink(linkIn(t, bubbleWith(t, c.thread(), "l1")))
 	test.Tap(topDialogButton(t, f.win, "Open"))
 	assert.Equal(t, []string{"https://parcels.example/track?id=42"}, f.opened)
 	assert.Equal(t, c.input, f.win.Canvas().Focused())
@@ -95,11 +95,11 @@ func TestChat_LinkOpensAfterConfirmation(t *testing.T) {
 // A right click on a message offers to copy it, and its links.
 func TestChat_MessageCanBeCopied(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
-	f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+	c := f.connected()
+	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "k1", From: "Bob", Text: "code 4711\nsee http://example.org/x", Time: time.Now()}})
 
-	b := bubbleWith(t, c.messages, "k1")
+	b := bubbleWith(t, c.thread(), "k1")
 	test.TapSecondary(b)
 	require.NotNil(t, f.win.Canvas().Overlays().Top(), "a right click opens a menu")
 	require.NotNil(t, b.menu)

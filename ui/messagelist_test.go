@@ -16,26 +16,26 @@ import (
 	"github.com/securechat/securechat/session"
 )
 
-func bigTranscript(n int) *Transcript {
-	t := &Transcript{Summary: Summary{ID: "big", Partner: "Bob", Messages: n, Start: testTime}}
-	t.Messages = make([]StoredMessage, n)
+func bigTranscript(n int) *Thread {
+	t := &Thread{Contact: bobFP}
+	t.Messages = make([]ThreadMessage, n)
 	for i := range t.Messages {
 		text := fmt.Sprintf("message %d", i)
 		if i%10 == 0 {
 			text += ": a longer one that wraps over more than one line of the bubble, as real chats have now and then"
 		}
-		t.Messages[i] = StoredMessage{ID: fmt.Sprintf("%032x", i), Outgoing: i%2 == 0,
-			Time: testTime.Add(time.Duration(i) * time.Second), Text: text, Status: "delivered"}
+		t.Messages[i] = ThreadMessage{StoredMessage: StoredMessage{ID: fmt.Sprintf("%032x", i), Outgoing: i%2 == 0,
+			Time: testTime.Add(time.Duration(i) * time.Second), Text: text, Status: "delivered"}, Conversation: "big"}
 	}
 	return t
 }
 
-// openIn lays a message list out in a window, as the history browser does.
-func openIn(tb testing.TB, t *Transcript, focus string) (*messageList, fyne.Window) {
+// openIn lays a message list out in a window, as a thread opens.
+func openIn(tb testing.TB, t *Thread, focus string) (*messageList, fyne.Window) {
 	m := newMessageList(nil)
 	w := test.NewWindow(m)
 	w.Resize(fyne.NewSize(900, 600))
-	rows, at := transcriptRows(t, focus)
+	rows, at := threadRows(t, "Alice", "Bob", focus, nil)
 	m.setRows(rows, at)
 	return m, w
 }
@@ -253,14 +253,17 @@ func TestDayLabel(t *testing.T) {
 // an icon.
 func TestChat_SystemNotesReadableAndWarningsProminent(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.chatAs(roleConnect)
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustChanged)})
+	c := f.unlock()
+	f.selectContact(bobFP)
+	test.Tap(c.connect)
+	link := f.ctrl.lastLink()
+	f.ctrl.emit(session.Request{Link: link, Partner: partner(session.TrustChanged)})
 	test.Tap(topDialogButton(t, f.win, "Trust new key"))
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustKnown)})
-	f.ctrl.emit(session.Event{Kind: session.EventDisconnected, Reason: "Partner has disconnected"})
+	f.ctrl.emit(session.Connected{Link: link, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Ended{Link: link, Contact: bobFP, Connected: true, Reason: session.EndPartnerLeft})
 
 	seen := map[string]bool{}
-	for _, o := range test.LaidOutObjects(c.messages) {
+	for _, o := range test.LaidOutObjects(c.thread()) {
 		b, ok := o.(*bubble)
 		if !ok || !b.Visible() || b.r.kind != rowSystem {
 			continue
@@ -274,7 +277,7 @@ func TestChat_SystemNotesReadableAndWarningsProminent(t *testing.T) {
 			assert.Equal(t, theme.ColorNameForeground, ts.Style.ColorName, "ordinary notes are not faint")
 			assert.False(t, b.rend.statusIcon.Visible())
 			assert.False(t, b.rend.bg.Visible())
-		case ts.Text == "Partner has disconnected":
+		case ts.Text == "Bob left the chat.":
 			seen["warning"] = true
 			assert.Equal(t, theme.ColorNameWarning, ts.Style.ColorName)
 			assert.True(t, b.rend.statusIcon.Visible(), "with an icon")

@@ -6,6 +6,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/securechat/securechat/session"
 )
 
 // What a notification of a new message shows. The operating system's
@@ -63,7 +65,18 @@ func (u *UI) notifyMessage(from, text string) {
 	}
 }
 
-// settingsDialog is the small settings window of the chat screen.
+// notifyRequest tells the operating system that a key asks to chat: a
+// notification, never a dialog, so that the thread shown and what is
+// being typed are left alone. The name only, whatever the setting allows
+// for messages (a request has no text), and nothing if notifications are off.
+func (u *UI) notifyRequest(p session.Partner) {
+	if u.notifyLevel() == notifyNone {
+		return
+	}
+	u.app.SendNotification(fyne.NewNotification("SecureChat — request", shorten(p.Name, 40)+" wants to chat"))
+}
+
+// settingsDialog is the small settings window of the main window.
 type settingsDialog struct {
 	dialog        dialog.Dialog
 	notifications *widget.RadioGroup

@@ -32,7 +32,7 @@ func TestSettings_NotificationsShowWhatTheSettingAllows(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, true)
-			c := f.connected(roleHost)
+			c := f.connected()
 			test.Tap(c.settings)
 			s := f.ui.settings
 			require.NotNil(t, s, "the settings button opens the settings")
@@ -45,7 +45,7 @@ func TestSettings_NotificationsShowWhatTheSettingAllows(t *testing.T) {
 
 			f.app.Lifecycle().(interface{ OnExitedForeground() func() }).OnExitedForeground()()
 			test.AssertNotificationSent(t, tc.want, func() {
-				f.ctrl.emit(session.Event{Kind: session.EventMessage, Message: &session.Message{
+				f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 					ID: "n1", From: "Bob", Text: "the parcel is at the door", Time: time.Now()}})
 			})
 		})
@@ -54,7 +54,7 @@ func TestSettings_NotificationsShowWhatTheSettingAllows(t *testing.T) {
 
 func TestSettings_NotificationChoiceIsRemembered(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.connected(roleHost)
+	c := f.connected()
 	test.Tap(c.settings)
 	f.ui.settings.notifications.SetSelected("Nothing")
 	f.ui.settings.dialog.Hide()

@@ -39,21 +39,62 @@ func wrapped(text string) *widget.Label {
 	return l
 }
 
-// showRequest asks whether to let a key never seen before in: the host is
-// asked about a caller, the connecting side about whom it reached. A new
-// key whose name looks like a contact's gets the impersonation warning.
-func (c *chatScreen) showRequest(p *session.Partner) {
-	if p.LooksLike != "" {
-		c.showLookalike(p)
+// askTrust asks the user about a key: a new one (with the impersonation
+// warning when its name looks like a contact's) or a changed one. incoming
+// is a caller from the Requests section; else we dialed it.
+func (m *messenger) askTrust(p session.Partner, incoming bool) {
+	m.closeDialog()
+	switch {
+	case p.Trust == session.TrustChanged:
+		m.showChangedKey(p, incoming)
+	case p.LooksLike != "":
+		m.showLookalike(p)
+	default:
+		m.showRequest(p, incoming)
+	}
+}
+
+// closeDialog takes the trust dialog away unanswered: its callback (which
+// Fyne calls on Hide too) sees that it is no longer the dialog shown and
+// does nothing.
+func (m *messenger) closeDialog() {
+	if m.dialog != nil {
+		d := m.dialog
+		m.dialog, m.dialogFor = nil, ""
+		d.Hide()
+	}
+}
+
+// trustDialog shows d as the trust dialog about key fp.
+func (m *messenger) trustDialog(d dialog.Dialog, fp string) {
+	m.dialog, m.dialogFor = d, fp
+	d.Show()
+}
+
+// decided runs after a trust dialog's answer: the dialog is gone, and the
+// keyboard goes back to the input of the thread shown (the New chat
+// dialog, when it is open, keeps it).
+func (m *messenger) decided() {
+	m.dialog, m.dialogFor = nil, ""
+	if c := m.u.choose; c != nil {
+		c.focus()
 		return
 	}
+	m.focusInput()
+}
+
+// showRequest asks whether to let a key never seen before in: a caller,
+// or whom we reached.
+func (m *messenger) showRequest(p session.Partner, incoming bool) {
 	from := ""
 	if p.Addr != "" {
 		from = " from " + p.Addr
 	}
 	intro := fmt.Sprintf("%s%s wants to chat with you. You have never chatted with this key before.", p.Name, from)
-	if c.role == roleConnect {
+	title := p.Name + " wants to chat"
+	if !incoming {
 		intro = fmt.Sprintf("You reached %s at %s. You have never chatted with this key before.", p.Name, p.Addr)
+		title = "First chat with " + p.Name
 	}
 	content := fixedWidth(440, container.NewVBox(
 		wrapped(intro),
@@ -61,22 +102,22 @@ func (c *chatScreen) showRequest(p *session.Partner) {
 		safetyGrid(p.SafetyNumber),
 		wrapped("First time: compare this number with your partner's, on a call or in person. If they match, nobody is in between."),
 	))
-	title := p.Name + " wants to chat"
-	if c.role == roleConnect {
-		title = "First chat with " + p.Name
-	}
-	d := dialog.NewCustomConfirm(title, "Accept", "Decline", content, func(ok bool) {
-		c.dialog = nil
-		defer c.focusInput()
-		if ok {
-			c.accept()
-		} else {
-			c.system(fmt.Sprintf("You declined %s.", p.Name), noteInfo)
-			c.decline()
+	fp := p.Fingerprint
+	var d *dialog.ConfirmDialog
+	d = dialog.NewCustomConfirm(title, "Accept", "Decline", content, func(ok bool) {
+		if m.dialog != dialog.Dialog(d) {
+			return // closed by the app (the caller gave up), not answered
 		}
-	}, c.u.win)
-	c.dialog = d
-	d.Show()
+		defer m.decided()
+		if ok {
+			m.acceptedByHand[fp] = true
+			m.accept(fp)
+		} else {
+			m.note(m.peer(fp), fmt.Sprintf("You declined %s.", p.Name), noteInfo)
+			m.decline(fp)
+		}
+	}, m.u.win)
+	m.trustDialog(d, fp)
 }
 
 // warningContent is the body of a loud trust warning.
@@ -93,91 +134,121 @@ func warningContent(title string, lines ...string) fyne.CanvasObject {
 }
 
 // showLookalike warns that a new key uses a name like a contact's.
-func (c *chatScreen) showLookalike(p *session.Partner) {
-	c.system(fmt.Sprintf("Warning: a new key calls itself %q, which looks like your contact %s.", p.Name, p.LooksLike), noteDanger)
+func (m *messenger) showLookalike(p session.Partner) {
+	fp := p.Fingerprint
+	m.note(m.peer(fp), fmt.Sprintf("Warning: a new key calls itself %q, which looks like your contact %s.", p.Name, p.LooksLike), noteDanger)
 	content := fixedWidth(460, container.NewVBox(
 		warningContent("This is not your contact "+p.LooksLike,
 			fmt.Sprintf("A different key uses a name that looks like %s's (%q). Someone may be pretending to be %s.", p.LooksLike, p.Name, p.LooksLike),
 			"Accept only if this is really someone new and their safety number matches:"),
 		safetyGrid(p.SafetyNumber),
 	))
-	d := dialog.NewCustomConfirm("Warning: not your contact "+p.LooksLike, "Accept anyway", "Decline", content, func(ok bool) {
-		c.dialog = nil
-		defer c.focusInput()
-		if ok {
-			c.system(fmt.Sprintf("You accepted a new key calling itself %q.", p.Name), noteDanger)
-			c.accept()
-		} else {
-			c.system(fmt.Sprintf("You declined the key that looked like %s.", p.LooksLike), noteInfo)
-			c.decline()
+	var d *dialog.ConfirmDialog
+	d = dialog.NewCustomConfirm("Warning: not your contact "+p.LooksLike, "Accept anyway", "Decline", content, func(ok bool) {
+		if m.dialog != dialog.Dialog(d) {
+			return // closed by the app (the caller gave up), not answered
 		}
-	}, c.u.win)
+		defer m.decided()
+		if ok {
+			m.note(m.peer(fp), fmt.Sprintf("You accepted a new key calling itself %q.", p.Name), noteDanger)
+			m.acceptedByHand[fp] = true
+			m.accept(fp)
+		} else {
+			m.note(m.peer(fp), fmt.Sprintf("You declined the key that looked like %s.", p.LooksLike), noteInfo)
+			m.decline(fp)
+		}
+	}, m.u.win)
 	d.SetConfirmImportance(widget.DangerImportance)
-	c.dialog = d
-	d.Show()
+	m.trustDialog(d, fp)
 }
 
-// showChangedKey blocks the chat: we dialed a contact and another key answered.
-func (c *chatScreen) showChangedKey(p *session.Partner) {
+// showChangedKey blocks a chat whose key is not the contact's: we dialed
+// a contact and another key answered, or a caller claims a contact's name.
+func (m *messenger) showChangedKey(p session.Partner, incoming bool) {
 	who := p.Expected
 	if who == "" {
 		who = p.Name
 	}
-	c.system(fmt.Sprintf("Warning: another key answered for %s.", who), noteDanger)
+	fp := p.Fingerprint
+	m.note(m.peer(fp), fmt.Sprintf("Warning: another key answered for %s.", who), noteDanger)
+	how := fmt.Sprintf("You connected to %s, but the key that answered (calling itself %q) is not %s's.", who, p.Name, who)
+	if incoming {
+		how = fmt.Sprintf("A caller from %s says it is %s, but its key (calling itself %q) is not %s's.", p.Addr, who, p.Name, who)
+	}
 	content := fixedWidth(460, container.NewVBox(
 		warningContent("Someone may be intercepting this chat",
-			fmt.Sprintf("You connected to %s, but the key that answered (calling itself %q) is not %s's. Either %s reinstalled SecureChat or made a new profile, or someone is between you, reading and changing what you write.", who, p.Name, who, who),
+			how+fmt.Sprintf(" Either %s reinstalled SecureChat or made a new profile, or someone is between you, reading and changing what you write.", who),
 			"Ask them on a call or in person. Trust the new key only if they confirm this safety number:"),
 		safetyGrid(p.SafetyNumber),
 	))
-	d := dialog.NewCustomConfirm("Warning: "+who+"'s key has changed", "Trust new key", "Disconnect", content, func(ok bool) {
-		c.dialog = nil
-		defer c.focusInput()
-		if ok {
-			c.system(fmt.Sprintf("You trusted a new key for %s.", who), noteDanger)
-			c.accept()
-		} else {
-			c.system(fmt.Sprintf("You disconnected: %s's key had changed.", who), noteWarning)
-			c.decline()
+	var d *dialog.ConfirmDialog
+	d = dialog.NewCustomConfirm("Warning: "+who+"'s key has changed", "Trust new key", "Disconnect", content, func(ok bool) {
+		if m.dialog != dialog.Dialog(d) {
+			return // closed by the app (the caller gave up), not answered
 		}
-	}, c.u.win)
+		defer m.decided()
+		if ok {
+			m.note(m.peer(fp), fmt.Sprintf("You trusted a new key for %s.", who), noteDanger)
+			m.acceptedByHand[fp] = true
+			m.accept(fp)
+		} else {
+			m.note(m.peer(fp), fmt.Sprintf("You disconnected: %s's key had changed.", who), noteWarning)
+			m.decline(fp)
+		}
+	}, m.u.win)
 	d.SetConfirmImportance(widget.DangerImportance)
-	c.dialog = d
-	d.Show()
+	m.trustDialog(d, fp)
 }
 
-// showVerify shows the safety number and lets the user mark the partner verified.
-func (c *chatScreen) showVerify() {
-	p := c.partner
-	if p == nil {
+// showVerify shows the safety number and lets the user mark the contact
+// verified. It works offline too, from the contact's key.
+func (m *messenger) showVerify(p *peer, done func()) {
+	number := m.safetyNumber(p)
+	if number == "" {
+		dialog.ShowInformation("Verify "+p.label(), "The safety number is known once "+p.label()+" has connected with this SecureChat.", m.u.win)
 		return
 	}
 	me := "You"
-	if c.u.vault != nil {
-		me = c.u.vault.Name()
+	if m.u.vault != nil {
+		me = m.u.vault.Name()
 	}
+	name := p.label()
 	content := fixedWidth(460, container.NewVBox(
-		wrapped(fmt.Sprintf("%s and %s see the same safety number if nobody is in between. Read it to each other on a call or compare screens in person.", me, p.Name)),
-		safetyGrid(p.SafetyNumber),
-		wrapped(fmt.Sprintf("Mark %s as verified only if the numbers match.", p.Name)),
+		wrapped(fmt.Sprintf("%s and %s see the same safety number if nobody is in between. Read it to each other on a call or compare screens in person.", me, name)),
+		safetyGrid(number),
+		wrapped(fmt.Sprintf("Mark %s as verified only if the numbers match.", name)),
 	))
-	d := dialog.NewCustomConfirm("Verify "+p.Name, "They match", "Not now", content, func(ok bool) {
-		c.focusInput()
+	d := dialog.NewCustomConfirm("Verify "+name, "They match", "Not now", content, func(ok bool) {
+		defer func() {
+			if done != nil {
+				done()
+			}
+			m.focusInput()
+		}()
 		if !ok {
 			return
 		}
-		ctrl := c.ctrl
-		c.u.async(func() { // a vault write: off the UI goroutine
-			if err := ctrl.MarkVerified(); err != nil {
-				c.u.showError(err)
+		ctrl, id := m.ctrl, p.id
+		m.u.async(func() { // a vault write: off the UI goroutine
+			if err := ctrl.MarkVerified(id); err != nil {
+				m.u.showProblem("Could not mark "+name+" as verified.", err)
 				return
 			}
 			fyne.Do(func() {
-				p.Trust = session.TrustVerified
-				c.system("Safety number verified. "+p.Label()+" is marked as verified.", noteInfo)
-				c.refresh()
+				p.verified = true
+				if p.partner != nil {
+					p.partner.Trust = session.TrustVerified
+				}
+				m.note(p, "Safety number verified. "+name+" is marked as verified.", noteInfo)
+				m.refreshPeer(p)
 			})
 		})
-	}, c.u.win)
+	}, m.u.win)
 	d.Show()
+}
+
+func (m *messenger) verifySelected() {
+	if p := m.selected; p != nil {
+		m.showVerify(p, nil)
+	}
 }

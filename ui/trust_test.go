@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -35,24 +36,36 @@ func dialogText(t *testing.T, w fyne.Window) string {
 
 func TestTrust_ConnectSideAsksAboutAFirstContactWithTheSafetyNumber(t *testing.T) {
 	f := newFixture(t, true)
-	f.chatAs(roleConnect)
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustNew)})
+	s := f.newChat()
+	s.addr.SetText("192.168.1.31")
+	test.Tap(s.connButton)
+	f.ctrl.emit(session.Request{Link: f.ctrl.lastLink(), Partner: partner(session.TrustNew)})
 	text := dialogText(t, f.win)
 	assert.Contains(t, text, "First chat with Bob")
 	assert.Contains(t, text, "compare this number with your partner's")
 	assert.Contains(t, text, "12345   67890   24680   13579", "the safety number is shown in groups")
-	assert.Equal(t, 0, f.ctrl.accepted)
+	assert.Empty(t, f.ctrl.accepted)
 	test.Tap(topDialogButton(t, f.win, "Accept"))
-	assert.Equal(t, 1, f.ctrl.accepted)
+	assert.Equal(t, []string{bobFP}, f.ctrl.accepted)
 }
 
 func TestTrust_ALookalikeNameGetsTheImpersonationWarning(t *testing.T) {
-	for _, r := range []role{roleHost, roleConnect} {
+	for _, dialed := range []bool{false, true} {
 		f := newFixture(t, true)
-		c := f.chatAs(r)
-		p := partner(session.TrustNew)
-		p.Name, p.LooksLike = "B\u043eb", "Bob"
-		f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: p})
+		c := f.unlock()
+		p := someone("B\u043eb", eveFP, session.TrustNew)
+		p.LooksLike = "Bob"
+		if dialed {
+			s := f.newChat()
+			s.addr.SetText("192.168.1.31")
+			test.Tap(s.connButton)
+			f.ctrl.emit(session.Request{Link: f.ctrl.lastLink(), Partner: p})
+		} else {
+			f.ctrl.emit(session.Request{Link: 9, Partner: p})
+			assert.Nil(t, f.win.Canvas().Overlays().Top(), "a caller waits under Requests")
+			accept, _ := c.requestButtons(eveFP)
+			test.Tap(accept)
+		}
 		text := dialogText(t, f.win)
 		assert.Contains(t, text, "This is not your contact Bob")
 		assert.Contains(t, text, "a name that looks like Bob's")
@@ -60,28 +73,29 @@ func TestTrust_ALookalikeNameGetsTheImpersonationWarning(t *testing.T) {
 		b := topDialogButton(t, f.win, "Accept anyway")
 		assert.Equal(t, widget.DangerImportance, b.Importance)
 		test.Tap(topDialogButton(t, f.win, "Decline"))
-		assert.Equal(t, 1, f.ctrl.declined)
-		assert.Equal(t, 0, f.ctrl.accepted)
-		assert.True(t, containsText(shownTexts(c.messages), "looks like your contact Bob"))
+		assert.Equal(t, []string{eveFP}, f.ctrl.declined)
+		assert.Empty(t, f.ctrl.accepted)
+		assert.True(t, containsText(shownTexts(c.peers[eveFP].thread), "looks like your contact Bob"))
 	}
 }
 
 func TestTrust_ChangedKeyNamesTheContactThatWasDialed(t *testing.T) {
 	f := newFixture(t, true)
-	f.chatAs(roleConnect)
-	p := partner(session.TrustChanged)
-	p.Name, p.Expected = "bob", "Bob"
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: p})
+	c := f.unlock()
+	f.selectContact(bobFP)
+	test.Tap(c.connect)
+	p := someone("bob", eveFP, session.TrustChanged)
+	p.Expected = "Bob"
+	f.ctrl.emit(session.Request{Link: f.ctrl.lastLink(), Partner: p})
 	text := dialogText(t, f.win)
 	assert.Contains(t, text, "Someone may be intercepting this chat")
 	assert.Contains(t, text, "You connected to Bob, but the key that answered")
-	assert.Equal(t, 0, f.ctrl.accepted)
+	assert.Empty(t, f.ctrl.accepted)
 }
 
 func TestInvite_MakeShowsACodeToCopy(t *testing.T) {
 	f := newFixture(t, true)
-	f.unlock()
-	s := f.ui.choose
+	s := f.newChat()
 	test.Tap(s.inviteButton)
 	require.NotNil(t, s.inviteExpiry, "the invite's validity and uses are asked first")
 	assert.Equal(t, "a week", s.inviteExpiry.Selected, "a week by default")
@@ -96,14 +110,13 @@ func TestInvite_MakeShowsACodeToCopy(t *testing.T) {
 	test.Tap(s.inviteCopy)
 	assert.Equal(t, inv.Code(), f.app.Clipboard().Content())
 	test.Tap(topDialogButton(t, f.win, "Host now"))
-	require.NotNil(t, f.ui.chat, "Host now starts hosting")
-	assert.Equal(t, ":9999", f.hostAddr)
+	assert.Equal(t, []string{":9999"}, f.ctrl.listens, "Host now starts listening")
+	assert.Nil(t, f.ui.choose, "and the New chat dialog is done")
 }
 
 func TestInvite_TheUserChoosesHowLongAndForHowMany(t *testing.T) {
 	f := newFixture(t, true)
-	f.unlock()
-	s := f.ui.choose
+	s := f.newChat()
 	test.Tap(s.inviteButton)
 	s.inviteExpiry.SetSelected("a day")
 	s.inviteUses.SetSelected("up to 5 people")
@@ -116,8 +129,7 @@ func TestInvite_TheUserChoosesHowLongAndForHowMany(t *testing.T) {
 
 func TestInvite_UseConnectsExpectingTheInvitersKey(t *testing.T) {
 	f := newFixture(t, true)
-	f.unlock()
-	s := f.ui.choose
+	s := f.newChat()
 	test.Tap(s.useInviteBtn)
 	require.NotNil(t, s.inviteEntry)
 
@@ -125,7 +137,7 @@ func TestInvite_UseConnectsExpectingTheInvitersKey(t *testing.T) {
 	test.Tap(s.inviteConnect)
 	assert.True(t, s.inviteErr.Visible())
 	assert.Contains(t, s.inviteErr.Text, "not a SecureChat invite")
-	assert.Nil(t, f.ui.chat)
+	assert.Empty(t, f.ctrl.dialed)
 
 	var fp [32]byte
 	fp[0] = 7
@@ -138,75 +150,90 @@ func TestInvite_UseConnectsExpectingTheInvitersKey(t *testing.T) {
 
 	s.inviteEntry.SetText(inv.URI())
 	test.Tap(s.inviteConnect)
-	require.NotNil(t, f.ui.chat)
-	tg := f.connectTarget
-	assert.Equal(t, []string{"192.0.2.7:9999"}, tg.Addrs)
-	assert.Equal(t, inv.FingerprintHex(), tg.InviteKey)
-	assert.Equal(t, inv.Secret[:], tg.InviteSecret)
+	require.Len(t, f.ctrl.dialed, 1)
+	assert.Equal(t, "192.0.2.7:9999 "+inv.FingerprintHex(), f.ctrl.dialed[0], "the invite's address, expecting its key")
+	assert.True(t, s.progressBx.Visible(), "the New chat dialog shows the progress")
 }
 
 func TestInvite_AnExpiredInviteIsRefusedWithoutDialing(t *testing.T) {
 	f := newFixture(t, true)
-	f.unlock()
-	s := f.ui.choose
+	s := f.newChat()
 	inv, err := invite.New([32]byte{1}, []string{"192.0.2.7"}, 9999, time.Now().Add(-time.Minute), nil)
 	require.NoError(t, err)
 	s.showUseInvite(inv.Code())
 	test.Tap(s.inviteConnect)
 	assert.Contains(t, s.inviteErr.Text, "expired")
-	assert.Nil(t, f.ui.chat)
+	assert.Empty(t, f.ctrl.dialed)
 }
 
-func TestChoose_PickingAContactDialsItsAddressesExpectingItsKey(t *testing.T) {
+func TestChoose_OfflineContactShowsOfflineAndConnectDialsIt(t *testing.T) {
 	f := newFixture(t, true)
-	id := strings.Repeat("cd", 32)
-	f.vault.contacts = []Contact{{ID: id, Name: "Bob", Addrs: []string{"192.0.2.7:9999", "198.51.100.2:9999"}}}
-	f.unlock()
-	s := f.ui.choose
-	require.NotNil(t, s.contacts, "contacts with an address are offered")
-	test.Tap(s.contactButton)
-	assert.Contains(t, s.contactErr.Text, "Pick a contact")
-	s.contacts.SetSelected("Bob")
-	test.Tap(s.contactButton)
-	require.NotNil(t, f.ui.chat)
-	assert.Equal(t, id, f.connectTarget.Contact)
-	assert.Equal(t, []string{"192.0.2.7:9999", "198.51.100.2:9999"}, f.connectTarget.Addrs)
+	c := f.unlock()
+	f.vault.contacts[0].Addrs = []string{"192.0.2.7:9999", "198.51.100.2:9999"}
+	c.refreshContact(c.peers[bobFP])
+	f.selectContact(bobFP)
+	assert.False(t, c.viewOf(c.selected).online)
+	assert.Equal(t, "Offline", c.status.Text)
+	assert.Contains(t, c.barText.Text, "Bob is offline.")
+	assert.True(t, c.input.Disabled())
+
+	test.Tap(c.connect)
+	assert.Equal(t, []string{"192.0.2.7:9999,198.51.100.2:9999 " + bobFP}, f.ctrl.dialed, "its addresses, expecting its key")
+	assert.Equal(t, "Connecting…", c.status.Text)
+
+	// a failed dial says why in words, with the details on request
+	f.ctrl.emit(session.Ended{Link: f.ctrl.lastLink(), Contact: bobFP, Addr: "192.0.2.7:9999", Reason: session.EndRefused,
+		Err: errors.New("dial tcp 192.0.2.7:9999: connect: connection refused")})
+	assert.Contains(t, c.barText.Text, "Nobody is listening at 192.0.2.7:9999. Is SecureChat hosting there?")
+	assert.NotContains(t, c.barText.Text, "dial tcp")
+	require.True(t, c.barDetails.Visible())
+	test.Tap(c.barDetails)
+	assert.Contains(t, dialogText(t, f.win), "connection refused")
 }
 
 func TestChoose_HostRemembersOnlyContactsAndThePort(t *testing.T) {
 	f := newFixture(t, true)
 	f.vault.settings.ListenPort = 4242
-	f.unlock()
-	s := f.ui.choose
+	s := f.newChat()
 	assert.Equal(t, "4242", s.hostPort.Text, "the last port is filled in")
 	test.Tap(s.onlyContacts)
 	assert.True(t, f.vault.settings.OnlyContacts)
+	assert.Equal(t, []bool{true}, f.ctrl.onlyContacts, "and the controller admits so at once")
 	s.hostPort.SetText("5151")
 	test.Tap(s.hostButton)
+	assert.Equal(t, []string{":5151"}, f.ctrl.listens)
 	assert.Equal(t, 5151, f.vault.settings.ListenPort)
 }
 
 func TestTrust_AcceptAndVerifyWriteTheVaultOffTheUIGoroutine(t *testing.T) {
 	f := newFixture(t, true)
-	f.chatAs(roleHost)
+	c := f.unlock()
 	var queued []func()
 	f.ui.async = func(fn func()) { queued = append(queued, fn) }
-	f.ctrl.emit(session.Event{Kind: session.EventPartnerRequest, Partner: partner(session.TrustNew)})
+	dave := someone("Dave", daveFP, session.TrustNew)
+	f.ctrl.emit(session.Request{Link: 5, Partner: dave})
+	accept, _ := c.requestButtons(daveFP)
+	test.Tap(accept)
 	test.Tap(topDialogButton(t, f.win, "Accept"))
-	assert.Equal(t, 0, f.ctrl.accepted, "Accept saves a contact: not on the UI goroutine")
+	assert.Empty(t, f.ctrl.accepted, "Accept saves a contact: not on the UI goroutine")
 	require.NotEmpty(t, queued)
 	for _, fn := range queued {
 		fn()
 	}
-	assert.Equal(t, 1, f.ctrl.accepted)
+	assert.Equal(t, []string{daveFP}, f.ctrl.accepted)
 
 	queued = nil
-	f.ctrl.emit(session.Event{Kind: session.EventConnected, Partner: partner(session.TrustNew)})
-	test.Tap(f.ui.chat.verify)
-	test.Tap(topDialogButton(t, f.win, "They match"))
-	assert.Equal(t, 0, f.ctrl.verified, "Verify writes the vault: not on the UI goroutine")
+	f.ctrl.emit(session.Connected{Link: 5, Partner: dave})
+	f.selectContact(daveFP)
 	for _, fn := range queued {
 		fn()
 	}
-	assert.Equal(t, 1, f.ctrl.verified)
+	queued = nil
+	test.Tap(c.verify)
+	test.Tap(topDialogButton(t, f.win, "They match"))
+	assert.Empty(t, f.ctrl.verified, "Verify writes the vault: not on the UI goroutine")
+	for _, fn := range queued {
+		fn()
+	}
+	assert.Equal(t, []string{daveFP}, f.ctrl.verified)
 }

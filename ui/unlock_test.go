@@ -23,11 +23,11 @@ func TestUnlock_WrongPassphraseShowsInlineError(t *testing.T) {
 	assert.True(t, s.errLabel.Visible())
 	assert.Equal(t, "Wrong passphrase. Try again.", s.errLabel.Text)
 	assert.Empty(t, s.pass.Text, "the field is cleared for another try")
-	assert.Nil(t, f.ui.choose)
+	assert.Nil(t, f.ui.main)
 
 	test.Type(f.win.Canvas().Focused(), "correct horse battery")
 	s.pass.OnSubmitted(s.pass.Text) // Enter
-	assert.NotNil(t, f.ui.choose, "the right passphrase unlocks")
+	assert.NotNil(t, f.ui.main, "the right passphrase unlocks")
 }
 
 func TestUnlock_ProfileInUse(t *testing.T) {
@@ -56,7 +56,7 @@ func TestUnlock_CreateProfile(t *testing.T) {
 
 	test.Type(s.pass2, "correct horse battery staple")
 	test.Tap(s.button)
-	require.NotNil(t, f.ui.choose)
+	require.NotNil(t, f.ui.main)
 	assert.Equal(t, "Alice", f.vault.name)
 }
 
@@ -93,11 +93,11 @@ func TestUnlock_CreateProfileUsesTheSharedPassphraseRule(t *testing.T) {
 			test.Tap(s.button)
 			if !tc.ok {
 				assert.Equal(t, fmt.Sprintf("Use a passphrase of at least %d characters.", history.MinPassphraseLen), s.errLabel.Text)
-				assert.Nil(t, f.ui.choose, "no profile is created")
+				assert.Nil(t, f.ui.main, "no profile is created")
 				return
 			}
 			assert.Empty(t, s.errLabel.Text)
-			require.NotNil(t, f.ui.choose)
+			require.NotNil(t, f.ui.main)
 		})
 	}
 }
@@ -116,7 +116,7 @@ func TestUnlock_CreateProfileRefusesNamesThatCannotChat(t *testing.T) {
 			s.pass2.SetText("correct horse battery staple")
 			test.Tap(s.button)
 			assert.Contains(t, s.errLabel.Text, "This name cannot be used")
-			assert.Nil(t, f.ui.choose, "no profile is created")
+			assert.Nil(t, f.ui.main, "no profile is created")
 		})
 	}
 }

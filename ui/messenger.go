@@ -1,0 +1,839 @@
+package ui
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securechat/securechat/session"
+)
+
+// messenger is the main window after unlocking: the contact list on the
+// left (requests first, then contacts by activity, or search hits), the
+// selected contact's thread on the right. It owns the app's one controller
+// and the one goroutine that reads its events.
+type messenger struct {
+	u    *UI
+	ctrl session.Controller
+
+	closing atomic.Bool
+	done    chan struct{} // closed when the event reader has stopped
+
+	peers    map[string]*peer
+	order    []*peer // the listed peers, newest activity first
+	requests []*request
+	links    map[session.LinkID]*linkInfo
+	selected *peer
+	showWire bool
+	closed   bool
+
+	listening   bool
+	lastDial    string // the address last dialed from New chat, this run
+	listenAddrs []string
+	listenPort  string
+	listenNote  string // why listening failed, in words
+	listenErr   error
+
+	// the trust dialog shown, and the key it asks about
+	dialog    dialog.Dialog
+	dialogFor string
+	// keys the user accepted by hand, to show once connected
+	acceptedByHand map[string]bool
+
+	// search
+	term string
+	hits []Hit
+
+	content fyne.CanvasObject
+
+	// left
+	search       *widget.Entry
+	list         *widget.List
+	nothing      *widget.Label
+	requestsHead *widget.Label
+	requestsBox  *fyne.Container
+	newChat      *widget.Button
+	settings     *widget.Button
+	wireToggle   *widget.Check
+	listenIcon   *widget.Icon
+	listenStatus *widget.Label
+	listenToggle *widget.Button
+	selecting    bool // the list is being selected by code
+
+	// right
+	right      *fyne.Container
+	empty      *fyne.Container
+	header     *fyne.Container
+	partnerLbl *widget.Button // the name; opens the details
+	trust      *widget.Label
+	verify     *widget.Button
+	action     *widget.Button // Disconnect
+	statusIcon *widget.Icon
+	status     *widget.Label
+	safetyBox  *fyne.Container
+	safety     *widget.Label
+	holder     *fyne.Container // the selected peer's messageList
+	bar        *fyne.Container // the offline note and its buttons
+	barText    *widget.Label
+	barDetails *widget.Button
+	connect    *widget.Button // Connect, or Cancel while connecting
+	input      *messageEntry
+	send       *widget.Button
+	hint       *widget.Label
+}
+
+// request is an incoming request from a key that the user decides about.
+type request struct {
+	link    session.LinkID
+	partner session.Partner
+}
+
+// linkInfo is what the app knows of one link.
+type linkInfo struct {
+	contact   string // the key, once known
+	dialed    bool   // we dialed it
+	viaDialog bool   // dialed from the New chat dialog
+	addr      string // the address (or the first address) dialed
+	incoming  bool
+}
+
+// chatMinSize is the smallest the main window gets: the contact list, and
+// room for a few messages between the thread's header and input.
+var chatMinSize = fyne.NewSize(600, 460)
+
+func newMessenger(u *UI, ctrl session.Controller) *messenger {
+	m := &messenger{u: u, ctrl: ctrl, done: make(chan struct{}),
+		peers: map[string]*peer{}, links: map[session.LinkID]*linkInfo{}, acceptedByHand: map[string]bool{}}
+	m.listenPort = DefaultPort
+	if u.vault != nil && u.vault.Settings().ListenPort != 0 {
+		m.listenPort = strconv.Itoa(u.vault.Settings().ListenPort)
+	}
+
+	// Left: search, requests, contacts, and the app's state below.
+	m.search = widget.NewEntry()
+	m.search.SetPlaceHolder("Search messages")
+	m.search.OnSubmitted = m.runSearch
+	m.search.OnChanged = func(s string) {
+		if strings.TrimSpace(s) == "" && m.term != "" {
+			m.runSearch("")
+		}
+	}
+	m.list = widget.NewList(m.listLength, newListItem, m.updateListItem)
+	m.list.OnSelected = m.listSelected
+	m.nothing = widget.NewLabel("")
+	m.nothing.Alignment = fyne.TextAlignCenter
+	m.nothing.Wrapping = fyne.TextWrapWord
+	m.nothing.Hide()
+	m.requestsHead = widget.NewLabelWithStyle("Requests", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	m.requestsBox = container.NewVBox()
+	m.newChat = widget.NewButtonWithIcon("New chat", theme.ContentAddIcon(), func() { u.showChoose() })
+	m.settings = widget.NewButtonWithIcon("", theme.SettingsIcon(), u.showSettings)
+	m.wireToggle = widget.NewCheck("What the network sees", func(on bool) {
+		m.setShowWire(on)
+		m.focusInput()
+	})
+	m.listenIcon = widget.NewIcon(nil)
+	m.listenStatus = widget.NewLabel("")
+	m.listenStatus.Wrapping = fyne.TextWrapWord
+	m.listenStatus.SizeName = theme.SizeNameCaptionText
+	m.listenToggle = widget.NewButton("", m.toggleListening)
+
+	top := container.NewVBox(m.search, container.NewVBox(m.requestsHead, m.requestsBox))
+	bottom := container.NewVBox(widget.NewSeparator(),
+		container.NewBorder(nil, nil, m.listenIcon, m.listenToggle, m.listenStatus),
+		m.wireToggle,
+		container.NewBorder(nil, nil, nil, m.settings, m.newChat))
+	left := container.NewBorder(top, bottom, nil, nil, container.NewStack(m.list, container.NewVBox(m.nothing)))
+
+	// Right: the selected thread.
+	m.partnerLbl = widget.NewButtonWithIcon("", theme.InfoIcon(), m.showDetails)
+	m.partnerLbl.Importance = widget.LowImportance
+	m.partnerLbl.Alignment = widget.ButtonAlignLeading
+	m.trust = widget.NewLabel("")
+	m.verify = widget.NewButtonWithIcon("Verify", theme.ConfirmIcon(), m.verifySelected)
+	m.action = widget.NewButtonWithIcon("Disconnect", theme.LogoutIcon(), m.disconnectSelected)
+	m.statusIcon = widget.NewIcon(theme.MediaRecordIcon())
+	m.status = widget.NewLabel("")
+	m.status.Truncation = fyne.TextTruncateEllipsis
+	m.status.TextStyle.Bold = true
+	m.safety = widget.NewLabel("")
+	m.safety.TextStyle.Monospace = true
+	m.safety.SizeName = theme.SizeNameCaptionText
+	safetyCaption := widget.NewLabel("Safety number")
+	safetyCaption.SizeName = theme.SizeNameCaptionText
+	m.safetyBox = container.NewHBox(safetyCaption, m.safety)
+	m.header = container.NewVBox(
+		container.NewBorder(nil, nil, container.NewHBox(m.partnerLbl, m.trust, m.verify), nil),
+		container.NewBorder(nil, nil, m.statusIcon, m.action, m.status),
+		container.NewBorder(nil, nil, nil, m.safetyBox),
+		widget.NewSeparator())
+
+	m.holder = container.NewStack()
+	m.barText = widget.NewLabel("")
+	m.barText.Wrapping = fyne.TextWrapWord
+	m.barDetails = widget.NewButton("Details", m.showBarDetails)
+	m.barDetails.Importance = widget.LowImportance
+	m.connect = widget.NewButtonWithIcon("Connect", theme.MailSendIcon(), m.connectTapped)
+	m.connect.Importance = widget.HighImportance
+	m.bar = container.NewBorder(nil, nil, nil, container.NewHBox(m.barDetails, m.connect), m.barText)
+	m.input = newMessageEntry(m.sendTapped)
+	m.input.onChange = func(string) { m.updateSend() }
+	m.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), m.sendTapped)
+	m.send.Importance = widget.HighImportance
+	m.hint = widget.NewLabel("")
+	m.hint.SizeName = theme.SizeNameCaptionText
+	m.hint.Importance = widget.WarningImportance
+	m.hint.Wrapping = fyne.TextWrapWord
+	m.hint.Hide()
+	inputs := container.NewVBox(widget.NewSeparator(), m.bar, m.hint,
+		container.NewBorder(nil, nil, nil, m.send, m.input))
+	m.right = container.NewBorder(m.header, inputs, nil, nil, m.holder)
+
+	hello := canvas.NewText("", theme.Color(theme.ColorNameForeground))
+	if u.vault != nil {
+		hello.Text = "Signed in as " + u.vault.Name()
+	}
+	hello.TextStyle.Bold = true
+	hello.Alignment = fyne.TextAlignCenter
+	emptyText := widget.NewLabel("Choose a contact on the left, or start a New chat.")
+	emptyText.Alignment = fyne.TextAlignCenter
+	emptyText.Wrapping = fyne.TextWrapWord
+	m.empty = container.NewCenter(fixedWidth(320, container.NewVBox(hello, emptyText)))
+
+	m.content = container.New(minSizeLayout{chatMinSize},
+		container.New(paneLayout{}, left, widget.NewSeparator(), container.NewStack(m.right, m.empty)))
+	m.refreshListening()
+	m.refreshRequests()
+	m.refreshThread()
+	return m
+}
+
+// paneLayout puts the contact list left, a separator, and the thread right.
+// The list takes about a third of the width, between 190 and 320 pixels,
+// so that at the minimum width the thread keeps 400.
+type paneLayout struct{}
+
+func listWidth(total float32) float32 {
+	return min(max(total*0.32, 190), 320)
+}
+
+func (paneLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	lw := listWidth(size.Width)
+	sep := theme.SeparatorThicknessSize()
+	pad := theme.Padding()
+	objs[0].Move(fyne.NewPos(pad, pad))
+	objs[0].Resize(fyne.NewSize(lw-2*pad, size.Height-2*pad))
+	objs[1].Move(fyne.NewPos(lw, 0))
+	objs[1].Resize(fyne.NewSize(sep, size.Height))
+	objs[2].Move(fyne.NewPos(lw+sep+pad, pad))
+	objs[2].Resize(fyne.NewSize(size.Width-lw-sep-2*pad, size.Height-2*pad))
+}
+
+func (paneLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	l, r := objs[0].MinSize(), objs[2].MinSize()
+	pad := theme.Padding()
+	return fyne.NewSize(190+theme.SeparatorThicknessSize()+r.Width+2*pad, max(l.Height, r.Height)+2*pad)
+}
+
+// start reads the vault's contacts and threads into the list (off the UI
+// goroutine: the threads come from the whole history) and begins reading
+// the controller's events. With no contact and no history yet, it opens
+// the New chat dialog.
+func (m *messenger) start() {
+	go m.readEvents()
+	v := m.u.vault
+	if v == nil {
+		return
+	}
+	m.u.async(func() {
+		contacts := v.Contacts()
+		threads, err := v.Threads()
+		fyne.Do(func() {
+			if err != nil {
+				m.u.showProblem("The history could not be read.", err)
+			}
+			m.loadPeers(contacts, threads)
+			if len(contacts) == 0 && len(threads) == 0 && err == nil && m.u.choose == nil {
+				m.u.showChoose() // the first start: how to begin
+			}
+			m.refreshTitle()
+		})
+	})
+}
+
+// readEvents is the one goroutine reading the controller: every event is
+// handled on the UI goroutine, in order, through fyne.Do.
+func (m *messenger) readEvents() {
+	defer close(m.done)
+	for ev := range m.ctrl.Events() {
+		if m.closing.Load() {
+			if _, ok := ev.(session.Closed); ok {
+				return
+			}
+			continue // the app is going away: only drain
+		}
+		if ev == nil {
+			continue
+		}
+		fyne.Do(func() { m.handle(ev) })
+		if _, ok := ev.(session.Closed); ok {
+			return
+		}
+	}
+}
+
+// selectPeer shows p's thread on the right; the input keeps what was
+// typed for each contact.
+func (m *messenger) selectPeer(p *peer) {
+	if m.selected != p {
+		if m.selected != nil {
+			m.selected.draft = m.input.Text
+		}
+		m.selected = p
+		m.input.SetText(p.draft)
+		m.setHint("")
+	}
+	l := m.ensureThread(p)
+	m.holder.Objects = []fyne.CanvasObject{l}
+	m.holder.Refresh()
+	m.selectInList(p)
+	m.markRead(p)
+	m.refreshThread()
+	m.refreshTitle()
+	m.focusInput()
+}
+
+// selectInList selects p's row without acting on it again.
+func (m *messenger) selectInList(p *peer) {
+	if m.term != "" {
+		return
+	}
+	for i, q := range m.order {
+		if q == p {
+			m.selecting = true
+			m.list.Select(i)
+			m.selecting = false
+			return
+		}
+	}
+	m.list.UnselectAll()
+}
+
+// markRead clears p's unread count when its thread is in front of the
+// user, and tells the vault (a write: off the UI goroutine).
+func (m *messenger) markRead(p *peer) {
+	if p == nil || p != m.selected || !m.u.focused || p.unread == 0 {
+		return
+	}
+	p.unread = 0
+	m.refreshList()
+	m.refreshTitle()
+	if v := m.u.vault; v != nil {
+		id := p.id
+		m.u.async(func() {
+			if err := v.MarkRead(id); err != nil {
+				m.u.showProblem("Could not save what you have read.", err)
+			}
+		})
+	}
+}
+
+// focusInput gives the keyboard to the message input of the thread shown;
+// every control calls it when done, so that what is typed next is not
+// typed into nothing.
+func (m *messenger) focusInput() {
+	if m.closed || m.u.main != m || m.selected == nil || m.input.Disabled() {
+		return
+	}
+	if m.u.choose != nil {
+		return // the New chat dialog has the keyboard
+	}
+	m.u.win.Canvas().Focus(m.input)
+}
+
+// thread returns the messages pane shown, or nil.
+func (m *messenger) thread() *messageList {
+	if m.selected == nil {
+		return nil
+	}
+	return m.selected.thread
+}
+
+// refreshThread shows the selected peer's state in the header and bar.
+func (m *messenger) refreshThread() {
+	p := m.selected
+	if p == nil {
+		m.right.Hide()
+		m.empty.Show()
+		return
+	}
+	m.empty.Hide()
+	m.right.Show()
+	name := p.label()
+	m.partnerLbl.SetText(shorten(name, 20))
+
+	var status string
+	var icon fyne.Resource
+	switch p.state {
+	case peerConnected:
+		status = "Connected · encrypted"
+		icon = theme.NewSuccessThemedResource(theme.MediaRecordIcon())
+	case peerDialing:
+		status = "Connecting…"
+		icon = theme.ViewRefreshIcon()
+	case peerHandshaking:
+		status = "Securing the connection…"
+		icon = theme.ViewRefreshIcon()
+	case peerDeciding:
+		status = name + " wants to chat"
+		if p.partner != nil && p.partner.Trust == session.TrustChanged {
+			status = name + "'s key has changed"
+		}
+		icon = theme.QuestionIcon()
+	case peerAwaiting:
+		status = "Waiting for " + name + " to accept…"
+		icon = theme.QuestionIcon()
+	default:
+		status = "Offline"
+		icon = theme.NewDisabledResource(theme.MediaRecordIcon())
+	}
+	m.status.SetText(status)
+	m.statusIcon.SetResource(icon)
+
+	trust := m.trustOf(p)
+	switch trust {
+	case session.TrustVerified:
+		m.trust.SetText("verified")
+		m.trust.Importance = widget.SuccessImportance
+	case session.TrustChanged:
+		m.trust.SetText("KEY CHANGED")
+		m.trust.Importance = widget.DangerImportance
+	case session.TrustInvited:
+		m.trust.SetText("invited")
+		m.trust.Importance = widget.SuccessImportance
+	case session.TrustNew:
+		m.trust.SetText("new, not verified")
+		m.trust.Importance = widget.WarningImportance
+	default:
+		m.trust.SetText("not verified")
+		m.trust.Importance = widget.WarningImportance
+	}
+	m.trust.Refresh()
+	if sn := m.safetyNumber(p); sn != "" {
+		m.safety.SetText(twoLines(sn))
+		m.safetyBox.Show()
+	} else {
+		m.safetyBox.Hide()
+	}
+	if trust != session.TrustVerified && (p.state == peerConnected || p.contact) {
+		m.verify.Show()
+	} else {
+		m.verify.Hide()
+	}
+	if p.state == peerConnected {
+		m.action.Show()
+	} else {
+		m.action.Hide()
+	}
+
+	// the bar under the messages: why the input is off, and what to do
+	m.barDetails.Hide()
+	m.connect.Show()
+	m.connect.Enable()
+	switch p.state {
+	case peerConnected:
+		m.bar.Hide()
+		m.input.Enable()
+	case peerDialing, peerHandshaking, peerAwaiting:
+		m.bar.Show()
+		m.input.Disable()
+		if p.state == peerAwaiting {
+			m.barText.SetText("Waiting for " + name + " to accept…")
+		} else {
+			m.barText.SetText("Connecting to " + name + "…")
+		}
+		m.connect.SetText("Cancel")
+		m.connect.SetIcon(theme.CancelIcon())
+		m.connect.Importance = widget.MediumImportance
+	case peerDeciding:
+		m.bar.Show()
+		m.input.Disable()
+		m.barText.SetText(name + " wants to chat: accept or decline the request.")
+		m.connect.Hide()
+	default:
+		m.bar.Show()
+		m.input.Disable()
+		text := name + " is offline."
+		if p.note != "" {
+			text += " " + p.note
+		}
+		if len(p.addrs) == 0 {
+			text += " There is no address to dial: " + name + " can connect to you while you listen."
+			m.connect.Disable()
+		}
+		m.barText.SetText(text)
+		if p.noteErr != nil {
+			m.barDetails.Show()
+		}
+		m.connect.SetText("Connect")
+		m.connect.SetIcon(theme.MailSendIcon())
+		m.connect.Importance = widget.HighImportance
+	}
+	m.connect.Refresh()
+	m.updateSend()
+}
+
+// trustOf is what p's key is to us now.
+func (m *messenger) trustOf(p *peer) session.Trust {
+	if p.partner != nil && (p.state != peerOffline || !p.contact) {
+		if p.verified && p.partner.Trust != session.TrustChanged {
+			return session.TrustVerified
+		}
+		return p.partner.Trust
+	}
+	switch {
+	case p.verified:
+		return session.TrustVerified
+	case p.invited:
+		return session.TrustInvited
+	case p.contact:
+		return session.TrustKnown
+	}
+	return session.TrustNew
+}
+
+func (m *messenger) updateSend() {
+	p := m.selected
+	if p != nil && p.state == peerConnected && strings.TrimSpace(m.input.Text) != "" {
+		m.send.Enable()
+	} else {
+		m.send.Disable()
+	}
+}
+
+func (m *messenger) setHint(s string) {
+	if s == "" {
+		m.hint.Hide()
+		return
+	}
+	m.hint.SetText(s)
+	m.hint.Show()
+}
+
+// refreshTitle says in the window title who is shown and how many
+// messages are unread, so that a window in the taskbar tells it too.
+func (m *messenger) refreshTitle() {
+	if m.u.main != m {
+		return
+	}
+	title := "SecureChat"
+	switch {
+	case m.u.choose != nil:
+		title += " — Host or Connect"
+	case m.selected != nil:
+		title += " — " + m.selected.label()
+		if m.selected.state != peerConnected {
+			title += " (" + stateWords(m.selected.state) + ")"
+		}
+	case m.listening:
+		title += " — waiting on port " + m.listenPort
+	}
+	if n := m.unreadTotal() + len(m.requests); n > 0 {
+		title = countWord(n) + " " + title
+	}
+	m.u.win.SetTitle(title)
+}
+
+func stateWords(s peerState) string {
+	switch s {
+	case peerDialing, peerHandshaking:
+		return "connecting"
+	case peerDeciding:
+		return "asking"
+	case peerAwaiting:
+		return "waiting"
+	}
+	return "offline"
+}
+
+func (m *messenger) sendTapped() {
+	// surrounding blanks are never meant (a Space that pressed a dialog
+	// button also reaches the input as a character)
+	text := strings.TrimSpace(m.input.Text)
+	p := m.selected
+	switch {
+	case text == "":
+		m.setHint("")
+		return
+	case p == nil || p.state != peerConnected:
+		m.setHint("Not connected: the message stays here until you are connected.")
+		return
+	}
+	id, err := m.ctrl.Send(p.id, text)
+	if err != nil {
+		m.setHint(problemWords("send it", err))
+		return
+	}
+	m.setHint("")
+	m.input.SetText("")
+	l := m.ensureThread(p)
+	if _, ok := l.byID[id]; !ok {
+		name := "You"
+		if m.u.vault != nil {
+			name = m.u.vault.Name()
+		}
+		l.add(&row{kind: rowMessage, id: id, outgoing: true, from: name, text: text,
+			time: clock(), status: statusSending})
+	}
+	p.last, p.lastOut, p.lastTime = text, true, clock()
+	m.touch(p, clock())
+	l.scrollToNewest() // what one sends, one wants to see
+	m.focusInput()
+}
+
+func (m *messenger) retry(p *peer, id string) {
+	l := p.thread
+	if l == nil {
+		return
+	}
+	r, ok := l.byID[id]
+	if !ok || r.status != statusFailed {
+		return
+	}
+	if err := m.ctrl.Retry(id); err != nil {
+		m.setHint(problemWords("send it again", err))
+		return
+	}
+	r.status, r.reason = statusSending, ""
+	l.changed(id)
+}
+
+// note adds a centred line to p's thread.
+func (m *messenger) note(p *peer, text string, level noteLevel) {
+	m.ensureThread(p).add(&row{kind: rowSystem, text: text, level: level, time: clock()})
+}
+
+func (m *messenger) setShowWire(on bool) {
+	m.showWire = on
+	for _, p := range m.peers {
+		if p.thread != nil {
+			p.thread.setShowWire(on)
+		}
+	}
+}
+
+// connectTapped dials the selected contact at its addresses, expecting its
+// key, or cancels the dial in progress.
+func (m *messenger) connectTapped() {
+	defer m.focusInput()
+	p := m.selected
+	if p == nil {
+		return
+	}
+	switch p.state {
+	case peerDialing, peerHandshaking, peerAwaiting:
+		if p.link != 0 {
+			if err := m.ctrl.Cancel(p.link); err != nil {
+				m.setHint(problemWords("cancel", err))
+			}
+		}
+		return
+	case peerOffline:
+		m.dialPeer(p)
+	}
+}
+
+func (m *messenger) dialPeer(p *peer) {
+	if len(p.addrs) == 0 {
+		return
+	}
+	t := session.Target{Addrs: p.addrs, Contact: p.id}
+	link, err := m.ctrl.DialTarget(t)
+	if err != nil {
+		p.note, p.noteErr = problemWords("connect", err), err
+		m.refreshThread()
+		return
+	}
+	m.links[link] = &linkInfo{contact: p.id, dialed: true, addr: p.addrs[0]}
+	p.link, p.state = link, peerDialing
+	p.note, p.noteErr = "", nil
+	m.refreshThread()
+	m.refreshList()
+	m.refreshTitle()
+}
+
+func (m *messenger) showBarDetails() {
+	if p := m.selected; p != nil && p.noteErr != nil {
+		m.u.showDetails(p.noteErr)
+	}
+}
+
+func (m *messenger) disconnectSelected() {
+	defer m.focusInput()
+	p := m.selected
+	if p == nil {
+		return
+	}
+	id := p.id
+	m.command("disconnect", func(c session.Controller) error { return c.Disconnect(id) })
+}
+
+// Listening is app state: the status line at the bottom of the list says
+// whether SecureChat is listening and where, with a button to change it.
+
+func (m *messenger) refreshListening() {
+	switch {
+	case m.listening:
+		where := "port " + m.listenPort
+		if addrs := dialable(m.listenAddrs, 1); len(addrs) > 0 {
+			where = addrs[0] // the New chat dialog lists them all
+		}
+		m.listenStatus.SetText("Listening on " + where)
+		m.listenIcon.SetResource(theme.NewSuccessThemedResource(theme.MediaRecordIcon()))
+		m.listenToggle.SetText("Stop")
+	case m.listenNote != "":
+		m.listenStatus.SetText(m.listenNote)
+		m.listenIcon.SetResource(theme.NewErrorThemedResource(theme.WarningIcon()))
+		m.listenToggle.SetText("Listen")
+	default:
+		m.listenStatus.SetText("Not listening: contacts cannot reach you")
+		m.listenIcon.SetResource(theme.NewDisabledResource(theme.MediaRecordIcon()))
+		m.listenToggle.SetText("Listen")
+	}
+}
+
+func (m *messenger) toggleListening() {
+	defer m.focusInput()
+	if m.listening {
+		m.u.setListenPref(false)
+		m.command("stop listening", session.Controller.StopListening)
+		return
+	}
+	m.listen(m.listenPort, nil)
+}
+
+// listen starts listening on port; done, if set, is told the outcome in
+// words ("" for success) on the UI goroutine.
+func (m *messenger) listen(port string, done func(problem string)) {
+	ctrl := m.ctrl
+	m.u.async(func() {
+		err := ctrl.Listen(":" + port)
+		fyne.Do(func() {
+			if err != nil {
+				m.listenNote, m.listenErr = listenWords(err, port), err
+				m.refreshListening()
+				if done != nil {
+					done(m.listenNote)
+				}
+				return
+			}
+			m.listenPort, m.listenNote, m.listenErr = port, "", nil
+			m.u.setListenPref(true)
+			if v := m.u.vault; v != nil {
+				n, _ := strconv.Atoi(port)
+				m.u.async(func() { // remembered for next time: a vault write
+					st := v.Settings()
+					if st.ListenPort != n {
+						st.ListenPort = n
+						if err := v.SaveSettings(st); err != nil {
+							m.u.showProblem("Could not remember the port.", err)
+						}
+					}
+				})
+			}
+			if done != nil {
+				done("")
+			}
+		})
+	})
+}
+
+// dialable picks at most n of the addresses a partner can dial, leaving
+// out this machine's own (loopback) ones when there are others.
+func dialable(addrs []string, n int) []string {
+	var out, loop []string
+	for _, a := range addrs {
+		if ip := net.ParseIP(hostOf(a)); ip != nil && ip.IsLoopback() {
+			loop = append(loop, a)
+			continue
+		}
+		out = append(out, a)
+	}
+	if len(out) == 0 {
+		out = loop
+	}
+	return out[:min(n, len(out))]
+}
+
+// dialTarget is what the New chat dialog dials; label names it for the user.
+func (m *messenger) dialTarget(t session.Target, label string) (session.LinkID, error) {
+	link, err := m.ctrl.DialTarget(t)
+	if err != nil {
+		return 0, err
+	}
+	li := &linkInfo{dialed: true, viaDialog: true, contact: t.Contact, addr: label}
+	if len(t.Addrs) > 0 {
+		li.addr = t.Addrs[0]
+	}
+	m.links[link] = li
+	if t.Contact != "" {
+		p := m.peer(t.Contact)
+		p.link, p.state = link, peerDialing
+		m.refreshThread()
+	}
+	return link, nil
+}
+
+// rememberAddr saves an address dialed for the New chat dialog.
+func (m *messenger) rememberAddr(addr string) {
+	v := m.u.vault
+	if v == nil || addr == "" {
+		return
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return
+	}
+	m.u.async(func() { // a vault write: off the UI goroutine
+		if err := v.AddRecentAddr(addr); err != nil {
+			m.u.showProblem("Could not remember the address.", err)
+		}
+	})
+}
+
+// closeWait stops the controller and waits for the event reader, for when
+// the app is exiting.
+func (m *messenger) closeWait() {
+	m.closed = true
+	m.closing.Store(true)
+	_ = m.ctrl.Close()
+	select {
+	case <-m.done:
+	case <-time.After(3 * time.Second):
+	}
+}
+
+// twoLines breaks a safety number's groups into two lines.
+func twoLines(number string) string {
+	groups := strings.Fields(number)
+	if len(groups) < 2 {
+		return number
+	}
+	half := (len(groups) + 1) / 2
+	return strings.Join(groups[:half], " ") + "\n" + strings.Join(groups[half:], " ")
+}
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
