@@ -63,6 +63,7 @@ type inviteJSON struct {
 type settingsJSON struct {
 	OnlyContacts bool `json:"only_contacts"`
 	ListenPort   int  `json:"listen_port,omitempty"`
+	Listen       bool `json:"listen,omitempty"`
 }
 
 // Marshal encodes p. The result holds the identity key: the caller seals

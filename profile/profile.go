@@ -109,6 +109,9 @@ type Settings struct {
 	OnlyContacts bool
 	// ListenPort is the port last used to host; 0 means the default.
 	ListenPort int
+	// Listen: the app listens for contacts from the moment it is unlocked
+	// (the user turned listening on and did not turn it off).
+	Listen bool
 }
 
 // Profile is the content of a profile. The zero value is empty; [Parse]

@@ -97,6 +97,17 @@ func TestParse_RefusesDamageAndNewerVersionsWithoutEchoingTheBytes(t *testing.T)
 	assert.NotContains(t, err.Error(), "c2VjcmV0")
 }
 
+func TestSettings_ListenRoundTrips(t *testing.T) {
+	p := sample()
+	p.Settings.Listen = true
+	b, err := p.Marshal()
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"listen":true`)
+	q, err := Parse(b)
+	require.NoError(t, err)
+	assert.True(t, q.Settings.Listen)
+}
+
 func TestContacts_SaveRenameDeleteByKey(t *testing.T) {
 	p := &Profile{}
 	id := strings.Repeat("cd", 32)

@@ -37,7 +37,7 @@ func TestUnlock_BusyBarStopsOnceOpen(t *testing.T) {
 		}
 		test.Type(s.pass, "correct horse battery")
 		test.Tap(s.button)
-		require.NotNil(t, f.ui.choose, "open (create: %v)", create)
+		require.NotNil(t, f.ui.main, "the messenger opens (create: %v)", create)
 		assert.True(t, busyRunning, "the bar runs while busy (create: %v)", create)
 		assert.False(t, bar.Running(), "the bar stops once the vault is open (create: %v)", create)
 	}
