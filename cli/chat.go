@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -106,8 +107,12 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		return 2
 	}
 	out := newPrinter(stdout, o.json)
-	cfg := session.Config{Plaintext: o.plaintext, Name: o.profile.Name}
+	cfg := session.Config{Name: o.profile.Name}
 	if o.plaintext {
+		cfg.Greeting = plaintextGreeting{}
+		if cfg.Name == "" {
+			cfg.Name = "plaintext"
+		}
 		fmt.Fprintln(stderr, "WARNING: --plaintext sends everything UNENCRYPTED. Anyone on the network can read and change it. It exists only to show what encryption protects; it cannot talk to a secure SecureChat.")
 	} else {
 		o.profile.Create = true
@@ -144,25 +149,29 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		s, err = session.ConnectTarget(cfg, target)
 	}
 	if err != nil {
-		out.event(jsonEvent{Event: "error", Error: err.Error()}, "error: "+err.Error())
+		out.event(jsonEvent{Event: "error", Error: err.Error()}, setupWords(err, o.listen))
 		return 1
 	}
 	return (&chat{s: s, o: o, out: out, host: mode == "host"}).run(stdin)
 }
 
-// chat connects stdin, the controller and stdout.
+// chat connects stdin, the controller and stdout. A host may chat with
+// several partners at once: typed text goes to the current partner (the
+// one connected last), "/to NAME" switches, "/who" lists them.
 type chat struct {
 	s    *session.Session
 	o    chatOptions
 	out  *printer
 	host bool
 
-	mu        sync.Mutex
-	connected bool
-	backlog   []string // lines typed before a partner was there
-	unacked   map[string]string
-	eof       bool
-	exitCode  int
+	mu       sync.Mutex
+	labels   map[string]string // contact id -> the name to show, for every partner heard of
+	online   []string          // connected contacts, in the order they connected
+	current  string            // the contact typed text goes to
+	backlog  []string          // lines typed before a partner was there
+	unacked  map[string]string
+	eof      bool
+	exitCode int
 }
 
 func (c *chat) run(stdin io.Reader) int {
@@ -190,7 +199,7 @@ func (c *chat) run(stdin io.Reader) int {
 				}
 				continue
 			}
-			c.send(line)
+			c.typed(line)
 		case e, ok := <-events:
 			if !ok {
 				return c.exitCode
@@ -219,20 +228,34 @@ func (c *chat) close() int {
 	return c.exitCode
 }
 
-func (c *chat) send(line string) {
-	if strings.TrimSpace(line) == "" {
+// typed acts on one line of input: a command, or a message for the
+// current partner.
+func (c *chat) typed(line string) {
+	switch {
+	case strings.TrimSpace(line) == "":
+		return
+	case line == "/who":
+		c.who()
+		return
+	case strings.HasPrefix(line, "/to "):
+		c.switchTo(strings.TrimSpace(strings.TrimPrefix(line, "/to ")))
 		return
 	}
+	c.send(line)
+}
+
+func (c *chat) send(line string) {
 	c.mu.Lock()
-	if !c.connected {
+	to := c.current
+	if to == "" {
 		c.backlog = append(c.backlog, line)
 		c.mu.Unlock()
 		return
 	}
 	c.mu.Unlock()
-	id, err := c.s.Send(line)
+	id, err := c.s.Send(to, line)
 	if err != nil {
-		c.out.event(jsonEvent{Event: "error", Error: err.Error()}, "not sent: "+err.Error())
+		c.out.event(jsonEvent{Event: "error", Error: err.Error(), Contact: to}, "not sent: "+err.Error())
 		return
 	}
 	c.mu.Lock()
@@ -240,101 +263,187 @@ func (c *chat) send(line string) {
 	c.mu.Unlock()
 }
 
+// who lists the connected partners; the current one is marked.
+func (c *chat) who() {
+	c.mu.Lock()
+	var names, lines []string
+	for _, id := range c.online {
+		names = append(names, c.labels[id])
+		mark := "  "
+		if id == c.current {
+			mark = "> "
+		}
+		lines = append(lines, mark+escape(c.labels[id]))
+	}
+	current := c.labels[c.current]
+	c.mu.Unlock()
+	text := "Nobody is connected."
+	if len(lines) > 0 {
+		text = "Connected (> gets what you type):\n" + strings.Join(lines, "\n")
+	}
+	c.out.event(jsonEvent{Event: "who", Partners: names, Peer: current}, text)
+}
+
+// switchTo makes the connected partner called name (or whose fingerprint
+// starts with it) the current one.
+func (c *chat) switchTo(name string) {
+	c.mu.Lock()
+	found := ""
+	for _, id := range c.online {
+		if strings.EqualFold(c.labels[id], name) || (len(name) >= 8 && strings.HasPrefix(id, strings.ToLower(name))) {
+			found = id
+			break
+		}
+	}
+	if found != "" {
+		c.current = found
+	}
+	c.mu.Unlock()
+	if found == "" {
+		msg := "nobody called " + name + " is connected; /who lists who is"
+		c.out.event(jsonEvent{Event: "error", Error: msg}, escape(msg))
+		return
+	}
+	c.out.human("Now writing to " + escape(c.label(found)) + ".")
+}
+
+// label is the name to show for contact id.
+func (c *chat) label(id string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l, ok := c.labels[id]; ok {
+		return l
+	}
+	return ""
+}
+
+func (c *chat) learn(p session.Partner) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.labels == nil {
+		c.labels = map[string]string{}
+	}
+	c.labels[p.Fingerprint] = p.Label()
+}
+
 // handle prints one event and applies the trust policy; stop ends the program.
 func (c *chat) handle(e session.Event) (stop bool) {
-	switch e.Kind {
-	case session.EventListening:
+	switch e := e.(type) {
+	case session.Listening:
 		c.out.event(jsonEvent{Event: "listening", Addr: e.Addr, Addrs: e.Addrs},
 			fmt.Sprintf("Listening on %s. Your partner can connect to: %s", e.Addr, strings.Join(e.Addrs, ", ")))
-	case session.EventHandshaking:
+	case session.ListenStopped:
+		if e.Err != nil {
+			c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "Stopped listening: "+escape(e.Err.Error()))
+		}
+	case session.Handshaking:
 		if c.o.plaintext {
 			c.out.human("Connecting to " + e.Addr + " WITHOUT encryption ...")
 		} else {
 			c.out.human("Securing the connection with " + e.Addr + " ...")
 		}
-	case session.EventPartnerRequest:
+	case session.Request:
+		c.learn(e.Partner)
 		c.decide(e.Partner)
-	case session.EventWaitingForPartner:
+	case session.Waiting:
 		c.out.human("Waiting for " + escape(e.Partner.Name) + " to accept ...")
-	case session.EventConnected:
-		p := e.Partner
-		text := fmt.Sprintf("Connected to %s (%s, %s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", escape(p.Label()), p.Addr, trustWords(p.Trust), p.SafetyNumber, escape(p.Label()))
-		if c.o.plaintext {
-			text = fmt.Sprintf("Connected to %s WITHOUT encryption: anyone on the network can read this chat.", p.Addr)
-		}
-		c.out.event(jsonEvent{Event: "connected", Peer: p.Name, ContactName: p.ContactName, Contact: p.Fingerprint, SafetyNumber: p.SafetyNumber, Trust: p.Trust.String(), Fingerprint: p.Fingerprint, Addr: p.Addr}, text)
-		c.mu.Lock()
-		c.connected = true
-		backlog := c.backlog
-		c.backlog = nil
-		c.mu.Unlock()
-		for _, line := range backlog {
-			c.send(line)
-		}
-	case session.EventMessage:
+	case session.Connected:
+		c.connected(e.Partner)
+	case session.MessageEvent:
 		m := e.Message
-		j := jsonEvent{Event: "message", ID: m.ID, From: m.From, Text: m.Text, Time: m.Time.UTC().Format(time.RFC3339Nano), Outgoing: m.Outgoing}
+		j := jsonEvent{Event: "message", ID: m.ID, From: m.From, Text: m.Text, Time: m.Time.UTC().Format(time.RFC3339Nano), Outgoing: m.Outgoing, Contact: e.Contact}
 		if m.Outgoing {
 			c.out.event(j, "")
 		} else {
 			c.out.event(j, fmt.Sprintf("[%s] %s: %s", m.Time.Local().Format("15:04"), escape(m.From), escapeLines(m.Text)))
 		}
-	case session.EventDelivered:
+	case session.Delivered:
 		c.mu.Lock()
 		text := c.unacked[e.ID]
 		delete(c.unacked, e.ID)
 		c.mu.Unlock()
-		c.out.event(jsonEvent{Event: "delivered", ID: e.ID}, "  ✓ delivered: "+snippet(text))
-	case session.EventFailed:
+		c.out.event(jsonEvent{Event: "delivered", ID: e.ID, Contact: e.Contact}, "  ✓ delivered: "+snippet(text))
+	case session.Failed:
 		c.mu.Lock()
 		text := c.unacked[e.ID]
 		delete(c.unacked, e.ID)
 		c.mu.Unlock()
-		c.out.event(jsonEvent{Event: "failed", ID: e.ID, Reason: e.Reason}, "  ✗ not delivered: "+snippet(text)+" ("+escape(e.Reason)+")")
-	case session.EventDisconnected:
-		reason := e.Reason
-		c.mu.Lock()
-		c.connected = false
-		wasConnected := e.Partner != nil
-		c.mu.Unlock()
-		c.out.event(jsonEvent{Event: "disconnected", Reason: reason}, escape(reason))
-		if !c.host {
-			if !wasConnected || e.Err != nil && !isPartnerLeft(reason) {
-				c.exitCode = 1
-			}
-			return true
-		}
-		c.out.human("Waiting for the next partner ...")
-	case session.EventTurnedAway:
-		c.out.human("Turned away a second caller from " + e.Addr + " (busy)")
-	case session.EventHistoryError:
-		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "WARNING: "+escape(e.Err.Error()))
-	case session.EventError:
+		c.out.event(jsonEvent{Event: "failed", ID: e.ID, Reason: e.Reason.String(), Contact: e.Contact, Error: errText(e.Err)},
+			"  ✗ not delivered: "+snippet(text)+" ("+failedWords(e.Reason)+")")
+	case session.Ended:
+		return c.ended(e)
+	case session.TurnedAway:
+		c.out.event(jsonEvent{Event: "turned_away", Addr: e.Addr, Reason: e.Reason.String()}, "Turned away a caller from "+e.Addr+" ("+e.Reason.String()+")")
+	case session.HistoryError:
+		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error(), Contact: e.Contact}, "WARNING: the history is not being saved: "+escape(e.Err.Error()))
+	case session.Problem:
 		c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "error: "+escape(e.Err.Error()))
-	case session.EventClosed:
+	case session.Closed:
 	}
 	return false
 }
 
-// trustWords says in words what the partner's key is to us.
-func trustWords(t session.Trust) string {
-	switch t {
-	case session.TrustNew:
-		return "first contact"
-	case session.TrustKnown:
-		return "a contact"
-	case session.TrustVerified:
-		return "a verified contact"
-	case session.TrustInvited:
-		return "a contact made with an invite"
-	case session.TrustChanged:
-		return "A CHANGED KEY you chose to trust"
+// connected reports a partner in and makes it the current one.
+func (c *chat) connected(p session.Partner) {
+	c.learn(p)
+	text := fmt.Sprintf("Connected to %s (%s, %s).\nSafety number: %s\nCompare it with %s's over a channel you trust; if they match, nobody is in between.", escape(p.Label()), p.Addr, trustWords(p.Trust), p.SafetyNumber, escape(p.Label()))
+	if c.o.plaintext {
+		text = fmt.Sprintf("Connected to %s WITHOUT encryption: anyone on the network can read this chat.", p.Addr)
 	}
-	return t.String()
+	c.mu.Lock()
+	c.online = append(slices.DeleteFunc(c.online, func(id string) bool { return id == p.Fingerprint }), p.Fingerprint)
+	c.current = p.Fingerprint
+	several := len(c.online) > 1
+	backlog := c.backlog
+	c.backlog = nil
+	c.mu.Unlock()
+	if several {
+		text += "\nWhat you type now goes to " + escape(p.Label()) + "; /to NAME switches, /who lists who is connected."
+	}
+	c.out.event(jsonEvent{Event: "connected", Peer: p.Name, ContactName: p.ContactName, Contact: p.Fingerprint, SafetyNumber: p.SafetyNumber, Trust: p.Trust.String(), Fingerprint: p.Fingerprint, Addr: p.Addr}, text)
+	for _, line := range backlog {
+		c.send(line)
+	}
 }
 
-func isPartnerLeft(reason string) bool {
-	return reason == session.ReasonPartnerLeft || reason == session.ReasonWeLeft
+// ended reports a link's end; the connecting side then stops.
+func (c *chat) ended(e session.Ended) (stop bool) {
+	c.mu.Lock()
+	if e.Connected && e.Reason != session.EndReplaced {
+		c.online = slices.DeleteFunc(c.online, func(id string) bool { return id == e.Contact })
+		if c.current == e.Contact {
+			c.current = ""
+			if n := len(c.online); n > 0 {
+				c.current = c.online[n-1]
+			}
+		}
+	}
+	current := c.labels[c.current]
+	left := len(c.online)
+	c.mu.Unlock()
+	words := endWords(e, c.label(e.Contact))
+	c.out.event(jsonEvent{Event: "disconnected", Reason: e.Reason.String(), PeerReason: e.Peer, Contact: e.Contact, Addr: e.Addr, Error: errText(e.Err)}, words)
+	if !c.host {
+		if !e.Connected || e.Reason != session.EndWeLeft && e.Reason != session.EndPartnerLeft {
+			c.exitCode = 1
+		}
+		return true
+	}
+	switch {
+	case !e.Connected || e.Reason == session.EndReplaced:
+	case left == 0:
+		c.out.human("Waiting for the next partner ...")
+	default:
+		c.out.human("What you type now goes to " + escape(current) + ".")
+	}
+	return false
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // decide applies the terminal's trust policy. Keys decide, never names:
@@ -342,44 +451,44 @@ func isPartnerLeft(reason string) bool {
 // contact, accepted unless --known-only, and refused when its name looks
 // like a contact's unless --accept-lookalike; a changed key (we dialed a
 // contact and another key answered) is refused unless --trust-new-key.
-func (c *chat) decide(p *session.Partner) {
+func (c *chat) decide(p session.Partner) {
 	switch p.Trust {
 	case session.TrustKnown, session.TrustVerified, session.TrustInvited:
-		_ = c.s.Accept()
+		_ = c.s.Accept(p.Fingerprint)
 	case session.TrustNew:
 		if c.o.knownOnly {
 			c.out.event(jsonEvent{Event: "error", Error: "refused " + p.Name + ": their key is not one of your contacts and --known-only is set", Contact: p.Fingerprint},
 				fmt.Sprintf("Refused %s: their key is not one of your contacts and --known-only is set.", escape(p.Name)))
-			c.refuse()
+			c.refuse(p)
 			return
 		}
 		if p.LooksLike != "" && !c.o.lookalike {
 			warning := fmt.Sprintf("This is not your contact %s: a different key uses a name (%q) that looks like %s's. Someone may be impersonating %s.", escape(p.LooksLike), p.Name, escape(p.LooksLike), escape(p.LooksLike))
 			c.out.event(jsonEvent{Event: "error", Error: warning + " Refused.", Contact: p.Fingerprint, LooksLike: p.LooksLike},
 				warning+"\nRefused. If this really is someone new, compare safety numbers with them and run again with --accept-lookalike.")
-			c.refuse()
+			c.refuse(p)
 			return
 		}
 		if !c.o.plaintext {
 			c.out.human(fmt.Sprintf("%s is new: a first contact (fingerprint %s). Compare the safety number with theirs over a channel you trust.", escape(p.Name), p.Fingerprint))
 		}
-		_ = c.s.Accept()
+		_ = c.s.Accept(p.Fingerprint)
 	case session.TrustChanged:
 		warning := fmt.Sprintf("WARNING: you dialed %s, but another identity key answered (calling itself %q). Someone may be intercepting this chat (a man in the middle).", escape(p.Expected), p.Name)
 		if c.o.trustNewKey {
 			c.out.event(jsonEvent{Event: "error", Error: warning + " Trusting the new key because of --trust-new-key.", Contact: p.Fingerprint},
 				warning+"\nTrusting the new key because of --trust-new-key. Safety number: "+p.SafetyNumber)
-			_ = c.s.Accept()
+			_ = c.s.Accept(p.Fingerprint)
 			return
 		}
 		c.out.event(jsonEvent{Event: "error", Error: warning + " Refused.", Contact: p.Fingerprint},
 			warning+"\nRefused. If "+escape(p.Expected)+" really has a new key (a new installation), compare safety numbers in person and run again with --trust-new-key.")
-		c.refuse()
+		c.refuse(p)
 	}
 }
 
-func (c *chat) refuse() {
-	_ = c.s.Decline()
+func (c *chat) refuse(p session.Partner) {
+	_ = c.s.Decline(p.Fingerprint)
 	if !c.host {
 		c.exitCode = 1
 	}
@@ -409,7 +518,9 @@ type jsonEvent struct {
 	Text         string   `json:"text,omitempty"`
 	Time         string   `json:"time,omitempty"`
 	Outgoing     bool     `json:"outgoing,omitempty"`
-	Reason       string   `json:"reason,omitempty"`
+	Reason       string   `json:"reason,omitempty"`      // an end reason's machine name: "partner_left", "refused", ...
+	PeerReason   string   `json:"peer_reason,omitempty"` // the partner's own words for it, untrusted
+	Partners     []string `json:"partners,omitempty"`    // who: the connected partners
 	Error        string   `json:"error,omitempty"`
 }
 

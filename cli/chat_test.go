@@ -155,7 +155,7 @@ func TestChat_TwoTerminalsChatBothWaysAndHistoryFindsIt(t *testing.T) {
 	// End of input says goodbye and exits 0.
 	require.NoError(t, conn.stdin.Close())
 	assert.Equal(t, 0, conn.exitCode())
-	host.waitFor("disconnected", map[string]any{"reason": "Partner has disconnected"})
+	host.waitFor("disconnected", map[string]any{"reason": "partner_left", "contact": h["contact"]})
 	require.NoError(t, host.stdin.Close())
 	assert.Equal(t, 0, host.exitCode())
 
@@ -306,7 +306,8 @@ func TestChat_InviteRoundTrip(t *testing.T) {
 	carolDir := newProfile(t, "carol", "pw secret")
 	again := startTerminal(t, "connect", code, "--json", "--profile", carolDir, "--passphrase-file", pf)
 	d := again.waitFor("disconnected", nil)
-	assert.Contains(t, d["reason"], "already used")
+	assert.Equal(t, "invite_refused", d["reason"])
+	assert.Contains(t, d["peer_reason"], "already used")
 	assert.Equal(t, 1, again.exitCode())
 	require.NoError(t, host.stdin.Close())
 }
@@ -325,7 +326,7 @@ func TestChat_InviteRefusesAnotherKeyAndAnExpiredInvite(t *testing.T) {
 	// its key (an attacker's would reveal it, and alice would refuse that
 	// key as an interception: the session tests show that case).
 	d := conn.waitFor("disconnected", nil)
-	assert.Contains(t, d["reason"], "refused the invite")
+	assert.Equal(t, "invite_refused", d["reason"])
 	assert.Equal(t, 1, conn.exitCode())
 	noConnected(t, conn)
 	require.NoError(t, fake.stdin.Close())
@@ -343,9 +344,9 @@ func TestChat_KnownOnlyRefusesAStranger(t *testing.T) {
 	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", pf, "--json", "--known-only")
 	addr := host.waitFor("listening", nil)["addr"].(string)
 	conn := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
-	host.waitFor("error", nil)
+	host.waitFor("disconnected", map[string]any{"reason": "not_admitted"})
 	d := conn.waitFor("disconnected", nil)
-	assert.Contains(t, d["reason"], "admits only its contacts")
+	assert.Equal(t, "not_admitted", d["reason"])
 	noConnected(t, conn)
 	require.NoError(t, host.stdin.Close())
 	assert.Equal(t, 0, host.exitCode())
@@ -365,9 +366,56 @@ func TestChat_PlaintextDemonstrationChatsAndRefusesSecurePeers(t *testing.T) {
 	aliceDir := newProfile(t, "alice", "pw secret")
 	secure := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", passFile(t, "pw secret"))
 	d := secure.waitFor("disconnected", nil)
-	assert.Contains(t, d["reason"], "plaintext")
+	assert.Equal(t, "not_securechat", d["reason"])
+	assert.Contains(t, d["peer_reason"], "plaintext")
 	assert.Equal(t, 1, secure.exitCode())
 	require.NoError(t, host.stdin.Close())
+}
+
+func TestChat_AHostChatsWithTwoPartnersAtOnce(t *testing.T) {
+	pf := passFile(t, "pw secret")
+	bobDir, aliceDir, carolDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret"), newProfile(t, "carol", "pw secret")
+	host := startTerminal(t, "host", "--listen", "127.0.0.1:0", "--profile", bobDir, "--passphrase-file", pf, "--json")
+	addr := host.waitFor("listening", nil)["addr"].(string)
+
+	alice := startTerminal(t, "connect", addr, "--json", "--profile", aliceDir, "--passphrase-file", pf)
+	alice.waitFor("connected", nil)
+	a := host.waitFor("connected", map[string]any{"peer": "alice"})
+	carol := startTerminal(t, "connect", addr, "--json", "--profile", carolDir, "--passphrase-file", pf)
+	carol.waitFor("connected", nil)
+	c := host.waitFor("connected", map[string]any{"peer": "carol"})
+
+	// Typed text goes to the partner connected last; /to switches.
+	host.say("hello carol")
+	carol.waitFor("message", map[string]any{"text": "hello carol", "from": "bob"})
+	host.say("/to alice")
+	host.say("hello alice")
+	alice.waitFor("message", map[string]any{"text": "hello alice", "from": "bob"})
+	host.say("/who")
+	who := host.waitFor("who", nil)
+	assert.ElementsMatch(t, []any{"alice", "carol"}, who["partners"])
+	assert.Equal(t, "alice", who["peer"])
+
+	// Each partner's messages carry its name and contact.
+	alice.say("from alice")
+	carol.say("from carol")
+	assert.Equal(t, a["contact"], host.waitFor("message", map[string]any{"text": "from alice"})["contact"])
+	m := host.waitFor("message", map[string]any{"text": "from carol"})
+	assert.Equal(t, c["contact"], m["contact"])
+	assert.Equal(t, "carol", m["from"])
+
+	// Alice leaves; carol goes on, and is now the current partner.
+	require.NoError(t, alice.stdin.Close())
+	assert.Equal(t, 0, alice.exitCode())
+	host.waitFor("disconnected", map[string]any{"reason": "partner_left", "contact": a["contact"]})
+	host.say("still here, carol")
+	carol.waitFor("message", map[string]any{"text": "still here, carol"})
+	carol.say("me too")
+	host.waitFor("message", map[string]any{"text": "me too"})
+	require.NoError(t, carol.stdin.Close())
+	assert.Equal(t, 0, carol.exitCode())
+	require.NoError(t, host.stdin.Close())
+	assert.Equal(t, 0, host.exitCode())
 }
 
 func TestChat_UsageErrorsExitTwo(t *testing.T) {

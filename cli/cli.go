@@ -10,7 +10,10 @@ import (
 
 const usage = `usage:
   securechat                              open the desktop app
-  securechat host [--listen ADDR]         wait for a partner (default 0.0.0.0:9999)
+  securechat host [--listen ADDR]         chat with whoever connects, several at once
+                                          (default 0.0.0.0:9999); typed lines go to the
+                                          partner connected last, /to NAME switches,
+                                          /who lists who is connected
   securechat connect HOST[:PORT]          connect to a partner (default port 9999)
   securechat connect INVITE               connect with an invite code or securechat: link
   securechat connect --contact NAME       connect to a contact; only its key is accepted

@@ -218,7 +218,7 @@ func (p historyPrinter) show(tr *history.Transcript) error {
 	fmt.Fprintf(p.w, "Partner key: %s\n", tr.Fingerprint)
 	fmt.Fprintf(p.w, "Started %s", localTime(tr.Start))
 	if !tr.End.IsZero() {
-		fmt.Fprintf(p.w, ", ended %s (%s)", localTime(tr.End), escape(tr.EndReason))
+		fmt.Fprintf(p.w, ", ended %s (%s)", localTime(tr.End), escape(storedReasonWords(tr.EndReason)))
 	}
 	fmt.Fprintf(p.w, "\n\n")
 	for _, m := range tr.Messages {
@@ -236,7 +236,7 @@ func (p historyPrinter) message(partner string, m history.StoredMessage) error {
 		who = escape(p.me)
 		switch m.Status {
 		case history.StatusFailed:
-			status = "  (failed: " + escape(m.Reason) + ")"
+			status = "  (failed: " + escape(storedReasonWords(m.Reason)) + ")"
 		default:
 			status = "  (" + escape(m.Status) + ")"
 		}

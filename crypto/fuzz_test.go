@@ -21,7 +21,7 @@ func seedCorpus(f *testing.F, keys ...string) {
 		f.Add(mustHex(v, k))
 	}
 	f.Add(MarshalAlert(Alert{Code: AlertBusy, Reason: "busy"}))
-	f.Add(MarshalPlainHello("alice"))
+	f.Add(plainHello("alice"))
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
 	f.Add([]byte{})
 }

@@ -624,7 +624,7 @@ func TestHandshake_StrangersAreToldApart(t *testing.T) {
 	}{
 		"http request":     {[]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), ErrNotSecureChat},
 		"tls client hello": {[]byte{0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03}, ErrNotSecureChat},
-		"plaintext peer":   {MarshalPlainHello("alice"), ErrPlaintextPeer},
+		"plaintext peer":   {plainHello("alice"), ErrPlaintextPeer},
 		"empty":            {nil, ErrNotSecureChat},
 	} {
 		t.Run(name, func(t *testing.T) {

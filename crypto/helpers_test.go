@@ -131,3 +131,10 @@ func newPair(t testing.TB, ini, res string) (*Handshake, *Handshake) {
 	t.Cleanup(r.Close)
 	return i, r
 }
+
+// plainHello is the hello of the terminal's unencrypted demonstration
+// (docs/PROTOCOL.md, section 7), which a secure peer must refuse.
+func plainHello(name string) []byte {
+	b := append([]byte{TypePlainHello}, Magic...)
+	return append(append(b, byte(len(name))), name...)
+}

@@ -368,37 +368,11 @@ func ParseAlert(msg []byte) (*Alert, error) {
 	return &Alert{Code: AlertCode(code[0]), Reason: sanitize(string(reason))}, nil
 }
 
-// MarshalPlainHello encodes the hello of the unencrypted demonstration
-// mode: the magic, then the sender's display name in the clear, as the
-// paper's unencrypted program showed it to anyone on the network.
-func MarshalPlainHello(name string) []byte {
-	for len(name) > MaxNameLen {
-		_, n := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-n]
-	}
-	return appendU8Bytes(append([]byte{TypePlainHello}, Magic...), []byte(name))
-}
-
-// IsPlainHello reports whether msg is the demonstration mode's hello.
+// IsPlainHello reports whether msg is the hello of the unencrypted
+// demonstration, which a secure peer refuses (Alert 4). The demonstration
+// itself lives in the terminal front end, not here.
 func IsPlainHello(msg []byte) bool {
 	return len(msg) >= 1+len(Magic) && msg[0] == TypePlainHello && string(msg[1:1+len(Magic)]) == Magic
-}
-
-// ParsePlainHello returns the display name a demonstration-mode hello
-// carries (control and format characters made visible by the caller).
-func ParsePlainHello(msg []byte) (string, error) {
-	if !IsPlainHello(msg) {
-		return "", ErrNotSecureChat
-	}
-	p := parser{b: msg[1+len(Magic):]}
-	name := p.u8Bytes(MaxNameLen)
-	if err := p.done("PlainHello"); err != nil {
-		return "", err
-	}
-	if !utf8.Valid(name) {
-		return "", fmt.Errorf("%w: PlainHello name is not UTF-8", ErrMalformed)
-	}
-	return string(name), nil
 }
 
 // checkName applies the display-name rules of the names package to a

@@ -5,66 +5,6 @@ import (
 	"time"
 )
 
-// EventKind tells what an [Event] reports.
-type EventKind int
-
-const (
-	// EventListening: the host listens; Addr is the bound address and Addrs
-	// the addresses a partner can use.
-	EventListening EventKind = iota + 1
-	// EventHandshaking: a connection is being secured; Addr is the remote address.
-	EventHandshaking
-	// EventPartnerRequest: the handshake succeeded and the partner is
-	// authenticated. Nothing flows until the front end calls
-	// [Controller.Accept] or [Controller.Decline]. Partner is set.
-	EventPartnerRequest
-	// EventWaitingForPartner: we accepted; the partner has not yet.
-	EventWaitingForPartner
-	// EventConnected: both sides accepted; messages may flow. Partner is set.
-	EventConnected
-	// EventMessage: a message was sent (Message.Outgoing) or received.
-	EventMessage
-	// EventDelivered: the partner acknowledged message ID.
-	EventDelivered
-	// EventFailed: message ID was not delivered; Reason says why.
-	EventFailed
-	// EventDisconnected: the conversation with the partner ended; Reason says why.
-	EventDisconnected
-	// EventTurnedAway: a second caller at Addr was told "busy" (host only).
-	EventTurnedAway
-	// EventHistoryError: the history could not be written; Err says why.
-	// The chat goes on, but is not being saved.
-	EventHistoryError
-	// EventError: something went wrong that the user should see; Err is set.
-	EventError
-	// EventClosed: the controller has stopped; no event follows.
-	EventClosed
-)
-
-var eventNames = map[EventKind]string{
-	EventListening:         "listening",
-	EventHandshaking:       "handshaking",
-	EventPartnerRequest:    "partner_request",
-	EventWaitingForPartner: "waiting_for_partner",
-	EventConnected:         "connected",
-	EventMessage:           "message",
-	EventDelivered:         "delivered",
-	EventFailed:            "failed",
-	EventDisconnected:      "disconnected",
-	EventTurnedAway:        "turned_away",
-	EventHistoryError:      "history_error",
-	EventError:             "error",
-	EventClosed:            "closed",
-}
-
-// String returns the event's name as the terminal front end's --json prints it.
-func (k EventKind) String() string {
-	if s, ok := eventNames[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("event(%d)", int(k))
-}
-
 // Trust tells what the partner's identity key is to us. Keys decide it,
 // never names.
 type Trust int
@@ -142,43 +82,215 @@ type Message struct {
 	Wire []byte
 }
 
-// Event is news from a [Controller]. Kind says which fields are set.
-type Event struct {
-	Kind    EventKind
-	Addr    string   // EventListening, EventHandshaking, EventTurnedAway
-	Addrs   []string // EventListening: addresses a partner can dial
-	Partner *Partner // EventPartnerRequest, EventConnected, EventWaitingForPartner
-	Message *Message // EventMessage
-	ID      string   // EventDelivered, EventFailed
-	Reason  string   // EventFailed, EventDisconnected
-	Err     error    // EventError, EventHistoryError
+// LinkID names one connection attempt, dialed or accepted. It is never
+// reused within a [Session].
+type LinkID uint64
+
+// Event is news from a [Controller]: one of the types below.
+type Event interface{ isEvent() }
+
+// Listening reports that the listener is up.
+type Listening struct {
+	Addr  string   // the bound address
+	Addrs []string // addresses a partner can dial
 }
 
-// Controller is what a front end drives. [*Session] implements it; UI tests
-// use a fake.
+// ListenStopped reports that the listener is closed. Err is nil after
+// [Controller.StopListening] or [Controller.Close].
+type ListenStopped struct{ Err error }
+
+// Handshaking reports that a connection is being secured.
+type Handshaking struct {
+	Link     LinkID
+	Addr     string // the remote address
+	Contact  string // whom we dial, if known ("" for an incoming connection)
+	Incoming bool
+}
+
+// Request reports an authenticated partner. Nothing flows until the front
+// end calls [Controller.Accept] or [Controller.Decline] with
+// Partner.Fingerprint.
+type Request struct {
+	Link    LinkID
+	Partner Partner
+}
+
+// Waiting reports that we accepted and the partner has not yet.
+type Waiting struct {
+	Link    LinkID
+	Partner Partner
+}
+
+// Connected reports that both sides accepted: messages may flow.
+type Connected struct {
+	Link    LinkID
+	Partner Partner
+}
+
+// MessageEvent reports a message sent (Message.Outgoing) or received.
+type MessageEvent struct {
+	Link    LinkID
+	Contact string
+	Message Message
+}
+
+// Delivered reports that the partner acknowledged message ID.
+type Delivered struct {
+	Contact string
+	ID      string
+}
+
+// Failed reports that message ID was not delivered; [Controller.Retry]
+// sends it again.
+type Failed struct {
+	Contact string
+	ID      string
+	Reason  EndReason
+	Err     error
+}
+
+// Ended reports that a link ended, before or after connecting. Every link
+// that was reported (by [Handshaking]) ends with exactly one Ended.
+type Ended struct {
+	Link      LinkID
+	Contact   string // "" if the key was never learned
+	Addr      string
+	Connected bool // it had been connected (a chat ended), not a dial, handshake or request that failed
+	Incoming  bool
+	Reason    EndReason
+	// Peer is, for a partner's goodbye or refusal, the partner's own
+	// reason: untrusted text, to be escaped before it is shown.
+	Peer string
+	Err  error // details, shown only on request; never secrets
+}
+
+// TurnedAway reports a caller refused before a request, because of the
+// limits.
+type TurnedAway struct {
+	Addr   string
+	Reason EndReason
+}
+
+// HistoryError reports that the history could not be written. A chat
+// whose messages cannot be stored is stopped: its link then ends with
+// [EndWeLeft] and an Err saying why, right after this event.
+type HistoryError struct {
+	Contact string
+	Err     error
+}
+
+// Problem is anything else the user should see.
+type Problem struct{ Err error }
+
+// Closed is the last event: the controller has stopped.
+type Closed struct{}
+
+func (Listening) isEvent()     {}
+func (ListenStopped) isEvent() {}
+func (Handshaking) isEvent()   {}
+func (Request) isEvent()       {}
+func (Waiting) isEvent()       {}
+func (Connected) isEvent()     {}
+func (MessageEvent) isEvent()  {}
+func (Delivered) isEvent()     {}
+func (Failed) isEvent()        {}
+func (Ended) isEvent()         {}
+func (TurnedAway) isEvent()    {}
+func (HistoryError) isEvent()  {}
+func (Problem) isEvent()       {}
+func (Closed) isEvent()        {}
+
+// EndReason tells why a link ended or a message failed. Front ends turn
+// it into words.
+type EndReason int
+
+// End reasons.
+const (
+	EndWeLeft          EndReason = iota + 1 // we said goodbye (Disconnect, Close)
+	EndPartnerLeft                          // partner said goodbye or closed cleanly
+	EndWeDeclined                           // we declined the request
+	EndPartnerDeclined                      // the partner declined us
+	EndCancelled                            // Cancel before connecting
+	EndReplaced                             // a newer connection with the same contact took over
+	EndTimeout                              // the partner stopped responding (keepalive, handshake or accept deadline)
+	EndRefused                              // nobody listening at the address (ECONNREFUSED)
+	EndUnreachable                          // no route, DNS failure, dial timeout
+	EndNotSecureChat                        // the address does not speak SecureChat
+	EndVersion                              // another protocol version
+	EndNotAdmitted                          // host admits only contacts and invitees (alert 8)
+	EndInviteRefused                        // host refused our invite (alert 9)
+	EndWrongKey                             // another key than the invite's answered (alert 10 / our check)
+	EndBusy                                 // the host turned us away (limits)
+	EndSecurity                             // a record or signature failed to verify: tampering
+	EndNetwork                              // any other network error
+)
+
+var endNames = [...]string{
+	EndWeLeft:          "we_left",
+	EndPartnerLeft:     "partner_left",
+	EndWeDeclined:      "we_declined",
+	EndPartnerDeclined: "partner_declined",
+	EndCancelled:       "cancelled",
+	EndReplaced:        "replaced",
+	EndTimeout:         "timeout",
+	EndRefused:         "refused",
+	EndUnreachable:     "unreachable",
+	EndNotSecureChat:   "not_securechat",
+	EndVersion:         "version",
+	EndNotAdmitted:     "not_admitted",
+	EndInviteRefused:   "invite_refused",
+	EndWrongKey:        "wrong_key",
+	EndBusy:            "busy",
+	EndSecurity:        "security",
+	EndNetwork:         "network",
+}
+
+// String returns the reason's short machine name ("we_left",
+// "partner_left", ...), as the terminal front end's --json prints it.
+func (r EndReason) String() string {
+	if r > 0 && int(r) < len(endNames) {
+		return endNames[r]
+	}
+	return fmt.Sprintf("end_reason(%d)", int(r))
+}
+
+// Controller is what a front end drives: one optional listener and many
+// links, one per connected contact. [*Session] implements it; UI tests use
+// a fake. A contact is a key fingerprint (hex SHA-256 of the identity key).
 type Controller interface {
-	// Events delivers the controller's news, in order, until EventClosed.
+	// Events delivers the controller's news, in order, until [Closed].
 	Events() <-chan Event
-	// Send queues text for the partner and returns the new message's ID.
-	Send(text string) (string, error)
+	// Listen starts accepting on addr (":32202", a bare port,
+	// "127.0.0.1:0"). The error wraps [ErrPortInUse] when the port is
+	// taken; it is [ErrListening] if a listener runs already. A
+	// [Listening] event follows. Chats go on whether or not we listen.
+	Listen(addr string) error
+	// StopListening closes the listener ([ListenStopped] follows); links go on.
+	StopListening() error
+	// SetOnlyContacts changes admission at run time: a host then admits
+	// only contacts and invitees.
+	SetOnlyContacts(on bool)
+	// DialTarget connects in the background and returns the new link's id.
+	// It returns [ErrAlreadyConnected] if t.Contact has a connected link.
+	DialTarget(t Target) (LinkID, error)
+	// Cancel drops a link that is not connected yet (dial, handshake,
+	// request); [Ended] follows.
+	Cancel(link LinkID) error
+	// Send queues text for contact and returns the new message's ID. It
+	// returns [ErrNotConnected] unless contact has a connected link.
+	Send(contact, text string) (string, error)
 	// Retry sends a failed message again, with the same ID.
 	Retry(id string) error
-	// Accept lets the partner of a pending EventPartnerRequest in. For a
-	// partner whose key changed, it also pins the new key.
-	Accept() error
-	// Decline turns the pending partner away.
-	Decline() error
-	// MarkVerified records that the user compared safety numbers with the
-	// current partner.
-	MarkVerified() error
-	// Disconnect says goodbye to the current partner; a host keeps listening.
-	Disconnect() error
-	// Dial connects (again) to addr; only for a controller made by [Connect].
-	// A contact reached at addr before is expected to answer with its key.
-	Dial(addr string) error
-	// DialTarget connects to a contact or with an invite: the key that
-	// must answer is known before the first byte.
-	DialTarget(t Target) error
+	// Accept lets in the pending [Request] of contact's key; for a changed
+	// key it also pins the new key. [ErrNoRequest] if there is none.
+	Accept(contact string) error
+	// Decline turns the pending request of contact's key away.
+	Decline(contact string) error
+	// MarkVerified records that the user compared safety numbers with
+	// contact, connected or known.
+	MarkVerified(contact string) error
+	// Disconnect says goodbye to contact's link; other links go on.
+	Disconnect(contact string) error
 	// Close ends everything and waits for every goroutine to stop.
 	Close() error
 }

@@ -28,7 +28,7 @@ func TestSession_ConcurrentSendsKeepEachSendersOrderAndAcksNeverOvertake(t *test
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				if _, err := conn.s.Send(fmt.Sprintf("%d:%d", g, i)); err != nil {
+				if _, err := conn.send(fmt.Sprintf("%d:%d", g, i)); err != nil {
 					errs <- err
 					return
 				}
@@ -40,7 +40,7 @@ func TestSession_ConcurrentSendsKeepEachSendersOrderAndAcksNeverOvertake(t *test
 	go func() {
 		defer wg.Done()
 		for i := range each {
-			if _, err := host.s.Send("back " + strconv.Itoa(i)); err != nil {
+			if _, err := host.send("back " + strconv.Itoa(i)); err != nil {
 				errs <- err
 				return
 			}
@@ -54,7 +54,7 @@ func TestSession_ConcurrentSendsKeepEachSendersOrderAndAcksNeverOvertake(t *test
 	// A partner acknowledges before it announces a message: wait for both.
 	incoming := func(p *peer) int {
 		n := 0
-		for _, e := range p.events(EventMessage) {
+		for _, e := range eventsOf[MessageEvent](p) {
 			if !e.Message.Outgoing {
 				n++
 			}
@@ -62,14 +62,14 @@ func TestSession_ConcurrentSendsKeepEachSendersOrderAndAcksNeverOvertake(t *test
 		return n
 	}
 	require.Eventually(t, func() bool {
-		return len(conn.events(EventDelivered)) == senders*each && len(host.events(EventDelivered)) == each &&
+		return len(eventsOf[Delivered](conn)) == senders*each && len(eventsOf[Delivered](host)) == each &&
 			incoming(host) == senders*each && incoming(conn) == each
 	}, 20*time.Second, 10*time.Millisecond, "every message is delivered and shown")
 
 	// Each sender's messages arrive in the order it sent them (a record
 	// out of sequence would have ended the chat instead).
 	next := make([]int, senders)
-	for _, e := range host.events(EventMessage) {
+	for _, e := range eventsOf[MessageEvent](host) {
 		if e.Message.Outgoing {
 			continue
 		}
@@ -89,12 +89,12 @@ func TestSession_ConcurrentSendsKeepEachSendersOrderAndAcksNeverOvertake(t *test
 		p.mu.Lock()
 		shown := map[string]bool{}
 		for _, e := range p.seen {
-			switch e.Kind {
-			case EventMessage:
+			switch e := e.(type) {
+			case MessageEvent:
 				if e.Message.Outgoing {
 					shown[e.Message.ID] = true
 				}
-			case EventDelivered:
+			case Delivered:
 				assert.True(t, shown[e.ID], "delivered before it was shown: %s", e.ID)
 			}
 		}
@@ -107,7 +107,7 @@ func TestSession_ConcurrentSendsKeepEachSendersOrderAndAcksNeverOvertake(t *test
 			c.mu.Unlock()
 		}
 	}
-	assert.Empty(t, conn.events(EventDisconnected))
+	assert.Empty(t, eventsOf[Ended](conn))
 }
 
 func TestSession_StalledPartnerDoesNotBlockSend(t *testing.T) {
@@ -127,7 +127,7 @@ func TestSession_StalledPartnerDoesNotBlockSend(t *testing.T) {
 		}
 		return [][]byte{frame}
 	})
-	l := conn.s.current()
+	l := conn.s.linkOf(conn.contact())
 	text := strings.Repeat("x", MaxMessageBytes-8)
 	var slowest time.Duration
 	timed := func(f func()) {
@@ -156,7 +156,7 @@ func TestSession_StalledPartnerDoesNotBlockSend(t *testing.T) {
 	for i := first; i < first+20; i++ {
 		body := fmt.Sprintf("%05d %s", i, text[:len(text)-6])
 		timed(func() {
-			_, err := conn.s.Send(body)
+			_, err := conn.send(body)
 			require.NoError(t, err)
 		})
 		texts = append(texts, body)
@@ -168,11 +168,11 @@ func TestSession_StalledPartnerDoesNotBlockSend(t *testing.T) {
 	// The partner acknowledges before it announces a message, so wait
 	// for its events too.
 	require.Eventually(t, func() bool {
-		return len(conn.events(EventDelivered)) == 20 && len(host.events(EventMessage)) == len(texts)
+		return len(eventsOf[Delivered](conn)) == 20 && len(eventsOf[MessageEvent](host)) == len(texts)
 	}, 30*time.Second, 20*time.Millisecond)
-	got := host.events(EventMessage)
+	got := eventsOf[MessageEvent](host)
 	for i, e := range got {
 		require.Equal(t, texts[i], e.Message.Text, "message %d out of order or cut", i)
 	}
-	assert.Empty(t, conn.events(EventDisconnected))
+	assert.Empty(t, eventsOf[Ended](conn))
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -203,8 +204,8 @@ func watch(t *testing.T, s *Session, store *memStore, autoAccept bool) *peer {
 	go func() {
 		defer close(p.done)
 		for e := range s.Events() {
-			if e.Kind == EventPartnerRequest && p.autoAccept {
-				_ = s.Accept()
+			if r, ok := e.(Request); ok && p.autoAccept {
+				_ = s.Accept(r.Partner.Fingerprint)
 			}
 			p.mu.Lock()
 			p.seen = append(p.seen, e)
@@ -222,14 +223,27 @@ func watch(t *testing.T, s *Session, store *memStore, autoAccept bool) *peer {
 	return p
 }
 
-// waitFor returns the first event of kind (after skipping `after` of them)
-// that matches ok, waiting up to 20 s.
-func (p *peer) waitFor(kind EventKind, ok func(Event) bool) Event {
+// waitFor returns the first event of type T that matches ok (nil: any),
+// waiting up to 20 s.
+func waitFor[T Event](p *peer, ok func(T) bool) T {
 	p.t.Helper()
-	if kind == 0 {
-		return p.waitAny(ok)
+	return p.waitAny(func(e Event) bool {
+		x, is := e.(T)
+		return is && (ok == nil || ok(x))
+	}).(T)
+}
+
+// eventsOf returns every event of type T seen so far.
+func eventsOf[T Event](p *peer) []T {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []T
+	for _, e := range p.seen {
+		if x, ok := e.(T); ok {
+			out = append(out, x)
+		}
 	}
-	return p.waitAny(func(e Event) bool { return e.Kind == kind && (ok == nil || ok(e)) })
+	return out
 }
 
 // waitAny returns the first event that matches ok, waiting up to 20 s.
@@ -254,16 +268,11 @@ func (p *peer) waitAny(ok func(Event) bool) Event {
 	}
 }
 
-func (p *peer) events(kind EventKind) []Event {
+// all returns every event seen so far.
+func (p *peer) all() []Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []Event
-	for _, e := range p.seen {
-		if e.Kind == kind || kind == 0 {
-			out = append(out, e)
-		}
-	}
-	return out
+	return append([]Event(nil), p.seen...)
 }
 
 func (p *peer) kinds() string {
@@ -271,21 +280,50 @@ func (p *peer) kinds() string {
 	defer p.mu.Unlock()
 	var b strings.Builder
 	for _, e := range p.seen {
-		b.WriteString(e.Kind.String())
-		if e.Reason != "" {
-			b.WriteString("(" + e.Reason + ")")
-		}
-		if e.Err != nil {
-			b.WriteString("[" + e.Err.Error() + "]")
+		b.WriteString(strings.TrimPrefix(fmt.Sprintf("%T", e), "session."))
+		switch x := e.(type) {
+		case Ended:
+			b.WriteString("(" + x.Reason.String() + ")")
+			if x.Err != nil {
+				b.WriteString("[" + x.Err.Error() + "]")
+			}
+		case Failed:
+			b.WriteString("(" + x.Reason.String() + ")")
+		case Problem:
+			b.WriteString("[" + x.Err.Error() + "]")
 		}
 		b.WriteString(" ")
 	}
 	return b.String()
 }
 
+// contact returns the contact id of the partner connected last, waiting
+// for one.
+func (p *peer) contact() string {
+	p.t.Helper()
+	var last string
+	waitFor[Connected](p, nil)
+	for _, c := range eventsOf[Connected](p) {
+		last = c.Partner.Fingerprint
+	}
+	return last
+}
+
+// send sends text to the partner connected last.
+func (p *peer) send(text string) (string, error) {
+	p.t.Helper()
+	return p.s.Send(p.contact(), text)
+}
+
+// disconnect says goodbye to the partner connected last.
+func (p *peer) disconnect() error {
+	p.t.Helper()
+	return p.s.Disconnect(p.contact())
+}
+
 // hostAddr returns the address a test dials for host s.
 func hostAddr(t *testing.T, p *peer) string {
-	e := p.waitFor(EventListening, nil)
+	e := waitFor[Listening](p, nil)
 	return e.Addr
 }
 
@@ -303,8 +341,8 @@ func startChat(t *testing.T, hostName, connName string, hs, cs *memStore, via fu
 	c, err := Connect(testConfig(connName, cs), addr)
 	require.NoError(t, err)
 	cp := watch(t, c, cs, true)
-	hp.waitFor(EventConnected, nil)
-	cp.waitFor(EventConnected, nil)
+	waitFor[Connected](hp, nil)
+	waitFor[Connected](cp, nil)
 	return hp, cp
 }
 
@@ -413,4 +451,20 @@ func (r *relay) pump(dir int, from, to net.Conn) {
 			}
 		}
 	}
+}
+
+// silentHost listens on loopback, accepts one connection and says nothing
+// on it for d. It returns the address.
+func silentHost(t *testing.T, d time.Duration) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			defer c.Close()
+			time.Sleep(d)
+		}
+	}()
+	return ln.Addr().String()
 }

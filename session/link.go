@@ -2,42 +2,29 @@ package session
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	scrypto "github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
-	"github.com/securechat/securechat/names"
 	"github.com/securechat/securechat/transport"
-)
-
-// linkState is where one connection is.
-type linkState int
-
-const (
-	linkHandshaking linkState = iota
-	linkDeciding              // handshake done; waiting for our front end and the partner
-	linkConnected             // both accepted; messages flow
-	linkEnding                // goodbye said or error seen
 )
 
 // link is one connection with one partner. Its run method is the one reader
 // goroutine of the connection; a writer goroutine seals and writes, and a
-// keepalive goroutine pings.
+// keepalive goroutine pings. After the handshake, what the connection is
+// (deciding, connected, messages in flight) is its chatMachine's: the
+// goroutines and the front end's calls feed it and carry out its effects.
 type link struct {
 	s         *Session
+	id        LinkID
+	contact   string // whom a dialed link means to reach, if known
 	conn      *transport.Conn
 	addr      string
 	initiator bool
-	layer     recordLayer
+	layer     RecordLayer
 
 	// What the dialing side expects to answer; set before run.
 	expect expectation
@@ -51,19 +38,14 @@ type link struct {
 	done     chan struct{} // closed when the link starts ending
 	doneOnce sync.Once
 
-	mu           sync.Mutex
-	state        linkState
-	partner      *Partner
-	weAccepted   bool
-	accepting    bool // accept is saving the contact and opening the history
-	peerAccepted bool
-	announce     bool                 // connected, EventConnected not yet emitted
-	pending      map[string]*outgoing // sent, waiting for an ack
-	endReason    string
-	endErr       error
-	queue        []writeItem
-	poke         chan struct{}
-	acceptTimer  *time.Timer
+	mu          sync.Mutex
+	m           chatMachine
+	partner     *Partner
+	endReason   EndReason
+	endErr      error
+	queue       []writeItem
+	poke        chan struct{}
+	acceptTimer *time.Timer
 
 	// sendMu is held by whoever seals and writes records: the writer
 	// goroutine for a batch, or a caller on the fast path (sendNow).
@@ -77,65 +59,31 @@ type link struct {
 	carried atomic.Int64
 }
 
-// writeItem is a plaintext the writer seals and sends.
-type writeItem struct {
-	pt    []byte
-	msg   *outgoing // a text message: its EventMessage is emitted when written
-	retry bool      // a resend: no new EventMessage
-	bye   bool      // half-close after writing
-}
-
-// recordLayer seals and opens the chat messages of one connection: the
-// crypto record layer, or the plaintext demonstration.
-type recordLayer interface {
-	seal(pt []byte) ([]byte, error)
-	open(rec []byte) ([]byte, error)
-}
-
-type secureLayer struct {
-	sealer *scrypto.Sealer
-	opener *scrypto.Opener
-}
-
-func (l secureLayer) seal(pt []byte) ([]byte, error)  { return l.sealer.Seal(pt) }
-func (l secureLayer) open(rec []byte) ([]byte, error) { return l.opener.Open(rec) }
-
-// plainLayer is the paper's unencrypted demonstration: the message in the
-// clear behind one type byte.
-type plainLayer struct{}
-
-// typePlainRecord marks a record of the plaintext demonstration mode.
-const typePlainRecord byte = 0x51
-
-func (plainLayer) seal(pt []byte) ([]byte, error) { return append([]byte{typePlainRecord}, pt...), nil }
-func (plainLayer) open(rec []byte) ([]byte, error) {
-	if len(rec) == 0 || rec[0] != typePlainRecord {
-		return nil, fmt.Errorf("%w: not a plaintext-mode record", ErrProtocol)
-	}
-	return rec[1:], nil
-}
-
-func (s *Session) newLink(conn *transport.Conn, addr string, initiator bool) *link {
-	return &link{
+func (s *Session) newLinkLocked(conn *transport.Conn, addr string, initiator bool) *link {
+	s.nextLink++
+	l := &link{
 		s:         s,
+		id:        s.nextLink,
 		conn:      conn,
 		addr:      addr,
 		initiator: initiator,
 		finished:  make(chan struct{}),
 		done:      make(chan struct{}),
-		pending:   map[string]*outgoing{},
+		m:         newChatMachine(s.nextLink),
 		poke:      make(chan struct{}, 1),
 	}
+	s.links[l.id] = l
+	return l
 }
 
 // end starts ending the link with reason; the first reason wins. The reader
 // notices the closed connection and cleans up.
-func (l *link) end(reason string, err error) {
+func (l *link) end(reason EndReason, err error) {
 	l.mu.Lock()
-	if l.endReason == "" {
+	if l.endReason == 0 {
 		l.endReason, l.endErr = reason, err
 	}
-	l.state = linkEnding
+	l.m.stop()
 	conn := l.conn
 	l.mu.Unlock()
 	l.doneOnce.Do(func() { close(l.done) })
@@ -145,17 +93,17 @@ func (l *link) end(reason string, err error) {
 }
 
 // abort ends the link at once (Close after the goodbye had its chance).
-func (l *link) abort() { l.end(ReasonWeLeft, nil) }
+func (l *link) abort() { l.end(EndWeLeft, nil) }
 
 // leave says goodbye and ends the link once the partner has closed, or
 // after a short wait.
-func (l *link) leave(reason string) {
+func (l *link) leave(reason EndReason) {
 	l.mu.Lock()
-	if l.endReason == "" {
+	if l.endReason == 0 {
 		l.endReason = reason
 	}
-	ending := l.state == linkEnding
-	hs := l.state == linkHandshaking
+	ending := l.m.state == linkEnding
+	hs := l.m.state == linkHandshaking
 	l.mu.Unlock()
 	if ending {
 		return
@@ -178,7 +126,7 @@ func (l *link) leave(reason string) {
 func (l *link) isConnected() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.state == linkConnected
+	return l.m.state == linkConnected
 }
 
 func (l *link) partnerCopy() Partner {
@@ -190,10 +138,26 @@ func (l *link) partnerCopy() Partner {
 	return *l.partner
 }
 
+// needsUser reports a key the user must decide on: new or changed.
+func (l *link) needsUser() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.partner != nil && (l.partner.Trust == TrustNew || l.partner.Trust == TrustChanged)
+}
+
+// waitingForUser reports a request of a new or changed key that the user
+// has not answered yet.
+func (l *link) waitingForUser() bool {
+	l.mu.Lock()
+	st, accepted := l.m.state, l.m.weAccepted || l.m.accepting
+	l.mu.Unlock()
+	return (st == linkHandshaking || st == linkDeciding) && !accepted && l.needsUser()
+}
+
 func (l *link) hasPartner() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.partner != nil && l.state != linkHandshaking
+	return l.partner != nil && l.m.state != linkHandshaking
 }
 
 func (l *link) history() history.Writer {
@@ -210,279 +174,48 @@ func (l *link) setTrust(t Trust) {
 	}
 }
 
-// enqueue hands a plaintext to the writer without blocking. A partner that
-// lets thousands of our records pile up unread is dropped.
-func (l *link) enqueue(it writeItem) error {
+// step feeds the chat machine one input under the link's lock and carries
+// out its effects after.
+func (l *link) step(input func(m *chatMachine) effects) {
 	l.mu.Lock()
-	err := l.enqueueLocked(it)
+	e := input(&l.m)
 	l.mu.Unlock()
-	if errors.Is(err, errQueueFull) {
-		l.end("The partner stopped reading", errors.New("session: the partner is not reading; too many records queued"))
-		return ErrNotConnected
-	}
-	if err != nil {
-		return err
-	}
-	l.pokeWriter()
-	return nil
+	_ = l.apply(e)
 }
 
-var errQueueFull = errors.New("session: write queue full")
-
-// enqueueLocked queues it; the caller holds l.mu and pokes the writer.
-func (l *link) enqueueLocked(it writeItem) error {
-	if l.state == linkEnding {
-		return ErrNotConnected
-	}
-	if len(l.queue) >= maxQueue {
-		return errQueueFull
-	}
-	l.queue = append(l.queue, it)
-	return nil
-}
-
-func (l *link) pokeWriter() {
-	select {
-	case l.poke <- struct{}{}:
-	default:
-	}
-}
-
-// send writes it at once when the writer is idle (sendNow), and queues it
-// for the writer otherwise.
-func (l *link) send(it writeItem) error {
-	if l.sendNow(it) {
-		return nil
-	}
-	return l.enqueue(it)
-}
-
-// sendText sends a text message; fresh says whether it is new (an
-// EventMessage follows) or a resend.
-func (l *link) sendText(o *outgoing, fresh bool) error {
-	id := hex.EncodeToString(o.id[:])
-	l.mu.Lock()
-	if l.state != linkConnected {
-		l.mu.Unlock()
-		return ErrNotConnected
-	}
-	// Only a message with nothing else in flight takes the fast path; in a
-	// burst the writer gathers what is queued into one write.
-	alone := len(l.pending) == 0
-	l.pending[id] = o
-	conv := l.conv
-	l.mu.Unlock()
-	// Our copy is queued for the history before the message can leave:
-	// its ack may come back at once, and the delivered status written then
-	// must follow the message in the history, or it is lost.
-	if conv != nil {
-		rec := history.MessageRecord{ID: id, Outgoing: true, Time: o.time, Text: o.text}
-		conv.AppendMessage(rec, l.historyFailed)
-	}
-	it := writeItem{pt: encodeText(o.id, o.time, o.text), msg: o, retry: !fresh}
-	send := l.enqueue
-	if alone {
-		send = l.send
-	}
-	if err := send(it); err != nil {
-		l.mu.Lock()
-		delete(l.pending, id)
-		l.mu.Unlock()
-		if conv != nil {
-			_ = conv.AppendStatus(id, false, "Not sent: the chat ended")
-		}
-		return err
-	}
-	return nil
-}
-
-// fastWriteTimeout bounds the write of the fast path, whose caller may be
-// the UI. A loopback or LAN socket with room takes a record in
-// microseconds; one that does not in time is finished by the writer.
-const fastWriteTimeout = 5 * time.Millisecond
-
-// sendNow is the fast path of sending one record: when nothing is queued
-// and nobody is writing, the caller seals and writes the record itself.
-// That spares the wake-up of the writer goroutine, a hand-off of some
-// microseconds, for a message sent from the UI with nothing else in
-// flight, and for an ack the reader sends when no other record is waiting
-// to be read. A burst is left to the writer, which sends it in one write.
-//
-// It never waits: not for a lock another goroutine holds, not for room in
-// the event channel, and not for the socket longer than fastWriteTimeout.
-// What the socket did not take in time stays in l.carry, which the writer
-// sends before anything else. It reports false, having sealed and sent
-// nothing, when the record must go through the queue instead. The rest of
-// link.go does not depend on it: were it to return false always, the
-// writer would do everything as before.
-func (l *link) sendNow(it writeItem) bool {
-	if it.bye || !l.sendMu.TryLock() {
-		return false // a goodbye half-closes the socket: the writer's job
-	}
-	defer l.sendMu.Unlock()
-	l.mu.Lock()
-	// Holding sendMu with the queue empty, this record goes out before
-	// anything queued from now on. The writer runs from linkDeciding on.
-	idle := (l.state == linkDeciding || l.state == linkConnected) && len(l.queue) == 0 && l.carry == nil
-	l.mu.Unlock()
-	if !idle {
-		return false
-	}
-	var (
-		frame   []byte
-		sealErr error
-	)
-	seal := func() *Event {
-		rec, err := l.layer.seal(it.pt)
-		if err != nil {
-			sealErr = err
-			return nil
-		}
-		frame = transport.Frame(rec)
-		if it.msg == nil || it.retry {
-			return nil
-		}
-		// Announced before the write, so that its ack cannot overtake it.
-		e := l.messageEvent(it.msg, frame)
-		return &e
-	}
-	if it.msg != nil && !it.retry {
-		if !l.s.emitNow(seal) {
-			return false // the event channel is full or busy: let the writer wait
-		}
-	} else {
-		seal()
-	}
-	if sealErr != nil {
-		l.end("Connection failed", sealErr)
-		return true
-	}
-	n, err := l.conn.WriteRawWithin(frame, fastWriteTimeout)
-	switch {
-	case err == nil:
-	case isTimeout(err):
-		l.carry = frame[n:]
-		l.carried.Add(1)
-		l.pokeWriter()
-	default:
-		l.end(ReasonPartnerLeft, err)
-	}
-	return true
-}
-
-// messageEvent is the EventMessage of our message o, sealed in wire.
-func (l *link) messageEvent(o *outgoing, wire []byte) Event {
-	p := l.partnerCopy()
-	return Event{Kind: EventMessage, Message: &Message{
-		ID: hex.EncodeToString(o.id[:]), Outgoing: true, From: l.s.cfg.Name,
-		Text: o.text, Time: o.time, Wire: append([]byte(nil), wire...),
-	}, Partner: &p}
-}
-
-// historyFailed is the durable callback of our own messages. It runs on
-// the history's goroutine and must not block: a failed write ends the chat
-// (the reader reports why), it does not emit.
-func (l *link) historyFailed(err error) {
-	if err != nil {
-		l.end(reasonHistoryFailed, fmt.Errorf("session: the history cannot be written: %w", err))
-	}
-}
-
-// maxBatch bounds the bytes the writer gathers into one write.
-const maxBatch = 256 << 10
-
-// writer seals and writes queued plaintexts in order. Whatever is queued
-// when it wakes goes out in one write: a burst of messages or acks costs one
-// system call, not one each.
-func (l *link) writer() {
-	defer l.s.wg.Done()
-	var buf []byte
-	for {
-		select {
-		case <-l.done:
-			return
-		case <-l.poke:
-		}
-		for {
-			more, ok := l.writeQueued(&buf)
-			if !ok {
-				return
-			}
-			if !more {
-				break
+// apply carries out the effects of a step of the chat machine, in order:
+// history writes, records to send, events, then what follows from them.
+// It returns the first error in handing a record to the connection.
+func (l *link) apply(e effects) error {
+	if conv := l.history(); conv != nil {
+		for _, h := range e.history {
+			if h.msg != nil {
+				conv.AppendMessage(*h.msg, l.historyFailed)
+			} else {
+				_ = conv.AppendStatus(h.id, h.delivered, h.reason)
 			}
 		}
 	}
-}
-
-// writeQueued sends what a fast-path write left over, then one batch of
-// the queue, holding sendMu throughout. more reports that it sent a batch
-// and should be called again; ok is false once the link has failed.
-func (l *link) writeQueued(bufp *[]byte) (more, ok bool) {
-	l.sendMu.Lock()
-	defer l.sendMu.Unlock()
-	if l.carry != nil {
-		if err := l.conn.WriteRaw(l.carry); err != nil {
-			l.end(ReasonPartnerLeft, err)
-			return false, false
+	var sendErr error
+	for _, it := range e.sends {
+		send := l.enqueue
+		if it.fast {
+			send = l.send
 		}
-		l.carry = nil
-	}
-	buf := (*bufp)[:0]
-	defer func() { *bufp = buf }()
-	l.mu.Lock()
-	n := 0
-	size := 0
-	for n < len(l.queue) && (n == 0 || size+len(l.queue[n].pt) < maxBatch) {
-		size += len(l.queue[n].pt) + transport.HeaderSize + 64
-		n++
-	}
-	batch := append([]writeItem(nil), l.queue[:n]...)
-	clear(l.queue[:n])
-	l.queue = l.queue[n:]
-	l.mu.Unlock()
-	if len(batch) == 0 {
-		return false, true
-	}
-	bye := false
-	for _, it := range batch {
-		rec, err := l.layer.seal(it.pt)
-		if err != nil {
-			l.end("Connection failed", err)
-			return false, false
-		}
-		start := len(buf)
-		buf = append(buf, transport.Frame(rec)...)
-		// Announced before the write, so that its ack cannot
-		// overtake it; a failed write reports it failed.
-		if it.msg != nil && !it.retry {
-			l.s.emit(l.messageEvent(it.msg, buf[start:]))
-		}
-		bye = bye || it.bye
-	}
-	if err := l.conn.WriteRaw(buf); err != nil {
-		l.end(ReasonPartnerLeft, err)
-		return false, false
-	}
-	if bye {
-		_ = l.conn.CloseWrite()
-	}
-	return true, true
-}
-
-// keepalive pings so that both sides notice a dead partner.
-func (l *link) keepalive() {
-	defer l.s.wg.Done()
-	t := time.NewTicker(l.s.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.done:
-			return
-		case <-t.C:
-			_ = l.enqueue(writeItem{pt: encodePing(msgPing, l.s.nextNonce())})
+		if err := send(it); err != nil && sendErr == nil {
+			sendErr = err
 		}
 	}
+	for _, ev := range e.events {
+		l.s.emit(ev)
+	}
+	if e.connected {
+		l.s.resendQueued(l)
+	}
+	if e.leave != 0 {
+		l.leave(e.leave)
+	}
+	return sendErr
 }
 
 // run is the reader goroutine: connect (for the dialling side), handshake,
@@ -491,17 +224,37 @@ func (l *link) run(dial func(context.Context) (*transport.Conn, error)) {
 	defer l.s.wg.Done()
 	defer close(l.finished)
 	last := l.connect(dial)
-	// The session is free for the next partner before the front end hears
-	// that this one is gone.
+	// The contact's place is free for its next link before the front end
+	// hears that this one is gone.
 	l.s.linkEnded(l)
 	l.s.emit(last)
 }
 
+// ended is the Ended event of the link: our reason if we ended it, else
+// the reason err gives.
+func (l *link) ended(err error) Ended {
+	l.mu.Lock()
+	reason, ourErr, connected := l.endReason, l.endErr, l.m.connected
+	addr := l.addr
+	l.mu.Unlock()
+	e := Ended{Link: l.id, Contact: l.fingerprint, Addr: addr, Connected: connected, Incoming: !l.initiator, Reason: reason, Err: ourErr}
+	r, peer := reasonOf(err)
+	if reason == 0 {
+		e.Reason = r
+	}
+	if e.Reason == r {
+		e.Peer = peer
+	}
+	if e.Err == nil {
+		e.Err = err
+	}
+	return e
+}
+
 // connect runs the link and returns the event that reports its end.
 func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Event {
-
+	l.s.emit(Handshaking{Link: l.id, Addr: l.addr, Contact: l.contact, Incoming: !l.initiator})
 	if dial != nil {
-		l.s.emit(Event{Kind: EventHandshaking, Addr: l.addr})
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
 			select {
@@ -513,35 +266,53 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 		conn, err := dial(ctx)
 		cancel()
 		if err != nil {
-			l.end("Could not connect", err)
-			return Event{Kind: EventDisconnected, Addr: l.addr, Reason: "Could not connect to " + l.addr, Err: err}
+			l.end(dialReason(err), err)
+			return l.ended(err)
 		}
 		l.mu.Lock()
 		l.conn = conn
-		ending := l.state == linkEnding
+		ending := l.m.state == linkEnding
 		l.mu.Unlock()
 		if ending {
 			conn.Close()
-			return Event{Kind: EventDisconnected, Addr: l.addr, Reason: "Cancelled"}
+			return l.ended(nil)
 		}
-	} else {
-		l.s.emit(Event{Kind: EventHandshaking, Addr: l.addr})
 	}
 
 	err := l.handshake()
-	if !l.initiator && !l.s.handshakeDone(l, err == nil) && err == nil {
-		// Another partner's handshake finished first: this one is told
-		// the host is busy, sealed, and the conversation is not disturbed.
-		l.sayBusy()
-		return Event{Kind: EventTurnedAway, Addr: l.addr, Reason: "busy"}
-	}
+	replaced, busy, goOn := l.s.handshakeDone(l, err == nil)
 	if err != nil {
 		err = explain(err)
-		l.end("Handshake failed", err)
-		if l.initiator {
-			return Event{Kind: EventDisconnected, Addr: l.addr, Reason: describe(err), Err: err}
+		r, _ := reasonOf(err)
+		l.end(r, err)
+		return l.ended(err)
+	}
+	if busy {
+		// Too many requests wait for the user: this one is told the host
+		// is busy, sealed, and nobody else is disturbed.
+		l.sayBusy()
+		l.s.emit(TurnedAway{Addr: l.addr, Reason: EndBusy})
+		return l.ended(nil)
+	}
+	if !goOn {
+		l.end(EndWeLeft, nil)
+		return l.ended(nil)
+	}
+	if replaced != nil {
+		// A newer connection of the same key takes over at once (a
+		// partner that restarted must get back in); the old link's end is
+		// reported before the new request.
+		replaced.end(EndReplaced, nil)
+		select {
+		case <-replaced.finished:
+		case <-time.After(2 * time.Second):
 		}
-		return Event{Kind: EventError, Addr: l.addr, Err: fmt.Errorf("connection from %s refused: %w", l.addr, err)}
+	}
+	select {
+	case <-l.done:
+		// Replaced in turn (or closed) while waiting: no request.
+		return l.cleanup(nil)
+	default:
 	}
 
 	l.s.wg.Add(2)
@@ -549,360 +320,14 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 	go l.keepalive()
 
 	l.mu.Lock()
-	l.state = linkDeciding
+	e := l.m.start(l.fingerprint, l.partner)
 	l.acceptTimer = time.AfterFunc(l.s.cfg.AcceptTimeout, func() {
-		l.leave("Nobody answered the partner request")
+		l.step((*chatMachine).acceptDeadline)
 	})
-	p := *l.partner
 	l.mu.Unlock()
-	l.s.emit(Event{Kind: EventPartnerRequest, Addr: l.addr, Partner: &p})
+	_ = l.apply(e)
 
 	return l.cleanup(l.readLoop())
-}
-
-// sayBusy tells a partner whose handshake finished while another
-// conversation runs that the host is busy (a sealed Bye), and closes.
-func (l *link) sayBusy() {
-	if rec, err := l.layer.seal(encodeBye("busy: the host is already in a chat; try again later")); err == nil {
-		l.conn.WriteTimeout = time.Second
-		_ = l.conn.WriteFrame(rec)
-		_ = l.conn.CloseWrite()
-	}
-	l.end("busy", nil)
-}
-
-// describe turns a link error into words for the user.
-func describe(err error) string {
-	var a *scrypto.Alert
-	switch {
-	case errors.Is(err, ErrWrongKey):
-		return "The invite's address answered with another key than the invite's: someone may be intercepting. Nothing was sent."
-	case errors.Is(err, ErrNotAdmitted):
-		return "The host admits only its contacts and people it invited. Ask them for an invite."
-	case errors.Is(err, ErrOlderPeer):
-		return "Your partner runs another version of SecureChat (" + err.Error() + "). Both need the same version."
-	case errors.Is(err, ErrInviteRefused) && errors.As(err, &a):
-		return "The host refused the invite: " + names.Escape(a.Reason)
-	case errors.As(err, &a):
-		return "The partner refused: " + names.Escape(a.Reason)
-	case errors.Is(err, scrypto.ErrAuthFailed), errors.Is(err, scrypto.ErrRecordAuth):
-		return "Security check failed: " + err.Error()
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "Nobody is listening there. Is SecureChat hosting at that address?"
-	case errors.Is(err, transport.ErrFrameTooLarge), errors.Is(err, scrypto.ErrNotSecureChat):
-		return "That address does not speak SecureChat."
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return ReasonPartnerLeft
-	case isTimeout(err):
-		return "The partner stopped responding"
-	}
-	return err.Error()
-}
-
-// explain wraps an authenticated refusal from the partner in the error a
-// front end tells apart.
-func explain(err error) error {
-	var a *scrypto.Alert
-	switch {
-	case errors.Is(err, scrypto.ErrVersion):
-		return fmt.Errorf("%w: %w", ErrOlderPeer, err)
-	case !errors.As(err, &a):
-		return err
-	case a.Code == scrypto.AlertNotAdmitted:
-		return fmt.Errorf("%w: %w", ErrNotAdmitted, err)
-	case a.Code == scrypto.AlertInvite:
-		return fmt.Errorf("%w: %w", ErrInviteRefused, err)
-	}
-	return err
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// handshake runs the secure handshake (or the plaintext greeting) within
-// the handshake deadline.
-func (l *link) handshake() error {
-	cfg := l.s.cfg
-	_ = l.conn.SetDeadline(time.Now().Add(cfg.HandshakeTimeout))
-	defer func() { _ = l.conn.SetDeadline(time.Time{}) }()
-	if cfg.Plaintext {
-		return l.plainHandshake()
-	}
-	hcfg := scrypto.Config{Identity: cfg.Identity, Name: cfg.Name, Random: cfg.Random}
-	if l.initiator {
-		hcfg.InviteSecret = l.expect.secret
-	}
-	var (
-		h   *scrypto.Handshake
-		err error
-	)
-	if l.initiator {
-		h, err = scrypto.NewInitiator(hcfg)
-	} else {
-		h, err = scrypto.NewResponder(hcfg)
-	}
-	if err != nil {
-		return err
-	}
-	defer h.Close() // wipes the handshake's secrets on every path
-	if err := l.runHandshake(h); err != nil {
-		l.sendAlert(h, err)
-		return err
-	}
-	sealer, opener, err := h.Channel()
-	if err != nil {
-		return err
-	}
-	l.layer = secureLayer{sealer: sealer, opener: opener}
-	return nil
-}
-
-// identify classifies the authenticated partner: what its key is to us.
-func (l *link) identify(peer *scrypto.PublicIdentity, name string, invited bool) error {
-	var exp *expectation
-	if l.initiator {
-		exp = &l.expect
-	}
-	p := l.s.classify(peer, name, exp, invited)
-	if exp != nil && exp.invite && p.Trust == TrustChanged {
-		return fmt.Errorf("%w: the invite is for key %s, and %s answered with key %s", ErrWrongKey, exp.ids[0][:16], l.addr, p.Fingerprint[:16])
-	}
-	if !l.initiator && l.s.cfg.OnlyContacts && p.Trust == TrustNew {
-		return ErrNotAdmitted
-	}
-	p.Addr = l.addr
-	l.fingerprint = p.Fingerprint
-	l.peerKey = peer.Bytes()
-	l.mu.Lock()
-	l.partner = &p
-	l.mu.Unlock()
-	return nil
-}
-
-func (l *link) runHandshake(h *scrypto.Handshake) error {
-	read := func() ([]byte, error) {
-		f, err := l.conn.ReadFrame()
-		if err != nil {
-			return nil, fmt.Errorf("session: handshake: %w", err)
-		}
-		return f, nil
-	}
-	// write sends frames in one system call: ClientIdentity and
-	// ClientVerify go out together.
-	write := func(frames ...[]byte) error {
-		var buf []byte
-		for _, b := range frames {
-			buf = append(buf, transport.Frame(b)...)
-		}
-		if err := l.conn.WriteRaw(buf); err != nil {
-			return fmt.Errorf("session: handshake: %w", err)
-		}
-		return nil
-	}
-	// readInto reads one frame and hands it to a handshake step.
-	readInto := func(step func([]byte) error) error {
-		m, err := read()
-		if err != nil {
-			return err
-		}
-		return step(m)
-	}
-	if l.initiator {
-		m, err := h.WriteClientHello()
-		if err != nil {
-			return err
-		}
-		if err := write(m); err != nil {
-			return err
-		}
-		if err := readInto(h.ReadServerHello); err != nil {
-			return err
-		}
-		recs, err := h.WriteClientIdentity()
-		if err != nil {
-			return err
-		}
-		if err := write(recs...); err != nil {
-			return err
-		}
-		// The responder answers with two records (ServerIdentity,
-		// ServerVerify), or with one sealed alert when it refuses us.
-		if err := readInto(h.ReadServerIdentity); err != nil {
-			return err
-		}
-		if err := readInto(h.ReadServerVerify); err != nil {
-			return err
-		}
-		// The responder is authenticated: is it whom we meant? An invite's
-		// address answering with another key is refused here, before our
-		// half of the key exchange goes out.
-		peer, name := h.Peer()
-		if err := l.identify(peer, name, false); err != nil {
-			return err
-		}
-		// ClientKey goes out at once, so that the responder decrypts
-		// secret_I while we may still be decrypting secret_R; our
-		// Finished follows once that is done.
-		if m, err = h.WriteClientKeyRecord(); err != nil {
-			return err
-		}
-		if err := write(m); err != nil {
-			return err
-		}
-		if m, err = h.WriteClientFinished(); err != nil {
-			return err
-		}
-		if err := write(m); err != nil {
-			return err
-		}
-		return readInto(h.ReadFinished)
-	}
-	if err := readInto(h.ReadClientHello); err != nil {
-		return err
-	}
-	m, err := h.WriteServerHello()
-	if err != nil {
-		return err
-	}
-	if err := write(m); err != nil {
-		return err
-	}
-	if err := readInto(h.ReadClientIdentity); err != nil {
-		return err
-	}
-	if err := readInto(h.ReadClientVerify); err != nil {
-		return err
-	}
-	// The initiator is authenticated; we have revealed nothing of
-	// ourselves yet. An invite it proves is checked and counted; a host
-	// that admits only contacts and invitees refuses anyone else here.
-	invited := false
-	if h.InviteProofPresent() && !l.s.cfg.answerAnyInvite {
-		alert, err := l.s.checkInvite(h.CheckInviteProof)
-		if err != nil {
-			return &refusal{alert: *alert, err: err}
-		}
-		invited = true
-	}
-	peer, name := h.Peer()
-	if err := l.identify(peer, name, invited); err != nil {
-		return err
-	}
-	// ServerIdentity goes out before we sign, so that the initiator
-	// decrypts secret_R while we compute ServerVerify: two RSA private-key
-	// operations at once, one on each side, instead of one after the other.
-	if m, err = h.WriteServerIdentityRecord(); err != nil {
-		return err
-	}
-	if err := write(m); err != nil {
-		return err
-	}
-	if m, err = h.WriteServerVerify(); err != nil {
-		return err
-	}
-	if err := write(m); err != nil {
-		return err
-	}
-	if err := readInto(h.ReadClientKey); err != nil {
-		return err
-	}
-	if err := readInto(h.ReadFinished); err != nil {
-		return err
-	}
-	if m, err = h.WriteFinished(); err != nil {
-		return err
-	}
-	return write(m)
-}
-
-// refusal is a handshake we end on purpose, with the alert to say why.
-type refusal struct {
-	alert scrypto.Alert
-	err   error
-}
-
-func (r *refusal) Error() string { return r.err.Error() + ": " + r.alert.Reason }
-func (r *refusal) Unwrap() error { return r.err }
-
-// sendAlert tells the peer why the handshake ended: in the clear before the
-// handshake keys exist, sealed under them after.
-func (l *link) sendAlert(h *scrypto.Handshake, err error) {
-	var a *scrypto.Alert
-	if errors.As(err, &a) || errors.Is(err, io.EOF) || isTimeout(err) {
-		return // the peer spoke first, left, or is not there to read it
-	}
-	alert := scrypto.Alert{Code: scrypto.AlertProtocol, Reason: "protocol error"}
-	var (
-		ve  *scrypto.VersionError
-		ref *refusal
-	)
-	switch {
-	case errors.As(err, &ref):
-		alert = ref.alert
-	case errors.Is(err, ErrNotAdmitted):
-		alert = scrypto.Alert{Code: scrypto.AlertNotAdmitted, Reason: "this SecureChat admits only its contacts and people it invited"}
-	case errors.Is(err, ErrWrongKey):
-		alert = scrypto.Alert{Code: scrypto.AlertWrongKey, Reason: "your key is not the one the invite is for"}
-	case errors.Is(err, scrypto.ErrPlaintextPeer):
-		alert = scrypto.Alert{Code: scrypto.AlertPlaintext, Reason: "this SecureChat peer only speaks the encrypted protocol and refuses the unencrypted --plaintext mode"}
-	case errors.Is(err, scrypto.ErrAuthFailed):
-		alert = scrypto.Alert{Code: scrypto.AlertAuthFailed, Reason: "authentication failed"}
-	case errors.As(err, &ve):
-		alert = ve.Alert()
-	case errors.Is(err, scrypto.ErrVersion):
-		alert = scrypto.Alert{Code: scrypto.AlertVersion, Reason: "unsupported protocol version"}
-	case errors.Is(err, transport.ErrFrameTooLarge), errors.Is(err, scrypto.ErrNotSecureChat):
-		alert = scrypto.Alert{Code: scrypto.AlertProtocol, Reason: "this is a SecureChat port; the data sent is not SecureChat"}
-	}
-	frame, werr := h.WriteAlert(alert)
-	if werr != nil {
-		return // the handshake is over on our side; nothing to say
-	}
-	l.conn.WriteTimeout = time.Second
-	_ = l.conn.WriteFrame(frame)
-}
-
-// plainHandshake is the greeting of the unencrypted demonstration mode.
-func (l *link) plainHandshake() error {
-	refuse := scrypto.Alert{Code: scrypto.AlertSecureRefused, Reason: "this peer runs the unencrypted --plaintext demonstration and refuses a secure chat"}
-	if l.initiator {
-		if err := l.conn.WriteFrame(scrypto.MarshalPlainHello(l.s.cfg.Name)); err != nil {
-			return err
-		}
-	}
-	m, err := l.conn.ReadFrame()
-	if err != nil {
-		return fmt.Errorf("session: plaintext greeting: %w", err)
-	}
-	if !scrypto.IsPlainHello(m) {
-		if len(m) > 0 && m[0] == scrypto.TypeAlert {
-			if a, perr := scrypto.ParseAlert(m); perr == nil {
-				return a
-			}
-		}
-		if len(m) > 0 && m[0] == scrypto.TypeClientHello {
-			_ = l.conn.WriteFrame(scrypto.MarshalAlert(refuse))
-			return errors.New("session: the partner runs secure SecureChat; this side runs the unencrypted --plaintext demonstration, and the two refuse each other")
-		}
-		return scrypto.ErrNotSecureChat
-	}
-	name, err := scrypto.ParsePlainHello(m)
-	if err != nil {
-		return err
-	}
-	if !l.initiator {
-		if err := l.conn.WriteFrame(scrypto.MarshalPlainHello(l.s.cfg.Name)); err != nil {
-			return err
-		}
-	}
-	l.layer = plainLayer{}
-	l.mu.Lock()
-	l.partner = &Partner{Name: names.Escape(name) + " (unencrypted)", Addr: l.addr, Trust: TrustNew}
-	l.mu.Unlock()
-	return nil
 }
 
 // accept is the front end's yes to the partner request. The partner
@@ -912,15 +337,15 @@ func (l *link) plainHandshake() error {
 // chat does not start: nothing may be acknowledged that is not stored.
 func (l *link) accept() error {
 	l.mu.Lock()
-	if l.state != linkDeciding || l.weAccepted || l.accepting {
-		l.mu.Unlock()
-		return ErrNoRequest
-	}
-	l.accepting = true
+	err := l.m.beginAccept()
 	p := *l.partner
 	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	st := l.s.cfg.Store
-	if st != nil && !l.s.cfg.Plaintext {
+	var conv history.Writer
+	if st != nil && l.s.cfg.Greeting == nil {
 		dialed, replaces := "", ""
 		if l.initiator {
 			dialed = l.addr
@@ -929,226 +354,64 @@ func (l *link) accept() error {
 			}
 		}
 		if err := l.s.admitted(p, l.peerKey, dialed, replaces); err != nil {
-			l.end(reasonHistoryFailed, err)
+			err = fmt.Errorf("%w: %w", errHistoryFailed, err)
+			l.end(EndWeLeft, err)
 			return err
 		}
-		conv, err := st.BeginConversation(history.ConversationMeta{
-			Partner: p.Label(), Fingerprint: p.Fingerprint, Role: l.s.role(), Addr: l.addr, Start: l.s.cfg.Now(),
+		conv, err = st.BeginConversation(history.ConversationMeta{
+			Partner: p.Label(), Fingerprint: p.Fingerprint, Role: l.role(), Addr: l.addr, Start: l.s.cfg.Now(),
 		})
 		if err != nil {
-			err = fmt.Errorf("session: the history cannot be written, so the chat cannot start: %w", err)
-			l.end(reasonHistoryFailed, err)
+			err = fmt.Errorf("%w, so the chat cannot start: %w", errHistoryFailed, err)
+			l.end(EndWeLeft, err)
 			return err
 		}
-		l.mu.Lock()
-		l.conv = conv
-		l.mu.Unlock()
 	}
-	// Our Accept is queued, and the link connected if the partner had
-	// accepted already, in one step: the partner's first message may
-	// follow our Accept at once, and must find us connected.
 	l.mu.Lock()
+	l.conv = conv
 	l.acceptTimer.Stop()
-	if err := l.enqueueLocked(writeItem{pt: encodeAccept()}); err != nil {
-		l.mu.Unlock()
-		return ErrNotConnected
-	}
-	l.weAccepted = true
-	if l.peerAccepted && l.state == linkDeciding {
-		l.state = linkConnected
-		l.announce = true
+	e, err := l.m.accepted()
+	if err == nil {
+		// Our Accept is queued in the same step: a message of ours sent
+		// the moment we are connected (a Send racing this Accept) must not
+		// overtake it on the fast path.
+		for _, it := range e.sends {
+			if err = l.enqueueLocked(it); err != nil {
+				break
+			}
+		}
+		e.sends = nil
 	}
 	l.mu.Unlock()
+	if err != nil {
+		return ErrNotConnected
+	}
 	l.pokeWriter()
-	l.maybeConnected()
-	return nil
+	return l.apply(e)
 }
 
-// reasonHistoryFailed ends a chat whose messages cannot be stored.
-const reasonHistoryFailed = "The history cannot be written (is the disk full?), so the chat was stopped"
+// errHistoryFailed ends a chat whose messages cannot be stored: the link
+// ends with EndWeLeft and an Err wrapping it, after a HistoryError.
+var errHistoryFailed = errors.New("session: the history cannot be written")
+
+// role is what the history records of our side of the link.
+func (l *link) role() string {
+	if l.initiator {
+		return "connect"
+	}
+	return "host"
+}
 
 // decline is the front end's no.
 func (l *link) decline() error {
 	l.mu.Lock()
-	if l.state != linkDeciding || l.weAccepted {
-		l.mu.Unlock()
-		return ErrNoRequest
-	}
-	l.acceptTimer.Stop()
-	name := l.partner.Name
-	l.mu.Unlock()
-	l.leave("You declined " + name)
-	return nil
-}
-
-// maybeConnected moves to connected once both sides accepted.
-func (l *link) maybeConnected() {
-	l.mu.Lock()
-	if l.state == linkDeciding && l.weAccepted && l.peerAccepted {
-		l.state = linkConnected
-		l.announce = true
-	}
-	if l.announce {
-		l.announce = false
-		p := *l.partner
-		l.mu.Unlock()
-		l.s.emit(Event{Kind: EventConnected, Addr: l.addr, Partner: &p})
-		l.s.resendQueued(l)
-		return
-	}
-	waiting := l.state == linkDeciding && l.weAccepted && !l.peerAccepted
-	p := *l.partner
-	l.mu.Unlock()
-	if waiting {
-		l.s.emit(Event{Kind: EventWaitingForPartner, Partner: &p})
-	}
-}
-
-// readLoop reads records until the connection ends and returns why.
-func (l *link) readLoop() error {
-	for {
-		_ = l.conn.SetReadDeadline(time.Now().Add(l.s.cfg.PingTimeout))
-		rec, err := l.conn.ReadFrame()
-		if err != nil {
-			return err
-		}
-		pt, err := l.layer.open(rec)
-		if err != nil {
-			return err
-		}
-		m, err := parseMsg(pt)
-		if err != nil {
-			return err
-		}
-		if done, err := l.handle(m, rec); done || err != nil {
-			return err
-		}
-	}
-}
-
-// errBye marks a goodbye from the partner.
-type errBye struct{ reason string }
-
-func (e *errBye) Error() string { return "partner said goodbye: " + e.reason }
-
-// handle acts on one message; done reports a goodbye.
-func (l *link) handle(m *wireMsg, rec []byte) (done bool, err error) {
-	switch m.typ {
-	case msgPing:
-		_ = l.send(writeItem{pt: encodePing(msgPong, m.nonce)})
-	case msgPong:
-	case msgBye:
-		return true, &errBye{reason: m.reason}
-	case msgAccept:
-		l.mu.Lock()
-		if l.state != linkDeciding || l.peerAccepted {
-			l.mu.Unlock()
-			return false, fmt.Errorf("%w: unexpected accept", ErrProtocol)
-		}
-		l.peerAccepted = true
-		l.mu.Unlock()
-		l.maybeConnected()
-	case msgAck:
-		id := hex.EncodeToString(m.id[:])
-		l.mu.Lock()
-		_, ok := l.pending[id]
-		delete(l.pending, id)
-		l.mu.Unlock()
-		if ok {
-			if conv := l.history(); conv != nil {
-				_ = conv.AppendStatus(id, true, "")
-			}
-			l.s.emit(Event{Kind: EventDelivered, ID: id})
-		}
-	case msgText:
-		if !l.isConnected() {
-			return false, fmt.Errorf("%w: a message arrived before both sides accepted", ErrProtocol)
-		}
-		l.receiveText(m, rec)
-	}
-	return false, nil
-}
-
-// receiveText shows a message once and acknowledges it once it is durable.
-func (l *link) receiveText(m *wireMsg, rec []byte) {
-	id := hex.EncodeToString(m.id[:])
-	// ack runs on the history's goroutine once the message is durable, and
-	// must not block. A message that could not be stored is not
-	// acknowledged, and the chat stops: the sender sees it failed.
-	ack := func(err error) {
-		if err != nil {
-			l.s.unsee(l.fingerprint, id)
-			l.end(reasonHistoryFailed, fmt.Errorf("session: the history cannot be written, so the message was not acknowledged: %w", err))
-			return
-		}
-		_ = l.enqueue(writeItem{pt: encodeAck(m.id)})
-	}
-	fresh := l.s.markSeen(l.fingerprint, id)
-	// The ack, or the history write it waits for, is under way before the
-	// front end hears of the message: the event wakes another goroutine,
-	// which must not hold up the partner's round trip.
-	if conv := l.history(); conv != nil {
-		conv.AppendMessage(history.MessageRecord{ID: id, Time: m.time, Text: m.text}, ack)
-	} else if l.conn.Buffered() > 0 || !l.sendNow(writeItem{pt: encodeAck(m.id)}) {
-		// Acknowledged from the reader at once when no other record is
-		// here yet; in a burst the acks go to the writer, which batches.
-		ack(nil)
-	}
-	if fresh {
-		p := l.partnerCopy()
-		l.s.emit(Event{Kind: EventMessage, Partner: &p, Message: &Message{
-			ID: id, From: p.Label(), Text: m.text, Time: m.time, Wire: transport.Frame(rec),
-		}})
-	}
-}
-
-// unsee forgets that id arrived, so that a resend is written again.
-func (s *Session) unsee(partner, id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m := s.seen[partner]; m != nil {
-		m.remove(id)
-	}
-}
-
-// cleanup runs once the reader stops: unacknowledged messages fail, the
-// history records the end, and the front end hears why.
-func (l *link) cleanup(readErr error) Event {
-	var bye *errBye
-	reason, err := ReasonPartnerLeft, readErr
-	l.mu.Lock()
-	ourReason, ourErr := l.endReason, l.endErr
-	l.mu.Unlock()
-	switch {
-	case errors.As(readErr, &bye) && strings.HasPrefix(bye.reason, "busy"):
-		reason, err = "The host is busy in another chat; try again later", nil
-	case errors.As(readErr, &bye):
-		reason, err = ReasonPartnerLeft, nil
-	case ourReason != "":
-		reason, err = ourReason, ourErr
-	case readErr != nil:
-		reason = describe(readErr)
-	}
-	l.end(reason, err)
-	l.mu.Lock()
-	pending := l.pending
-	l.pending = map[string]*outgoing{}
-	if l.acceptTimer != nil {
+	e, err := l.m.decline()
+	if err == nil {
 		l.acceptTimer.Stop()
 	}
 	l.mu.Unlock()
-	conv := l.history()
-	for id, o := range pending {
-		if conv != nil {
-			_ = conv.AppendStatus(id, false, reason)
-		}
-		l.s.fail(o, "Not delivered: "+reason)
+	if err != nil {
+		return err
 	}
-	if conv != nil {
-		if herr := conv.End(reason, l.s.cfg.Now()); herr != nil {
-			l.s.emit(Event{Kind: EventHistoryError, Err: fmt.Errorf("history is not being saved: %w", herr)})
-		}
-	}
-	p := l.partnerCopy()
-	return Event{Kind: EventDisconnected, Addr: l.addr, Partner: &p, Reason: reason, Err: err}
+	return l.apply(e)
 }

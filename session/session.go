@@ -1,6 +1,7 @@
-// Package session is the controller of a SecureChat conversation: it owns
-// the socket, runs the handshake, speaks the chat protocol (text, ack, ping,
-// bye), pins partner keys and writes the history. Front ends give it
+// Package session is the controller of SecureChat's conversations: it owns
+// one optional listener and many links (one per connected contact), runs
+// the handshakes, speaks the chat protocol (text, ack, ping, bye), pins
+// partner keys and writes the history. Front ends give it
 // commands and read its [Event]s; it never imports a UI toolkit.
 package session
 
@@ -13,6 +14,8 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	scrypto "github.com/securechat/securechat/crypto"
@@ -29,24 +32,28 @@ const (
 	maxQueue                = 4096
 )
 
-// Reasons shown to the user. "Partner has disconnected" is the paper's.
-const (
-	ReasonPartnerLeft = "Partner has disconnected"
-	ReasonWeLeft      = "You left the chat"
-)
-
 // Errors front ends tell apart.
 var (
-	// ErrNotConnected: there is no partner to send to right now.
-	ErrNotConnected = errors.New("session: not connected to a partner")
+	// ErrNotConnected: there is no connected link with that contact.
+	ErrNotConnected = errors.New("session: not connected to that contact")
 	// ErrClosed: the controller has been closed.
 	ErrClosed = errors.New("session: closed")
 	// ErrUnknownMessage: Retry was given an id that has not failed.
 	ErrUnknownMessage = errors.New("session: no failed message with that id")
-	// ErrNoRequest: Accept or Decline without a pending partner request.
-	ErrNoRequest = errors.New("session: no partner is waiting to be accepted")
-	// ErrBusy: Dial while a conversation is running.
-	ErrBusy = errors.New("session: already in a conversation")
+	// ErrNoRequest: Accept or Decline without a pending request of that key.
+	ErrNoRequest = errors.New("session: no request of that contact is waiting to be accepted")
+	// ErrAlreadyConnected: DialTarget for a contact that has a connected link.
+	ErrAlreadyConnected = errors.New("session: already connected to that contact")
+	// ErrListening: Listen while a listener runs.
+	ErrListening = errors.New("session: already listening")
+	// ErrNotListening: StopListening without a listener.
+	ErrNotListening = errors.New("session: not listening")
+	// ErrPortInUse: Listen on a port another program holds.
+	ErrPortInUse = errors.New("session: the port is used by another program")
+	// ErrNoLink: Cancel of a link that is not there (any more).
+	ErrNoLink = errors.New("session: no such link")
+	// ErrLinkConnected: Cancel of a connected link; Disconnect ends it.
+	ErrLinkConnected = errors.New("session: the link is connected; disconnect instead")
 )
 
 // Store is what the controller needs of the profile vault: contacts keyed
@@ -64,16 +71,18 @@ type Store interface {
 
 // Config sets up a controller. It is not modified.
 type Config struct {
-	Identity *scrypto.Identity // required unless Plaintext
+	Identity *scrypto.Identity // required unless Greeting
 	Name     string            // our display name
 	Store    Store             // nil: no contacts, nothing saved
 	// OnlyContacts: as a host, admit only contacts and invitees; anyone
 	// else is refused before we reveal our identity.
 	OnlyContacts bool
-	// Plaintext runs the paper's unencrypted demonstration protocol: no
-	// handshake, no encryption, no history. It cannot talk to a secure peer.
-	Plaintext bool
-	Random    io.Reader // nil: crypto/rand
+	// Greeting, when set, stands in for the secure handshake on every
+	// link: the terminal's unencrypted demonstration. There are then no
+	// keys, no contacts and no history; a partner's contact id is "addr "
+	// and its address.
+	Greeting Greeting
+	Random   io.Reader // nil: crypto/rand
 
 	// answerAnyInvite makes a host skip the invite check, as an attacker
 	// who answers at an invite's address would (tests only).
@@ -106,32 +115,44 @@ func (c *Config) withDefaults() Config {
 	if out.Now == nil {
 		out.Now = time.Now
 	}
-	if out.Name == "" && out.Plaintext {
-		out.Name = "plaintext"
-	}
 	return out
 }
 
-// Session is a controller: a host listening for partners one at a time, or
-// the connecting side. It implements [Controller].
+// Limits on a host's connections.
+const (
+	// MaxHandshakesPerSource bounds the handshakes in progress from one
+	// source address.
+	MaxHandshakesPerSource = 4
+	// MaxHandshakes bounds the handshakes in progress in all.
+	MaxHandshakes = 32
+	// MaxRequests bounds the incoming requests of new or changed keys
+	// waiting for the user; more are turned away "busy".
+	MaxRequests = 8
+)
+
+// Session is a controller: one optional listener and many links, at most
+// one connected link per contact. It implements [Controller].
 type Session struct {
-	cfg    Config
-	host   bool
-	events chan Event
-	quit   chan struct{}
-	wg     sync.WaitGroup
-	ln     *transport.Listener
+	cfg          Config
+	onlyContacts atomic.Bool
+	events       chan Event
+	quit         chan struct{}
+	wg           sync.WaitGroup
 
 	emitMu   sync.Mutex // serialises emit with closing the channel
 	finished bool
 
-	mu     sync.Mutex
-	closed bool
-	link   *link // the conversation: a dialed link, or a host's link once its handshake is done
-	// pending are a host's connections still in the handshake. They do not
-	// hold the conversation's place: a flood of half-open connections
-	// cannot keep a partner out. They are bounded per source address and
-	// in total.
+	mu       sync.Mutex
+	closed   bool
+	ln       *transport.Listener
+	lnDone   chan struct{} // closed when the accept loop of ln has stopped
+	nextLink LinkID
+	links    map[LinkID]*link // every link not yet cleaned up
+	// byContact is the authenticated link of each key: deciding or connected.
+	byContact map[string]*link
+	// pending are incoming connections still in the handshake. They hold
+	// no chat's place: a flood of half-open connections cannot keep a
+	// partner out. They are bounded per source address and in total.
 	pending     map[*link]string // -> source address (host part)
 	pendingFrom map[string]int
 	failed      map[string]*outgoing
@@ -144,13 +165,14 @@ type outgoing struct {
 	id      [IDSize]byte
 	text    string
 	time    time.Time
-	partner string // fingerprint of the partner it was for ("" before any)
+	partner string // fingerprint of the contact it is for
 	queued  bool   // Retry asked for it while disconnected
 }
 
-func newSession(cfg Config, host bool) (*Session, error) {
+// New makes a controller with no listener and no link.
+func New(cfg Config) (*Session, error) {
 	c := cfg.withDefaults()
-	if !c.Plaintext {
+	if c.Greeting == nil {
 		if c.Identity == nil {
 			return nil, errors.New("session: an identity is required")
 		}
@@ -158,59 +180,54 @@ func newSession(cfg Config, host bool) (*Session, error) {
 			return nil, fmt.Errorf("session: %w", err)
 		}
 	}
-	return &Session{
-		cfg:     c,
-		host:    host,
-		events:  make(chan Event, 1024),
-		quit:    make(chan struct{}),
-		failed:  map[string]*outgoing{},
-		pending: map[*link]string{}, pendingFrom: map[string]int{},
+	s := &Session{
+		cfg:       c,
+		events:    make(chan Event, 1024),
+		quit:      make(chan struct{}),
+		links:     map[LinkID]*link{},
+		byContact: map[string]*link{},
+		failed:    map[string]*outgoing{},
+		pending:   map[*link]string{}, pendingFrom: map[string]int{},
 		seen: map[string]*seenSet{},
-	}, nil
+	}
+	s.onlyContacts.Store(c.OnlyContacts)
+	return s, nil
 }
 
-// Host listens on listenAddr (":9999", "0.0.0.0:9999", "[::]:9999", a bare
-// port) and serves one partner at a time until Close. A caller who arrives
-// while a conversation runs is told "busy".
+// Host is [New] and [Session.Listen] on listenAddr (":9999",
+// "0.0.0.0:9999", "[::]:9999", a bare port).
 func Host(cfg Config, listenAddr string) (*Session, error) {
-	s, err := newSession(cfg, true)
+	s, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := transport.Listen(listenAddr)
-	if err != nil {
-		return nil, fmt.Errorf("session: %w", err)
+	if err := s.Listen(listenAddr); err != nil {
+		_ = s.Close()
+		return nil, err
 	}
-	s.ln = ln
-	port := 0
-	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
-		port = ta.Port
-	}
-	s.emit(Event{Kind: EventListening, Addr: ln.Addr().String(), Addrs: transport.LocalAddrs(port)})
-	s.wg.Add(1)
-	go s.acceptLoop()
 	return s, nil
 }
 
 // Connect dials addr ("host", "host:port"; the port defaults to 9999) in the
-// background. After a disconnect, [Session.Dial] connects again.
+// background: [ConnectTarget] with that one address.
 func Connect(cfg Config, addr string) (*Session, error) {
 	return ConnectTarget(cfg, Target{Addrs: []string{addr}})
 }
 
-// ConnectTarget dials a contact or an invite's inviter in the background.
+// ConnectTarget is [New] and [Session.DialTarget] of t.
 func ConnectTarget(cfg Config, t Target) (*Session, error) {
-	s, err := newSession(cfg, false)
+	s, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.DialTarget(t); err != nil {
+	if _, err := s.DialTarget(t); err != nil {
+		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Events delivers the controller's news until EventClosed; the channel is
+// Events delivers the controller's news until [Closed]; the channel is
 // then closed.
 func (s *Session) Events() <-chan Event { return s.events }
 
@@ -237,7 +254,7 @@ func (s *Session) emit(e Event) {
 // without calling mk. mk runs with the emit lock held, so that the room it
 // found is still there; it must be quick, and may return nil to emit
 // nothing.
-func (s *Session) emitNow(mk func() *Event) bool {
+func (s *Session) emitNow(mk func() Event) bool {
 	if !s.emitMu.TryLock() {
 		return false
 	}
@@ -246,29 +263,87 @@ func (s *Session) emitNow(mk func() *Event) bool {
 		return false
 	}
 	if e := mk(); e != nil && !s.finished {
-		s.events <- *e
+		s.events <- e
 	}
 	return true
 }
 
-func (s *Session) role() string {
-	if s.host {
-		return "host"
+// Listen starts accepting partners on addr. Chats in progress go on.
+func (s *Session) Listen(addr string) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
 	}
-	return "connect"
+	if s.ln != nil {
+		s.mu.Unlock()
+		return ErrListening
+	}
+	ln, err := transport.Listen(addr)
+	if err != nil {
+		s.mu.Unlock()
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w: %w", ErrPortInUse, err)
+		}
+		return fmt.Errorf("session: %w", err)
+	}
+	s.ln = ln
+	done, ready := make(chan struct{}), make(chan struct{})
+	s.lnDone = done
+	s.wg.Add(1)
+	go s.acceptLoop(ln, ready, done)
+	s.mu.Unlock()
+	port := 0
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+		port = ta.Port
+	}
+	// The accept loop starts once the Listening event is out: it comes
+	// before anything the listener brings.
+	s.emit(Listening{Addr: ln.Addr().String(), Addrs: transport.LocalAddrs(port)})
+	close(ready)
+	return nil
 }
 
-func (s *Session) acceptLoop() {
+// StopListening closes the listener; links go on. [ListenStopped] follows.
+func (s *Session) StopListening() error {
+	s.mu.Lock()
+	ln, done := s.ln, s.lnDone
+	s.ln, s.lnDone = nil, nil
+	closed := s.closed
+	s.mu.Unlock()
+	if ln == nil {
+		if closed {
+			return ErrClosed
+		}
+		return ErrNotListening
+	}
+	_ = ln.Close()
+	<-done
+	s.emit(ListenStopped{})
+	return nil
+}
+
+// SetOnlyContacts changes admission at run time: when on, a host admits
+// only contacts and invitees, and refuses anyone else before revealing
+// its identity.
+func (s *Session) SetOnlyContacts(on bool) { s.onlyContacts.Store(on) }
+
+func (s *Session) acceptLoop(ln *transport.Listener, ready <-chan struct{}, done chan struct{}) {
 	defer s.wg.Done()
+	defer close(done)
+	<-ready
 	for {
-		conn, err := s.ln.Accept()
+		conn, err := ln.Accept()
 		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
 			select {
 			case <-s.quit:
 				return
 			default:
 			}
-			s.emit(Event{Kind: EventError, Err: fmt.Errorf("session: failed to accept a connection: %w", err)})
+			s.emit(Problem{Err: fmt.Errorf("session: failed to accept a connection: %w", err)})
 			select {
 			case <-time.After(200 * time.Millisecond):
 			case <-s.quit:
@@ -277,21 +352,15 @@ func (s *Session) acceptLoop() {
 			continue
 		}
 		s.mu.Lock()
-		if s.closed || s.link != nil {
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go s.turnAway(conn)
-			continue
-		}
 		src := sourceHost(conn.RemoteAddr())
-		if s.pendingFrom[src] >= MaxHandshakesPerSource || len(s.pending) >= MaxHandshakes {
+		if s.closed || s.pendingFrom[src] >= MaxHandshakesPerSource || len(s.pending) >= MaxHandshakes {
 			// Too many half-open connections: drop this one at once,
 			// without spending a handshake on it.
 			s.mu.Unlock()
 			_ = conn.Close()
 			continue
 		}
-		l := s.newLink(conn, conn.RemoteAddr(), false)
+		l := s.newLinkLocked(conn, conn.RemoteAddr(), false)
 		s.pending[l] = src
 		s.pendingFrom[src]++
 		s.mu.Unlock()
@@ -300,54 +369,40 @@ func (s *Session) acceptLoop() {
 	}
 }
 
-// turnAway tells a second caller that we are busy, without disturbing the
-// conversation in progress.
-func (s *Session) turnAway(conn *transport.Conn) {
-	defer s.wg.Done()
-	defer conn.Close()
-	conn.WriteTimeout = 2 * time.Second
-	reason := "busy: the host is already in a chat; try again later"
-	_ = conn.WriteFrame(scrypto.MarshalAlert(scrypto.Alert{Code: scrypto.AlertBusy, Reason: reason}))
-	_ = conn.CloseWrite()
-	s.emit(Event{Kind: EventTurnedAway, Addr: conn.RemoteAddr(), Reason: "busy"})
-	// Give the caller a moment to read the alert before the reset.
-	_ = conn.SetReadDeadline(time.Now().Add(time.Second))
-	_, _ = conn.ReadFrame()
-}
-
-// Dial connects to addr; only for the connecting side, and only while no
-// conversation runs. A contact reached at addr before must answer with its
-// key.
-func (s *Session) Dial(addr string) error {
+// Dial connects to addr: [Session.DialTarget] with that one address. A
+// contact reached at addr before must answer with its key.
+func (s *Session) Dial(addr string) (LinkID, error) {
 	return s.DialTarget(Target{Addrs: []string{addr}})
 }
 
-// DialTarget connects to t: its addresses in order, expecting the key of
-// its contact or invite.
-func (s *Session) DialTarget(t Target) error {
-	if s.host {
-		return errors.New("session: a host does not dial")
-	}
+// DialTarget connects to t in the background: its addresses in order,
+// expecting the key of its contact or invite. It returns the new link.
+func (s *Session) DialTarget(t Target) (LinkID, error) {
 	addrs, err := normalizeAll(t.Addrs)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	t.Addrs = addrs
 	exp, err := s.expect(t)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return 0, ErrClosed
 	}
-	if s.link != nil {
-		return ErrBusy
+	if t.Contact != "" {
+		if old := s.byContact[t.Contact]; old != nil && old.isConnected() {
+			return 0, ErrAlreadyConnected
+		}
 	}
-	l := s.newLink(nil, addrs[0], true)
+	l := s.newLinkLocked(nil, addrs[0], true)
 	l.expect = exp
-	s.link = l
+	l.contact = t.Contact
+	if l.contact == "" {
+		l.contact = t.InviteKey
+	}
 	s.wg.Add(1)
 	go l.run(func(ctx context.Context) (*transport.Conn, error) {
 		var last error
@@ -368,6 +423,34 @@ func (s *Session) DialTarget(t Target) error {
 		}
 		return nil, last
 	})
+	return l.id, nil
+}
+
+// Cancel drops a link that is not connected yet: a dial, a handshake, or
+// a request. [Ended] with [EndCancelled] follows.
+func (s *Session) Cancel(id LinkID) error {
+	s.mu.Lock()
+	l := s.links[id]
+	s.mu.Unlock()
+	if l == nil {
+		return ErrNoLink
+	}
+	l.mu.Lock()
+	state := l.m.state
+	l.mu.Unlock()
+	switch state {
+	case linkConnected:
+		return ErrLinkConnected
+	case linkDeciding:
+		l.mu.Lock()
+		if l.acceptTimer != nil {
+			l.acceptTimer.Stop()
+		}
+		l.mu.Unlock()
+		l.leave(EndCancelled)
+	default:
+		l.end(EndCancelled, nil)
+	}
 	return nil
 }
 
@@ -380,15 +463,20 @@ func (s *Session) newID() ([IDSize]byte, error) {
 	return id, nil
 }
 
-// Send queues text for the partner and returns the message id. The
-// EventMessage for it follows once it is on the wire.
-func (s *Session) Send(text string) (string, error) {
+// linkOf returns the authenticated link of contact, or nil.
+func (s *Session) linkOf(contact string) *link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byContact[contact]
+}
+
+// Send queues text for contact and returns the message id. The
+// [MessageEvent] for it follows once it is on the wire.
+func (s *Session) Send(contact, text string) (string, error) {
 	if err := checkText(text); err != nil {
 		return "", err
 	}
-	s.mu.Lock()
-	l := s.link
-	s.mu.Unlock()
+	l := s.linkOf(contact)
 	if l == nil || !l.isConnected() {
 		return "", ErrNotConnected
 	}
@@ -403,8 +491,8 @@ func (s *Session) Send(text string) (string, error) {
 	return hex.EncodeToString(id[:]), nil
 }
 
-// Retry sends a failed message again with the same id, on the current
-// connection, or on the next one with the same partner.
+// Retry sends a failed message again with the same id, on the contact's
+// connected link, or on its next one.
 func (s *Session) Retry(id string) error {
 	s.mu.Lock()
 	o, ok := s.failed[id]
@@ -412,15 +500,11 @@ func (s *Session) Retry(id string) error {
 		s.mu.Unlock()
 		return ErrUnknownMessage
 	}
-	l := s.link
+	l := s.byContact[o.partner]
 	if l == nil || !l.isConnected() {
 		o.queued = true
 		s.mu.Unlock()
 		return nil
-	}
-	if o.partner != "" && o.partner != l.fingerprint {
-		s.mu.Unlock()
-		return errors.New("session: that message was for another partner")
 	}
 	delete(s.failed, id)
 	s.mu.Unlock()
@@ -432,7 +516,7 @@ func (s *Session) resendQueued(l *link) {
 	s.mu.Lock()
 	var todo []*outgoing
 	for id, o := range s.failed {
-		if o.queued && (o.partner == "" || o.partner == l.fingerprint) {
+		if o.queued && o.partner == l.fingerprint {
 			todo = append(todo, o)
 			delete(s.failed, id)
 		}
@@ -441,18 +525,18 @@ func (s *Session) resendQueued(l *link) {
 	for _, o := range todo {
 		o.queued = false
 		if err := l.sendText(o, false); err != nil {
-			s.fail(o, err.Error())
+			s.fail(o, EndNetwork, err)
 		}
 	}
 }
 
 // fail reports a message as not delivered and keeps it for Retry.
-func (s *Session) fail(o *outgoing, reason string) {
+func (s *Session) fail(o *outgoing, reason EndReason, err error) {
 	id := hex.EncodeToString(o.id[:])
 	s.mu.Lock()
 	s.failed[id] = o
 	s.mu.Unlock()
-	s.emit(Event{Kind: EventFailed, ID: id, Reason: reason})
+	s.emit(Failed{Contact: o.partner, ID: id, Reason: reason, Err: err})
 }
 
 // markSeen records a received id and reports whether it was new.
@@ -474,66 +558,67 @@ func (s *Session) nextNonce() uint64 {
 	return s.nonce
 }
 
-func (s *Session) current() *link {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.link
-}
-
-// Accept lets the pending partner in.
-func (s *Session) Accept() error {
-	l := s.current()
+// Accept lets the pending request of contact's key in.
+func (s *Session) Accept(contact string) error {
+	l := s.linkOf(contact)
 	if l == nil {
 		return ErrNoRequest
 	}
 	return l.accept()
 }
 
-// Decline turns the pending partner away.
-func (s *Session) Decline() error {
-	l := s.current()
+// Decline turns the pending request of contact's key away.
+func (s *Session) Decline(contact string) error {
+	l := s.linkOf(contact)
 	if l == nil {
 		return ErrNoRequest
 	}
 	return l.decline()
 }
 
-// MarkVerified records that the user compared safety numbers with the
-// current partner.
-func (s *Session) MarkVerified() error {
-	l := s.current()
-	if l == nil || !l.hasPartner() {
+// MarkVerified records that the user compared safety numbers with
+// contact: connected, waiting for a decision, or a known contact.
+func (s *Session) MarkVerified(contact string) error {
+	st := s.cfg.Store
+	l := s.linkOf(contact)
+	var c history.Contact
+	known := false
+	if st != nil {
+		c, known = st.Contact(contact)
+	}
+	if (l == nil || !l.hasPartner()) && !known {
 		return ErrNotConnected
 	}
-	st := s.cfg.Store
 	if st == nil {
 		return errors.New("session: no profile to remember the verification in")
 	}
-	p := l.partnerCopy()
-	c, ok := st.Contact(p.Fingerprint)
-	if !ok {
+	if !known {
+		p := l.partnerCopy()
 		c = history.Contact{ID: p.Fingerprint, Key: l.peerKey, Name: p.Name, TheirName: p.Name, FirstSeen: s.cfg.Now(), LastSeen: s.cfg.Now()}
 	}
 	c.Verified = true
 	if err := st.SaveContact(c); err != nil && !errors.Is(err, history.ErrNotDurable) {
 		return fmt.Errorf("session: failed to save verification: %w", err)
 	}
-	l.setTrust(TrustVerified)
+	if l != nil {
+		l.setTrust(TrustVerified)
+	}
 	return nil
 }
 
-// Disconnect says goodbye to the current partner. A host keeps listening.
-func (s *Session) Disconnect() error {
-	l := s.current()
+// Disconnect says goodbye to contact's link. Other links and the
+// listener go on.
+func (s *Session) Disconnect(contact string) error {
+	l := s.linkOf(contact)
 	if l == nil {
 		return ErrNotConnected
 	}
-	l.leave(ReasonWeLeft)
+	l.leave(EndWeLeft)
 	return nil
 }
 
-// Close says goodbye to any partner, stops listening, waits for every
-// goroutine of the controller to end, and emits EventClosed.
+// Close says goodbye to every partner, stops listening, waits for every
+// goroutine of the controller to end, and emits [Closed].
 func (s *Session) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -541,46 +626,42 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	l := s.link
-	pending := make([]*link, 0, len(s.pending))
-	for p := range s.pending {
-		pending = append(pending, p)
+	all := make([]*link, 0, len(s.links))
+	for _, l := range s.links {
+		all = append(all, l)
 	}
+	ln, lnDone := s.ln, s.lnDone
+	s.ln, s.lnDone = nil, nil
 	s.mu.Unlock()
-	for _, p := range pending {
-		p.abort()
+	if ln != nil {
+		_ = ln.Close()
+		<-lnDone
+		s.emit(ListenStopped{})
 	}
-	if l != nil {
-		l.leave(ReasonWeLeft)
+	for _, l := range all {
+		l.leave(EndWeLeft)
+	}
+	deadline := time.After(3 * time.Second)
+wait:
+	for _, l := range all {
 		select {
 		case <-l.finished:
-		case <-time.After(3 * time.Second):
+		case <-deadline:
+			break wait
 		}
 	}
 	close(s.quit)
-	if s.ln != nil {
-		_ = s.ln.Close()
-	}
-	if l != nil {
+	for _, l := range all {
 		l.abort()
 	}
 	s.wg.Wait()
-	s.emit(Event{Kind: EventClosed})
+	s.emit(Closed{})
 	s.emitMu.Lock()
 	s.finished = true
 	close(s.events)
 	s.emitMu.Unlock()
 	return nil
 }
-
-// Limits on a host's connections still in the handshake.
-const (
-	// MaxHandshakesPerSource bounds the handshakes in progress from one
-	// source address.
-	MaxHandshakesPerSource = 4
-	// MaxHandshakes bounds the handshakes in progress in all.
-	MaxHandshakes = 32
-)
 
 // sourceHost is the host part of a remote address, which the per-source
 // limit counts.
@@ -591,10 +672,11 @@ func sourceHost(addr string) string {
 	return addr
 }
 
-// handshakeDone releases a host's handshake slot and, when ok, gives the
-// link the conversation's place if it is free. It reports whether the
-// link may go on.
-func (s *Session) handshakeDone(l *link, ok bool) bool {
+// handshakeDone releases an incoming link's handshake slot. With ok, the
+// authenticated link takes its key's place: a link of the same key that
+// was there is returned as replaced, to be ended. busy reports that the
+// link must be turned away: too many requests wait for the user.
+func (s *Session) handshakeDone(l *link, ok bool) (replaced *link, busy, goOn bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if src, was := s.pending[l]; was {
@@ -603,18 +685,34 @@ func (s *Session) handshakeDone(l *link, ok bool) bool {
 			delete(s.pendingFrom, src)
 		}
 	}
-	if !ok || s.closed || (s.link != nil && s.link != l) {
-		return false
+	if !ok || s.closed {
+		return nil, false, false
 	}
-	s.link = l
-	return true
+	old := s.byContact[l.fingerprint]
+	if !l.initiator && old == nil && l.needsUser() {
+		n := 0
+		for _, o := range s.byContact {
+			if !o.initiator && o.waitingForUser() {
+				n++
+			}
+		}
+		if n >= MaxRequests {
+			return nil, true, false
+		}
+	}
+	s.byContact[l.fingerprint] = l
+	if old == l {
+		old = nil
+	}
+	return old, false, true
 }
 
-// linkEnded clears the current link once its reader has stopped.
+// linkEnded forgets a link once its reader has stopped.
 func (s *Session) linkEnded(l *link) {
 	s.mu.Lock()
-	if s.link == l {
-		s.link = nil
+	delete(s.links, l.id)
+	if l.fingerprint != "" && s.byContact[l.fingerprint] == l {
+		delete(s.byContact, l.fingerprint)
 	}
 	s.mu.Unlock()
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securechat/securechat/internal/testkeys"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -14,33 +15,33 @@ func TestSession_ChatsBothWaysWithDeliveryAndHistory(t *testing.T) {
 	hs, cs := newMemStore(), newMemStore()
 	host, conn := startChat(t, "bob", "alice", hs, cs, nil)
 
-	c := conn.waitFor(EventConnected, nil).Partner
-	h := host.waitFor(EventConnected, nil).Partner
+	c := waitFor[Connected](conn, nil).Partner
+	h := waitFor[Connected](host, nil).Partner
 	assert.Equal(t, "bob", c.Name)
 	assert.Equal(t, "alice", h.Name)
 	assert.Equal(t, c.SafetyNumber, h.SafetyNumber, "both sides must see the same safety number")
 	assert.Equal(t, TrustNew, c.Trust, "a key seen for the first time is new")
 	assert.Equal(t, TrustNew, h.Trust)
 
-	id, err := conn.s.Send("hello bob")
+	id, err := conn.send("hello bob")
 	require.NoError(t, err)
-	sent := conn.waitFor(EventMessage, func(e Event) bool { return e.Message.Outgoing }).Message
+	sent := waitFor(conn, func(e MessageEvent) bool { return e.Message.Outgoing }).Message
 	assert.Equal(t, id, sent.ID)
-	got := host.waitFor(EventMessage, nil).Message
+	got := waitFor[MessageEvent](host, nil).Message
 	assert.Equal(t, "hello bob", got.Text)
 	assert.Equal(t, "alice", got.From)
 	assert.False(t, got.Outgoing)
-	conn.waitFor(EventDelivered, func(e Event) bool { return e.ID == id })
+	waitFor(conn, func(e Delivered) bool { return e.ID == id })
 
 	// The wire bytes both sides report are the same sealed record, and the
 	// text is not in them.
 	assert.Equal(t, sent.Wire, got.Wire)
 	assert.False(t, bytes.Contains(got.Wire, []byte("hello bob")))
 
-	id2, err := host.s.Send("hi alice")
+	id2, err := host.send("hi alice")
 	require.NoError(t, err)
-	assert.Equal(t, "hi alice", conn.waitFor(EventMessage, func(e Event) bool { return !e.Message.Outgoing }).Message.Text)
-	host.waitFor(EventDelivered, func(e Event) bool { return e.ID == id2 })
+	assert.Equal(t, "hi alice", waitFor(conn, func(e MessageEvent) bool { return !e.Message.Outgoing }).Message.Text)
+	waitFor(host, func(e Delivered) bool { return e.ID == id2 })
 
 	// Each side's history holds both messages, with the right directions.
 	require.Len(t, hs.conversations(), 1)
@@ -50,9 +51,9 @@ func TestSession_ChatsBothWaysWithDeliveryAndHistory(t *testing.T) {
 	assert.Equal(t, "connect", cs.conversations()[0].meta.Role)
 	require.Eventually(t, func() bool { return len(hs.conversations()[0].messages()) == 2 }, 5*time.Second, 10*time.Millisecond)
 
-	require.NoError(t, conn.s.Disconnect())
-	host.waitFor(EventDisconnected, func(e Event) bool { return e.Reason == ReasonPartnerLeft })
-	conn.waitFor(EventDisconnected, func(e Event) bool { return e.Reason == ReasonWeLeft })
+	require.NoError(t, conn.disconnect())
+	waitFor(host, func(e Ended) bool { return e.Reason == EndPartnerLeft && e.Connected })
+	waitFor(conn, func(e Ended) bool { return e.Reason == EndWeLeft && e.Connected })
 }
 
 func TestSession_SendRulesAreEnforced(t *testing.T) {
@@ -63,19 +64,19 @@ func TestSession_SendRulesAreEnforced(t *testing.T) {
 		strings.Repeat("x", MaxMessageBytes+1): ErrTooLong,
 		"\xff\xfe":                             ErrInvalidText,
 	} {
-		_, err := conn.s.Send(text)
+		_, err := conn.send(text)
 		assert.ErrorIs(t, err, want)
 	}
-	_, err := conn.s.Send(strings.Repeat("é", MaxMessageBytes/2))
+	_, err := conn.send(strings.Repeat("é", MaxMessageBytes/2))
 	require.NoError(t, err, "a body of exactly 64 KiB is allowed")
-	host.waitFor(EventMessage, nil)
+	waitFor[MessageEvent](host, nil)
 }
 
 func TestSession_NotConnectedRefusesToSend(t *testing.T) {
 	h, err := Host(testConfig("bob", nil), "127.0.0.1:0")
 	require.NoError(t, err)
 	watch(t, h, nil, true)
-	_, err = h.Send("anyone?")
+	_, err = h.Send(testkeys.Identity("alice").Public().Fingerprint(), "anyone?")
 	require.ErrorIs(t, err, ErrNotConnected)
 }
 
@@ -90,20 +91,22 @@ func TestSession_MessageSentTheMomentThePartnerIsConnectedArrives(t *testing.T) 
 	c, err := Connect(testConfig("alice", slow), hostAddr(t, host))
 	require.NoError(t, err)
 	conn := watch(t, c, slow, true)
-	host.waitFor(EventConnected, nil)
-	_, err = h.Send("welcome")
+	waitFor[Connected](host, nil)
+	_, err = host.send("welcome")
 	require.NoError(t, err)
-	assert.Equal(t, "welcome", conn.waitFor(EventMessage, nil).Message.Text)
-	assert.Empty(t, conn.events(EventDisconnected))
+	assert.Equal(t, "welcome", waitFor[MessageEvent](conn, nil).Message.Text)
+	assert.Empty(t, eventsOf[Ended](conn))
 }
 
 func TestSession_HistoryCallbacksNeverBlockOnAFullEventChannel(t *testing.T) {
 	// Nobody reads the events: the channel is full. The history's durable
 	// callbacks run on its one goroutine and must still return at once.
-	s, err := newSession(testConfig("bob", nil), true)
+	s, err := New(testConfig("bob", nil))
 	require.NoError(t, err)
 	s.events = make(chan Event) // full: no reader, no room
-	l := s.newLink(nil, "192.0.2.1:9999", false)
+	s.mu.Lock()
+	l := s.newLinkLocked(nil, "192.0.2.1:9999", false)
+	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		l.historyFailed(errDiskFull)
@@ -116,5 +119,6 @@ func TestSession_HistoryCallbacksNeverBlockOnAFullEventChannel(t *testing.T) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	assert.Equal(t, reasonHistoryFailed, l.endReason, "the chat is stopped instead")
+	assert.Equal(t, EndWeLeft, l.endReason, "the chat is stopped instead")
+	assert.ErrorIs(t, l.endErr, errHistoryFailed)
 }

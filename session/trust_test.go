@@ -64,16 +64,21 @@ func TestTrust_DialingBobReachesNoImpostorSilently(t *testing.T) {
 				c, err := ConnectTarget(testConfig("alice", st), target)
 				require.NoError(t, err)
 				alice := watch(t, c, st, true)
-				e := alice.waitFor(0, func(e Event) bool {
-					return e.Kind == EventPartnerRequest || e.Kind == EventDisconnected
+				e := alice.waitAny(func(e Event) bool {
+					switch e.(type) {
+					case Request, Ended:
+						return true
+					}
+					return false
 				})
 				if invisible[name] {
-					require.Equal(t, EventDisconnected, e.Kind, "%s: a name with invisible characters is refused in the handshake", how)
-					assert.ErrorIs(t, e.Err, scrypto.ErrMalformed)
+					require.IsType(t, Ended{}, e, "%s: a name with invisible characters is refused in the handshake", how)
+					assert.ErrorIs(t, e.(Ended).Err, scrypto.ErrMalformed)
 				} else {
-					require.Equal(t, EventPartnerRequest, e.Kind)
-					assert.Equal(t, TrustChanged, e.Partner.Trust, "%s: another key answering for Bob is a changed key", how)
-					assert.Equal(t, "Bob", e.Partner.Expected)
+					require.IsType(t, Request{}, e)
+					p := e.(Request).Partner
+					assert.Equal(t, TrustChanged, p.Trust, "%s: another key answering for Bob is a changed key", how)
+					assert.Equal(t, "Bob", p.Expected)
 				}
 				_ = c.Close()
 			}
@@ -93,16 +98,23 @@ func TestTrust_HostFlagsAKeyUsingAContactsName(t *testing.T) {
 			c, err := Connect(cfg, hostAddr(t, host))
 			require.NoError(t, err)
 			watch(t, c, nil, true)
-			e := host.waitFor(0, func(e Event) bool { return e.Kind == EventPartnerRequest || e.Kind == EventError })
+			e := host.waitAny(func(e Event) bool {
+				switch e.(type) {
+				case Request, Ended:
+					return true
+				}
+				return false
+			})
 			if invisible[name] {
-				require.Equal(t, EventError, e.Kind, "a name with invisible characters is refused")
-				assert.ErrorIs(t, e.Err, scrypto.ErrMalformed)
+				require.IsType(t, Ended{}, e, "a name with invisible characters is refused")
+				assert.ErrorIs(t, e.(Ended).Err, scrypto.ErrMalformed)
 			} else {
-				require.Equal(t, EventPartnerRequest, e.Kind)
-				assert.Equal(t, TrustNew, e.Partner.Trust)
-				assert.Equal(t, "Bob", e.Partner.LooksLike, "the request is flagged as looking like Bob")
+				require.IsType(t, Request{}, e)
+				p := e.(Request).Partner
+				assert.Equal(t, TrustNew, p.Trust)
+				assert.Equal(t, "Bob", p.LooksLike, "the request is flagged as looking like Bob")
 			}
-			assert.Empty(t, host.events(EventConnected), "nothing connects without the user")
+			assert.Empty(t, eventsOf[Connected](host), "nothing connects without the user")
 		})
 	}
 }
@@ -117,12 +129,12 @@ func TestTrust_AnHonestNewPersonGetsAPlainRequest(t *testing.T) {
 	c, err := Connect(carolCfg, hostAddr(t, host))
 	require.NoError(t, err)
 	watch(t, c, nil, true)
-	p := host.waitFor(EventPartnerRequest, nil).Partner
+	p := waitFor[Request](host, nil).Partner
 	assert.Equal(t, TrustNew, p.Trust)
 	assert.Empty(t, p.LooksLike)
 	assert.Empty(t, p.ContactName)
-	require.NoError(t, h.Accept())
-	host.waitFor(EventConnected, nil)
+	require.NoError(t, h.Accept(p.Fingerprint))
+	waitFor[Connected](host, nil)
 	carol, ok := st.Contact(testkeys.Identity("mallory").Public().Fingerprint())
 	require.True(t, ok, "once accepted, the key is a contact")
 	assert.Equal(t, "carol", carol.Name)
@@ -132,9 +144,9 @@ func TestTrust_AContactIsKnownByKeyWhateverNameItSends(t *testing.T) {
 	hs, cs := newMemStore(), newMemStore()
 	host, conn := startChat(t, "bob", "alice", hs, cs, nil)
 	addr := hostAddr(t, host)
-	require.NoError(t, conn.s.Disconnect())
-	host.waitFor(EventDisconnected, nil)
-	conn.waitFor(EventDisconnected, nil)
+	require.NoError(t, conn.disconnect())
+	waitFor[Ended](host, nil)
+	waitFor[Ended](conn, nil)
 	// alice renames bob; bob reconnects under another name.
 	bob, ok := cs.contactNamed("bob")
 	require.True(t, ok)
@@ -144,12 +156,12 @@ func TestTrust_AContactIsKnownByKeyWhateverNameItSends(t *testing.T) {
 	c2, err := Connect(testConfig("alice", cs), addr)
 	require.NoError(t, err)
 	p2 := watch(t, c2, cs, true)
-	e := p2.waitFor(EventConnected, nil)
+	e := waitFor[Connected](p2, nil)
 	assert.Equal(t, TrustKnown, e.Partner.Trust)
 	assert.Equal(t, "Bob from work", e.Partner.ContactName)
 	assert.Equal(t, bob.ID, e.Partner.Fingerprint, "the contact id is stable")
-	assert.Equal(t, TrustKnown, host.waitFor(EventConnected, func(e Event) bool { return e.Partner.Trust == TrustKnown }).Partner.Trust)
-	require.NoError(t, c2.MarkVerified())
+	assert.Equal(t, TrustKnown, waitFor(host, func(e Connected) bool { return e.Partner.Trust == TrustKnown }).Partner.Trust)
+	require.NoError(t, c2.MarkVerified(bob.ID))
 	got, _ := cs.Contact(bob.ID)
 	assert.True(t, got.Verified)
 }
@@ -168,18 +180,18 @@ func TestTrust_OnlyContactsRefusesAStrangerBeforeRevealingItself(t *testing.T) {
 	c, err := Connect(carolCfg, addr)
 	require.NoError(t, err)
 	carol := watch(t, c, nil, true)
-	e := carol.waitFor(EventDisconnected, nil)
+	e := waitFor[Ended](carol, nil)
 	assert.ErrorIs(t, e.Err, ErrNotAdmitted)
-	assert.Empty(t, carol.events(EventPartnerRequest), "carol never learns who the host is")
+	assert.Empty(t, eventsOf[Request](carol), "carol never learns who the host is")
 	// The host is free for bob once it has reported the refusal: carol may
 	// read the alert before the host's link is gone, and bob would be
 	// told "busy".
-	host.waitFor(EventError, func(e Event) bool { return errors.Is(e.Err, ErrNotAdmitted) })
+	waitFor(host, func(e Ended) bool { return errors.Is(e.Err, ErrNotAdmitted) })
 
 	c2, err := Connect(testConfig("bob", nil), addr)
 	require.NoError(t, err)
 	bob := watch(t, c2, nil, true)
-	bob.waitFor(EventConnected, nil)
+	waitFor[Connected](bob, nil)
 }
 
 // inviting returns a host store holding one invite of bob's, and the
@@ -206,15 +218,15 @@ func TestInvite_AdmitsTheInviteeWithoutAskingOnBothSides(t *testing.T) {
 	c, err := ConnectTarget(testConfig("alice", cs), target(addr))
 	require.NoError(t, err)
 	conn := watch(t, c, cs, false)
-	hr := host.waitFor(EventPartnerRequest, nil).Partner
-	cr := conn.waitFor(EventPartnerRequest, nil).Partner
+	hr := waitFor[Request](host, nil).Partner
+	cr := waitFor[Request](conn, nil).Partner
 	assert.Equal(t, TrustInvited, hr.Trust, "the inviter knows the invitee proved the secret")
 	assert.Equal(t, TrustInvited, cr.Trust, "the invitee reached the invite's key")
 	assert.Equal(t, hr.SafetyNumber, cr.SafetyNumber)
-	require.NoError(t, h.Accept())
-	require.NoError(t, c.Accept())
-	conn.waitFor(EventConnected, nil)
-	host.waitFor(EventConnected, nil)
+	require.NoError(t, h.Accept(hr.Fingerprint))
+	require.NoError(t, c.Accept(cr.Fingerprint))
+	waitFor[Connected](conn, nil)
+	waitFor[Connected](host, nil)
 	alice, ok := hs.Contact(testkeys.Identity("alice").Public().Fingerprint())
 	require.True(t, ok)
 	assert.True(t, alice.Invited)
@@ -222,16 +234,17 @@ func TestInvite_AdmitsTheInviteeWithoutAskingOnBothSides(t *testing.T) {
 
 	// Used up: the next invitee is refused with a clear reason, and learns
 	// nothing about the host.
-	require.NoError(t, c.Disconnect())
-	host.waitFor(EventDisconnected, nil)
+	require.NoError(t, c.Disconnect(cr.Fingerprint))
+	waitFor[Ended](host, nil)
 	mcfg := testConfig("mallory", nil)
 	m, err := ConnectTarget(mcfg, target(addr))
 	require.NoError(t, err)
 	mal := watch(t, m, nil, true)
-	e := mal.waitFor(EventDisconnected, nil)
+	e := waitFor[Ended](mal, nil)
 	assert.ErrorIs(t, e.Err, ErrInviteRefused)
-	assert.Contains(t, e.Reason, "already used")
-	assert.Empty(t, mal.events(EventPartnerRequest))
+	assert.Equal(t, EndInviteRefused, e.Reason)
+	assert.Contains(t, e.Peer, "already used")
+	assert.Empty(t, eventsOf[Request](mal))
 }
 
 func TestInvite_AnotherKeyAtTheInvitesAddressIsRefusedAsInterception(t *testing.T) {
@@ -246,11 +259,11 @@ func TestInvite_AnotherKeyAtTheInvitesAddressIsRefusedAsInterception(t *testing.
 	c, err := ConnectTarget(testConfig("alice", newMemStore()), target(hostAddr(t, mal)))
 	require.NoError(t, err)
 	alice := watch(t, c, nil, true)
-	e := alice.waitFor(EventDisconnected, nil)
+	e := waitFor[Ended](alice, nil)
 	assert.ErrorIs(t, e.Err, ErrWrongKey)
-	assert.Contains(t, e.Reason, "someone may be intercepting")
-	assert.Empty(t, alice.events(EventPartnerRequest), "nothing goes further")
-	assert.Empty(t, mal.events(EventConnected))
+	assert.Equal(t, EndWrongKey, e.Reason)
+	assert.Empty(t, eventsOf[Request](alice), "nothing goes further")
+	assert.Empty(t, eventsOf[Connected](mal))
 }
 
 func TestInvite_ExpiredOrUnknownIsRefused(t *testing.T) {
@@ -267,7 +280,8 @@ func TestInvite_ExpiredOrUnknownIsRefused(t *testing.T) {
 	c, err := ConnectTarget(testConfig("alice", nil), target(hostAddr(t, host)))
 	require.NoError(t, err)
 	alice := watch(t, c, nil, true)
-	e := alice.waitFor(EventDisconnected, nil)
+	e := waitFor[Ended](alice, nil)
 	assert.ErrorIs(t, e.Err, ErrInviteRefused)
-	assert.Contains(t, e.Reason, "not known here")
+	assert.Equal(t, EndInviteRefused, e.Reason)
+	assert.Contains(t, e.Peer, "not known here")
 }

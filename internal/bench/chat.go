@@ -3,7 +3,6 @@ package bench
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,21 +18,22 @@ const eventTimeout = 30 * time.Second
 type driver struct {
 	s            *session.Session
 	listening    chan string // the bound address (host)
-	connected    chan struct{}
+	connected    chan string // the partner's contact id
 	delivered    chan string // ids
 	disconnected chan struct{}
 	stop         chan struct{} // closed by close: signals are dropped from then on
 	closed       chan struct{} // closed when the session's events end
 
-	mu  sync.Mutex
-	err error // the first failure the session reported
+	mu      sync.Mutex
+	err     error  // the first failure the session reported
+	partner string // the contact connected last
 }
 
 func drive(s *session.Session) *driver {
 	d := &driver{
 		s:            s,
 		listening:    make(chan string, 1),
-		connected:    make(chan struct{}, 16),
+		connected:    make(chan string, 16),
 		delivered:    make(chan string, 8192),
 		disconnected: make(chan struct{}, 16),
 		stop:         make(chan struct{}),
@@ -42,25 +42,35 @@ func drive(s *session.Session) *driver {
 	go func() {
 		defer close(d.closed)
 		for e := range s.Events() {
-			switch e.Kind {
-			case session.EventListening:
+			switch e := e.(type) {
+			case session.Listening:
 				signal(d, d.listening, e.Addr)
-			case session.EventPartnerRequest:
-				if err := s.Accept(); err != nil {
+			case session.Request:
+				if err := s.Accept(e.Partner.Fingerprint); err != nil {
 					d.fail(fmt.Errorf("accept: %w", err))
 				}
-			case session.EventConnected:
-				signal(d, d.connected, struct{}{})
-			case session.EventDelivered:
+			case session.Connected:
+				d.mu.Lock()
+				d.partner = e.Partner.Fingerprint
+				d.mu.Unlock()
+				signal(d, d.connected, e.Partner.Fingerprint)
+			case session.Delivered:
 				signal(d, d.delivered, e.ID)
-			case session.EventDisconnected:
-				if e.Err != nil && !strings.Contains(e.Reason, "left") && !strings.Contains(e.Reason, "disconnected") {
+			case session.Ended:
+				if e.Connected && e.Reason != session.EndWeLeft && e.Reason != session.EndPartnerLeft {
 					d.fail(fmt.Errorf("disconnected: %s: %w", e.Reason, e.Err))
 				}
-				signal(d, d.disconnected, struct{}{})
-			case session.EventFailed:
-				d.fail(fmt.Errorf("message not delivered: %s", e.Reason))
-			case session.EventError, session.EventHistoryError:
+				if !e.Connected && e.Reason != session.EndWeLeft {
+					d.fail(fmt.Errorf("could not connect: %s: %w", e.Reason, e.Err))
+				}
+				if e.Connected {
+					signal(d, d.disconnected, struct{}{})
+				}
+			case session.Failed:
+				d.fail(fmt.Errorf("message not delivered: %s: %w", e.Reason, e.Err))
+			case session.HistoryError:
+				d.fail(e.Err)
+			case session.Problem:
 				d.fail(e.Err)
 			}
 		}
@@ -83,6 +93,14 @@ func (d *driver) fail(err error) {
 	if d.err == nil {
 		d.err = err
 	}
+}
+
+// send sends text to the partner connected last.
+func (d *driver) send(text string) (string, error) {
+	d.mu.Lock()
+	partner := d.partner
+	d.mu.Unlock()
+	return d.s.Send(partner, text)
 }
 
 func (d *driver) failure() error {
@@ -190,7 +208,7 @@ func (p *chatPair) close() {
 // received it (and, with history on, made it durable) and acknowledged it.
 func (p *chatPair) roundTrip(text string) (time.Duration, error) {
 	start := time.Now()
-	id, err := p.conn.s.Send(text)
+	id, err := p.conn.send(text)
 	if err != nil {
 		return 0, err
 	}
@@ -217,7 +235,7 @@ func (p *chatPair) send(text string, n, window int) (time.Duration, error) {
 			}
 			outstanding--
 		}
-		if _, err := p.conn.s.Send(text); err != nil {
+		if _, err := p.conn.send(text); err != nil {
 			return 0, err
 		}
 		outstanding++

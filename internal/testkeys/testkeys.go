@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -20,11 +21,15 @@ var (
 	cache = map[string]*scrypto.Identity{}
 )
 
-// Names lists the identities there are.
+// Names lists the identities of crypto/testdata.
 var Names = []string{"alice", "bob", "mallory"}
 
-// Identity returns the fixed identity called name ("alice", "bob" or
-// "mallory"). It panics if the testdata is missing: a broken checkout.
+// Extra lists more identities, in this package's testdata (written by
+// ./gen), for tests with many partners.
+var Extra = []string{"carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"}
+
+// Identity returns the fixed identity called name (one of [Names] or
+// [Extra]). It panics if the testdata is missing: a broken checkout.
 func Identity(name string) *scrypto.Identity {
 	mu.Lock()
 	defer mu.Unlock()
@@ -33,6 +38,9 @@ func Identity(name string) *scrypto.Identity {
 	}
 	_, file, _, _ := runtime.Caller(0)
 	path := filepath.Join(filepath.Dir(file), "..", "..", "crypto", "testdata", "identity-"+name+".hex")
+	if slices.Contains(Extra, name) {
+		path = filepath.Join(filepath.Dir(file), "testdata", "identity-"+name+".hex")
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		panic(fmt.Sprintf("testkeys: %v", err))

@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"errors"
+	"net"
+
+	"github.com/securechat/securechat/names"
+	"github.com/securechat/securechat/session"
+)
+
+// endWords says in a plain sentence why a link ended. who is the name of
+// the partner ("" when the key was never learned); the partner's own words
+// (e.Peer) are untrusted and escaped.
+func endWords(e session.Ended, who string) string {
+	if who == "" {
+		who = "The partner"
+	}
+	who = names.Escape(who)
+	peer := ""
+	if e.Peer != "" {
+		peer = " (" + names.Escape(e.Peer) + ")"
+	}
+	switch e.Reason {
+	case session.EndWeLeft:
+		if e.Connected {
+			return "You left the chat with " + who + "."
+		}
+		return "Stopped."
+	case session.EndPartnerLeft:
+		if !e.Connected && e.Contact == "" {
+			return "The connection from " + e.Addr + " closed before it was secured."
+		}
+		return who + " has disconnected."
+	case session.EndWeDeclined:
+		return "You declined " + who + "."
+	case session.EndPartnerDeclined:
+		return who + " declined."
+	case session.EndCancelled:
+		return "Cancelled."
+	case session.EndReplaced:
+		return who + " connected again; the new connection takes over."
+	case session.EndTimeout:
+		if !e.Connected && e.Contact == "" {
+			return "The connection with " + e.Addr + " timed out before it was secured."
+		}
+		return who + " stopped responding."
+	case session.EndRefused:
+		return "Nobody is listening at " + e.Addr + ". Is SecureChat hosting there?"
+	case session.EndUnreachable:
+		return "Cannot reach " + e.Addr + ". Check the address and the network."
+	case session.EndNotSecureChat:
+		return "That address does not speak SecureChat" + peer + "."
+	case session.EndVersion:
+		return who + " runs another version of SecureChat; both need the same version" + peer + "."
+	case session.EndNotAdmitted:
+		if e.Incoming {
+			return "Refused a stranger from " + e.Addr + ": you admit only contacts and people you invited."
+		}
+		return "The host admits only its contacts and people it invited. Ask them for an invite."
+	case session.EndInviteRefused:
+		if e.Incoming {
+			return "Refused an invite from " + e.Addr + peer + "."
+		}
+		return "The host refused the invite" + peer + "."
+	case session.EndWrongKey:
+		return "The invite's address answered with another key than the invite's: someone may be intercepting. Nothing was sent."
+	case session.EndBusy:
+		return who + " is busy; try again later."
+	case session.EndSecurity:
+		return "Security check failed: the connection with " + who + " was tampered with, so it was closed."
+	case session.EndNetwork:
+		return "The connection with " + who + " failed."
+	}
+	return e.Reason.String()
+}
+
+// trustWords says in words what the partner's key is to us.
+func trustWords(t session.Trust) string {
+	switch t {
+	case session.TrustNew:
+		return "first contact"
+	case session.TrustKnown:
+		return "a contact"
+	case session.TrustVerified:
+		return "a verified contact"
+	case session.TrustInvited:
+		return "a contact made with an invite"
+	case session.TrustChanged:
+		return "A CHANGED KEY you chose to trust"
+	}
+	return t.String()
+}
+
+// failedWords says briefly why a message was not delivered.
+func failedWords(r session.EndReason) string {
+	switch r {
+	case session.EndReplaced:
+		return "the partner connected again; retry"
+	case session.EndWeLeft, session.EndPartnerLeft, session.EndTimeout, session.EndSecurity:
+		return reasonPhrases[r]
+	}
+	return "the connection failed"
+}
+
+// reasonPhrases say an end reason in a few words, for a line that has
+// said what ended already.
+var reasonPhrases = map[session.EndReason]string{
+	session.EndWeLeft:          "you left the chat",
+	session.EndPartnerLeft:     "the partner has disconnected",
+	session.EndWeDeclined:      "you declined",
+	session.EndPartnerDeclined: "the partner declined",
+	session.EndCancelled:       "cancelled",
+	session.EndReplaced:        "the partner connected again",
+	session.EndTimeout:         "the partner stopped responding",
+	session.EndRefused:         "nobody was listening",
+	session.EndUnreachable:     "the address could not be reached",
+	session.EndNotSecureChat:   "not SecureChat",
+	session.EndVersion:         "another SecureChat version",
+	session.EndNotAdmitted:     "not admitted",
+	session.EndInviteRefused:   "the invite was refused",
+	session.EndWrongKey:        "another key answered",
+	session.EndBusy:            "busy",
+	session.EndSecurity:        "the connection was tampered with",
+	session.EndNetwork:         "the connection failed",
+}
+
+// storedReasonWords says a reason the history holds: the machine name of
+// an end reason ("partner_left", "not_sent"), or, in conversations written
+// by older versions, words already.
+func storedReasonWords(stored string) string {
+	if stored == "not_sent" {
+		return "not sent: the chat ended"
+	}
+	for r, phrase := range reasonPhrases {
+		if r.String() == stored {
+			return phrase
+		}
+	}
+	return stored
+}
+
+// setupWords says why the chat could not start; listen is the --listen
+// address.
+func setupWords(err error, listen string) string {
+	if errors.Is(err, session.ErrPortInUse) {
+		port := listen
+		if _, p, e := net.SplitHostPort(listen); e == nil {
+			port = p
+		}
+		return "Port " + port + " is used by another program. Stop it, or choose another port with --listen."
+	}
+	return "error: " + err.Error()
+}

@@ -1,0 +1,148 @@
+package session
+
+// The receiving side of a link: the reader goroutine's loop, which opens
+// the partner's records and feeds them to the chat machine, and the
+// clean-up once it stops.
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/transport"
+)
+
+// readLoop reads records until the connection ends and returns why.
+func (l *link) readLoop() error {
+	for {
+		_ = l.conn.SetReadDeadline(time.Now().Add(l.s.cfg.PingTimeout))
+		rec, err := l.conn.ReadFrame()
+		if err != nil {
+			return err
+		}
+		pt, err := l.layer.Open(rec)
+		if err != nil {
+			return err
+		}
+		m, err := parseMsg(pt)
+		if err != nil {
+			return err
+		}
+		if done, err := l.handle(m, rec); done || err != nil {
+			return err
+		}
+	}
+}
+
+// errBye marks a goodbye from the partner.
+type errBye struct{ reason string }
+
+func (e *errBye) Error() string { return "partner said goodbye: " + e.reason }
+
+// handle acts on one message; done reports a goodbye.
+func (l *link) handle(w *wireMsg, rec []byte) (done bool, err error) {
+	l.mu.Lock()
+	e, err := l.m.record(w)
+	l.mu.Unlock()
+	if err != nil {
+		var bye *errBye
+		return errors.As(err, &bye), err
+	}
+	_ = l.apply(e)
+	if e.receive != nil {
+		l.receiveText(e.receive, rec)
+	}
+	return false, nil
+}
+
+// receiveText shows a message once and acknowledges it once it is durable.
+func (l *link) receiveText(m *wireMsg, rec []byte) {
+	id := hex.EncodeToString(m.id[:])
+	// ack runs on the history's goroutine once the message is durable, and
+	// must not block. A message that could not be stored is not
+	// acknowledged, and the chat stops: the sender sees it failed.
+	ack := func(err error) {
+		if err != nil {
+			l.s.unsee(l.fingerprint, id)
+			l.end(EndWeLeft, fmt.Errorf("%w, so the message was not acknowledged: %w", errHistoryFailed, err))
+			return
+		}
+		_ = l.enqueue(writeItem{pt: encodeAck(m.id)})
+	}
+	fresh := l.s.markSeen(l.fingerprint, id)
+	// The ack, or the history write it waits for, is under way before the
+	// front end hears of the message: the event wakes another goroutine,
+	// which must not hold up the partner's round trip.
+	if conv := l.history(); conv != nil {
+		conv.AppendMessage(history.MessageRecord{ID: id, Time: m.time, Text: m.text}, ack)
+	} else if l.conn.Buffered() > 0 || !l.sendNow(writeItem{pt: encodeAck(m.id)}) {
+		// Acknowledged from the reader at once when no other record is
+		// here yet; in a burst the acks go to the writer, which batches.
+		ack(nil)
+	}
+	if fresh {
+		p := l.partnerCopy()
+		l.s.emit(MessageEvent{Link: l.id, Contact: l.fingerprint, Message: Message{
+			ID: id, From: p.Label(), Text: m.text, Time: m.time, Wire: transport.Frame(rec),
+		}})
+	}
+}
+
+// unsee forgets that id arrived, so that a resend is written again.
+func (s *Session) unsee(partner, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.seen[partner]; m != nil {
+		m.remove(id)
+	}
+}
+
+// cleanup runs once the reader stops: unacknowledged messages fail, the
+// history records the end, and the front end hears why.
+func (l *link) cleanup(readErr error) Event {
+	var (
+		bye   *errBye
+		byeIs EndReason
+	)
+	l.mu.Lock()
+	ours := l.endReason
+	if errors.As(readErr, &bye) {
+		byeIs = l.m.byeReason(bye)
+	}
+	l.mu.Unlock()
+	var e Ended
+	switch {
+	case byeIs != 0:
+		l.end(byeIs, nil)
+		e = l.ended(nil)
+		e.Reason, e.Peer, e.Err = byeIs, bye.reason, nil
+	case ours != 0:
+		l.end(ours, nil) // the reader and writer stop; a goodbye's wait ends
+		e = l.ended(nil)
+	default:
+		r, _ := reasonOf(readErr)
+		l.end(r, readErr)
+		e = l.ended(readErr)
+	}
+	l.mu.Lock()
+	failed, fx := l.m.finish(e.Reason)
+	if l.acceptTimer != nil {
+		l.acceptTimer.Stop()
+	}
+	l.mu.Unlock()
+	if errors.Is(e.Err, errHistoryFailed) {
+		l.s.emit(HistoryError{Contact: l.fingerprint, Err: e.Err})
+	}
+	_ = l.apply(fx)
+	for _, o := range failed {
+		l.s.fail(o, e.Reason, e.Err)
+	}
+	if conv := l.history(); conv != nil {
+		if herr := conv.End(e.Reason.String(), l.s.cfg.Now()); herr != nil {
+			l.s.emit(HistoryError{Contact: l.fingerprint, Err: fmt.Errorf("session: the history is not being saved: %w", herr)})
+		}
+	}
+	return e
+}
