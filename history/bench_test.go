@@ -166,6 +166,48 @@ func BenchmarkThread(b *testing.B) {
 	}
 }
 
+// BenchmarkReceived looks up message ids in the thread of the bench
+// profile (100,000 messages, half of them received, in ten conversations):
+// one lookup each, however long the thread. fillHistory's received
+// messages have even numbers.
+func BenchmarkReceived(b *testing.B) {
+	dir, _ := benchProfile(b)
+	v, err := Open(dir, testPass)
+	require.NoError(b, err)
+	defer v.Close()
+	// fillHistory's message seq is received if its index in its
+	// conversation is odd.
+	var incoming []bool
+	per := []int{benchMessages / 2}
+	for i := 1; i < benchConvs; i++ {
+		per = append(per, (benchMessages-benchMessages/2)/(benchConvs-1))
+	}
+	for _, count := range per {
+		for i := range count {
+			incoming = append(incoming, i%2 == 1)
+		}
+	}
+	type probe struct {
+		id   string
+		want bool
+	}
+	probes := make([]probe, 1024)
+	for i := range probes {
+		seq := i*97%len(incoming) + 1
+		probes[i] = probe{msg(seq, false, "").ID, incoming[seq-1]}
+	}
+	probes = append(probes, probe{msg(len(incoming)+1, false, "").ID, false})
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p := probes[i%len(probes)]
+		if v.Received("fp", p.id) != p.want {
+			b.Fatalf("Received(%s) is not %v", p.id, p.want)
+		}
+		i++
+	}
+}
+
 // BenchmarkUnlockDefaultParams measures the Argon2id cost of DefaultParams.
 func BenchmarkUnlockDefaultParams(b *testing.B) {
 	kf, err := wrapKey(make([]byte, dataKeySize), testPass, DefaultParams)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/securechat/securechat/profile"
@@ -42,13 +43,16 @@ func FuzzScanRecords(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		keys := keyring{dataKey: dataKey}
 		ix := newIndex()
+		ix.scanning = true // as at open
 		res, err := scanRecords(bytes.NewReader(data), 0, int64(len(data)), fid, &keys, ix.apply, ix.notice)
 		if err != nil {
 			t.Fatal(err)
 		}
+		ix.finishScan()
 		if res.good < 0 || res.good > int64(len(data)) {
 			t.Fatalf("good end %d outside 0..%d", res.good, len(data))
 		}
+		checkOutboxIndex(t, ix)
 		rd := &recordReader{r: bytes.NewReader(data), fid: fid, keys: &keys}
 		for _, s := range ix.summaries() {
 			cv, err := ix.find(s.ID)
@@ -70,6 +74,8 @@ func FuzzDecodeRecord(f *testing.F) {
 		{kind: kindStart, time: t0, role: "host", partner: "Bob", fingerprint: "ab", addr: "a:1"},
 		{kind: kindMessage, outgoing: true, time: t0, id: "1", text: "hi"},
 		{kind: kindStatus, delivered: true, id: "1"},
+		{kind: kindStart, time: t0, role: roleOutboxName, partner: "Bob", fingerprint: "ab"},
+		{kind: kindStatus, cancelled: true, id: "1"},
 		{kind: kindEnd, time: t0, reason: "bye"},
 	} {
 		f.Add(r.marshal())
@@ -141,4 +147,156 @@ func FuzzReadMarks(f *testing.F) {
 			require.Equal(t, n, back.Read[c])
 		}
 	})
+}
+
+// checkOutboxIndex checks the index's outbox state: every message still
+// queued is listed as pending with its text, and nothing else is.
+func checkOutboxIndex(t *testing.T, ix *index) {
+	for contact, th := range ix.contacts {
+		queued := 0
+		for j, r := range th.out {
+			st := r.ref().status
+			_, pending := th.pending[int32(j)]
+			if (st == stQueued) != pending {
+				t.Fatalf("contact %s: message %d has status %s, pending %v", contact, j, statusNames[st], pending)
+			}
+			if st == stQueued {
+				queued++
+			}
+		}
+		if queued != len(th.pending) {
+			t.Fatalf("contact %s: %d queued, %d pending", contact, queued, len(th.pending))
+		}
+	}
+}
+
+// FuzzOutbox applies arbitrary sequences of outbox and conversation records
+// of two contacts to the index, in several streams, and compares the
+// outbox and the received ids with a model: a queued message stays listed
+// until it is delivered or cancelled, delivered wins over cancelled, a mark
+// of another contact's message or an unknown id changes nothing, and an id
+// is received only from the contact that sent it.
+func FuzzOutbox(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 2, 0, 3, 1, 1, 2, 2})
+	f.Add([]byte{0, 1, 4, 0, 1, 1, 5, 17, 2, 1, 1, 1})
+	f.Add([]byte{3, 7, 3, 7, 19, 7, 0, 7, 16, 7})
+	f.Add([]byte{3, 7, 3, 7, 19, 7, 0, 7, 16, 7, 4})
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		ix := newIndex()
+		// An odd program is read as at open: received ids are added at
+		// the end; an even one as written, one by one.
+		ix.scanning = len(prog)%2 == 1
+		contacts := []string{fpBob, fpCarol}
+		type stream struct {
+			c   convID
+			seq uint64
+		}
+		var streams []*stream
+		open := func(k int, outbox bool) *stream {
+			s := &stream{}
+			s.c[0], s.c[1] = byte(len(streams)), byte(len(streams)>>8)
+			s.c[15] = 1
+			streams = append(streams, s)
+			role := "host"
+			if outbox {
+				role = roleOutboxName
+			}
+			ix.apply(s.c, 0, recordAt{}, record{kind: kindStart, role: role, fingerprint: contacts[k]})
+			s.seq = 1
+			return s
+		}
+		cur := map[[2]int]*stream{} // the open stream of contact k, outbox or not
+		off := int64(logHeaderSize)
+		put := func(k int, outbox bool, r record) {
+			s := cur[[2]int{k, b2i(outbox)}]
+			if s == nil {
+				s = open(k, outbox)
+				cur[[2]int{k, b2i(outbox)}] = s
+			}
+			ix.apply(s.c, s.seq, recordAt{off: off, size: 100}, r)
+			s.seq++
+			off += 100
+		}
+		type state struct {
+			st   uint8
+			text string
+		}
+		model := [2]map[string]*state{{}, {}}
+		var order [2][]string
+		received := [2]map[string]bool{{}, {}}
+		for i := 0; i+1 < len(prog); i += 2 {
+			op, arg := prog[i], prog[i+1]
+			k := int(op>>4) & 1
+			id := fmt.Sprint(arg % 8)
+			switch op & 7 {
+			case 0: // queue
+				if model[k][id] != nil {
+					continue // QueueMessage refuses an id already queued
+				}
+				text := fmt.Sprint("text ", i)
+				put(k, true, record{kind: kindMessage, outgoing: true, id: id, text: text})
+				model[k][id] = &state{st: stQueued, text: text}
+				order[k] = append(order[k], id)
+			case 1: // delivered
+				put(k, true, record{kind: kindStatus, delivered: true, id: id})
+				if m := model[k][id]; m != nil {
+					m.st = stDelivered
+				}
+			case 2: // cancelled
+				put(k, true, record{kind: kindStatus, cancelled: true, id: id})
+				if m := model[k][id]; m != nil && m.st == stQueued {
+					m.st = stCancelled
+				}
+			case 3: // received
+				put(k, false, record{kind: kindMessage, id: id, text: "in"})
+				received[k][id] = true
+			case 4: // a new open: new streams
+				clear(cur)
+			case 5: // a failed mark, which a queued message ignores
+				put(k, true, record{kind: kindStatus, id: id, reason: "x"})
+			}
+		}
+		if ix.scanning {
+			ix.finishScan()
+		}
+		checkOutboxIndex(t, ix)
+		for k, contact := range contacts {
+			var want []string
+			for _, id := range order[k] {
+				if model[k][id].st == stQueued {
+					want = append(want, id)
+				}
+			}
+			var got []string
+			if th := ix.contacts[contact]; th != nil {
+				js := make([]int, 0, len(th.pending))
+				for j := range th.pending {
+					js = append(js, int(j))
+				}
+				slices.Sort(js)
+				for _, j := range js {
+					got = append(got, th.pending[int32(j)].ID)
+				}
+				for id, m := range model[k] {
+					st, ok := ix.outboxStatusOf(contact, id)
+					require.True(t, ok, id)
+					require.Equal(t, statusNames[m.st], statusNames[st], id)
+				}
+			}
+			require.Equal(t, want, got, "outbox of %s", contact)
+			for a := range 8 {
+				id := fmt.Sprint(a)
+				th := ix.contacts[contact]
+				has := th != nil && th.received.has(ix.key(id))
+				require.Equal(t, received[k][id], has, "received %s from %s", id, contact)
+			}
+		}
+	})
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

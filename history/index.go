@@ -16,6 +16,12 @@ const (
 	StatusSending   = "sending"
 	StatusDelivered = "delivered"
 	StatusFailed    = "failed"
+	// StatusQueued is an outgoing message in the outbox: written, not yet
+	// acknowledged by the contact.
+	StatusQueued = "queued"
+	// StatusCancelled is a queued message the user cancelled: it is never
+	// sent after that.
+	StatusCancelled = "cancelled"
 )
 
 // Message statuses as the index holds them.
@@ -23,17 +29,21 @@ const (
 	stSending uint8 = iota
 	stDelivered
 	stFailed
+	stQueued
+	stCancelled
 )
 
-var statusNames = [...]string{stSending: StatusSending, stDelivered: StatusDelivered, stFailed: StatusFailed}
+var statusNames = [...]string{stSending: StatusSending, stDelivered: StatusDelivered, stFailed: StatusFailed,
+	stQueued: StatusQueued, stCancelled: StatusCancelled}
 
 // msgRef is one message as the index holds it: where its record is in the
 // history file, and its status. The text stays in the file until
 // [Vault.Load] or [Vault.Search] reads it.
 type msgRef struct {
-	off    int64  // offset of the message's first record in the history file
-	size   uint32 // the record's framed size
-	status uint8
+	off      int64  // offset of the message's first record in the history file
+	size     uint32 // the record's framed size
+	status   uint8
+	incoming bool // received, not sent (it takes room that was padding)
 }
 
 // refBlock is how many message references a block of a [refList] holds.
@@ -161,6 +171,12 @@ type conversation struct {
 	order uint64
 	// incoming counts the messages we received (resends once).
 	incoming int
+	// outbox says that this is an outbox stream (start role 3), not a
+	// connection.
+	outbox bool
+	// th is the state of the conversation's thread, once its start record
+	// named a key.
+	th *contactState
 }
 
 // index holds every conversation's summary and, per message, where its
@@ -170,12 +186,17 @@ type index struct {
 	convs   map[convID]*conversation
 	notices []string
 	orders  uint64 // conversations seen, for conversation.order
-	seed    maphash.Seed
-	seed2   maphash.Seed
+	// contacts holds, per thread (lower-case key fingerprint), what
+	// outlives the scan: received ids and the outbox.
+	contacts map[string]*contactState
+	// scanning is set while the history file is read at open.
+	scanning bool
+	seed     maphash.Seed
+	seed2    maphash.Seed
 }
 
 func newIndex() *index {
-	return &index{convs: make(map[convID]*conversation), seed: maphash.MakeSeed(), seed2: maphash.MakeSeed()}
+	return &index{convs: make(map[convID]*conversation), contacts: make(map[string]*contactState), seed: maphash.MakeSeed(), seed2: maphash.MakeSeed()}
 }
 
 func (ix *index) notice(s string) { ix.notices = append(ix.notices, s) }
@@ -210,26 +231,43 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 		cv.sum.Partner, cv.sum.Fingerprint = strings.Clone(r.partner), strings.Clone(r.fingerprint)
 		cv.sum.Role, cv.sum.Addr = r.role, strings.Clone(r.addr)
 		cv.sum.Start = r.time
+		cv.outbox = r.role == roleOutboxName
+		if r.fingerprint != "" {
+			cv.th = ix.contact(threadKey(r.fingerprint))
+		}
 	case kindMessage:
 		if cv.sum.Start.IsZero() {
 			cv.sum.Start = r.time // the start record is missing or damaged
+		}
+		if cv.outbox {
+			ix.queued(cv, at, r)
+			return
 		}
 		status := stDelivered // a message we received was delivered to us
 		if r.outgoing {
 			status = stSending
 		}
-		if i, ok := cv.byID.getOrPut(ix.key(r.id), int32(cv.msgs.len())); ok {
+		key := ix.key(r.id)
+		if i, ok := cv.byID.getOrPut(key, int32(cv.msgs.len())); ok {
 			// A resend: the same message again.
 			cv.msgs.at(i).status = status
 			delete(cv.reasons, i)
 			return
 		}
-		cv.msgs.append(msgRef{off: at.off, size: at.size, status: status})
+		cv.msgs.append(msgRef{off: at.off, size: at.size, status: status, incoming: !r.outgoing})
 		cv.sum.Messages = cv.msgs.len()
 		if !r.outgoing {
 			cv.incoming++
+			if cv.th != nil && !ix.scanning {
+				// While the file is read, finishScan adds them all at once.
+				cv.th.received.put(key)
+			}
 		}
 	case kindStatus:
+		if cv.outbox {
+			ix.outboxStatus(cv, r)
+			return
+		}
 		i, ok := cv.byID.get(ix.key(r.id))
 		if !ok {
 			ix.notice(fmt.Sprintf("conversation %s: status for an unknown message skipped", shortID(c)))
@@ -248,6 +286,34 @@ func (ix *index) apply(c convID, seq uint64, at recordAt, r record) {
 	case kindEnd:
 		cv.sum.End, cv.sum.EndReason = r.time, strings.Clone(r.reason)
 	}
+}
+
+// finishScan is called once the history file is read: it fills every
+// thread's received ids from its conversations' id tables, each set made
+// at its final size once, then drops the conversations' tables.
+func (ix *index) finishScan() {
+	ix.scanning = false
+	n := make(map[*contactState]int)
+	for _, cv := range ix.convs {
+		if cv.th != nil && !cv.outbox {
+			n[cv.th] += cv.incoming
+		}
+	}
+	for th, k := range n {
+		th.received.reserve(th.received.n + k)
+	}
+	for _, cv := range ix.convs {
+		if cv.th == nil || cv.outbox || cv.incoming == 0 {
+			continue
+		}
+		t := &cv.byID
+		for j, h := range t.keys {
+			if h != (idKey{}) && cv.msgs.at(t.vals[j]).incoming {
+				cv.th.received.put(h)
+			}
+		}
+	}
+	ix.forgetIDs()
 }
 
 // forgetIDs drops the message ids of every conversation, once the file is

@@ -81,10 +81,19 @@ type logWriter struct {
 	lastErr  error
 	rewrites []*rewriteReq       // waiting for the committer
 	gone     map[convID]struct{} // conversations deleted: no more appends
+	outboxes map[string]*writer  // this open's outbox stream of each contact, started lazily
 	wrap     func(logFile) logFile
 
 	poke chan struct{}
 	done chan struct{}
+}
+
+// applied is one record of a batch, as the index takes it.
+type applied struct {
+	c   convID
+	seq uint64
+	at  recordAt
+	rec record
 }
 
 type entry struct {
@@ -131,6 +140,7 @@ func (v *Vault) openLog(h hooks) error {
 			v.idx.notice("history file header damaged; the next write repairs it")
 			lw.fixHdr = true
 		}
+		v.idx.scanning = true
 		res, err := scanRecords(f, int64(logHeaderSize), size, lw.fid, v.keys, v.idx.apply, v.idx.notice)
 		if err != nil {
 			f.Close()
@@ -138,7 +148,7 @@ func (v *Vault) openLog(h hooks) error {
 		}
 		lw.good = res.good
 		lw.dirty = lw.good < size
-		v.idx.forgetIDs()
+		v.idx.finishScan()
 		// Collect the scan's garbage now (the id tables, the read
 		// buffers: 30 MiB at a million messages), so that loading a long
 		// conversation next reuses that memory rather than adding to it.
@@ -201,10 +211,23 @@ func (lw *logWriter) commit(batch []*entry) {
 	next := make(map[*writer]uint64, 1)
 	nonce := make([]byte, nonceSize)
 	base := lw.good // buf is written here
+	// written is every record of buf in file order, for the index: the
+	// batch, and the start record of each outbox stream written first.
+	written := make([]applied, 0, len(batch))
 	for _, e := range batch {
 		seq, ok := next[e.w]
 		if !ok {
 			seq = e.w.nextSeq
+		}
+		if seq == 0 && e.w.start != nil {
+			// An outbox stream starts with its first durable record:
+			// its start record goes first, in the same write.
+			rand.Read(nonce)
+			lo := len(buf)
+			buf = sealRecord(buf, e.w.aead, lw.fid, e.w.id, 0, nonce, e.w.start.marshal())
+			written = append(written, applied{c: e.w.id, seq: 0, rec: *e.w.start,
+				at: recordAt{off: base + int64(lo), size: uint32(len(buf) - lo)}})
+			seq = 1
 		}
 		e.seq = seq
 		next[e.w] = seq + 1
@@ -212,6 +235,7 @@ func (lw *logWriter) commit(batch []*entry) {
 		lo := len(buf)
 		buf = sealRecord(buf, e.w.aead, lw.fid, e.w.id, seq, nonce, e.rec.marshal())
 		e.at = recordAt{off: base + int64(lo), size: uint32(len(buf) - lo)}
+		written = append(written, applied{c: e.w.id, seq: e.seq, at: e.at, rec: e.rec})
 	}
 	err := lw.write(buf)
 	if cap(buf) <= 1<<20 {
@@ -222,8 +246,8 @@ func (lw *logWriter) commit(batch []*entry) {
 			w.nextSeq = seq
 		}
 		lw.v.mu.Lock()
-		for _, e := range batch {
-			lw.v.idx.apply(e.w.id, e.seq, e.at, e.rec)
+		for _, a := range written {
+			lw.v.idx.apply(a.c, a.seq, a.at, a.rec)
 		}
 		lw.v.mu.Unlock()
 	} else {
@@ -319,6 +343,10 @@ type writer struct {
 	aead    cipher.AEAD
 	nextSeq uint64 // owned by the committer
 	ended   bool   // guarded by lw.mu
+	// start is the start record of an outbox stream, which the committer
+	// writes before the stream's first record; nil for a conversation,
+	// whose start BeginConversation writes.
+	start *record
 }
 
 // BeginConversation starts a conversation in the history and waits until

@@ -70,16 +70,24 @@ type record struct {
 	text     string // message
 
 	delivered bool   // status
+	cancelled bool   // status (outbox streams)
 	reason    string // status, end
 }
 
 const (
 	roleHost    byte = 1
 	roleConnect byte = 2
+	// roleOutbox starts an outbox stream: the messages queued for one
+	// contact, and their delivered and cancelled marks.
+	roleOutbox byte = 3
 
 	statusDelivered byte = 1
 	statusFailed    byte = 2
+	statusCancelled byte = 3
 )
+
+// roleOutboxName is the role of an outbox stream in its [Summary].
+const roleOutboxName = "outbox"
 
 func roleByte(role string) byte {
 	switch role {
@@ -87,6 +95,8 @@ func roleByte(role string) byte {
 		return roleHost
 	case "connect":
 		return roleConnect
+	case roleOutboxName:
+		return roleOutbox
 	}
 	return 0 // only a record read from a newer version has another role
 }
@@ -97,6 +107,8 @@ func roleName(b byte) string {
 		return "host"
 	case roleConnect:
 		return "connect"
+	case roleOutbox:
+		return roleOutboxName
 	}
 	return "unknown"
 }
@@ -137,8 +149,11 @@ func (r *record) marshal() []byte {
 		b = appendString(b, r.text)
 	case kindStatus:
 		st := statusFailed
-		if r.delivered {
+		switch {
+		case r.delivered:
 			st = statusDelivered
+		case r.cancelled:
+			st = statusCancelled
 		}
 		b = append(b, st)
 		b = appendString(b, r.id)
@@ -225,7 +240,8 @@ func decodeRecord(p string) (record, error) {
 		r.id = d.string()
 		r.text = d.string()
 	case kindStatus:
-		r.delivered = d.byte() == statusDelivered
+		st := d.byte()
+		r.delivered, r.cancelled = st == statusDelivered, st == statusCancelled
 		r.id = d.string()
 		r.reason = d.string()
 	case kindEnd:

@@ -98,12 +98,14 @@ func (lw *logWriter) rewrite(contact string) error {
 	for c := range drop {
 		lw.gone[c] = struct{}{}
 	}
+	delete(lw.outboxes, contact) // a message queued later starts a new stream
 	lw.mu.Unlock()
 
 	v.mu.Lock()
 	for c := range drop {
 		delete(v.idx.convs, c)
 	}
+	delete(v.idx.contacts, contact)
 	for _, cv := range v.idx.convs {
 		for _, b := range cv.msgs.blocks {
 			for i := range b {

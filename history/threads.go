@@ -1,6 +1,7 @@
 package history
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -114,10 +115,14 @@ func (v *Vault) Threads() ([]ThreadSummary, error) {
 		incoming := 0
 		var lastOff int64 = -1
 		for _, cv := range cvs {
-			p.sum.Name = cv.sum.Partner // the last one written wins
+			if !cv.outbox || p.sum.Name == "" {
+				p.sum.Name = cv.sum.Partner // the last connection written wins
+			}
 			p.sum.Messages += cv.msgs.len()
 			incoming += cv.incoming
-			p.sum.Active = later(p.sum.Active, cv.sum.Start)
+			if !cv.outbox {
+				p.sum.Active = later(p.sum.Active, cv.sum.Start)
+			}
 			if n := cv.msgs.len(); n > 0 {
 				if ref := cv.msgs.at(int32(n - 1)); ref.off > lastOff {
 					lastOff = ref.off
@@ -236,15 +241,7 @@ func threadOrder(snaps []convSnapshot) [][]int {
 			all = append(all, ref{off: m.off, k: int32(k), i: int32(i)})
 		}
 	}
-	slices.SortFunc(all, func(a, b ref) int {
-		switch {
-		case a.off < b.off:
-			return -1
-		case a.off > b.off:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(all, func(a, b ref) int { return cmp.Compare(a.off, b.off) })
 	for p, r := range all {
 		pos[r.k][r.i] = p
 	}

@@ -132,6 +132,11 @@ type Vault struct {
 	idx    *index           // guarded by mu
 	keys   *keyring         // the conversation keys, for reading records
 	reader *recordReader
+	// qmu serializes QueueMessage's check that an id is new; queueing
+	// holds the outbox messages (contact NUL id) written but not yet in
+	// the index. The committer's callbacks take qmu, holding no lock.
+	qmu      sync.Mutex
+	queueing map[string]struct{}
 }
 
 // hooks let tests watch and break the history file and the folder.
@@ -517,11 +522,13 @@ func (v *Vault) AddRecentAddr(addr string) error {
 	})
 }
 
-// Conversations returns a summary of every conversation, newest first.
+// Conversations returns a summary of every conversation (connection),
+// newest first. Outbox streams are not listed: their messages are in the
+// contact's [Vault.Thread], and [Vault.Search] finds them.
 func (v *Vault) Conversations() ([]Summary, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return v.idx.summaries(), nil
+	return slices.DeleteFunc(v.idx.summaries(), func(s Summary) bool { return s.Role == roleOutboxName }), nil
 }
 
 // Load returns one conversation. id may be a unique prefix (at least four
@@ -570,7 +577,7 @@ type Summary struct {
 	ID          string // 32 hex digits
 	Partner     string
 	Fingerprint string
-	Role        string // "host" or "connect"
+	Role        string // "host" or "connect"; "outbox" for an outbox stream
 	Addr        string
 	Start       time.Time
 	End         time.Time // zero while running, or if the end was never written
@@ -585,7 +592,8 @@ type StoredMessage struct {
 	Time     time.Time
 	Text     string
 	// Status is "sending", "delivered" or "failed"; a received message is
-	// "delivered".
+	// "delivered". A message of the outbox is "queued", "delivered" or
+	// "cancelled".
 	Status string
 	Reason string // why it failed
 }

@@ -56,7 +56,11 @@ func describe(r record) []kv {
 	case kindMessage:
 		return []kv{{"kind", "message"}, {"outgoing", strconv.FormatBool(r.outgoing)}, {"time", tm(r.time)}, {"message id", q(r.id)}, {"text", q(r.text)}}
 	case kindStatus:
-		return []kv{{"kind", "status"}, {"delivered", strconv.FormatBool(r.delivered)}, {"message id", q(r.id)}, {"reason", q(r.reason)}}
+		out := []kv{{"kind", "status"}, {"delivered", strconv.FormatBool(r.delivered)}}
+		if r.cancelled {
+			out = append(out, kv{"cancelled", "true"})
+		}
+		return append(out, kv{"message id", q(r.id)}, kv{"reason", q(r.reason)})
 	case kindEnd:
 		return []kv{{"kind", "end"}, {"time", tm(r.time)}, {"reason", q(r.reason)}}
 	}
@@ -256,6 +260,9 @@ func allVectors() []vector {
 		recordVector("record-moved", "sequence number changed and the header checksum fixed: the associated data no longer matches", 1, out, nil, "damaged",
 			func(b []byte) []byte { b[31] ^= 1; putCRC(b); return b }),
 		recordVector("record-truncated", "the last byte is missing", 1, out, nil, "incomplete", func(b []byte) []byte { return b[:len(b)-1] }),
+		recordVector("record-start-outbox", "outbox stream start: the messages queued for one contact", 0,
+			record{kind: kindStart, time: t0, role: roleOutboxName, partner: "Bob", fingerprint: strings.Repeat("0f", 32)}, nil, "ok", nil),
+		recordVector("record-status-cancelled", "outbox status: the user cancelled a queued message", 2, record{kind: kindStatus, cancelled: true, id: out.id}, nil, "ok", nil),
 		profileVector("profile-read-marks", "profile.sealed of version 3, with read marks for two threads"),
 	}
 }
