@@ -140,13 +140,37 @@ type Delivered struct {
 	ID      string
 }
 
-// Failed reports that message ID was not delivered; [Controller.Retry]
-// sends it again.
+// Failed reports that message ID could not be queued: the history did not
+// take it (Err says why). A message once [Queued] never fails: it waits in
+// the outbox until it is delivered or cancelled.
 type Failed struct {
 	Contact string
 	ID      string
 	Reason  EndReason
 	Err     error
+}
+
+// Queued reports that an outgoing message is durably in the contact's
+// outbox (Message.Outgoing): it goes out whenever the contact is connected.
+// It comes before the message's [MessageEvent] and [Delivered].
+type Queued struct {
+	Contact string
+	Message Message
+}
+
+// Cancelled reports that a queued message was cancelled: it is never sent
+// after this.
+type Cancelled struct {
+	Contact string
+	ID      string
+}
+
+// Reconnecting reports the next automatic dial of a contact: at At, the
+// Attempt-th since the contact was last connected (1 for the first).
+type Reconnecting struct {
+	Contact string
+	At      time.Time
+	Attempt int
 }
 
 // Ended reports that a link ended, before or after connecting. Every link
@@ -194,6 +218,9 @@ func (Connected) isEvent()     {}
 func (MessageEvent) isEvent()  {}
 func (Delivered) isEvent()     {}
 func (Failed) isEvent()        {}
+func (Queued) isEvent()        {}
+func (Cancelled) isEvent()     {}
+func (Reconnecting) isEvent()  {}
 func (Ended) isEvent()         {}
 func (TurnedAway) isEvent()    {}
 func (HistoryError) isEvent()  {}
@@ -276,11 +303,24 @@ type Controller interface {
 	// Cancel drops a link that is not connected yet (dial, handshake,
 	// request); [Ended] follows.
 	Cancel(link LinkID) error
-	// Send queues text for contact and returns the new message's ID. It
-	// returns [ErrNotConnected] unless contact has a connected link.
+	// Send queues text for contact durably (online or not) and returns the
+	// new message's ID. A [Queued] event follows once it is durable; it
+	// goes out whenever contact is connected (at once if it is), and is
+	// resent on every new link of contact until acknowledged; [Delivered]
+	// follows the ack once that is recorded. [ErrNoContact] for a key that
+	// is not a contact (without a profile: [ErrNotConnected] unless
+	// connected).
 	Send(contact, text string) (string, error)
-	// Retry sends a failed message again, with the same ID.
-	Retry(id string) error
+	// CancelMessage cancels a queued message: it is never sent after this
+	// ([Cancelled] follows). [ErrAlreadyDelivered] if it was delivered.
+	CancelMessage(contact, id string) error
+	// ReconnectNow dials contact at once, resetting its backoff ("try now",
+	// opening the contact). [ErrNoContact] if it is not a contact with an
+	// address; nil if a link to it is already there or being made.
+	ReconnectNow(contact string) error
+	// SetAutoReconnect turns the reconnect loop on (the app: on at unlock)
+	// or off (the default, and the CLI's).
+	SetAutoReconnect(on bool)
 	// Accept lets in the pending [Request] of contact's key; for a changed
 	// key it also pins the new key. [ErrNoRequest] if there is none.
 	Accept(contact string) error
