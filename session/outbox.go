@@ -245,22 +245,63 @@ func (l *link) sendOut(m history.OutboxMessage) {
 	_ = l.sendText(o, l.s.out.firstShow(m.ID))
 }
 
-// acked: the contact acknowledged id; recorded, then reported.
+// acked: the contact acknowledged id; recorded, then reported. Acks are
+// recorded by a worker of their own, so that a burst of them does not hold
+// up the showing of received messages, and a batch at once, so that the
+// history commits them together.
 func (s *Session) acked(contact, id string) {
-	s.worker.post(func() {
-		err := s.box.MarkDelivered(contact, id)
-		switch {
-		case errors.Is(err, history.ErrUnknownMessage):
-			return // not a message of ours (any more): nothing to report
-		case err != nil:
-			s.emit(HistoryError{Contact: contact, Err: fmt.Errorf("session: failed to record a delivery: %w", err)})
+	s.acks.mu.Lock()
+	s.acks.todo = append(s.acks.todo, ackItem{contact: contact, id: id})
+	s.acks.mu.Unlock()
+	s.acker.post(s.recordAcks)
+}
+
+type ackItem struct{ contact, id string }
+
+// ackQueue holds the acks not yet recorded.
+type ackQueue struct {
+	mu   sync.Mutex
+	todo []ackItem
+}
+
+// maxAckBatch bounds the acks recorded at once.
+const maxAckBatch = 256
+
+// recordAcks (acker) records the acks waiting, together, then reports them
+// in the order they came.
+func (s *Session) recordAcks() {
+	for {
+		s.acks.mu.Lock()
+		batch := s.acks.todo[:min(len(s.acks.todo), maxAckBatch)]
+		s.acks.todo = s.acks.todo[len(batch):]
+		s.acks.mu.Unlock()
+		if len(batch) == 0 {
 			return
 		}
-		s.out.mu.Lock()
-		delete(s.out.shown, id)
-		s.out.mu.Unlock()
-		s.emit(Delivered{Contact: contact, ID: id})
-	})
+		errs := make([]error, len(batch))
+		var wg sync.WaitGroup
+		for i, a := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.box.MarkDelivered(a.contact, a.id)
+			}()
+		}
+		wg.Wait()
+		for i, a := range batch {
+			switch err := errs[i]; {
+			case errors.Is(err, history.ErrUnknownMessage):
+				continue // not a message of ours (any more): nothing to report
+			case err != nil:
+				s.emit(HistoryError{Contact: a.contact, Err: fmt.Errorf("session: failed to record a delivery: %w", err)})
+				continue
+			}
+			s.out.mu.Lock()
+			delete(s.out.shown, a.id)
+			s.out.mu.Unlock()
+			s.emit(Delivered{Contact: a.contact, ID: a.id})
+		}
+	}
 }
 
 // CancelMessage cancels a queued message: it is never written to a

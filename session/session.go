@@ -187,7 +187,9 @@ type Session struct {
 	self   string // our key's fingerprint ("" with a greeting)
 	epoch  [epochSize]byte
 	out    outState
-	worker worker
+	worker worker // follow-ups of durable writes, in order
+	acker  worker // recording acks
+	acks   ackQueue
 	redial redialer
 }
 
@@ -231,9 +233,11 @@ func New(cfg Config) (*Session, error) {
 	}
 	s.out.init()
 	s.worker.init()
+	s.acker.init()
 	s.redial.init(s)
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.worker.run(&s.wg, s.quit)
+	go s.acker.run(&s.wg, s.quit)
 	s.onlyContacts.Store(c.OnlyContacts)
 	return s, nil
 }
