@@ -8,4 +8,4 @@ TORTURE_MESSAGES ?= 1000
 .PHONY: test-torture
 ## test-torture: the cut-and-kill torture test, TORTURE_RUNS times with new seeds
 test-torture:
-	SECURECHAT_TORTURE_MESSAGES=$(TORTURE_MESSAGES) $(GO) test -race -tags $(TEST_TAGS) -count=$(TORTURE_RUNS) -timeout 60m -run '^TestTorture' -v ./internal/torture/ | grep -E '^(---|ok|FAIL|PASS)|torture_test.go'
+	set -o pipefail; SECURECHAT_TORTURE_MESSAGES=$(TORTURE_MESSAGES) $(GO) test -race -tags $(TEST_TAGS) -count=$(TORTURE_RUNS) -timeout 60m -run '^TestTorture' -v ./internal/torture/ | grep -E '^(---|ok|FAIL|PASS)|torture_test.go'

@@ -54,7 +54,7 @@ func main() {
 	if *quick {
 		o.KeygenReps, o.HandshakeReps, o.RTTRounds = 2, 3, 50
 		o.ThroughputReps, o.ThroughputMsgs, o.HistoryMsgs = 2, 2000, 10000
-		o.UnlockReps = 2
+		o.UnlockReps, o.OutboxReps = 2, 2
 		o.ScaleSizes, o.ScaleReps = []int{2000, 10000}, 1
 	}
 	if *cpuprofile != "" {

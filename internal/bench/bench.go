@@ -36,10 +36,11 @@ const (
 	GroupThroughput = "throughput"
 	GroupHistory    = "history" // with the peak memory of a process that opened the history
 	GroupScale      = "scale"   // reopen time and peak memory at 10k, 100k and 1M messages
+	GroupOutbox     = "outbox"  // queued messages delivered when the partner comes online
 )
 
 // Groups lists every group.
-var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupHistory, GroupScale}
+var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupOutbox, GroupHistory, GroupScale}
 
 // Options size a run. The zero value of a count means its default.
 type Options struct {
@@ -57,6 +58,7 @@ type Options struct {
 	UnlockReps     int   // unlocks and reopens of each kind, each in a new process (default 7)
 	ScaleSizes     []int // history sizes of the scale rows (default 10k, 100k, 1M)
 	ScaleReps      int   // reopens of each kind and size, each in a new process (default 3)
+	OutboxReps     int   // outbox deliveries of each kind (default 9)
 	// CacheDir keeps the scale rows' fills between runs; "" means a cache
 	// folder inside Dir.
 	CacheDir string
@@ -81,6 +83,7 @@ func (o *Options) defaults() {
 	def(&o.HistoryMsgs, 100000)
 	def(&o.UnlockReps, 7)
 	def(&o.ScaleReps, 3)
+	def(&o.OutboxReps, 9)
 	if o.ScaleSizes == nil {
 		o.ScaleSizes = []int{10000, 100000, 1000000}
 	}
@@ -138,6 +141,7 @@ func Run(o Options) (*Report, error) {
 		{GroupHandshake, r.handshake},
 		{GroupRTT, r.roundTrips},
 		{GroupThroughput, r.throughput},
+		{GroupOutbox, r.outbox},
 		{GroupHistory, r.history},
 		{GroupScale, r.scale},
 	}
