@@ -217,6 +217,16 @@ func (v *Vault) outboxWriter(contact string) (*writer, error) {
 			name = c.Name
 		}
 	}
+	if name == "" {
+		// No contact (yet): the name of the thread's last connection.
+		v.mu.RLock()
+		for _, cv := range v.idx.thread(contact) {
+			if !cv.outbox && cv.sum.Partner != "" {
+				name = cv.sum.Partner
+			}
+		}
+		v.mu.RUnlock()
+	}
 	if len(name) > maxFieldSize {
 		name = ""
 	}
@@ -247,13 +257,28 @@ func (v *Vault) outboxWriter(contact string) (*writer, error) {
 }
 
 // appendOutboxStatus writes a delivered or cancelled mark for the outbox
-// message id of contact and waits until it is durable.
+// message id of contact and waits until it is durable. If the contact's
+// history was deleted meanwhile (its outbox stream ended), the message is
+// gone: [ErrUnknownMessage].
 func (v *Vault) appendOutboxStatus(contact, id string, delivered bool) error {
-	w, err := v.outboxWriter(contact)
-	if err != nil {
-		return err
+	rec := record{kind: kindStatus, id: id, delivered: delivered, cancelled: !delivered}
+	for try := 0; ; try++ {
+		w, err := v.outboxWriter(contact)
+		if err == nil {
+			err = v.log.appendWait(w, rec, false)
+		}
+		if !errors.Is(err, ErrClosed) || try > 0 {
+			return err
+		}
+		v.mu.RLock()
+		_, known := v.idx.outboxStatusOf(contact, id)
+		v.mu.RUnlock()
+		if !known {
+			return ErrUnknownMessage
+		}
+		// The stream ended for another reason (the vault is closing):
+		// the next try says so.
 	}
-	return v.log.appendWait(w, record{kind: kindStatus, id: id, delivered: delivered, cancelled: !delivered}, false)
 }
 
 // Outbox lists the queued messages that are neither delivered nor

@@ -154,6 +154,7 @@ func TestOutbox_UnknownMessagesAndOtherContacts(t *testing.T) {
 
 func TestOutbox_EveryContactsOutboxInWrittenOrder(t *testing.T) {
 	v, dir := newVault(t, hooks{})
+	require.NoError(t, v.SaveContact(Contact{ID: fpEve, Name: "My Eve", TheirName: "Eve"}))
 	a := outMsg(fpDave, 1, "a")
 	b := outMsg(fpEve, 2, "b")
 	c := outMsg(fpDave, 3, "c")
@@ -166,6 +167,18 @@ func TestOutbox_EveryContactsOutboxInWrittenOrder(t *testing.T) {
 	assert.Equal(t, []string{b.ID}, ids(v.Outbox(fpEve)))
 	all := v.Outbox("")
 	assert.Equal(t, []string{fpDave, fpEve, fpDave}, []string{all[0].Contact, all[1].Contact, all[2].Contact})
+	th, err := v.Thread(fpEve)
+	require.NoError(t, err)
+	require.Len(t, th.Messages, 1)
+	assert.Equal(t, "Eve", th.Messages[0].From, "the name the contact last used")
+	sums, err := v.Threads()
+	require.NoError(t, err)
+	require.Len(t, sums, 2)
+	for _, s := range sums {
+		if s.Contact == fpEve {
+			assert.Equal(t, "Eve", s.Name)
+		}
+	}
 }
 
 func TestReceived_AcrossAReopenPerContact(t *testing.T) {
@@ -475,5 +488,89 @@ func TestIDSet_HoldsWhatWasPutAtAnySize(t *testing.T) {
 			require.False(t, s.has(ix.key(fmt.Sprint(-i-1))), "reserve %d, key %d", reserve, -i-1)
 		}
 		assert.True(t, s.has(idKey{}))
+	}
+}
+
+func TestThread_QueuedMessagesTakeTheirPlaceAmongAConnectionsMessages(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	w, err := v.BeginConversation(ConversationMeta{Partner: "Dave", Fingerprint: fpDave, Role: "host", Start: t0})
+	require.NoError(t, err)
+	appendSync(t, w, msg(1, false, "in 1"))
+	q1 := outMsg(fpDave, 2, "out 2")
+	queueSync(t, v, q1)
+	appendSync(t, w, msg(3, false, "in 3"))
+	q2 := outMsg(fpDave, 4, "out 4")
+	queueSync(t, v, q2)
+	require.NoError(t, v.MarkDelivered(fpDave, q1.ID))
+	require.NoError(t, v.Close())
+
+	v = reopen(t, dir)
+	th, err := v.Thread(fpDave)
+	require.NoError(t, err)
+	var got []string
+	for _, m := range th.Messages {
+		got = append(got, m.Text+" "+m.Status)
+	}
+	assert.Equal(t, []string{"in 1 delivered", "out 2 delivered", "in 3 delivered", "out 4 queued"}, got)
+	sums, err := v.Threads()
+	require.NoError(t, err)
+	require.Len(t, sums, 1)
+	assert.Equal(t, "Dave", sums[0].Name, "the name of the connection, not of the outbox")
+	assert.Equal(t, 4, sums[0].Messages)
+	assert.Equal(t, 2, sums[0].Unread)
+	assert.Equal(t, "out 4", sums[0].Last.Text)
+	assert.Equal(t, StatusQueued, sums[0].Last.Status)
+	assert.Equal(t, "Dave", th.Messages[3].From)
+}
+
+// TestOutbox_DeletingAContactWhileItsMessagesAreQueued queues and marks
+// messages of a contact while it is deleted: every callback is called, a
+// message reported durable after the deletion is in the outbox, and the
+// history reopens without a notice.
+func TestOutbox_DeletingAContactWhileItsMessagesAreQueued(t *testing.T) {
+	v, dir := newVault(t, hooks{})
+	queueSync(t, v, outMsg(fpDave, 0, "before"))
+	const n = 100
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	durable := map[string]bool{}
+	for i := 1; i <= n; i++ {
+		wg.Add(1)
+		m := outMsg(fpDave, i, fmt.Sprint("racing ", i))
+		v.QueueMessage(fpDave, m, func(err error) {
+			if err != nil {
+				assert.ErrorIs(t, err, ErrClosed)
+				wg.Done()
+				return
+			}
+			mu.Lock()
+			durable[m.ID] = true
+			mu.Unlock()
+			go func() { // a callback must not block the committer
+				defer wg.Done()
+				// The mark may find the message deleted meanwhile.
+				if err := v.MarkDelivered(fpDave, m.ID); err != nil {
+					assert.ErrorIs(t, err, ErrUnknownMessage)
+				}
+			}()
+		})
+		if i == n/2 {
+			require.NoError(t, v.DeleteContactAndHistory(fpDave))
+		}
+	}
+	wg.Wait()
+	th, err := v.Thread(fpDave)
+	require.NoError(t, err)
+	for _, m := range th.Messages {
+		assert.True(t, durable[m.ID], "%s is in the thread but was not reported durable", m.ID)
+	}
+	require.NoError(t, v.Close())
+	v = reopen(t, dir)
+	assert.Empty(t, v.Notices())
+	again, err := v.Thread(fpDave)
+	require.NoError(t, err)
+	assert.Equal(t, len(th.Messages), len(again.Messages))
+	for _, m := range again.Messages {
+		assert.NotEqual(t, "before", m.Text)
 	}
 }
