@@ -261,9 +261,10 @@ func TestSession_ResendOnTheNextLinkIsShownOnceAndDelivered(t *testing.T) {
 	require.NoError(t, err)
 	waitFor(conn, func(e Delivered) bool { return e.ID == id })
 	// A marker after it: once it is shown, the resend was handled.
-	_, err = conn.send("after")
+	after, err := conn.send("after")
 	require.NoError(t, err)
 	waitFor(host, func(e MessageEvent) bool { return e.Message.Text == "after" })
+	waitFor(conn, func(e Delivered) bool { return e.ID == after })
 	assert.Len(t, eventsOf[MessageEvent](host), 2, "a resent message must be shown once")
 	assert.Empty(t, conn.s.box.Outbox(""))
 }
