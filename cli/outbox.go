@@ -22,6 +22,9 @@ const (
 // DefaultSendWait is how long `securechat send` tries to deliver.
 const DefaultSendWait = 30 * time.Second
 
+// queueTimeout bounds the wait for the history to make the message durable.
+const queueTimeout = 30 * time.Second
+
 // RunSend runs `securechat send CONTACT TEXT [--wait DURATION]`: the message
 // is queued durably in the contact's outbox, then delivered if the contact
 // can be reached within the wait. The exit code says which (SendDelivered,
@@ -80,7 +83,9 @@ func sendAndWait(s *session.Session, c history.Contact, text string, wait time.D
 		fmt.Fprintln(stderr, "securechat: not queued:", err)
 		return SendError
 	}
-	deadline := time.NewTimer(wait)
+	// The wait starts once the message is durable; the history has a
+	// generous while to confirm it.
+	deadline := time.NewTimer(queueTimeout)
 	defer deadline.Stop()
 	queued := false
 	dial := func() {
@@ -105,6 +110,7 @@ func sendAndWait(s *session.Session, c history.Contact, text string, wait time.D
 				if wait == 0 {
 					return SendQueued
 				}
+				deadline.Reset(wait)
 				dial()
 			case session.Failed:
 				if e.ID == id {
