@@ -48,6 +48,9 @@ const (
 
 const (
 	defaultN = 1000
+	// A peer sends burst messages every burstGap: 1,000 take about 5 s.
+	burst    = 25
+	burstGap = 125 * time.Millisecond
 	// kills is how many times each peer is killed.
 	kills = 3
 )
@@ -132,16 +135,28 @@ func peerMain(role string) int {
 			}
 		}
 	}
-	for i := queued; i < n; i++ {
-		if _, err := s.Send(partner, text(role, i)); err != nil {
-			return fail("send", err)
+	fmt.Fprintf(os.Stderr, "peer %s started with %d of its messages queued\n", role, queued)
+	// The messages go out in bursts over a few seconds, so that the kills
+	// and cuts find them in every state.
+	sendErr := make(chan error, 1)
+	go func() {
+		for i := queued; i < n; i++ {
+			if _, err := s.Send(partner, text(role, i)); err != nil {
+				sendErr <- err
+				return
+			}
+			if i%burst == burst-1 {
+				time.Sleep(burstGap)
+			}
 		}
-	}
+	}()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	done := false
 	for {
 		select {
+		case err := <-sendErr:
+			return fail("send", err)
 		case <-term:
 			_ = s.Close()
 			<-events
@@ -231,10 +246,10 @@ func (r *relay) serve() {
 		r.conns.Add(1)
 		r.track(in, true)
 		r.track(out, true)
-		// Most connections are cut somewhere in the first 24 KiB (in the
+		// Most connections are cut somewhere in the first 16 KiB (in the
 		// handshake, in a burst of messages, between a message and its
 		// ack); one in ten is left alone.
-		budget := int64(r.rnd(24 << 10))
+		budget := int64(r.rnd(16 << 10))
 		if r.rnd(10) == 0 {
 			budget = 1 << 40
 		}
@@ -311,22 +326,28 @@ func startPeer(t *testing.T, role, dir, listen, partner string, n int) *proc {
 	return p
 }
 
-func (p *proc) kill(t *testing.T) {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+// signal sends sig and reports whether the peer exited within a minute.
+func (p *proc) signal(sig syscall.Signal) bool {
+	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
+		return true
 	case <-time.After(time.Minute):
+		return false
+	}
+}
+
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	if !p.signal(syscall.SIGKILL) {
 		t.Fatalf("peer %s did not die", p.role)
 	}
 }
 
+// stop ends the peer cleanly (SIGTERM: it closes its session and profile).
 func (p *proc) stop(t *testing.T) {
 	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(time.Minute):
+	if !p.signal(syscall.SIGTERM) {
 		p.kill(t)
 		t.Fatalf("peer %s did not stop", p.role)
 	}
@@ -396,6 +417,7 @@ func TestTorture_CutsAndKillsLoseNothingAndShowNothingTwice(t *testing.T) {
 	}
 
 	procs := map[string]*proc{}
+	logs := map[string]*strings.Builder{"a": {}, "b": {}}
 	for _, role := range []string{"a", "b"} {
 		procs[role] = startPeer(t, role, dirs[role], listen[role], fps[other[role]], n)
 	}
@@ -421,6 +443,7 @@ func TestTorture_CutsAndKillsLoseNothingAndShowNothingTwice(t *testing.T) {
 	for _, role := range order {
 		time.Sleep(time.Duration(300+rnd(1200)) * time.Millisecond)
 		procs[role].kill(t)
+		logs[role].WriteString(procs[role].log.String())
 		procs[role] = startPeer(t, role, dirs[role], listen[role], fps[other[role]], n)
 	}
 	killed := time.Since(start)
@@ -439,8 +462,9 @@ func TestTorture_CutsAndKillsLoseNothingAndShowNothingTwice(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the peers did not finish in 5 minutes")
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, p := range procs {
+	for role, p := range procs {
 		p.stop(t)
+		logs[role].WriteString(p.log.String())
 	}
 	elapsed := time.Since(start)
 
@@ -485,6 +509,11 @@ func TestTorture_CutsAndKillsLoseNothingAndShowNothingTwice(t *testing.T) {
 		// A message made durable just before a kill is in the history
 		// but was never shown as news: the app shows it from the history.
 		t.Logf("peer %s showed %d of the %d messages it received as they arrived", role, lines, n)
+	}
+	for _, role := range []string{"a", "b"} {
+		for _, l := range strings.Split(strings.TrimSpace(logs[role].String()), "\n") {
+			t.Logf("%s", l)
+		}
 	}
 	t.Logf("%d messages each way in %v (kills over the first %v); %d kills each; relays: %d connections, %d cut",
 		n, elapsed.Round(time.Millisecond), killed.Round(time.Millisecond), kills,
