@@ -33,6 +33,33 @@ type outState struct {
 	// writing: received ids being written; the acks of resends that
 	// arrive meanwhile wait for the write.
 	writing map[string][]func()
+	// delivered: the last messages reported delivered, oldest first, so
+	// that a second ack (the message went out on two links, an old one
+	// ending and a new one) is not reported again. An ack can only come
+	// for a message in flight, and at most maxQueue are.
+	delivered     map[string]bool
+	deliveredFIFO []string
+}
+
+// firstDelivered records that id of contact is delivered and reports
+// whether it is news.
+func (o *outState) firstDelivered(contact, id string) bool {
+	k := key(contact, id)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.shown, id)
+	if o.delivered[k] {
+		return false
+	}
+	o.delivered[k] = true
+	o.deliveredFIFO = append(o.deliveredFIFO, k)
+	if len(o.deliveredFIFO) > 2*maxQueue {
+		for _, old := range o.deliveredFIFO[:maxQueue] {
+			delete(o.delivered, old)
+		}
+		o.deliveredFIFO = append([]string(nil), o.deliveredFIFO[maxQueue:]...)
+	}
+	return true
 }
 
 func (o *outState) init() {
@@ -40,6 +67,7 @@ func (o *outState) init() {
 	o.cancelled = map[string]bool{}
 	o.shown = map[string]bool{}
 	o.writing = map[string][]func(){}
+	o.delivered = map[string]bool{}
 }
 
 func key(contact, id string) string { return contact + " " + id }
@@ -296,10 +324,9 @@ func (s *Session) recordAcks() {
 				s.emit(HistoryError{Contact: a.contact, Err: fmt.Errorf("session: failed to record a delivery: %w", err)})
 				continue
 			}
-			s.out.mu.Lock()
-			delete(s.out.shown, a.id)
-			s.out.mu.Unlock()
-			s.emit(Delivered{Contact: a.contact, ID: a.id})
+			if s.out.firstDelivered(a.contact, a.id) {
+				s.emit(Delivered{Contact: a.contact, ID: a.id})
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -128,4 +129,17 @@ func TestDedupe_ANewIDIsWrittenOnceAndResendsAreAckedAfterItIsDurable(t *testing
 	mem := newMemOutbox()
 	assert.Equal(t, recvNew, o.receiving(mem, "bob", "m3", ack, true))
 	assert.Equal(t, recvDuplicate, o.receiving(mem, "bob", "m3", ack, true))
+}
+
+func TestDelivered_ReportedOnceThoughAckedOnTwoLinks(t *testing.T) {
+	var o outState
+	o.init()
+	assert.True(t, o.firstDelivered("bob", "m1"))
+	assert.False(t, o.firstDelivered("bob", "m1"), "the same message acked on a second link")
+	assert.True(t, o.firstDelivered("carol", "m1"))
+	for i := range 3 * maxQueue {
+		o.firstDelivered("bob", fmt.Sprint(i))
+	}
+	assert.LessOrEqual(t, len(o.delivered), 2*maxQueue, "bounded")
+	assert.Len(t, o.deliveredFIFO, len(o.delivered))
 }
