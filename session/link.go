@@ -279,7 +279,7 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 	if err == nil && l.s.cfg.Greeting == nil {
 		err = l.exchangeHello()
 	}
-	replaced, busy, goOn := l.s.handshakeDone(l, err == nil)
+	replaced, busy, goOn, lost := l.s.handshakeDone(l, err == nil)
 	if err != nil {
 		err = explain(err)
 		r, _ := reasonOf(err)
@@ -297,10 +297,15 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 		l.end(EndWeLeft, nil)
 		return l.ended(nil)
 	}
-	if replaced == l {
+	if lost {
 		// A simultaneous dial, and the other link wins: the partner ends
-		// this one too.
+		// this one too. The winner is pinged at once: were it a link the
+		// partner has given up (a network outage it noticed first), its
+		// answer is a reset, the link ends, and the partner's next dial
+		// gets in without waiting for the keepalive.
 		l.end(EndReplaced, nil)
+		nonce := l.s.nextNonce()
+		replaced.step(func(m *chatMachine) effects { return m.pingDue(nonce) })
 		return l.ended(nil)
 	}
 	if replaced != nil {

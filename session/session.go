@@ -641,11 +641,11 @@ func sourceHost(addr string) string {
 
 // handshakeDone releases an incoming link's handshake slot. With ok, the
 // authenticated link takes its key's place: a link of the same key that
-// was there is returned as replaced, to be ended; l itself is returned
-// when it loses the tie-break of a simultaneous dial (see [keep]). busy
-// reports that the link must be turned away: too many requests wait for
-// the user.
-func (s *Session) handshakeDone(l *link, ok bool) (replaced *link, busy, goOn bool) {
+// was there is returned as replaced, to be ended. lost reports that l
+// loses the tie-break of a simultaneous dial (see [keep]) to replaced,
+// which stays. busy reports that the link must be turned away: too many
+// requests wait for the user.
+func (s *Session) handshakeDone(l *link, ok bool) (replaced *link, busy, goOn, lost bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if src, was := s.pending[l]; was {
@@ -655,7 +655,7 @@ func (s *Session) handshakeDone(l *link, ok bool) (replaced *link, busy, goOn bo
 		}
 	}
 	if !ok || s.closed {
-		return nil, false, false
+		return nil, false, false, false
 	}
 	old := s.byContact[l.fingerprint]
 	if !l.initiator && old == nil && l.needsUser() {
@@ -666,17 +666,17 @@ func (s *Session) handshakeDone(l *link, ok bool) (replaced *link, busy, goOn bo
 			}
 		}
 		if n >= MaxRequests {
-			return nil, true, false
+			return nil, true, false, false
 		}
 	}
 	if old == l {
-		return nil, false, true
+		return nil, false, true, false
 	}
 	if old != nil && simultaneous(old, l) && !keep(l, s.self, l.fingerprint) {
-		return l, false, true // l loses the tie-break; old stays
+		return old, false, true, true // l loses the tie-break; old stays
 	}
 	s.byContact[l.fingerprint] = l
-	return old, false, true
+	return old, false, true, false
 }
 
 // simultaneous reports two links of one partner's run dialed from both
