@@ -360,7 +360,9 @@ func (s *Session) cancelDurably(contact, id string) error {
 		s.out.mu.Unlock()
 		return fmt.Errorf("session: %w", err)
 	}
-	s.emit(Cancelled{Contact: contact, ID: id})
+	// Reported by the worker: after the message's Queued, and never
+	// blocking the caller, which may be the one reading the events.
+	s.worker.post(func() { s.emit(Cancelled{Contact: contact, ID: id}) })
 	return nil
 }
 

@@ -134,6 +134,18 @@ func TestOutbox_ACancelledMessageIsNeverSent(t *testing.T) {
 	// Cancelled at once, maybe before it is durable: Cancelled follows.
 	require.NoError(t, a.CancelMessage(bob, gone))
 	waitFor(pa, func(e Cancelled) bool { return e.ID == gone })
+	order := []string{}
+	for _, e := range pa.all() {
+		switch e := e.(type) {
+		case Queued:
+			if e.Message.ID == gone {
+				order = append(order, "queued")
+			}
+		case Cancelled:
+			order = append(order, "cancelled")
+		}
+	}
+	assert.Equal(t, []string{"queued", "cancelled"}, order)
 	kept, err := a.Send(bob, "this one")
 	require.NoError(t, err)
 	waitFor(pa, func(e Queued) bool { return e.Message.ID == kept })
