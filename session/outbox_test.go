@@ -262,3 +262,41 @@ func TestOutbox_SimultaneousDialsLeaveExactlyOneLink50Times(t *testing.T) {
 	assert.Empty(t, as.Outbox(""))
 	assert.Empty(t, bs.Outbox(""))
 }
+
+// A partner that restarted (a new epoch) gets back in at once, even where
+// the tie-break of a simultaneous dial would keep the old link: the old link
+// was dialed by the side with the smaller fingerprint.
+func TestOutbox_ARestartedPartnerReplacesTheLinkTheSmallerSideDialed(t *testing.T) {
+	small, large := "alice", "bob"
+	if fingerprint(small) > fingerprint(large) {
+		small, large = large, small
+	}
+	ss, ls := newMemStore(), newMemStore()
+	require.NoError(t, ss.SaveContact(contactOf(large)))
+	require.NoError(t, ls.SaveContact(contactOf(small)))
+	sm, err := Host(testConfig(small, ss), "127.0.0.1:0")
+	require.NoError(t, err)
+	ps := watch(t, sm, ss, true)
+	lg, err := Host(testConfig(large, ls), "127.0.0.1:0")
+	require.NoError(t, err)
+	pl := watch(t, lg, ls, true)
+	_, err = sm.DialTarget(Target{Contact: fingerprint(large), Addrs: []string{hostAddr(t, pl)}})
+	require.NoError(t, err)
+	old := waitFor[Connected](ps, nil)
+	waitFor[Connected](pl, nil)
+
+	// The larger side "restarts": a new run of it (same key, new epoch)
+	// dials while the old link is still up.
+	lg2, err := New(testConfig(large, ls))
+	require.NoError(t, err)
+	pl2 := watch(t, lg2, ls, true)
+	_, err = lg2.DialTarget(Target{Contact: fingerprint(small), Addrs: []string{hostAddr(t, ps)}})
+	require.NoError(t, err)
+	waitFor[Connected](pl2, nil)
+	e := waitFor(ps, func(e Ended) bool { return e.Link == old.Link })
+	assert.Equal(t, EndReplaced, e.Reason, "the new run takes over")
+	id, err := lg2.Send(fingerprint(small), "back again")
+	require.NoError(t, err)
+	waitFor(pl2, func(e Delivered) bool { return e.ID == id })
+	assert.Empty(t, eventsOf[Ended](pl2), "the new run's link stays")
+}
