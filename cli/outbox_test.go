@@ -27,7 +27,7 @@ func TestSend_QueuesForAnOfflineContactAndDeliversWhenItIsOnline(t *testing.T) {
 	require.Equal(t, SendQueued, code, errOut)
 	assert.Contains(t, out, `"event":"queued"`)
 	assert.Contains(t, out, `"event":"not_delivered"`)
-	code, out, errOut = runCmd(append([]string{"send", "bob", "and this", "--wait", "0"}, alice...)...)
+	code, _, errOut = runCmd(append([]string{"send", "bob", "and this", "--wait", "0"}, alice...)...)
 	require.Equal(t, SendQueued, code, errOut)
 	code, out, errOut = runCmd(append([]string{"outbox", "--json"}, alice...)...)
 	require.Equal(t, 0, code, errOut)

@@ -335,16 +335,22 @@ func (s *Session) recordAcks() {
 // connection after this returns. [Cancelled] follows.
 func (s *Session) CancelMessage(contact, id string) error {
 	k := key(contact, id)
-	s.out.mu.Lock()
-	s.out.cancelled[k] = true
-	queuing := s.out.queuing[k]
-	s.out.mu.Unlock()
+	mark := func() (queuing bool) {
+		s.out.mu.Lock()
+		defer s.out.mu.Unlock()
+		s.out.cancelled[k] = true
+		return s.out.queuing[k]
+	}
+	var queuing bool
 	if l := s.linkOf(contact); l != nil {
-		// A barrier: a write of the message under way ends before we go
-		// on; every later one sees the mark.
+		// Marked while no record is being sealed and written: a write of
+		// the message under way ends first, and every later one sees the
+		// mark.
 		l.sendMu.Lock()
-		l.sendMu.Unlock() //nolint:staticcheck // an empty critical section on purpose
-
+		queuing = mark()
+		l.sendMu.Unlock()
+	} else {
+		queuing = mark()
 	}
 	if queuing {
 		return nil // cancelled durably once its queuing is durable
