@@ -400,17 +400,9 @@ func (l *link) exchangeHello() error {
 	if err := l.conn.WriteFrame(rec); err != nil {
 		return fmt.Errorf("session: hello: %w", err)
 	}
-	f, err := l.conn.ReadFrame()
+	m, _, err := l.readMsg()
 	if err != nil {
 		return fmt.Errorf("session: hello: %w", err)
-	}
-	pt, err := l.layer.Open(f)
-	if err != nil {
-		return err
-	}
-	m, err := parseMsg(pt)
-	if err != nil {
-		return err
 	}
 	if m.typ != msgHello {
 		return fmt.Errorf("%w: expected a hello, got message type 0x%02x", ErrProtocol, m.typ)

@@ -18,15 +18,7 @@ import (
 func (l *link) readLoop() error {
 	for {
 		_ = l.conn.SetReadDeadline(time.Now().Add(l.s.cfg.PingTimeout))
-		rec, err := l.conn.ReadFrame()
-		if err != nil {
-			return err
-		}
-		pt, err := l.layer.Open(rec)
-		if err != nil {
-			return err
-		}
-		m, err := parseMsg(pt)
+		m, rec, err := l.readMsg()
 		if err != nil {
 			return err
 		}
@@ -34,6 +26,23 @@ func (l *link) readLoop() error {
 			return err
 		}
 	}
+}
+
+// readMsg reads, opens and parses the partner's next record.
+func (l *link) readMsg() (*wireMsg, []byte, error) {
+	rec, err := l.conn.ReadFrame()
+	if err != nil {
+		return nil, nil, err
+	}
+	pt, err := l.layer.Open(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := parseMsg(pt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, rec, nil
 }
 
 // errBye marks a goodbye from the partner.
