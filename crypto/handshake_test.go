@@ -222,8 +222,8 @@ func TestHandshake_PassiveCaptureShowsNoNameAndNoIdentity(t *testing.T) {
 		}
 	}
 	// What is in the clear: the protocol family and version.
-	assert.True(t, bytes.HasPrefix(frames[0], []byte("\x01SecChat1\x00\x02")))
-	assert.True(t, bytes.HasPrefix(frames[1], []byte("\x02SecChat1\x00\x02")))
+	assert.True(t, bytes.HasPrefix(frames[0], []byte("\x01SecChat1\x00\x03")))
+	assert.True(t, bytes.HasPrefix(frames[1], []byte("\x02SecChat1\x00\x03")))
 }
 
 func TestHandshake_ManInTheMiddleSeesDifferentIdentities(t *testing.T) {
@@ -448,6 +448,36 @@ func TestHandshake_InviteSecretIsCopiedNotModified(t *testing.T) {
 	assert.Equal(t, "invite secret", string(secret))
 }
 
+// v2ClientHello is a ClientHello as a protocol version 2 build writes it:
+// the layout of today's, with version 2 (its chat layer lacks the Hello
+// record, so version 3 refuses it in the handshake).
+func v2ClientHello(t *testing.T) []byte {
+	t.Helper()
+	ini, _ := newPair(t, "alice", "bob")
+	b, err := ini.WriteClientHello()
+	require.NoError(t, err)
+	require.Equal(t, ProtocolVersion, binary.BigEndian.Uint16(b[1+len(Magic):]))
+	binary.BigEndian.PutUint16(b[1+len(Magic):], 2)
+	return b
+}
+
+func TestHandshake_VersionTwoPeerIsToldBothNeedVersionThree(t *testing.T) {
+	_, res := newPair(t, "alice", "bob")
+	err := res.ReadClientHello(v2ClientHello(t))
+	require.ErrorIs(t, err, ErrVersion)
+	assert.Contains(t, err.Error(), "the partner runs an older SecureChat (protocol version 2)")
+	assert.Equal(t, StateStart, res.State())
+	var ve *VersionError
+	require.True(t, errors.As(err, &ve))
+	assert.Equal(t, uint16(2), ve.PeerVersion)
+	frame, err := res.WriteAlert(ve.Alert())
+	require.NoError(t, err)
+	a, err := ParseAlert(frame) // cleartext: a version-2 build reads it as its own alert 3
+	require.NoError(t, err)
+	assert.Equal(t, AlertVersion, a.Code)
+	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 3, you run version 2); update SecureChat to chat with them", a.Reason)
+}
+
 // v1ClientHello builds a protocol version 1 ClientHello by its layout.
 func v1ClientHello(t *testing.T) []byte {
 	b := append([]byte{TypeClientHello}, Magic...)
@@ -462,7 +492,7 @@ func v1ClientHello(t *testing.T) []byte {
 	return appendU8Bytes(b, []byte("alice"))
 }
 
-func TestHandshake_VersionOnePeerIsToldBothNeedVersionTwo(t *testing.T) {
+func TestHandshake_VersionOnePeerIsToldBothNeedVersionThree(t *testing.T) {
 	_, res := newPair(t, "alice", "bob")
 	err := res.ReadClientHello(v1ClientHello(t))
 	require.ErrorIs(t, err, ErrVersion)
@@ -475,7 +505,7 @@ func TestHandshake_VersionOnePeerIsToldBothNeedVersionTwo(t *testing.T) {
 	a, err := ParseAlert(frame) // cleartext: no handshake keys yet
 	require.NoError(t, err)
 	assert.Equal(t, AlertVersion, a.Code)
-	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 2, you run version 1); update SecureChat to chat with them", a.Reason)
+	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 3, you run version 1); update SecureChat to chat with them", a.Reason)
 }
 
 func TestHandshake_VersionAlertInPlaceOfServerHello(t *testing.T) {
@@ -494,7 +524,7 @@ func TestHandshake_OtherVersionOfServerHelloIsRefused(t *testing.T) {
 	ini, res := newPair(t, "alice", "bob")
 	err := runHandshake(ini, res, func(i int, m []byte) []byte {
 		if i == 1 {
-			m[1+len(Magic)+1] = 3
+			m[1+len(Magic)+1] = 2 // a version-2 responder's ServerHello
 		}
 		return m
 	})

@@ -585,7 +585,7 @@ func TestSession_NoGoroutineOutlivesClose(t *testing.T) {
 	require.LessOrEqual(t, after, before, "goroutines before %d, after %d", before, after)
 }
 
-func TestSession_VersionOnePeerIsToldBothNeedVersionTwo(t *testing.T) {
+func TestSession_VersionOnePeerIsToldBothNeedVersionThree(t *testing.T) {
 	host, addr := listenHost(t, testConfig("bob", nil))
 	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
@@ -607,10 +607,44 @@ func TestSession_VersionOnePeerIsToldBothNeedVersionTwo(t *testing.T) {
 	a, err := scrypto.ParseAlert(reply)
 	require.NoError(t, err, "the answer is a cleartext alert a v1 peer can read")
 	assert.Equal(t, scrypto.AlertVersion, a.Code)
-	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 2, you run version 1); update SecureChat to chat with them", a.Reason)
+	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 3, you run version 1); update SecureChat to chat with them", a.Reason)
 	e := waitFor[Ended](host, nil)
 	assert.ErrorIs(t, e.Err, scrypto.ErrVersion)
 	assert.ErrorContains(t, e.Err, "the partner runs an older SecureChat")
+	c.Close()
+	assertStillServing(t, host, addr)
+}
+
+func TestSession_VersionTwoPeerIsRefusedInTheHandshake(t *testing.T) {
+	// A protocol version 2 build's chat layer has no Hello record (0x07) and
+	// would fail on it after the handshake; version 3 refuses it before.
+	host, addr := listenHost(t, testConfig("bob", nil))
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	// Its ClientHello has today's layout with version 2.
+	ini, err := scrypto.NewInitiator(scrypto.Config{Identity: testConfig("alice", nil).Identity, Name: "alice"})
+	require.NoError(t, err)
+	defer ini.Close()
+	hello, err := ini.WriteClientHello()
+	require.NoError(t, err)
+	require.Equal(t, scrypto.ProtocolVersion, binary.BigEndian.Uint16(hello[1+len(scrypto.Magic):]))
+	binary.BigEndian.PutUint16(hello[1+len(scrypto.Magic):], 2)
+	_, err = c.Write(transport.Frame(hello))
+	require.NoError(t, err)
+
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	reply, err := transport.NewConn(c).ReadFrame()
+	require.NoError(t, err)
+	a, err := scrypto.ParseAlert(reply)
+	require.NoError(t, err, "the answer is a cleartext alert a version-2 build reads as its own")
+	assert.Equal(t, scrypto.AlertVersion, a.Code)
+	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 3, you run version 2); update SecureChat to chat with them", a.Reason)
+	e := waitFor[Ended](host, nil)
+	assert.Equal(t, EndVersion, e.Reason)
+	assert.False(t, e.Connected)
+	assert.ErrorIs(t, e.Err, scrypto.ErrVersion)
+	assert.ErrorContains(t, e.Err, "the partner runs an older SecureChat (protocol version 2)")
 	c.Close()
 	assertStillServing(t, host, addr)
 }
@@ -636,6 +670,7 @@ func TestSession_VersionAlertFromAnOlderHostIsAVersionError(t *testing.T) {
 	require.NoError(t, err)
 	p := watch(t, s, nil, true)
 	e := waitFor[Ended](p, nil)
+	assert.Equal(t, EndVersion, e.Reason)
 	assert.ErrorIs(t, e.Err, scrypto.ErrVersion)
 	assert.ErrorContains(t, e.Err, "the partner runs another SecureChat version")
 }
