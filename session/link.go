@@ -94,6 +94,14 @@ func (l *link) end(reason EndReason, err error) {
 	}
 }
 
+// leaving reports that the link is being ended by us (a goodbye, or an
+// end on our side).
+func (l *link) leaving() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.endReason != 0
+}
+
 // abort ends the link at once (Close after the goodbye had its chance).
 func (l *link) abort() { l.end(EndWeLeft, nil) }
 

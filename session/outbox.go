@@ -202,6 +202,8 @@ func (s *Session) Send(contact, text string) (string, error) {
 		return "", err
 	}
 	id := hex.EncodeToString(raw[:])
+	// A queued message wants out: a paused contact is dialed at once.
+	s.redial.resume(contact)
 	m := history.OutboxMessage{Contact: contact, ID: id, Text: text, Time: s.cfg.Now()}
 	s.out.mu.Lock()
 	s.out.queuing[key(contact, id)] = true
@@ -236,7 +238,7 @@ func (s *Session) queuedDurable(m history.OutboxMessage, err error) {
 // linkConnected: l is connected; the contact's outbox goes out on it,
 // oldest first, before anything queued later.
 func (s *Session) linkConnected(l *link) {
-	s.redial.connected(l.fingerprint)
+	s.redial.connected(l.fingerprint, l.leaving)
 	s.worker.post(func() {
 		for _, m := range s.box.Outbox(l.fingerprint) {
 			k := key(l.fingerprint, m.ID)

@@ -124,6 +124,10 @@ func (l *link) cleanup(readErr error) Event {
 	var e Ended
 	switch {
 	case byeIs != 0:
+		if byeIs == EndPartnerLeft && l.s.redial.pause(l.fingerprint) {
+			// The partner disconnected: we do not call back either.
+			l.s.emit(ReconnectPaused{Contact: l.fingerprint})
+		}
 		l.end(byeIs, nil)
 		e = l.ended(nil)
 		e.Reason, e.Peer, e.Err = byeIs, bye.reason, nil

@@ -4,6 +4,12 @@ package session
 // dialed, with exponential backoff and jitter, at once when the loop is
 // turned on, on ReconnectNow, and when a local address appears (the
 // network came back).
+//
+// A contact is paused (never dialed automatically) after we said goodbye
+// to it (Disconnect) or it said goodbye to us, until one of us reaches out
+// again: ReconnectNow, Send to it, or a link of it that connects (its
+// incoming link is accepted as usual). The pause lives in memory only, so
+// the next start of the app dials everyone again.
 
 import (
 	"math/rand/v2"
@@ -39,6 +45,7 @@ func backoff(lo, hi time.Duration, attempt int, r float64) time.Duration {
 type redialState struct {
 	attempt int       // dials since the contact was last connected
 	due     time.Time // next dial; zero: at once
+	paused  bool      // a goodbye either way: no automatic dial until resumed
 }
 
 // redialer is the reconnect loop of a controller.
@@ -82,15 +89,22 @@ func (r *redialer) state(contact string) *redialState {
 	return st
 }
 
-// connected: contact is connected; its backoff starts over.
-func (r *redialer) connected(contact string) {
+// connected: contact is connected; its backoff starts over and a pause
+// ends, unless leaving reports (under the loop's lock) that we are already
+// saying goodbye to that link: a Disconnect right after the link connected
+// keeps its pause.
+func (r *redialer) connected(contact string, leaving func() bool) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if leaving != nil && leaving() {
+		return
+	}
 	*r.state(contact) = redialState{}
-	r.mu.Unlock()
 }
 
 // lost: a connected link of contact ended; the first try comes after the
-// shortest backoff (a partner that left is not called back at once).
+// shortest backoff (a partner that left is not called back at once). A
+// paused contact stays paused.
 func (r *redialer) lost(contact string, now time.Time) {
 	r.mu.Lock()
 	st := r.state(contact)
@@ -98,6 +112,42 @@ func (r *redialer) lost(contact string, now time.Time) {
 	st.due = now.Add(backoff(r.lo(), r.hi(), 0, r.rand()))
 	r.mu.Unlock()
 	r.poke()
+}
+
+// pause stops the automatic dials of contact until resume (or connected);
+// it reports whether the pause is new, for the caller to emit
+// [ReconnectPaused] once per pause.
+func (r *redialer) pause(contact string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.state(contact)
+	was := st.paused
+	st.paused = true
+	return !was
+}
+
+// resume ends a pause of contact, which is then due at once; it reports
+// whether contact was paused.
+func (r *redialer) resume(contact string) bool {
+	r.mu.Lock()
+	st := r.st[contact]
+	was := st != nil && st.paused
+	if was {
+		*st = redialState{}
+	}
+	r.mu.Unlock()
+	if was {
+		r.poke()
+	}
+	return was
+}
+
+// isPaused reports a pause of contact.
+func (r *redialer) isPaused(contact string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.st[contact]
+	return st != nil && st.paused
 }
 
 // now: dial everyone due at once (start, network back).
@@ -139,6 +189,9 @@ func (r *redialer) tick(now time.Time, contacts []history.Contact, busy func(str
 			continue
 		}
 		st := r.state(c.ID)
+		if st.paused {
+			continue
+		}
 		if st.due.After(now) {
 			if next.IsZero() || st.due.Before(next) {
 				next = st.due
@@ -240,7 +293,8 @@ func (s *Session) SetAutoReconnect(on bool) {
 	r.poke()
 }
 
-// ReconnectNow dials contact at once and resets its backoff.
+// ReconnectNow dials contact at once and resets its backoff; it ends a
+// pause.
 func (s *Session) ReconnectNow(contact string) error {
 	st := s.cfg.Store
 	if st == nil || s.cfg.Greeting != nil {

@@ -54,7 +54,7 @@ func TestRedial_DialsAtOnceThenBacksOffAndStartsOverWhenConnected(t *testing.T) 
 	assert.True(t, next.IsZero())
 
 	// Connected, then lost: the next try comes after the shortest backoff.
-	s.redial.connected("bob")
+	s.redial.connected("bob", nil)
 	t1 := t0.Add(time.Hour)
 	s.redial.lost("bob", t1)
 	assert.Equal(t, t1.Add(1500*time.Millisecond), s.redial.tick(t1, contacts, idle))
@@ -142,4 +142,37 @@ func TestDelivered_ReportedOnceThoughAckedOnTwoLinks(t *testing.T) {
 	}
 	assert.LessOrEqual(t, len(o.delivered), 2*maxQueue, "bounded")
 	assert.Len(t, o.deliveredFIFO, len(o.delivered))
+}
+
+func TestRedial_APausedContactIsNotDialedUntilResumed(t *testing.T) {
+	s, dialed := fakeRedial(t)
+	t0 := time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
+	contacts := []history.Contact{{ID: "bob", Addrs: []string{"192.0.2.1:9999"}}}
+	idle := func(string) bool { return false }
+	s.redial.tick(t0, contacts, idle)
+	require.Len(t, *dialed, 1)
+	s.redial.connected("bob", nil)
+
+	assert.True(t, s.redial.pause("bob"), "a new pause")
+	assert.False(t, s.redial.pause("bob"), "already paused: announced once")
+	s.redial.lost("bob", t0)
+	for i := range 1000 {
+		if i%10 == 0 {
+			s.redial.resetAll() // the network came back
+			s.SetAutoReconnect(true)
+		}
+		assert.True(t, s.redial.tick(t0.Add(time.Duration(i)*time.Minute), contacts, idle).IsZero(), "nothing scheduled")
+	}
+	assert.Len(t, *dialed, 1, "paused through lost, network changes and the loop turned on again")
+	assert.True(t, s.redial.isPaused("bob"))
+
+	assert.True(t, s.redial.resume("bob"))
+	assert.False(t, s.redial.resume("bob"), "not paused any more")
+	s.redial.tick(t0.Add(time.Hour), contacts, idle)
+	assert.Len(t, *dialed, 2, "resumed: due at once")
+
+	s.redial.pause("bob")
+	s.redial.connected("bob", nil)
+	assert.False(t, s.redial.isPaused("bob"), "a link of the contact connected")
+	assert.False(t, s.redial.resume("carol"), "never paused")
 }

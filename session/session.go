@@ -573,14 +573,21 @@ func (s *Session) MarkVerified(contact string) error {
 	return nil
 }
 
-// Disconnect says goodbye to contact's link. Other links and the
-// listener go on.
+// Disconnect says goodbye to contact's link and pauses the automatic
+// reconnects to contact until one side reaches out again ([ReconnectPaused]
+// follows, from the worker: the caller may be the one reading events).
+// Other links and the listener go on.
 func (s *Session) Disconnect(contact string) error {
 	l := s.linkOf(contact)
 	if l == nil {
 		return ErrNotConnected
 	}
+	// The goodbye first: a link that connects at this moment sees that it
+	// is leaving and keeps the pause (redialer.connected).
 	l.leave(EndWeLeft)
+	if s.redial.pause(contact) {
+		s.worker.post(func() { s.emit(ReconnectPaused{Contact: contact}) })
+	}
 	return nil
 }
 
