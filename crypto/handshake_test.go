@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"regexp"
 	"strings"
@@ -461,23 +462,6 @@ func v2ClientHello(t *testing.T) []byte {
 	return b
 }
 
-func TestHandshake_VersionTwoPeerIsToldBothNeedVersionThree(t *testing.T) {
-	_, res := newPair(t, "alice", "bob")
-	err := res.ReadClientHello(v2ClientHello(t))
-	require.ErrorIs(t, err, ErrVersion)
-	assert.Contains(t, err.Error(), "the partner runs an older SecureChat (protocol version 2)")
-	assert.Equal(t, StateStart, res.State())
-	var ve *VersionError
-	require.True(t, errors.As(err, &ve))
-	assert.Equal(t, uint16(2), ve.PeerVersion)
-	frame, err := res.WriteAlert(ve.Alert())
-	require.NoError(t, err)
-	a, err := ParseAlert(frame) // cleartext: a version-2 build reads it as its own alert 3
-	require.NoError(t, err)
-	assert.Equal(t, AlertVersion, a.Code)
-	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 3, you run version 2); update SecureChat to chat with them", a.Reason)
-}
-
 // v1ClientHello builds a protocol version 1 ClientHello by its layout.
 func v1ClientHello(t *testing.T) []byte {
 	b := append([]byte{TypeClientHello}, Magic...)
@@ -492,20 +476,25 @@ func v1ClientHello(t *testing.T) []byte {
 	return appendU8Bytes(b, []byte("alice"))
 }
 
-func TestHandshake_VersionOnePeerIsToldBothNeedVersionThree(t *testing.T) {
-	_, res := newPair(t, "alice", "bob")
-	err := res.ReadClientHello(v1ClientHello(t))
-	require.ErrorIs(t, err, ErrVersion)
-	assert.Contains(t, err.Error(), "the partner runs an older SecureChat")
-	assert.Equal(t, StateStart, res.State())
-	var ve *VersionError
-	require.True(t, errors.As(err, &ve))
-	frame, err := res.WriteAlert(ve.Alert())
-	require.NoError(t, err)
-	a, err := ParseAlert(frame) // cleartext: no handshake keys yet
-	require.NoError(t, err)
-	assert.Equal(t, AlertVersion, a.Code)
-	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 3, you run version 1); update SecureChat to chat with them", a.Reason)
+func TestHandshake_OlderPeersAreToldBothNeedVersionThree(t *testing.T) {
+	for v, hello := range map[uint16]func(*testing.T) []byte{1: v1ClientHello, 2: v2ClientHello} {
+		t.Run(fmt.Sprintf("version %d", v), func(t *testing.T) {
+			_, res := newPair(t, "alice", "bob")
+			err := res.ReadClientHello(hello(t))
+			require.ErrorIs(t, err, ErrVersion)
+			assert.Contains(t, err.Error(), fmt.Sprintf("the partner runs an older SecureChat (protocol version %d)", v))
+			assert.Equal(t, StateStart, res.State())
+			var ve *VersionError
+			require.True(t, errors.As(err, &ve))
+			assert.Equal(t, v, ve.PeerVersion)
+			frame, err := res.WriteAlert(ve.Alert())
+			require.NoError(t, err)
+			a, err := ParseAlert(frame) // cleartext: no handshake keys yet; the older build reads it as its own alert 3
+			require.NoError(t, err)
+			assert.Equal(t, AlertVersion, a.Code)
+			assert.Equal(t, fmt.Sprintf("your partner runs a newer SecureChat (protocol version 3, you run version %d); update SecureChat to chat with them", v), a.Reason)
+		})
+	}
 }
 
 func TestHandshake_VersionAlertInPlaceOfServerHello(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"runtime"
 	"testing"
@@ -585,68 +586,57 @@ func TestSession_NoGoroutineOutlivesClose(t *testing.T) {
 	require.LessOrEqual(t, after, before, "goroutines before %d, after %d", before, after)
 }
 
-func TestSession_VersionOnePeerIsToldBothNeedVersionThree(t *testing.T) {
-	host, addr := listenHost(t, testConfig("bob", nil))
-	c, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	defer c.Close()
-	// A protocol version 1 ClientHello, built by its layout: name and key
-	// in the clear after the ephemeral values.
-	hello := append([]byte{scrypto.TypeClientHello}, scrypto.Magic...)
-	hello = binary.BigEndian.AppendUint16(hello, 1)
-	hello = append(hello, make([]byte, 32+32+1184)...)
-	id := testConfig("alice", nil).Identity.Public().Bytes()
-	hello = binary.BigEndian.AppendUint16(hello, uint16(len(id)))
-	hello = append(append(append(hello, id...), 5), "alice"...)
-	_, err = c.Write(transport.Frame(hello))
-	require.NoError(t, err)
-
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	reply, err := transport.NewConn(c).ReadFrame()
-	require.NoError(t, err)
-	a, err := scrypto.ParseAlert(reply)
-	require.NoError(t, err, "the answer is a cleartext alert a v1 peer can read")
-	assert.Equal(t, scrypto.AlertVersion, a.Code)
-	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 3, you run version 1); update SecureChat to chat with them", a.Reason)
-	e := waitFor[Ended](host, nil)
-	assert.ErrorIs(t, e.Err, scrypto.ErrVersion)
-	assert.ErrorContains(t, e.Err, "the partner runs an older SecureChat")
-	c.Close()
-	assertStillServing(t, host, addr)
-}
-
-func TestSession_VersionTwoPeerIsRefusedInTheHandshake(t *testing.T) {
-	// A protocol version 2 build's chat layer has no Hello record (0x07) and
-	// would fail on it after the handshake; version 3 refuses it before.
-	host, addr := listenHost(t, testConfig("bob", nil))
-	c, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	defer c.Close()
-	// Its ClientHello has today's layout with version 2.
+// olderClientHello is the ClientHello of a build that speaks protocol
+// version v: version 1 by its layout (name and key in the clear after the
+// ephemeral values), version 2 as today's with its version field (a
+// version-2 chat layer has no Hello record 0x07 and would fail on it after
+// the handshake, so version 3 refuses it before).
+func olderClientHello(t *testing.T, v uint16) []byte {
+	t.Helper()
+	if v == 1 {
+		hello := append([]byte{scrypto.TypeClientHello}, scrypto.Magic...)
+		hello = binary.BigEndian.AppendUint16(hello, 1)
+		hello = append(hello, make([]byte, 32+32+1184)...)
+		id := testConfig("alice", nil).Identity.Public().Bytes()
+		hello = binary.BigEndian.AppendUint16(hello, uint16(len(id)))
+		return append(append(append(hello, id...), 5), "alice"...)
+	}
 	ini, err := scrypto.NewInitiator(scrypto.Config{Identity: testConfig("alice", nil).Identity, Name: "alice"})
 	require.NoError(t, err)
 	defer ini.Close()
 	hello, err := ini.WriteClientHello()
 	require.NoError(t, err)
 	require.Equal(t, scrypto.ProtocolVersion, binary.BigEndian.Uint16(hello[1+len(scrypto.Magic):]))
-	binary.BigEndian.PutUint16(hello[1+len(scrypto.Magic):], 2)
-	_, err = c.Write(transport.Frame(hello))
-	require.NoError(t, err)
+	binary.BigEndian.PutUint16(hello[1+len(scrypto.Magic):], v)
+	return hello
+}
 
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	reply, err := transport.NewConn(c).ReadFrame()
-	require.NoError(t, err)
-	a, err := scrypto.ParseAlert(reply)
-	require.NoError(t, err, "the answer is a cleartext alert a version-2 build reads as its own")
-	assert.Equal(t, scrypto.AlertVersion, a.Code)
-	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 3, you run version 2); update SecureChat to chat with them", a.Reason)
-	e := waitFor[Ended](host, nil)
-	assert.Equal(t, EndVersion, e.Reason)
-	assert.False(t, e.Connected)
-	assert.ErrorIs(t, e.Err, scrypto.ErrVersion)
-	assert.ErrorContains(t, e.Err, "the partner runs an older SecureChat (protocol version 2)")
-	c.Close()
-	assertStillServing(t, host, addr)
+func TestSession_OlderPeersAreRefusedInTheHandshakeWithTheVersionAlert(t *testing.T) {
+	for _, v := range []uint16{1, 2} {
+		t.Run(fmt.Sprintf("version %d", v), func(t *testing.T) {
+			host, addr := listenHost(t, testConfig("bob", nil))
+			c, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = c.Write(transport.Frame(olderClientHello(t, v)))
+			require.NoError(t, err)
+
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			reply, err := transport.NewConn(c).ReadFrame()
+			require.NoError(t, err)
+			a, err := scrypto.ParseAlert(reply)
+			require.NoError(t, err, "the answer is a cleartext alert the older build reads as its own")
+			assert.Equal(t, scrypto.AlertVersion, a.Code)
+			assert.Equal(t, fmt.Sprintf("your partner runs a newer SecureChat (protocol version 3, you run version %d); update SecureChat to chat with them", v), a.Reason)
+			e := waitFor[Ended](host, nil)
+			assert.Equal(t, EndVersion, e.Reason)
+			assert.False(t, e.Connected)
+			assert.ErrorIs(t, e.Err, scrypto.ErrVersion)
+			assert.ErrorContains(t, e.Err, fmt.Sprintf("the partner runs an older SecureChat (protocol version %d)", v))
+			c.Close()
+			assertStillServing(t, host, addr)
+		})
+	}
 }
 
 func TestSession_VersionAlertFromAnOlderHostIsAVersionError(t *testing.T) {
