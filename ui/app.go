@@ -159,8 +159,9 @@ func (u *UI) showUnlock() {
 }
 
 // unlocked is called on the UI goroutine once the vault is open: it makes
-// the app's one controller and shows the messenger. Listening starts again
-// if it was on when the app was last closed; at the first start (no
+// the app's one controller and shows the messenger. The controller
+// reconnects to the contacts from now on. Listening starts again if it was
+// on when the app was last closed (the profile's settings say it); at the first start (no
 // contacts, no history) the New chat dialog opens (see [messenger.start]).
 func (u *UI) unlocked(v Vault) {
 	u.vault = v
@@ -174,7 +175,9 @@ func (u *UI) unlocked(v Vault) {
 	u.main = m
 	u.setContent(m.content, "SecureChat")
 	m.start()
-	if u.listenPref() {
+	// the contacts are dialed from now on, and again and again while away
+	ctrl.SetAutoReconnect(true)
+	if v.Settings().Listen {
 		m.listen(m.listenPort, nil)
 	}
 	if StartInvite != "" {
@@ -194,19 +197,6 @@ func (u *UI) showInvite() {
 		c.tabs.SelectIndex(1)
 		c.showMakeInvite()
 	}
-}
-
-// prefListening names the app preference that says whether the profile in
-// a folder was listening when the app closed; it is not secret (the port
-// answers anyway while listening).
-const prefListening = "listening:"
-
-func (u *UI) listenPref() bool {
-	return u.app.Preferences().Bool(prefListening + u.dir)
-}
-
-func (u *UI) setListenPref(on bool) {
-	u.app.Preferences().SetBool(prefListening+u.dir, on)
 }
 
 // Shutdown closes the controller and locks the vault; Run calls it when the

@@ -30,7 +30,9 @@ type fakeCtrl struct {
 
 	mu                                 sync.Mutex
 	sent                               []sentMsg
-	retried, dialed, cancelled         []string
+	dialed, cancelled, reconnects      []string
+	cancelledMsgs                      []string // contact/id of CancelMessage
+	autoReconnect                      []bool
 	accepted, declined, verified, byes []string
 	listens                            []string
 	stops                              int
@@ -41,7 +43,7 @@ type fakeCtrl struct {
 	sendErr, listenErr                 error
 }
 
-type sentMsg struct{ contact, text string }
+type sentMsg struct{ contact, text, id string }
 
 func newFakeCtrl() *fakeCtrl {
 	// Unbuffered, so that emit can wait for the event to be handled.
@@ -84,8 +86,9 @@ func (f *fakeCtrl) Send(contact, text string) (string, error) {
 		return "", f.sendErr
 	}
 	f.nextID++
-	f.sent = append(f.sent, sentMsg{contact, text})
-	return fmt.Sprintf("m%d", f.nextID), nil
+	id := fmt.Sprintf("m%d", f.nextID)
+	f.sent = append(f.sent, sentMsg{contact, text, id})
+	return id, nil
 }
 
 // texts lists the texts sent, to any contact.
@@ -99,11 +102,21 @@ func (f *fakeCtrl) texts() []string {
 	return out
 }
 
-func (f *fakeCtrl) Retry(id string) error {
+func (f *fakeCtrl) CancelMessage(contact, id string) error {
+	return f.record(&f.cancelledMsgs, contact+"/"+id)
+}
+func (f *fakeCtrl) ReconnectNow(contact string) error { return f.record(&f.reconnects, contact) }
+func (f *fakeCtrl) SetAutoReconnect(on bool) {
+	f.mu.Lock()
+	f.autoReconnect = append(f.autoReconnect, on)
+	f.mu.Unlock()
+}
+
+// got returns a copy of one of the recorded lists, under the lock.
+func (f *fakeCtrl) got(list *[]string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.retried = append(f.retried, id)
-	return nil
+	return slices.Clone(*list)
 }
 
 func (f *fakeCtrl) record(to *[]string, contact string) error {
@@ -189,6 +202,16 @@ func (v *fakeVault) UseInvite(string, time.Time) error { return history.ErrNoInv
 func (v *fakeVault) BeginConversation(history.ConversationMeta) (history.Writer, error) {
 	return nil, errors.New("fake vault: read only")
 }
+
+// The outbox: the fake controller never queues, so the vault's side is
+// only what a test put in the threads.
+func (v *fakeVault) QueueMessage(contact string, m history.OutboxMessage, durable func(error)) {
+	durable(errors.New("fake vault: read only"))
+}
+func (v *fakeVault) Outbox(contact string) []history.OutboxMessage { return nil }
+func (v *fakeVault) MarkDelivered(contact, id string) error        { return history.ErrUnknownMessage }
+func (v *fakeVault) CancelQueued(contact, id string) error         { return history.ErrUnknownMessage }
+func (v *fakeVault) Received(contact, id string) bool              { return false }
 
 func (v *fakeVault) RenameContact(id, name string) error {
 	for i := range v.contacts {
@@ -519,4 +542,38 @@ func (f *fixture) dialedAddrs() string {
 	}
 	addrs, _, _ := strings.Cut(f.ctrl.dialed[len(f.ctrl.dialed)-1], " ")
 	return addrs
+}
+
+// queued reports our message id to contact durably queued, as the
+// session's Queued does once the history has it.
+func (f *fixture) queued(contact, id, text string) {
+	f.ctrl.emit(session.Queued{Contact: contact, Message: session.Message{ID: id, Outgoing: true, From: "Alice", Text: text, Time: clock()}})
+}
+
+// queueSent reports the newest message sent durably queued.
+func (f *fixture) queueSent() {
+	f.t.Helper()
+	f.ctrl.mu.Lock()
+	require.NotEmpty(f.t, f.ctrl.sent)
+	s := f.ctrl.sent[len(f.ctrl.sent)-1]
+	f.ctrl.mu.Unlock()
+	f.queued(s.contact, s.id, s.text)
+}
+
+// dials makes the session dial contact on link (the reconnect loop, or
+// Connect and Try now through ReconnectNow).
+func (f *fixture) dials(link session.LinkID, contact string) {
+	f.ctrl.emit(session.Handshaking{Link: link, Addr: "192.168.1.31:9999", Contact: contact})
+}
+
+// bubbleOf finds the bubble that shows message id.
+func bubbleOf(t *testing.T, l *messageList, id string) *bubble {
+	t.Helper()
+	for _, o := range test.LaidOutObjects(l) {
+		if b, ok := o.(*bubble); ok && b.Visible() && b.r.id == id {
+			return b
+		}
+	}
+	t.Fatalf("no bubble shows message %s", id)
+	return nil
 }
