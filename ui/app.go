@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -66,12 +67,20 @@ type UI struct {
 	// async runs slow work (key generation, unlock, vault writes, Close)
 	// off the UI goroutine; tests make it synchronous.
 	async func(func())
+	// ticker ticks once a second until stop is called (the reconnect
+	// countdown); tests tick by hand. A zero time is not a tick.
+	ticker func() (ticks <-chan time.Time, stop func())
+}
+
+func secondTicker() (<-chan time.Time, func()) {
+	t := time.NewTicker(time.Second)
+	return t.C, t.Stop
 }
 
 // New builds the app in w and shows the unlock screen; version is shown
 // on it.
 func New(a fyne.App, w fyne.Window, b Backend, version string) *UI {
-	u := &UI{app: a, win: w, backend: b, version: version, focused: true, async: func(f func()) { go f() }}
+	u := &UI{app: a, win: w, backend: b, version: version, focused: true, async: func(f func()) { go f() }, ticker: secondTicker}
 	u.openURL = a.OpenURL
 	if icon := appIcon(); icon != nil {
 		a.SetIcon(icon)

@@ -357,6 +357,9 @@ type fixture struct {
 	exists  bool
 	opened  []string // the links the app opened in the browser
 	made    int      // controllers made
+	ticks   chan time.Time
+	tickMu  sync.Mutex
+	stopped chan struct{} // closed when the newest ticker was stopped
 }
 
 func newFixture(t *testing.T, exists bool) *fixture {
@@ -386,6 +389,14 @@ func newFixture(t *testing.T, exists bool) *fixture {
 	}
 	f.ui = New(f.app, f.win, b, "")
 	f.ui.async = func(fn func()) { fn() }
+	f.ticks = make(chan time.Time)
+	f.ui.ticker = func() (<-chan time.Time, func()) {
+		stopped := make(chan struct{})
+		f.tickMu.Lock()
+		f.stopped = stopped
+		f.tickMu.Unlock()
+		return f.ticks, func() { close(stopped) }
+	}
 	f.ui.openURL = func(u *url.URL) error {
 		f.opened = append(f.opened, u.String())
 		return nil
@@ -558,6 +569,25 @@ func (f *fixture) queueSent() {
 	s := f.ctrl.sent[len(f.ctrl.sent)-1]
 	f.ctrl.mu.Unlock()
 	f.queued(s.contact, s.id, s.text)
+}
+
+// tick makes the countdown's ticker tick once and returns once the tick
+// was handled: the zero time after it is taken only then, or the ticker
+// stopped.
+func (f *fixture) tick() {
+	f.t.Helper()
+	f.tickMu.Lock()
+	stopped := f.stopped
+	f.tickMu.Unlock()
+	select {
+	case f.ticks <- time.Now():
+	case <-time.After(5 * time.Second):
+		f.t.Fatal("no ticker runs")
+	}
+	select {
+	case f.ticks <- time.Time{}:
+	case <-stopped:
+	}
 }
 
 // dials makes the session dial contact on link (the reconnect loop, or

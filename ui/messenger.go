@@ -556,14 +556,17 @@ func (m *messenger) updateTicker() {
 	case need && m.tickStop == nil:
 		stop := make(chan struct{})
 		m.tickStop = stop
+		ticks, stopTicks := m.u.ticker()
 		go func() {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
+			defer stopTicks()
 			for {
 				select {
 				case <-stop:
 					return
-				case <-t.C:
+				case now := <-ticks:
+					if now.IsZero() {
+						continue
+					}
 					fyne.Do(func() {
 						if m.tickStop == stop {
 							m.tick()
@@ -580,7 +583,7 @@ func (m *messenger) updateTicker() {
 
 // tick redraws the countdown of the contact shown (UI goroutine).
 func (m *messenger) tick() {
-	if p := m.selected; m.needsTicker() {
+	if p := m.selected; p != nil && !m.closed && m.u.main == m {
 		text, _ := m.statusOf(p)
 		m.status.SetText(text)
 	}
