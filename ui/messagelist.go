@@ -423,6 +423,16 @@ func (m *messageList) Resize(size fyne.Size) {
 		}
 		return
 	}
+	if size.Height != m.Size().Height && m.width > 0 {
+		// a taller bar or header above the input: the newest row stays in
+		// view if it was
+		follow := m.atBottom()
+		m.BaseWidget.Resize(size)
+		if follow {
+			m.list.ScrollToBottom()
+		}
+		return
+	}
 	m.BaseWidget.Resize(size)
 }
 

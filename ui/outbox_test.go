@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 // bubbleText is what the bubble of message id says: its text and status.
 func bubbleText(t *testing.T, l *messageList, id string) string {
 	t.Helper()
-	b := bubbleOf(t, l, id)
+	b := bubbleWith(t, l, id)
 	return b.rend.text.String() + "\n" + b.rend.status.String()
 }
 
@@ -49,7 +50,7 @@ func TestOutbox_WriteToAnOfflineContactThenDelivered(t *testing.T) {
 	text := bubbleText(t, c.thread(), "m1")
 	assert.Contains(t, text, "while you are away")
 	assert.Contains(t, text, "will be sent when Bob is online")
-	assert.True(t, bubbleOf(t, c.thread(), "m1").rend.button.Visible(), "it can be cancelled while it waits")
+	assert.True(t, bubbleWith(t, c.thread(), "m1").rend.button.Visible(), "it can be cancelled while it waits")
 	assert.Equal(t, "You: while you are away", c.peers[bobFP].preview())
 
 	// Bob connects: the session sends it (a MessageEvent of the same id)
@@ -62,7 +63,7 @@ func TestOutbox_WriteToAnOfflineContactThenDelivered(t *testing.T) {
 	text = bubbleText(t, c.thread(), "m1")
 	assert.Contains(t, text, "delivered")
 	assert.NotContains(t, text, "will be sent")
-	assert.False(t, bubbleOf(t, c.thread(), "m1").rend.button.Visible())
+	assert.False(t, bubbleWith(t, c.thread(), "m1").rend.button.Visible())
 }
 
 // A queued message is cancelled from its bubble's menu: CancelMessage is
@@ -74,7 +75,7 @@ func TestOutbox_CancelAQueuedMessage(t *testing.T) {
 	typeAndEnter(t, f, "never mind")
 	f.queueSent()
 
-	b := bubbleOf(t, c.thread(), "m1")
+	b := bubbleWith(t, c.thread(), "m1")
 	test.TapSecondaryAt(b, fyne.NewPos(5, 5))
 	require.NotNil(t, b.menu, "a right click opens the menu")
 	var labels []string
@@ -94,7 +95,7 @@ func TestOutbox_CancelAQueuedMessage(t *testing.T) {
 	f.ctrl.emit(session.Cancelled{Contact: bobFP, ID: "m1"})
 	text := bubbleText(t, c.thread(), "m1")
 	assert.Contains(t, text, "cancelled, not sent")
-	assert.False(t, bubbleOf(t, c.thread(), "m1").rend.button.Visible(), "nothing to cancel any more")
+	assert.False(t, bubbleWith(t, c.thread(), "m1").rend.button.Visible(), "nothing to cancel any more")
 
 	// whatever comes after, it is never shown as delivered or waiting
 	f.comesIn(1, partner(session.TrustKnown))
@@ -102,7 +103,7 @@ func TestOutbox_CancelAQueuedMessage(t *testing.T) {
 	text = bubbleText(t, c.thread(), "m1")
 	assert.Contains(t, text, "cancelled, not sent")
 	assert.NotContains(t, text, "delivered")
-	b = bubbleOf(t, c.thread(), "m1")
+	b = bubbleWith(t, c.thread(), "m1")
 	b.menu = nil
 	test.TapSecondaryAt(b, fyne.NewPos(5, 5))
 	require.NotNil(t, b.menu)
@@ -115,7 +116,7 @@ func TestOutbox_CancelAQueuedMessage(t *testing.T) {
 	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndTimeout})
 	typeAndEnter(t, f, "second thoughts")
 	f.queueSent()
-	test.Tap(bubbleOf(t, c.thread(), "m2").rend.button)
+	test.Tap(bubbleWith(t, c.thread(), "m2").rend.button)
 	assert.Equal(t, []string{bobFP + "/m1", bobFP + "/m2"}, f.ctrl.got(&f.ctrl.cancelledMsgs))
 }
 
@@ -132,7 +133,7 @@ func TestOutbox_QueuedMessageAfterARestart(t *testing.T) {
 	c := f.unlock()
 	f.selectContact(bobFP)
 	assert.Contains(t, bubbleText(t, c.thread(), "q1"), "will be sent when Bob is online")
-	assert.True(t, bubbleOf(t, c.thread(), "q1").rend.button.Visible(), "and can be cancelled")
+	assert.True(t, bubbleWith(t, c.thread(), "q1").rend.button.Visible(), "and can be cancelled")
 	assert.Contains(t, bubbleText(t, c.thread(), "q2"), "cancelled, not sent")
 
 	f.comesIn(1, partner(session.TrustKnown))
@@ -267,4 +268,23 @@ func TestOutbox_KnownContactAcceptedNewKeyAsks(t *testing.T) {
 	f.ctrl.emit(session.Request{Link: 5, Partner: changed})
 	assert.Contains(t, dialogText(t, f.win), "Someone may be intercepting this chat")
 	assert.Equal(t, []string{bobFP, bobFP, bobFP}, f.ctrl.got(&f.ctrl.accepted))
+}
+
+// The bar above the input grows when a dial fails (it says why): the
+// newest message stays in view.
+func TestOutbox_NewestStaysInViewWhenTheBarGrows(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.unlock()
+	f.selectContact(bobFP)
+	for i := range 12 {
+		typeAndEnter(t, f, fmt.Sprintf("message %d, written while Bob is away", i))
+		f.queueSent()
+	}
+	l := c.thread()
+	require.True(t, l.atBottom())
+	h := l.Size().Height
+	l.Resize(fyne.NewSize(l.Size().Width, h-60)) // a line more of the bar, and more
+	assert.True(t, l.atBottom(), "the newest message stays in view")
+	l.Resize(fyne.NewSize(l.Size().Width, h))
+	assert.True(t, l.atBottom())
 }
