@@ -627,7 +627,9 @@ func (r *bubbleRenderer) update() {
 	}
 	r.bg.Refresh()
 	if b.waiting() {
-		r.setButton("Cancel sending", theme.CancelIcon(), widget.LowImportance)
+		// text only: the icon of a button first drawn without one did not
+		// show in the GL driver, leaving a gap
+		r.setButton("Cancel sending", nil, widget.LowImportance)
 	}
 }
 
