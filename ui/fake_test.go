@@ -595,15 +595,3 @@ func (f *fixture) tick() {
 func (f *fixture) dials(link session.LinkID, contact string) {
 	f.ctrl.emit(session.Handshaking{Link: link, Addr: "192.168.1.31:9999", Contact: contact})
 }
-
-// bubbleOf finds the bubble that shows message id.
-func bubbleOf(t *testing.T, l *messageList, id string) *bubble {
-	t.Helper()
-	for _, o := range test.LaidOutObjects(l) {
-		if b, ok := o.(*bubble); ok && b.Visible() && b.r.id == id {
-			return b
-		}
-	}
-	t.Fatalf("no bubble shows message %s", id)
-	return nil
-}

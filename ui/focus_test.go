@@ -37,7 +37,7 @@ func TestChat_FocusReturnsToInputAfterEveryControl(t *testing.T) {
 			test.Tap(c.send)
 			f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndTimeout})
 			f.queued(bobFP, "m1", "never mind")
-			b := bubbleOf(t, c.thread(), "m1")
+			b := bubbleWith(t, c.thread(), "m1")
 			require.True(t, b.rend.button.Visible())
 			test.Tap(b.rend.button)
 			require.Equal(t, []string{bobFP + "/m1"}, f.ctrl.got(&f.ctrl.cancelledMsgs))

@@ -99,6 +99,15 @@ func contactOf(v *history.Vault, name string, addrs ...string) history.Contact {
 		FirstSeen: time.Now(), LastSeen: time.Now()}
 }
 
+// showThread selects contact in the list, as a click does.
+func showThread(m *messenger, contact string) {
+	for i, p := range m.order {
+		if p.id == contact {
+			m.list.Select(i)
+		}
+	}
+}
+
 // realApp is the desktop app on the test driver with the real vault and
 // session: one run of it, from unlock to Shutdown.
 type realApp struct {
@@ -111,27 +120,18 @@ func startRealApp(t *testing.T, dir string) *realApp {
 	a := test.NewTempApp(t)
 	w := a.NewWindow("SecureChat")
 	r := &realApp{}
-	b := Backend{
-		ProfileDir: func() (string, error) { return dir, nil },
-		Exists:     history.Exists,
-		Open: func(dir string, pass []byte) (Vault, error) {
-			v, err := history.Open(dir, pass)
-			if err != nil {
-				return nil, err
-			}
-			return v, nil
-		},
-		New: func(v Vault) (session.Controller, error) {
-			cfg := sessionConfig(v)
-			cfg.ReconnectMin, cfg.ReconnectMax = 20*time.Millisecond, 200*time.Millisecond
-			s, err := session.New(cfg)
-			if err != nil {
-				return nil, err
-			}
-			r.ctrl = newPumped(s)
-			return r.ctrl, nil
-		},
-		LocalAddrs: func() []string { return nil },
+	b := RealBackend() // the real vault, in dir; the session with quick reconnects
+	b.ProfileDir = func() (string, error) { return dir, nil }
+	b.LocalAddrs = func() []string { return nil }
+	b.New = func(v Vault) (session.Controller, error) {
+		cfg := sessionConfig(v)
+		cfg.ReconnectMin, cfg.ReconnectMax = 20*time.Millisecond, 200*time.Millisecond
+		s, err := session.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		r.ctrl = newPumped(s)
+		return r.ctrl, nil
 	}
 	r.ui = New(a, w, b, "")
 	r.ui.async = func(fn func()) { fn() }
@@ -165,11 +165,7 @@ func TestReal_WriteToAnOfflineContactRestartItArrivesOnceDeliveredOnBothSides(t 
 	run1 := startRealApp(t, aliceDir)
 	m := run1.ui.main
 	run1.ctrl.until(t, "the contacts", func() bool { return m.peers[bob] != nil && m.peers[bob].listed })
-	for i, p := range m.order {
-		if p.id == bob {
-			m.list.Select(i)
-		}
-	}
+	showThread(m, bob)
 	require.Equal(t, bob, m.selected.id)
 	require.False(t, m.input.Disabled(), "the input works while Bob is offline")
 	test.Type(m.input, "while you were away")
@@ -191,11 +187,7 @@ func TestReal_WriteToAnOfflineContactRestartItArrivesOnceDeliveredOnBothSides(t 
 	run2 := startRealApp(t, aliceDir)
 	m = run2.ui.main
 	run2.ctrl.until(t, "the contacts", func() bool { return m.peers[bob] != nil && m.peers[bob].listed })
-	for i, p := range m.order {
-		if p.id == bob {
-			m.list.Select(i)
-		}
-	}
+	showThread(m, bob)
 	run2.ctrl.until(t, "the thread", func() bool { return m.thread() != nil && m.thread().byID[id] != nil })
 	assert.Contains(t, bubbleText(t, m.thread(), id), "will be sent when Bob is online")
 
