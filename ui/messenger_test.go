@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -348,6 +349,17 @@ func TestMessenger_EventsInAnyOrderDoNotPanic(t *testing.T) {
 		session.MessageEvent{Link: 42, Message: session.Message{ID: "z", Text: "who?"}},
 		session.Delivered{Contact: daveFP, ID: "nope"},
 		session.Failed{ID: "nope", Reason: session.EndNetwork},
+		session.Queued{Message: session.Message{ID: "q"}},
+		session.Queued{Contact: eveFP, Message: session.Message{Text: "no id"}},
+		session.MessageEvent{Contact: daveFP, Message: session.Message{ID: "o", Outgoing: true, Text: "before its Queued"}},
+		session.Queued{Contact: daveFP, Message: session.Message{ID: "o", Outgoing: true, Text: "before its Queued"}},
+		session.Cancelled{Contact: daveFP, ID: "o"},
+		session.Delivered{Contact: daveFP, ID: "o"},
+		session.Cancelled{ID: "nope"},
+		session.Reconnecting{Contact: "unknown", At: time.Now().Add(time.Hour)},
+		session.Reconnecting{},
+		session.ReconnectPaused{Contact: "unknown"},
+		session.ReconnectPaused{},
 		session.Waiting{Link: 43, Partner: stranger},
 		session.Connected{Link: 44},
 		session.Request{Link: 45},
@@ -367,6 +379,10 @@ func TestMessenger_EventsInAnyOrderDoNotPanic(t *testing.T) {
 	assert.Equal(t, bobFP, c.selected.id)
 	typeAndEnter(t, f, "still working")
 	assert.Equal(t, []string{"still working"}, f.ctrl.texts())
+	dave := c.peers[daveFP].thread
+	require.NotNil(t, dave)
+	assert.Equal(t, 1, countRows(dave, "o"), "an outgoing message shown before its Queued: one bubble")
+	assert.Equal(t, statusCancelled, dave.byID["o"].status, "cancelled stays cancelled")
 
 	f.ctrl.events <- session.Closed{}
 	<-c.done // the reader stops after Closed
