@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -106,8 +107,8 @@ func looksLikeInvite(s string) bool {
 
 // contactNamed finds the contact the user calls name: exactly, or else
 // ignoring case when that is unambiguous.
-func contactNamed(v *history.Vault, name string) (history.Contact, error) {
-	var fold []history.Contact
+func contactNamed(v *history.Vault, name string) (profile.Contact, error) {
+	var fold []profile.Contact
 	for _, c := range v.Contacts() {
 		if c.Name == name {
 			return c, nil
@@ -120,9 +121,9 @@ func contactNamed(v *history.Vault, name string) (history.Contact, error) {
 	case len(fold) == 1:
 		return fold[0], nil
 	case len(fold) > 1:
-		return history.Contact{}, fmt.Errorf("several contacts are called %q; rename one (securechat contacts rename)", name)
+		return profile.Contact{}, fmt.Errorf("several contacts are called %q; rename one (securechat contacts rename)", name)
 	}
-	return history.Contact{}, fmt.Errorf("no contact is called %q (securechat contacts lists them)", name)
+	return profile.Contact{}, fmt.Errorf("no contact is called %q (securechat contacts lists them)", name)
 }
 
 // RunContacts runs `securechat contacts [list|rename ID NAME|delete ID] [--json]`.

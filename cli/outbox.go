@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
 )
 
@@ -77,7 +78,7 @@ func RunSend(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // sendAndWait queues text for c and dials c until it is delivered or the
 // wait is over.
-func sendAndWait(s *session.Session, c history.Contact, text string, wait time.Duration, out *printer, stderr io.Writer) int {
+func sendAndWait(s *session.Session, c profile.Contact, text string, wait time.Duration, out *printer, stderr io.Writer) int {
 	id, err := s.Send(c.ID, text)
 	if err != nil {
 		fmt.Fprintln(stderr, "securechat: not queued:", err)
@@ -154,7 +155,7 @@ func sendAndWait(s *session.Session, c history.Contact, text string, wait time.D
 
 // contactByNameOrID finds a contact by the name the user gave it or by its
 // key fingerprint.
-func contactByNameOrID(v *history.Vault, name string) (history.Contact, error) {
+func contactByNameOrID(v *history.Vault, name string) (profile.Contact, error) {
 	if c, ok := v.Contact(name); ok {
 		return c, nil
 	}

@@ -11,41 +11,26 @@ import (
 	"github.com/securechat/securechat/profile"
 )
 
-// The profile's contacts, invites and settings are the profile package's;
-// the vault keeps them sealed and changes them one durable step at a time.
-type (
-	// Contact is what the profile remembers about one partner's key.
-	Contact = profile.Contact
-	// Invite is an invitation this profile made.
-	Invite = profile.Invite
-	// Settings are the profile's choices that are not contacts.
-	Settings = profile.Settings
-)
-
-// Errors of the contact and invite operations.
-var (
-	ErrNoContact     = profile.ErrNoContact
-	ErrNoInvite      = profile.ErrNoInvite
-	ErrInviteUsed    = profile.ErrInviteUsed
-	ErrInviteExpired = profile.ErrInviteExpired
-)
+// The profile's contacts, invites and settings are the profile package's
+// (profile.Contact, profile.Invite, profile.Settings and its errors); the
+// vault keeps them sealed and changes them one durable step at a time.
 
 // Contacts returns every contact, ordered by name.
-func (v *Vault) Contacts() []Contact {
+func (v *Vault) Contacts() []profile.Contact {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.prof.SortedContacts()
 }
 
 // Contact returns the contact whose key has fingerprint id.
-func (v *Vault) Contact(id string) (Contact, bool) {
+func (v *Vault) Contact(id string) (profile.Contact, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.prof.Contact(id)
 }
 
 // SaveContact adds c, or replaces the contact with its id.
-func (v *Vault) SaveContact(c Contact) error {
+func (v *Vault) SaveContact(c profile.Contact) error {
 	return v.updateProfile(func(p *profile.Profile) error { return p.SaveContact(c) })
 }
 
@@ -63,13 +48,13 @@ func (v *Vault) DeleteContact(id string) error {
 }
 
 // AddInvite remembers an invitation this profile made.
-func (v *Vault) AddInvite(inv Invite) error {
+func (v *Vault) AddInvite(inv profile.Invite) error {
 	return v.updateProfile(func(p *profile.Profile) error { return p.AddInvite(inv) })
 }
 
 // Invites returns the invitations this profile made and still remembers,
 // used up and expired ones included.
-func (v *Vault) Invites() []Invite {
+func (v *Vault) Invites() []profile.Invite {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.prof.Clone().Invites
@@ -87,14 +72,14 @@ func (v *Vault) CancelInvite(id string) error {
 }
 
 // Settings returns the profile's settings.
-func (v *Vault) Settings() Settings {
+func (v *Vault) Settings() profile.Settings {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.prof.Settings
 }
 
 // SaveSettings replaces the profile's settings.
-func (v *Vault) SaveSettings(s Settings) error {
+func (v *Vault) SaveSettings(s profile.Settings) error {
 	return v.updateProfile(func(p *profile.Profile) error {
 		p.Settings = s
 		return nil
@@ -117,11 +102,8 @@ func (v *Vault) MakeInvite(hosts []string, port uint16, expires time.Duration, u
 		return nil, err
 	}
 	inv.Name = v.Name()
-	if err := v.AddInvite(Invite{Secret: inv.Secret[:], Created: now, Expires: inv.Expires, Uses: uses}); err != nil {
+	if err := v.AddInvite(profile.Invite{Secret: inv.Secret[:], Created: now, Expires: inv.Expires, Uses: uses}); err != nil {
 		return nil, err
 	}
 	return inv, nil
 }
-
-// AddContactAddr puts addr first in a contact's addresses.
-func AddContactAddr(c *Contact, addr string) { c.AddAddr(addr) }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securechat/securechat/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -154,7 +155,7 @@ func TestOutbox_UnknownMessagesAndOtherContacts(t *testing.T) {
 
 func TestOutbox_EveryContactsOutboxInWrittenOrder(t *testing.T) {
 	v, dir := newVault(t, hooks{})
-	require.NoError(t, v.SaveContact(Contact{ID: fpEve, Name: "My Eve", TheirName: "Eve"}))
+	require.NoError(t, v.SaveContact(profile.Contact{ID: fpEve, Name: "My Eve", TheirName: "Eve"}))
 	a := outMsg(fpDave, 1, "a")
 	b := outMsg(fpEve, 2, "b")
 	c := outMsg(fpDave, 3, "c")

@@ -334,7 +334,7 @@ func (v *Vault) DeleteContactAndHistory(contact string) error {
 	hasHistory := len(v.idx.thread(contact)) > 0
 	v.mu.RUnlock()
 	if !isContact && !hasMark && !hasHistory {
-		return ErrNoContact
+		return profile.ErrNoContact
 	}
 	var durErr error
 	if hasHistory {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securechat/securechat/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -166,7 +167,7 @@ func TestDeleteContactAndHistory_RemovesTheThreadAndKeepsTheOthers(t *testing.T)
 	v, dir := newVault(t, hooks{})
 	_, carol, _ := threeConversations(t, v)
 	for _, fp := range []string{fpBob, fpCarol} {
-		require.NoError(t, v.SaveContact(Contact{ID: fp, Name: "x" + fp[:2], TheirName: "x"}))
+		require.NoError(t, v.SaveContact(profile.Contact{ID: fp, Name: "x" + fp[:2], TheirName: "x"}))
 	}
 	require.NoError(t, v.MarkRead(fpBob))
 	require.NoError(t, v.MarkRead(fpCarol))
@@ -253,7 +254,7 @@ func TestDeleteContactAndHistory_RemovesTheThreadAndKeepsTheOthers(t *testing.T)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"carol one", "to carol", "carol two", "carol again"}, texts(c))
 	assert.Equal(t, 1, unread(t, v, fpCarol), "the read mark survives the deletion of another thread")
-	assert.ErrorIs(t, v.DeleteContactAndHistory(fpBob), ErrNoContact)
+	assert.ErrorIs(t, v.DeleteContactAndHistory(fpBob), profile.ErrNoContact)
 }
 
 // assertNotInFolder checks that no file of dir holds b.

@@ -18,12 +18,12 @@ import (
 
 func TestVault_ReopenRestoresNameIdentityContactsAndRecentAddrs(t *testing.T) {
 	v, dir := newVault(t, hooks{})
-	bob := Contact{ID: strings.Repeat("ab", 32), Key: []byte{1, 2, 3}, Name: "Bob", TheirName: "Robert",
+	bob := profile.Contact{ID: strings.Repeat("ab", 32), Key: []byte{1, 2, 3}, Name: "Bob", TheirName: "Robert",
 		Addrs: []string{"192.0.2.7:9999"}, FirstSeen: t0, LastSeen: t0.Add(time.Hour), Verified: true, Invited: true}
 	require.NoError(t, v.SaveContact(bob))
 	require.NoError(t, v.AddRecentAddr("192.0.2.7:9999"))
 	require.NoError(t, v.AddRecentAddr("198.51.100.1:9999"))
-	require.NoError(t, v.SaveSettings(Settings{OnlyContacts: true, ListenPort: 4242}))
+	require.NoError(t, v.SaveSettings(profile.Settings{OnlyContacts: true, ListenPort: 4242}))
 	require.NoError(t, v.Close())
 
 	v = reopen(t, dir)
@@ -39,15 +39,15 @@ func TestVault_ReopenRestoresNameIdentityContactsAndRecentAddrs(t *testing.T) {
 	assert.Equal(t, bob, got)
 	_, ok = v.Contact(strings.Repeat("cd", 32))
 	assert.False(t, ok)
-	assert.Equal(t, Settings{OnlyContacts: true, ListenPort: 4242}, v.Settings())
+	assert.Equal(t, profile.Settings{OnlyContacts: true, ListenPort: 4242}, v.Settings())
 	assert.Equal(t, []string{"198.51.100.1:9999", "192.0.2.7:9999"}, v.RecentAddrs())
 }
 
 func TestVault_ContactsAreKeyedByKeyNotByName(t *testing.T) {
 	v, _ := newVault(t, hooks{})
 	defer v.Close()
-	a := Contact{ID: strings.Repeat("aa", 32), Name: "Bob", TheirName: "Bob", FirstSeen: t0}
-	b := Contact{ID: strings.Repeat("bb", 32), Name: "Bob", TheirName: "Bob", FirstSeen: t0}
+	a := profile.Contact{ID: strings.Repeat("aa", 32), Name: "Bob", TheirName: "Bob", FirstSeen: t0}
+	b := profile.Contact{ID: strings.Repeat("bb", 32), Name: "Bob", TheirName: "Bob", FirstSeen: t0}
 	require.NoError(t, v.SaveContact(a))
 	require.NoError(t, v.SaveContact(b))
 	assert.Len(t, v.Contacts(), 2, "two keys under one name are two contacts")
@@ -62,31 +62,31 @@ func TestVault_ContactsAreKeyedByKeyNotByName(t *testing.T) {
 	assert.Equal(t, "Bob at work", got.Name)
 	require.NoError(t, v.DeleteContact(a.ID))
 	assert.Len(t, v.Contacts(), 1)
-	assert.ErrorIs(t, v.DeleteContact(a.ID), ErrNoContact)
-	assert.Error(t, v.SaveContact(Contact{ID: "not-a-fingerprint", Name: "x"}))
-	assert.Error(t, v.SaveContact(Contact{ID: strings.Repeat("AB", 32), Name: "x"}), "upper-case ids would make two ids for one key")
+	assert.ErrorIs(t, v.DeleteContact(a.ID), profile.ErrNoContact)
+	assert.Error(t, v.SaveContact(profile.Contact{ID: "not-a-fingerprint", Name: "x"}))
+	assert.Error(t, v.SaveContact(profile.Contact{ID: strings.Repeat("AB", 32), Name: "x"}), "upper-case ids would make two ids for one key")
 }
 
 func TestVault_InvitesAreCountedAndExpire(t *testing.T) {
 	v, dir := newVault(t, hooks{})
-	once := Invite{Secret: bytes.Repeat([]byte{1}, 16), Created: t0, Expires: t0.Add(7 * 24 * time.Hour), Uses: 1}
-	twice := Invite{Secret: bytes.Repeat([]byte{2}, 16), Created: t0, Expires: t0.Add(time.Hour), Uses: 2}
+	once := profile.Invite{Secret: bytes.Repeat([]byte{1}, 16), Created: t0, Expires: t0.Add(7 * 24 * time.Hour), Uses: 1}
+	twice := profile.Invite{Secret: bytes.Repeat([]byte{2}, 16), Created: t0, Expires: t0.Add(time.Hour), Uses: 2}
 	require.NoError(t, v.AddInvite(once))
 	require.NoError(t, v.AddInvite(twice))
 	require.NoError(t, v.UseInvite(once.ID(), t0.Add(time.Minute)))
-	assert.ErrorIs(t, v.UseInvite(once.ID(), t0.Add(time.Minute)), ErrInviteUsed)
+	assert.ErrorIs(t, v.UseInvite(once.ID(), t0.Add(time.Minute)), profile.ErrInviteUsed)
 	require.NoError(t, v.UseInvite(twice.ID(), t0))
-	assert.ErrorIs(t, v.UseInvite(twice.ID(), t0.Add(time.Hour)), ErrInviteExpired, "an invite is dead at its expiry time")
-	assert.ErrorIs(t, v.UseInvite("0000000000000000", t0), ErrNoInvite)
+	assert.ErrorIs(t, v.UseInvite(twice.ID(), t0.Add(time.Hour)), profile.ErrInviteExpired, "an invite is dead at its expiry time")
+	assert.ErrorIs(t, v.UseInvite("0000000000000000", t0), profile.ErrNoInvite)
 	require.NoError(t, v.Close())
 
 	v = reopen(t, dir)
 	defer v.Close()
-	assert.ErrorIs(t, v.UseInvite(once.ID(), t0.Add(time.Minute)), ErrInviteUsed, "uses survive a restart")
+	assert.ErrorIs(t, v.UseInvite(once.ID(), t0.Add(time.Minute)), profile.ErrInviteUsed, "uses survive a restart")
 	require.NoError(t, v.CancelInvite(twice.ID()))
-	assert.ErrorIs(t, v.UseInvite(twice.ID(), t0), ErrNoInvite)
+	assert.ErrorIs(t, v.UseInvite(twice.ID(), t0), profile.ErrNoInvite)
 	assert.Len(t, v.Invites(), 1)
-	assert.Error(t, v.AddInvite(Invite{Secret: []byte{1}, Uses: 1}), "a short secret is refused")
+	assert.Error(t, v.AddInvite(profile.Invite{Secret: []byte{1}, Uses: 1}), "a short secret is refused")
 }
 
 // The fixture in testdata/profile-v1 was made by the code of commit 254f186
@@ -164,7 +164,7 @@ func TestVault_WritesAfterCloseAreRefused(t *testing.T) {
 	v, dir := newVault(t, hooks{})
 	require.NoError(t, v.Close())
 	before := hashFiles(t, dir)
-	require.ErrorIs(t, v.SaveContact(Contact{ID: strings.Repeat("ab", 32), Name: "Bob"}), ErrClosed)
+	require.ErrorIs(t, v.SaveContact(profile.Contact{ID: strings.Repeat("ab", 32), Name: "Bob"}), ErrClosed)
 	require.ErrorIs(t, v.AddRecentAddr("a:1"), ErrClosed)
 	require.ErrorIs(t, v.ChangePassphrase(testPass, []byte("new")), ErrClosed)
 	_, err := v.BeginConversation(ConversationMeta{Partner: "Bob", Role: "host"})
@@ -273,7 +273,7 @@ func TestProfileFolder_HoldsNothingReadableWithoutThePassphrase(t *testing.T) {
 		reason  = "partner vanished quietly"
 	)
 	fp := strings.Repeat("5e", 32)
-	require.NoError(t, v.SaveContact(Contact{ID: fp, Name: partner, TheirName: partner, FirstSeen: t0}))
+	require.NoError(t, v.SaveContact(profile.Contact{ID: fp, Name: partner, TheirName: partner, FirstSeen: t0}))
 	require.NoError(t, v.AddRecentAddr(addr))
 	w, err := v.BeginConversation(ConversationMeta{Partner: partner, Fingerprint: fp, Role: "connect", Addr: addr, Start: t0})
 	require.NoError(t, err)
@@ -367,7 +367,7 @@ func TestVault_ProfileUpdateAfterAFailedFolderSyncIsInEffect(t *testing.T) {
 	var fail atomic.Bool
 	v, dir := newVault(t, failingDirSync(&fail))
 	fail.Store(true)
-	bob := Contact{ID: strings.Repeat("ab", 32), Name: "Bob", FirstSeen: t0}
+	bob := profile.Contact{ID: strings.Repeat("ab", 32), Name: "Bob", FirstSeen: t0}
 
 	err := v.SaveContact(bob)
 	require.ErrorIs(t, err, ErrNotDurable)
@@ -392,7 +392,7 @@ func TestVault_ProfileUpdateThatFailsBeforeTheRenameChangesNothing(t *testing.T)
 	sealed := filepath.Join(dir, profileFileName)
 	require.NoError(t, os.Remove(sealed))
 	require.NoError(t, os.MkdirAll(filepath.Join(sealed, "x"), 0o700))
-	err := v.SaveContact(Contact{ID: strings.Repeat("ab", 32), Name: "Bob", FirstSeen: t0})
+	err := v.SaveContact(profile.Contact{ID: strings.Repeat("ab", 32), Name: "Bob", FirstSeen: t0})
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, ErrNotDurable)
 	_, ok := v.Contact(strings.Repeat("ab", 32))

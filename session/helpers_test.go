@@ -14,14 +14,15 @@ import (
 
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/internal/testkeys"
+	"github.com/securechat/securechat/profile"
 	"github.com/stretchr/testify/require"
 )
 
 // memStore is an in-memory Store; failWrites makes every history write fail.
 type memStore struct {
 	mu         sync.Mutex
-	contacts   map[string]history.Contact
-	invites    []history.Invite
+	contacts   map[string]profile.Contact
+	invites    []profile.Invite
 	convs      []*memConv
 	failWrites bool
 	failConv   bool          // BeginConversation fails
@@ -30,7 +31,7 @@ type memStore struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{contacts: map[string]history.Contact{}, box: newMemOutbox()}
+	return &memStore{contacts: map[string]profile.Contact{}, box: newMemOutbox()}
 }
 
 func (m *memStore) QueueMessage(contact string, om history.OutboxMessage, durable func(error)) {
@@ -63,24 +64,24 @@ func (m *memStore) Received(contact, id string) bool {
 	return false
 }
 
-func (m *memStore) Contact(id string) (history.Contact, bool) {
+func (m *memStore) Contact(id string) (profile.Contact, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.contacts[id]
 	return c, ok
 }
 
-func (m *memStore) Contacts() []history.Contact {
+func (m *memStore) Contacts() []profile.Contact {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []history.Contact
+	var out []profile.Contact
 	for _, c := range m.contacts {
 		out = append(out, c)
 	}
 	return out
 }
 
-func (m *memStore) SaveContact(c history.Contact) error {
+func (m *memStore) SaveContact(c profile.Contact) error {
 	time.Sleep(m.delay)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -92,26 +93,26 @@ func (m *memStore) DeleteContact(id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.contacts[id]; !ok {
-		return history.ErrNoContact
+		return profile.ErrNoContact
 	}
 	delete(m.contacts, id)
 	return nil
 }
 
 // contactNamed returns the contact the user named name.
-func (m *memStore) contactNamed(name string) (history.Contact, bool) {
+func (m *memStore) contactNamed(name string) (profile.Contact, bool) {
 	for _, c := range m.Contacts() {
 		if c.Name == name {
 			return c, true
 		}
 	}
-	return history.Contact{}, false
+	return profile.Contact{}, false
 }
 
-func (m *memStore) Invites() []history.Invite {
+func (m *memStore) Invites() []profile.Invite {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]history.Invite(nil), m.invites...)
+	return append([]profile.Invite(nil), m.invites...)
 }
 
 func (m *memStore) UseInvite(id string, now time.Time) error {
@@ -124,14 +125,14 @@ func (m *memStore) UseInvite(id string, now time.Time) error {
 		}
 		switch {
 		case !now.Before(inv.Expires):
-			return history.ErrInviteExpired
+			return profile.ErrInviteExpired
 		case inv.Used >= inv.Uses:
-			return history.ErrInviteUsed
+			return profile.ErrInviteUsed
 		}
 		inv.Used++
 		return nil
 	}
-	return history.ErrNoInvite
+	return profile.ErrNoInvite
 }
 
 func (m *memStore) BeginConversation(meta history.ConversationMeta) (history.Writer, error) {

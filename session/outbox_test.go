@@ -10,6 +10,7 @@ import (
 
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/internal/testkeys"
+	"github.com/securechat/securechat/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,9 +26,9 @@ func freeAddr(t *testing.T) string {
 }
 
 // contactOf is name's key as a contact reached at addrs.
-func contactOf(name string, addrs ...string) history.Contact {
+func contactOf(name string, addrs ...string) profile.Contact {
 	id := testkeys.Identity(name).Public()
-	return history.Contact{ID: id.Fingerprint(), Key: id.Bytes(), Name: name, TheirName: name, Addrs: addrs, FirstSeen: time.Now(), LastSeen: time.Now()}
+	return profile.Contact{ID: id.Fingerprint(), Key: id.Bytes(), Name: name, TheirName: name, Addrs: addrs, FirstSeen: time.Now(), LastSeen: time.Now()}
 }
 
 func vaultConfig(v *history.Vault, name string) Config {
@@ -35,9 +36,9 @@ func vaultConfig(v *history.Vault, name string) Config {
 		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond}
 }
 
-func vaultContact(v *history.Vault, name string, addrs ...string) history.Contact {
+func vaultContact(v *history.Vault, name string, addrs ...string) profile.Contact {
 	id := v.Identity().Public()
-	return history.Contact{ID: id.Fingerprint(), Key: id.Bytes(), Name: name, TheirName: name, Addrs: addrs, FirstSeen: time.Now(), LastSeen: time.Now()}
+	return profile.Contact{ID: id.Fingerprint(), Key: id.Bytes(), Name: name, TheirName: name, Addrs: addrs, FirstSeen: time.Now(), LastSeen: time.Now()}
 }
 
 // Done when (issue 11): write to an offline contact, restart the app, the

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -44,7 +44,7 @@ func newPausePair(t *testing.T) *pausePair {
 		s, err := Host(cfg(name, st), "127.0.0.1:0")
 		require.NoError(t, err)
 		d := &dialCounter{n: map[string]int{}}
-		s.redial.dial = func(c history.Contact) {
+		s.redial.dial = func(c profile.Contact) {
 			d.mu.Lock()
 			d.n[c.ID]++
 			d.mu.Unlock()

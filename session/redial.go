@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -59,7 +59,7 @@ type redialer struct {
 
 	// Injected in tests; the clock is the controller's.
 	rand  func() float64
-	dial  func(c history.Contact)
+	dial  func(c profile.Contact)
 	addrs func() []string
 	known []string // local addresses at the last poll
 }
@@ -176,8 +176,8 @@ func (r *redialer) hi() time.Duration {
 
 // tick dials every contact that is due and has no link, and returns when
 // the next one is due (zero: none).
-func (r *redialer) tick(now time.Time, contacts []history.Contact, busy func(string) bool) (next time.Time) {
-	var dial []history.Contact
+func (r *redialer) tick(now time.Time, contacts []profile.Contact, busy func(string) bool) (next time.Time) {
+	var dial []profile.Contact
 	var events []Event
 	r.mu.Lock()
 	if !r.on {
@@ -236,7 +236,7 @@ func (r *redialer) loop() {
 	poll := time.NewTicker(netPollInterval)
 	defer poll.Stop()
 	for {
-		var contacts []history.Contact
+		var contacts []profile.Contact
 		if st := r.s.cfg.Store; st != nil && r.s.cfg.Greeting == nil {
 			contacts = st.Contacts()
 		}
@@ -335,7 +335,7 @@ func (s *Session) busyWith(contact string) bool {
 }
 
 // dialContact dials a contact at its addresses, newest first.
-func (s *Session) dialContact(c history.Contact) {
+func (s *Session) dialContact(c profile.Contact) {
 	if _, err := s.DialTarget(Target{Contact: c.ID, Addrs: c.Addrs}); err != nil {
 		// ErrAlreadyConnected or closed: nothing to do; a bad address is
 		// the contact's record, not news.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,7 +30,7 @@ func fakeRedial(t *testing.T) (*Session, *[]string) {
 	t.Cleanup(func() { _ = s.Close() })
 	var dialed []string
 	s.redial.rand = func() float64 { return 0.5 }
-	s.redial.dial = func(c history.Contact) { dialed = append(dialed, c.ID) }
+	s.redial.dial = func(c profile.Contact) { dialed = append(dialed, c.ID) }
 	s.redial.on = true
 	return s, &dialed
 }
@@ -37,7 +38,7 @@ func fakeRedial(t *testing.T) (*Session, *[]string) {
 func TestRedial_DialsAtOnceThenBacksOffAndStartsOverWhenConnected(t *testing.T) {
 	s, dialed := fakeRedial(t)
 	t0 := time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
-	contacts := []history.Contact{{ID: "bob", Addrs: []string{"192.0.2.1:9999"}}, {ID: "nowhere"}}
+	contacts := []profile.Contact{{ID: "bob", Addrs: []string{"192.0.2.1:9999"}}, {ID: "nowhere"}}
 	idle := func(string) bool { return false }
 
 	next := s.redial.tick(t0, contacts, idle)
@@ -147,7 +148,7 @@ func TestDelivered_ReportedOnceThoughAckedOnTwoLinks(t *testing.T) {
 func TestRedial_APausedContactIsNotDialedUntilResumed(t *testing.T) {
 	s, dialed := fakeRedial(t)
 	t0 := time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
-	contacts := []history.Contact{{ID: "bob", Addrs: []string{"192.0.2.1:9999"}}}
+	contacts := []profile.Contact{{ID: "bob", Addrs: []string{"192.0.2.1:9999"}}}
 	idle := func(string) bool { return false }
 	s.redial.tick(t0, contacts, idle)
 	require.Len(t, *dialed, 1)

@@ -19,6 +19,7 @@ import (
 
 	scrypto "github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -64,11 +65,11 @@ var (
 // by key, the invites we made, and the history. [*history.Vault]
 // implements it.
 type Store interface {
-	Contact(id string) (history.Contact, bool)
-	Contacts() []history.Contact
-	SaveContact(c history.Contact) error
+	Contact(id string) (profile.Contact, bool)
+	Contacts() []profile.Contact
+	SaveContact(c profile.Contact) error
 	DeleteContact(id string) error
-	Invites() []history.Invite
+	Invites() []profile.Invite
 	UseInvite(id string, now time.Time) error
 	BeginConversation(m history.ConversationMeta) (history.Writer, error)
 	outbox
@@ -548,7 +549,7 @@ func (s *Session) Decline(contact string) error {
 func (s *Session) MarkVerified(contact string) error {
 	st := s.cfg.Store
 	l := s.linkOf(contact)
-	var c history.Contact
+	var c profile.Contact
 	known := false
 	if st != nil {
 		c, known = st.Contact(contact)
@@ -561,7 +562,7 @@ func (s *Session) MarkVerified(contact string) error {
 	}
 	if !known {
 		p := l.partnerCopy()
-		c = history.Contact{ID: p.Fingerprint, Key: l.peerKey, Name: p.Name, TheirName: p.Name, FirstSeen: s.cfg.Now(), LastSeen: s.cfg.Now()}
+		c = profile.Contact{ID: p.Fingerprint, Key: l.peerKey, Name: p.Name, TheirName: p.Name, FirstSeen: s.cfg.Now(), LastSeen: s.cfg.Now()}
 	}
 	c.Verified = true
 	if err := st.SaveContact(c); err != nil && !errors.Is(err, history.ErrNotDurable) {

@@ -9,6 +9,7 @@ import (
 	scrypto "github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/names"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -90,9 +91,9 @@ func (s *Session) expect(t Target) (expectation, error) {
 	return e, nil
 }
 
-func (s *Session) contact(id string) (history.Contact, bool) {
+func (s *Session) contact(id string) (profile.Contact, bool) {
 	if s.cfg.Store == nil {
-		return history.Contact{}, false
+		return profile.Contact{}, false
 	}
 	return s.cfg.Store.Contact(id)
 }
@@ -162,7 +163,7 @@ func (s *Session) admitted(p Partner, key []byte, dialed, replaces string) error
 	now := s.cfg.Now()
 	c, ok := st.Contact(p.Fingerprint)
 	if !ok {
-		c = history.Contact{ID: p.Fingerprint, Name: p.Name, FirstSeen: now, Invited: p.Trust == TrustInvited}
+		c = profile.Contact{ID: p.Fingerprint, Name: p.Name, FirstSeen: now, Invited: p.Trust == TrustInvited}
 		if old, found := st.Contact(replaces); found && p.Trust == TrustChanged {
 			c.Name, c.Addrs = old.Name, slices.Clone(old.Addrs)
 		}
@@ -171,7 +172,7 @@ func (s *Session) admitted(p Partner, key []byte, dialed, replaces string) error
 	c.TheirName = p.Name
 	c.LastSeen = now
 	if dialed != "" {
-		history.AddContactAddr(&c, dialed)
+		c.AddAddr(dialed)
 	}
 	// ErrNotDurable: the contact is saved and in effect, only the folder's
 	// fsync failed; the chat goes on.
@@ -181,7 +182,7 @@ func (s *Session) admitted(p Partner, key []byte, dialed, replaces string) error
 	if p.Trust == TrustChanged && replaces != "" && replaces != c.ID {
 		// The user trusted the new key in place of the old one: the old
 		// key is no longer this contact. Its conversations stay.
-		if err := st.DeleteContact(replaces); err != nil && !errors.Is(err, history.ErrNoContact) && !errors.Is(err, history.ErrNotDurable) {
+		if err := st.DeleteContact(replaces); err != nil && !errors.Is(err, profile.ErrNoContact) && !errors.Is(err, history.ErrNotDurable) {
 			return fmt.Errorf("session: failed to replace the contact's key: %w", err)
 		}
 	}
@@ -201,9 +202,9 @@ func (s *Session) checkInvite(prove func(secret []byte) bool) (*scrypto.Alert, e
 			continue
 		}
 		switch err := st.UseInvite(inv.ID(), s.cfg.Now()); {
-		case errors.Is(err, history.ErrInviteExpired):
+		case errors.Is(err, profile.ErrInviteExpired):
 			return &scrypto.Alert{Code: scrypto.AlertInvite, Reason: "the invite expired on " + inv.Expires.UTC().Format("2 Jan 2006 15:04 UTC") + "; ask for a new one"}, ErrInviteRefused
-		case errors.Is(err, history.ErrInviteUsed):
+		case errors.Is(err, profile.ErrInviteUsed):
 			return &scrypto.Alert{Code: scrypto.AlertInvite, Reason: "the invite was already used; ask for a new one"}, ErrInviteRefused
 		case err != nil && !errors.Is(err, history.ErrNotDurable):
 			return &scrypto.Alert{Code: scrypto.AlertInternal, Reason: "internal error"}, err

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	scrypto "github.com/securechat/securechat/crypto"
-	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/internal/testkeys"
+	"github.com/securechat/securechat/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,10 +28,10 @@ var lookalikes = map[string]string{
 
 // knowsBob returns a store holding bob's real key as the contact "Bob",
 // reached at addr.
-func knowsBob(addr string) (*memStore, history.Contact) {
+func knowsBob(addr string) (*memStore, profile.Contact) {
 	st := newMemStore()
 	key := testkeys.Identity("bob").Public()
-	bob := history.Contact{ID: key.Fingerprint(), Key: key.Bytes(), Name: "Bob", TheirName: "Bob", FirstSeen: t0}
+	bob := profile.Contact{ID: key.Fingerprint(), Key: key.Bytes(), Name: "Bob", TheirName: "Bob", FirstSeen: t0}
 	if addr != "" {
 		bob.Addrs = []string{addr}
 	}
@@ -199,7 +199,7 @@ func TestTrust_OnlyContactsRefusesAStrangerBeforeRevealingItself(t *testing.T) {
 func inviting(t *testing.T, uses int, expires time.Time) (*memStore, func(addr string) Target) {
 	st := newMemStore()
 	secret := bytes.Repeat([]byte{0x5e}, 16)
-	st.invites = append(st.invites, history.Invite{Secret: secret, Created: t0, Expires: expires, Uses: uses})
+	st.invites = append(st.invites, profile.Invite{Secret: secret, Created: t0, Expires: expires, Uses: uses})
 	key := testkeys.Identity("bob").Public().Fingerprint()
 	return st, func(addr string) Target {
 		return Target{Addrs: []string{addr}, InviteKey: key, InviteSecret: secret, InviteExpires: expires}

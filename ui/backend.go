@@ -6,6 +6,7 @@ import (
 	"github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/invite"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
 )
 
@@ -41,8 +42,8 @@ type Vault interface {
 	// remembers its secret (a vault write).
 	MakeInvite(hosts []string, port uint16, expires time.Duration, uses int) (*invite.Invite, error)
 	// Settings and SaveSettings read and write the profile's settings.
-	Settings() history.Settings
-	SaveSettings(s history.Settings) error
+	Settings() profile.Settings
+	SaveSettings(s profile.Settings) error
 	// Close locks the profile.
 	Close() error
 }
@@ -63,7 +64,7 @@ type (
 	// Hit is one search result.
 	Hit = history.Hit
 	// Contact is an identity key the user let in, with the name they gave it.
-	Contact = history.Contact
+	Contact = profile.Contact
 )
 
 var (

@@ -19,6 +19,7 @@ import (
 	"github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/invite"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
 )
 
@@ -167,7 +168,7 @@ type fakeVault struct {
 	read       map[string]int // messages read per thread
 	invites    []*invite.Invite
 	inviteUses []int
-	settings   history.Settings
+	settings   profile.Settings
 	ident      *crypto.Identity
 	deleted    []string
 	marked     []string
@@ -197,8 +198,8 @@ func (v *fakeVault) SaveContact(c Contact) error {
 	return nil
 }
 func (v *fakeVault) DeleteContact(id string) error     { return errors.New("fake vault: not used") }
-func (v *fakeVault) Invites() []history.Invite         { return nil }
-func (v *fakeVault) UseInvite(string, time.Time) error { return history.ErrNoInvite }
+func (v *fakeVault) Invites() []profile.Invite         { return nil }
+func (v *fakeVault) UseInvite(string, time.Time) error { return profile.ErrNoInvite }
 func (v *fakeVault) BeginConversation(history.ConversationMeta) (history.Writer, error) {
 	return nil, errors.New("fake vault: read only")
 }
@@ -220,7 +221,7 @@ func (v *fakeVault) RenameContact(id, name string) error {
 			return nil
 		}
 	}
-	return history.ErrNoContact
+	return profile.ErrNoContact
 }
 
 func (v *fakeVault) Threads() ([]ThreadSummary, error) {
@@ -275,8 +276,8 @@ func (v *fakeVault) MakeInvite(hosts []string, port uint16, expires time.Duratio
 	return inv, nil
 }
 
-func (v *fakeVault) Settings() history.Settings { return v.settings }
-func (v *fakeVault) SaveSettings(s history.Settings) error {
+func (v *fakeVault) Settings() profile.Settings { return v.settings }
+func (v *fakeVault) SaveSettings(s profile.Settings) error {
 	v.settings = s
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
 )
 
@@ -93,9 +94,9 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-func contactOf(v *history.Vault, name string, addrs ...string) history.Contact {
+func contactOf(v *history.Vault, name string, addrs ...string) profile.Contact {
 	id := v.Identity().Public()
-	return history.Contact{ID: id.Fingerprint(), Key: id.Bytes(), Name: name, TheirName: name, Addrs: addrs,
+	return profile.Contact{ID: id.Fingerprint(), Key: id.Bytes(), Name: name, TheirName: name, Addrs: addrs,
 		FirstSeen: time.Now(), LastSeen: time.Now()}
 }
 

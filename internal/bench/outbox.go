@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
 )
 
@@ -53,7 +54,7 @@ func (r *runner) newOutboxPair() (*outboxPair, error) {
 		addrs []string
 	}{{p.alice, p.bob, []string{p.bobAddr}}, {p.bob, p.alice, nil}} {
 		id := c.of.Identity().Public()
-		if err := c.v.SaveContact(history.Contact{ID: id.Fingerprint(), Key: id.Bytes(), Name: c.of.Name(), TheirName: c.of.Name(),
+		if err := c.v.SaveContact(profile.Contact{ID: id.Fingerprint(), Key: id.Bytes(), Name: c.of.Name(), TheirName: c.of.Name(),
 			Addrs: c.addrs, FirstSeen: now, LastSeen: now}); err != nil {
 			p.close()
 			return nil, err

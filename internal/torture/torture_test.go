@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -409,7 +410,7 @@ func TestTorture_CutsAndKillsLoseNothingAndShowNothingTwice(t *testing.T) {
 	for role, v := range vaults {
 		o := vaults[other[role]]
 		id := o.Identity().Public()
-		require.NoError(t, v.SaveContact(history.Contact{ID: id.Fingerprint(), Key: id.Bytes(), Name: "peer-" + other[role],
+		require.NoError(t, v.SaveContact(profile.Contact{ID: id.Fingerprint(), Key: id.Bytes(), Name: "peer-" + other[role],
 			TheirName: "peer-" + other[role], Addrs: []string{relays[other[role]].addr()}, FirstSeen: time.Now(), LastSeen: time.Now()}))
 	}
 	for _, v := range vaults {
