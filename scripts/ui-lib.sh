@@ -218,7 +218,7 @@ ui_click() {
 	ui_focus "$1"
 	xdotool mousemove --window "$1" "$2" "$3" click 1
 	sleep 0.3
-	xdotool mousemove 0 0
+	xdotool mousemove 0 699 # below the windows (640 high at most)
 	sleep 0.1
 }
 
