@@ -357,6 +357,8 @@ func (c *chat) handle(e session.Event) (stop bool) {
 		} else {
 			c.out.event(j, fmt.Sprintf("[%s] %s: %s", m.Time.Local().Format("15:04"), escape(m.From), escapeLines(m.Text)))
 		}
+	case session.Queued:
+		c.out.event(jsonEvent{Event: "queued", ID: e.Message.ID, Contact: e.Contact}, "")
 	case session.Delivered:
 		c.mu.Lock()
 		text := c.unacked[e.ID]

@@ -1,5 +1,6 @@
-// Package cli is SecureChat's terminal front end: host, connect, history and
-// passwd, driving the same session controller and vault as the desktop app.
+// Package cli is SecureChat's terminal front end: host, connect, send,
+// outbox, history and passwd, driving the same session controller and vault
+// as the desktop app.
 package cli
 
 import (
@@ -20,6 +21,14 @@ const usage = `usage:
   securechat invite [--uses N] [--expires DURATION]
                                           make an invite for someone to connect to you
   securechat contacts [list|rename NAME NEWNAME|delete NAME]
+  securechat send CONTACT TEXT [--wait DURATION]
+                                          queue a message for a contact (name or key
+                                          fingerprint) and deliver it if the contact can
+                                          be reached within the wait (default 30s; 0 only
+                                          queues). Exit status: 0 delivered, 3 queued but
+                                          not delivered yet (it goes out on the next
+                                          connection), 1 error (not queued), 2 usage
+  securechat outbox [--json]              list the messages waiting to be delivered
   securechat history list|show ID|search TEXT [--json]
   securechat passwd                       change the profile passphrase
   securechat --version
@@ -68,6 +77,10 @@ func run(args []string, version string, stdin io.Reader, stdout, stderr io.Write
 		return RunInvite(args[1:], stdin, stdout, stderr)
 	case "contacts":
 		return RunContacts(args[1:], stdin, stdout, stderr)
+	case "send":
+		return RunSend(args[1:], stdin, stdout, stderr)
+	case "outbox":
+		return RunOutbox(args[1:], stdin, stdout, stderr)
 	}
 	if GUI != nil && looksLikeInvite(args[0]) && len(args) == 1 {
 		// A securechat: link clicked in another program opens the app

@@ -1,6 +1,7 @@
 // Package crypto holds SecureChat's cryptography: identity keys, safety
-// numbers, the handshake of protocol version 2 (an explicit state machine that
-// sends identities only encrypted) and its key schedule, and the record layer
+// numbers, the handshake of protocol version 3 (an explicit state machine that
+// sends identities only encrypted; the handshake is version 2's, and the
+// version number says that the chat layer above it has the Hello record) and its key schedule, and the record layer
 // that seals handshake and chat messages.
 //
 // It does no I/O: handshake messages and records go in and out as byte

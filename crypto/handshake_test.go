@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"regexp"
 	"strings"
@@ -222,8 +223,8 @@ func TestHandshake_PassiveCaptureShowsNoNameAndNoIdentity(t *testing.T) {
 		}
 	}
 	// What is in the clear: the protocol family and version.
-	assert.True(t, bytes.HasPrefix(frames[0], []byte("\x01SecChat1\x00\x02")))
-	assert.True(t, bytes.HasPrefix(frames[1], []byte("\x02SecChat1\x00\x02")))
+	assert.True(t, bytes.HasPrefix(frames[0], []byte("\x01SecChat1\x00\x03")))
+	assert.True(t, bytes.HasPrefix(frames[1], []byte("\x02SecChat1\x00\x03")))
 }
 
 func TestHandshake_ManInTheMiddleSeesDifferentIdentities(t *testing.T) {
@@ -448,6 +449,19 @@ func TestHandshake_InviteSecretIsCopiedNotModified(t *testing.T) {
 	assert.Equal(t, "invite secret", string(secret))
 }
 
+// v2ClientHello is a ClientHello as a protocol version 2 build writes it:
+// the layout of today's, with version 2 (its chat layer lacks the Hello
+// record, so version 3 refuses it in the handshake).
+func v2ClientHello(t *testing.T) []byte {
+	t.Helper()
+	ini, _ := newPair(t, "alice", "bob")
+	b, err := ini.WriteClientHello()
+	require.NoError(t, err)
+	require.Equal(t, ProtocolVersion, binary.BigEndian.Uint16(b[1+len(Magic):]))
+	binary.BigEndian.PutUint16(b[1+len(Magic):], 2)
+	return b
+}
+
 // v1ClientHello builds a protocol version 1 ClientHello by its layout.
 func v1ClientHello(t *testing.T) []byte {
 	b := append([]byte{TypeClientHello}, Magic...)
@@ -462,20 +476,25 @@ func v1ClientHello(t *testing.T) []byte {
 	return appendU8Bytes(b, []byte("alice"))
 }
 
-func TestHandshake_VersionOnePeerIsToldBothNeedVersionTwo(t *testing.T) {
-	_, res := newPair(t, "alice", "bob")
-	err := res.ReadClientHello(v1ClientHello(t))
-	require.ErrorIs(t, err, ErrVersion)
-	assert.Contains(t, err.Error(), "the partner runs an older SecureChat")
-	assert.Equal(t, StateStart, res.State())
-	var ve *VersionError
-	require.True(t, errors.As(err, &ve))
-	frame, err := res.WriteAlert(ve.Alert())
-	require.NoError(t, err)
-	a, err := ParseAlert(frame) // cleartext: no handshake keys yet
-	require.NoError(t, err)
-	assert.Equal(t, AlertVersion, a.Code)
-	assert.Equal(t, "your partner runs a newer SecureChat (protocol version 2, you run version 1); update SecureChat to chat with them", a.Reason)
+func TestHandshake_OlderPeersAreToldBothNeedVersionThree(t *testing.T) {
+	for v, hello := range map[uint16]func(*testing.T) []byte{1: v1ClientHello, 2: v2ClientHello} {
+		t.Run(fmt.Sprintf("version %d", v), func(t *testing.T) {
+			_, res := newPair(t, "alice", "bob")
+			err := res.ReadClientHello(hello(t))
+			require.ErrorIs(t, err, ErrVersion)
+			assert.Contains(t, err.Error(), fmt.Sprintf("the partner runs an older SecureChat (protocol version %d)", v))
+			assert.Equal(t, StateStart, res.State())
+			var ve *VersionError
+			require.True(t, errors.As(err, &ve))
+			assert.Equal(t, v, ve.PeerVersion)
+			frame, err := res.WriteAlert(ve.Alert())
+			require.NoError(t, err)
+			a, err := ParseAlert(frame) // cleartext: no handshake keys yet; the older build reads it as its own alert 3
+			require.NoError(t, err)
+			assert.Equal(t, AlertVersion, a.Code)
+			assert.Equal(t, fmt.Sprintf("your partner runs a newer SecureChat (protocol version 3, you run version %d); update SecureChat to chat with them", v), a.Reason)
+		})
+	}
 }
 
 func TestHandshake_VersionAlertInPlaceOfServerHello(t *testing.T) {
@@ -494,7 +513,7 @@ func TestHandshake_OtherVersionOfServerHelloIsRefused(t *testing.T) {
 	ini, res := newPair(t, "alice", "bob")
 	err := runHandshake(ini, res, func(i int, m []byte) []byte {
 		if i == 1 {
-			m[1+len(Magic)+1] = 3
+			m[1+len(Magic)+1] = 2 // a version-2 responder's ServerHello
 		}
 		return m
 	})

@@ -140,13 +140,48 @@ type Delivered struct {
 	ID      string
 }
 
-// Failed reports that message ID was not delivered; [Controller.Retry]
-// sends it again.
+// Failed reports that message ID could not be queued: the history did not
+// take it (Err says why). A message once [Queued] never fails: it waits in
+// the outbox until it is delivered or cancelled.
 type Failed struct {
 	Contact string
 	ID      string
 	Reason  EndReason
 	Err     error
+}
+
+// Queued reports that an outgoing message is durably in the contact's
+// outbox (Message.Outgoing): it goes out whenever the contact is connected.
+// It comes before the message's [MessageEvent] and [Delivered].
+type Queued struct {
+	Contact string
+	Message Message
+}
+
+// Cancelled reports that a queued message was cancelled: it is never sent
+// after this.
+type Cancelled struct {
+	Contact string
+	ID      string
+}
+
+// Reconnecting reports the next automatic dial of a contact: at At, the
+// Attempt-th since the contact was last connected (1 for the first).
+type Reconnecting struct {
+	Contact string
+	At      time.Time
+	Attempt int
+}
+
+// ReconnectPaused reports that the automatic reconnects to Contact stopped
+// because one side said goodbye: we called [Controller.Disconnect], or the
+// partner did (its goodbye ended our link; [Ended] with [EndPartnerLeft]).
+// No [Reconnecting] follows for Contact until the pause ends: on
+// [Controller.ReconnectNow], on [Controller.Send] to Contact (dialed at
+// once), or when a link of Contact connects (an incoming one is accepted
+// as usual). The next start of the app starts unpaused.
+type ReconnectPaused struct {
+	Contact string
 }
 
 // Ended reports that a link ended, before or after connecting. Every link
@@ -185,20 +220,24 @@ type Problem struct{ Err error }
 // Closed is the last event: the controller has stopped.
 type Closed struct{}
 
-func (Listening) isEvent()     {}
-func (ListenStopped) isEvent() {}
-func (Handshaking) isEvent()   {}
-func (Request) isEvent()       {}
-func (Waiting) isEvent()       {}
-func (Connected) isEvent()     {}
-func (MessageEvent) isEvent()  {}
-func (Delivered) isEvent()     {}
-func (Failed) isEvent()        {}
-func (Ended) isEvent()         {}
-func (TurnedAway) isEvent()    {}
-func (HistoryError) isEvent()  {}
-func (Problem) isEvent()       {}
-func (Closed) isEvent()        {}
+func (Listening) isEvent()       {}
+func (ListenStopped) isEvent()   {}
+func (Handshaking) isEvent()     {}
+func (Request) isEvent()         {}
+func (Waiting) isEvent()         {}
+func (Connected) isEvent()       {}
+func (MessageEvent) isEvent()    {}
+func (Delivered) isEvent()       {}
+func (Failed) isEvent()          {}
+func (Queued) isEvent()          {}
+func (Cancelled) isEvent()       {}
+func (Reconnecting) isEvent()    {}
+func (ReconnectPaused) isEvent() {}
+func (Ended) isEvent()           {}
+func (TurnedAway) isEvent()      {}
+func (HistoryError) isEvent()    {}
+func (Problem) isEvent()         {}
+func (Closed) isEvent()          {}
 
 // EndReason tells why a link ended or a message failed. Front ends turn
 // it into words.
@@ -276,11 +315,25 @@ type Controller interface {
 	// Cancel drops a link that is not connected yet (dial, handshake,
 	// request); [Ended] follows.
 	Cancel(link LinkID) error
-	// Send queues text for contact and returns the new message's ID. It
-	// returns [ErrNotConnected] unless contact has a connected link.
+	// Send queues text for contact durably (online or not) and returns the
+	// new message's ID. A [Queued] event follows once it is durable; it
+	// goes out whenever contact is connected (at once if it is), and is
+	// resent on every new link of contact until acknowledged; [Delivered]
+	// follows the ack once that is recorded. [ErrNoContact] for a key that
+	// is not a contact (without a profile: [ErrNotConnected] unless
+	// connected). Send to a paused contact ([ReconnectPaused]) ends the
+	// pause: with the reconnect loop on, contact is dialed at once.
 	Send(contact, text string) (string, error)
-	// Retry sends a failed message again, with the same ID.
-	Retry(id string) error
+	// CancelMessage cancels a queued message: it is never sent after this
+	// ([Cancelled] follows). [ErrAlreadyDelivered] if it was delivered.
+	CancelMessage(contact, id string) error
+	// ReconnectNow dials contact at once, resetting its backoff ("try now",
+	// opening the contact); it ends a pause ([ReconnectPaused]). [ErrNoContact] if it is not a contact with an
+	// address; nil if a link to it is already there or being made.
+	ReconnectNow(contact string) error
+	// SetAutoReconnect turns the reconnect loop on (the app: on at unlock)
+	// or off (the default, and the CLI's).
+	SetAutoReconnect(on bool)
 	// Accept lets in the pending [Request] of contact's key; for a changed
 	// key it also pins the new key. [ErrNoRequest] if there is none.
 	Accept(contact string) error
@@ -289,7 +342,13 @@ type Controller interface {
 	// MarkVerified records that the user compared safety numbers with
 	// contact, connected or known.
 	MarkVerified(contact string) error
-	// Disconnect says goodbye to contact's link; other links go on.
+	// Disconnect says goodbye to contact's link; other links go on. It
+	// pauses the automatic reconnects to contact, on our side and, through
+	// the goodbye, on the partner's: [ReconnectPaused] follows on both, and
+	// no [Reconnecting] for contact until one side reaches out again
+	// (ReconnectNow, Send, or a link of contact that connects; an incoming
+	// one is accepted as usual). The pause is not stored: the next start
+	// dials everyone.
 	Disconnect(contact string) error
 	// Close ends everything and waits for every goroutine to stop.
 	Close() error

@@ -119,7 +119,7 @@ func TestFlood_AChatInProgressSeesNothing(t *testing.T) {
 	waitFor(conn, func(e Delivered) bool { return e.ID == id })
 	for _, e := range conn.all() {
 		switch e.(type) {
-		case Handshaking, Request, Connected, MessageEvent, Delivered, Waiting:
+		case Handshaking, Request, Connected, Queued, MessageEvent, Delivered, Waiting:
 		default:
 			t.Errorf("the contact sees only its own chat; saw %T", e)
 		}

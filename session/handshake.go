@@ -385,3 +385,28 @@ func (l *link) greet() error {
 	l.mu.Unlock()
 	return nil
 }
+
+// exchangeHello sends our epoch as the first sealed record and reads the
+// partner's, within the handshake deadline. The epochs tell a partner's
+// second link of the same run (a simultaneous dial) from the link of a
+// partner that restarted (docs/PROTOCOL.md, "Hello").
+func (l *link) exchangeHello() error {
+	_ = l.conn.SetDeadline(time.Now().Add(l.s.cfg.HandshakeTimeout))
+	defer func() { _ = l.conn.SetDeadline(time.Time{}) }()
+	rec, err := l.layer.Seal(encodeHello(l.s.epoch))
+	if err != nil {
+		return err
+	}
+	if err := l.conn.WriteFrame(rec); err != nil {
+		return fmt.Errorf("session: hello: %w", err)
+	}
+	m, _, err := l.readMsg()
+	if err != nil {
+		return fmt.Errorf("session: hello: %w", err)
+	}
+	if m.typ != msgHello {
+		return fmt.Errorf("%w: expected a hello, got message type 0x%02x", ErrProtocol, m.typ)
+	}
+	l.peerEpoch = m.epoch
+	return nil
+}

@@ -26,9 +26,42 @@ type memStore struct {
 	failWrites bool
 	failConv   bool          // BeginConversation fails
 	delay      time.Duration // makes SaveContact and BeginConversation slow, like a busy disk
+	box        *memOutbox
 }
 
-func newMemStore() *memStore { return &memStore{contacts: map[string]history.Contact{}} }
+func newMemStore() *memStore {
+	return &memStore{contacts: map[string]history.Contact{}, box: newMemOutbox()}
+}
+
+func (m *memStore) QueueMessage(contact string, om history.OutboxMessage, durable func(error)) {
+	m.mu.Lock()
+	fail := m.failWrites
+	m.mu.Unlock()
+	if fail {
+		go durable(errDiskFull)
+		return
+	}
+	m.box.QueueMessage(contact, om, durable)
+}
+
+func (m *memStore) Outbox(contact string) []history.OutboxMessage { return m.box.Outbox(contact) }
+func (m *memStore) MarkDelivered(contact, id string) error        { return m.box.MarkDelivered(contact, id) }
+func (m *memStore) CancelQueued(contact, id string) error         { return m.box.CancelQueued(contact, id) }
+
+// Received looks for an incoming id in the conversations with contact.
+func (m *memStore) Received(contact, id string) bool {
+	for _, c := range m.conversations() {
+		if c.meta.Fingerprint != contact {
+			continue
+		}
+		for _, r := range c.messages() {
+			if !r.Outgoing && r.ID == id {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func (m *memStore) Contact(id string) (history.Contact, bool) {
 	m.mu.Lock()
@@ -147,7 +180,7 @@ func (c *memConv) AppendMessage(m history.MessageRecord, durable func(error)) {
 	c.msgs = append(c.msgs, m)
 	c.mu.Unlock()
 	if durable != nil {
-		go durable(nil)
+		durable(nil) // in order, as the history's group commit
 	}
 }
 

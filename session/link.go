@@ -32,6 +32,7 @@ type link struct {
 	// Set once the handshake is done; read-only after.
 	fingerprint string
 	peerKey     []byte // PKIX DER
+	peerEpoch   [epochSize]byte
 	conv        history.Writer
 
 	finished chan struct{} // closed when run has cleaned up
@@ -46,6 +47,7 @@ type link struct {
 	queue       []writeItem
 	poke        chan struct{}
 	acceptTimer *time.Timer
+	flushed     bool // the outbox went out on the connected link
 
 	// sendMu is held by whoever seals and writes records: the writer
 	// goroutine for a batch, or a caller on the fast path (sendNow).
@@ -90,6 +92,14 @@ func (l *link) end(reason EndReason, err error) {
 	if conn != nil {
 		_ = conn.Close()
 	}
+}
+
+// leaving reports that the link is being ended by us (a goodbye, or an
+// end on our side).
+func (l *link) leaving() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.endReason != 0
 }
 
 // abort ends the link at once (Close after the goodbye had its chance).
@@ -184,18 +194,9 @@ func (l *link) step(input func(m *chatMachine) effects) {
 }
 
 // apply carries out the effects of a step of the chat machine, in order:
-// history writes, records to send, events, then what follows from them.
+// records to send, events, then what follows from them.
 // It returns the first error in handing a record to the connection.
 func (l *link) apply(e effects) error {
-	if conv := l.history(); conv != nil {
-		for _, h := range e.history {
-			if h.msg != nil {
-				conv.AppendMessage(*h.msg, l.historyFailed)
-			} else {
-				_ = conv.AppendStatus(h.id, h.delivered, h.reason)
-			}
-		}
-	}
 	var sendErr error
 	for _, it := range e.sends {
 		send := l.enqueue
@@ -209,8 +210,11 @@ func (l *link) apply(e effects) error {
 	for _, ev := range e.events {
 		l.s.emit(ev)
 	}
+	if e.acked != "" {
+		l.s.acked(l.fingerprint, e.acked)
+	}
 	if e.connected {
-		l.s.resendQueued(l)
+		l.s.linkConnected(l)
 	}
 	if e.leave != 0 {
 		l.leave(e.leave)
@@ -280,7 +284,10 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 	}
 
 	err := l.handshake()
-	replaced, busy, goOn := l.s.handshakeDone(l, err == nil)
+	if err == nil && l.s.cfg.Greeting == nil {
+		err = l.exchangeHello()
+	}
+	replaced, busy, goOn, lost := l.s.handshakeDone(l, err == nil)
 	if err != nil {
 		err = explain(err)
 		r, _ := reasonOf(err)
@@ -296,6 +303,17 @@ func (l *link) connect(dial func(context.Context) (*transport.Conn, error)) Even
 	}
 	if !goOn {
 		l.end(EndWeLeft, nil)
+		return l.ended(nil)
+	}
+	if lost {
+		// A simultaneous dial, and the other link wins: the partner ends
+		// this one too. The winner is pinged at once: were it a link the
+		// partner has given up (a network outage it noticed first), its
+		// answer is a reset, the link ends, and the partner's next dial
+		// gets in without waiting for the keepalive.
+		l.end(EndReplaced, nil)
+		nonce := l.s.nextNonce()
+		replaced.step(func(m *chatMachine) effects { return m.pingDue(nonce) })
 		return l.ended(nil)
 	}
 	if replaced != nil {

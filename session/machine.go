@@ -4,8 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-
-	"github.com/securechat/securechat/history"
 )
 
 // linkState is where one connection is.
@@ -59,26 +57,19 @@ type chatMachine struct {
 
 // effects are what one step of a [chatMachine] asks of its link.
 type effects struct {
-	history []historyOp // conversation writes, in order, before anything is sent
-	sends   []writeItem // records to send, in order
-	events  []Event
-	// connected: both sides accepted just now; retries waiting for this
-	// partner go out.
+	sends  []writeItem // records to send, in order
+	events []Event
+	// connected: both sides accepted just now; the contact's outbox goes
+	// out.
 	connected bool
+	// acked is a message of ours the partner acknowledged: the link
+	// records it delivered, then reports it.
+	acked string
 	// leave, when set, says goodbye and ends the link with that reason.
 	leave EndReason
 	// receive is a text the partner sent: the link stores it, shows it
 	// once, and acknowledges it once it is durable.
 	receive *wireMsg
-}
-
-// historyOp is one write to the link's conversation: our message (msg) or
-// a message's status.
-type historyOp struct {
-	msg       *history.MessageRecord
-	id        string
-	delivered bool
-	reason    string
 }
 
 func newChatMachine(link LinkID) chatMachine {
@@ -142,30 +133,31 @@ func (m *chatMachine) pingDue(nonce uint64) effects {
 	return effects{sends: []writeItem{{pt: encodePing(msgPing, nonce)}}}
 }
 
-// sendText: the user sends o (fresh: a new message, not a resend).
+// sendText: a message of the outbox goes out on this link (fresh: its
+// MessageEvent was not emitted yet). It is durably queued already. A
+// message in flight on this link is not sent twice.
 func (m *chatMachine) sendText(o *outgoing, fresh bool) (effects, error) {
 	if m.state != linkConnected {
 		return effects{}, ErrNotConnected
 	}
 	id := hex.EncodeToString(o.id[:])
+	if _, dup := m.pending[id]; dup {
+		return effects{}, nil
+	}
 	// Only a message with nothing else in flight takes the fast path; in a
 	// burst the writer gathers what is queued into one write.
 	alone := len(m.pending) == 0
 	m.pending[id] = o
-	// Our copy goes to the history before the message can leave: its ack
-	// may come back at once, and the delivered status written then must
-	// follow the message in the history, or it is lost.
-	rec := history.MessageRecord{ID: id, Outgoing: true, Time: o.time, Text: o.text}
 	return effects{
-		history: []historyOp{{msg: &rec, id: id}},
-		sends:   []writeItem{{pt: encodeText(o.id, o.time, o.text), msg: o, retry: !fresh, fast: alone}},
+		sends: []writeItem{{pt: encodeText(o.id, o.time, o.text), msg: o, retry: !fresh, fast: alone}},
 	}, nil
 }
 
-// notSent: the text of sendText could not be handed to the connection.
+// notSent: the text of sendText could not be handed to the connection. It
+// stays in the outbox for the next link.
 func (m *chatMachine) notSent(id string) effects {
 	delete(m.pending, id)
-	return effects{history: []historyOp{{id: id, reason: "not_sent"}}}
+	return effects{}
 }
 
 // record: a chat message from the partner. An error ends the link.
@@ -191,10 +183,9 @@ func (m *chatMachine) record(w *wireMsg) (effects, error) {
 			return effects{}, nil // a second ack, or one for a message of an earlier link
 		}
 		delete(m.pending, id)
-		return effects{
-			history: []historyOp{{id: id, delivered: true}},
-			events:  []Event{Delivered{Contact: m.contact, ID: id}},
-		}, nil
+		return effects{acked: id}, nil
+	case msgHello:
+		return effects{}, m.fail("a second hello")
 	case msgText:
 		if m.state != linkConnected {
 			return effects{}, m.fail("a message arrived before both sides accepted")
@@ -233,14 +224,13 @@ func (m *chatMachine) byeReason(bye *errBye) EndReason {
 	return EndPartnerLeft
 }
 
-// finish: the link ended with reason. Every message still in flight
-// failed; it is returned for Retry, and its status written.
-func (m *chatMachine) finish(reason EndReason) (failed []*outgoing, e effects) {
+// finish: the link ended. What was in flight stays in the outbox, to be
+// sent on the contact's next link; it is returned (for tests).
+func (m *chatMachine) finish() (inFlight []*outgoing) {
 	m.state = linkEnding
-	for id, o := range m.pending {
-		failed = append(failed, o)
-		e.history = append(e.history, historyOp{id: id, reason: reason.String()})
+	for _, o := range m.pending {
+		inFlight = append(inFlight, o)
 	}
 	clear(m.pending)
-	return failed, e
+	return inFlight
 }

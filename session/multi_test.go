@@ -110,7 +110,7 @@ func TestMulti_AnUnknownKeyIsARequestAndTheChatInProgressSeesNothing(t *testing.
 	waitFor(host, func(e Delivered) bool { return e.ID == id })
 	for _, e := range alice.all()[before:] {
 		switch e.(type) {
-		case MessageEvent, Delivered:
+		case Queued, MessageEvent, Delivered:
 		default:
 			t.Errorf("alice's chat was disturbed by the request: %T", e)
 		}

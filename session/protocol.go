@@ -19,7 +19,13 @@ const (
 	msgPong   byte = 0x04
 	msgBye    byte = 0x05
 	msgAccept byte = 0x06
+	msgHello  byte = 0x07 // the first record after the handshake, both ways
 )
+
+// epochSize is the size of a controller's epoch: random, drawn at start,
+// sent in the Hello record. Two links of one partner with the same epoch
+// come from the same run of the partner.
+const epochSize = 8
 
 // MaxMessageBytes is the largest text body, in bytes of UTF-8.
 const MaxMessageBytes = 64 << 10
@@ -46,10 +52,11 @@ var ErrInvalidText = errors.New("session: message is not valid UTF-8")
 // wireMsg is one decoded chat message.
 type wireMsg struct {
 	typ    byte
-	id     [IDSize]byte // text, ack
-	time   time.Time    // text
-	text   string       // text body, bye reason
-	nonce  uint64       // ping, pong
+	id     [IDSize]byte    // text, ack
+	time   time.Time       // text
+	text   string          // text body, bye reason
+	nonce  uint64          // ping, pong
+	epoch  [epochSize]byte // hello
 	reason string
 }
 
@@ -76,6 +83,8 @@ func encodeBye(reason string) []byte {
 }
 
 func encodeAccept() []byte { return []byte{msgAccept} }
+
+func encodeHello(epoch [epochSize]byte) []byte { return append([]byte{msgHello}, epoch[:]...) }
 
 // checkText applies the rules for a message body.
 func checkText(body string) error {
@@ -129,6 +138,11 @@ func parseMsg(b []byte) (*wireMsg, error) {
 		if len(body) != 0 {
 			return nil, fmt.Errorf("%w: malformed accept", ErrProtocol)
 		}
+	case msgHello:
+		if len(body) != epochSize {
+			return nil, fmt.Errorf("%w: hello of %d bytes", ErrProtocol, len(body))
+		}
+		copy(m.epoch[:], body)
 	case scrypto.MsgFinished:
 		return nil, fmt.Errorf("%w: a second Finished message", ErrProtocol)
 	default:

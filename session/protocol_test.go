@@ -41,6 +41,7 @@ func vectorMessages() []struct {
 		{"bye", encodeBye("goodbye"), wireMsg{typ: msgBye, reason: "goodbye"}},
 		{"bye empty", encodeBye(""), wireMsg{typ: msgBye}},
 		{"accept", encodeAccept(), wireMsg{typ: msgAccept}},
+		{"hello", encodeHello([epochSize]byte{0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8}), wireMsg{typ: msgHello, epoch: [epochSize]byte{0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8}}},
 	}
 }
 
@@ -83,6 +84,7 @@ func TestReplayMessageVectors(t *testing.T) {
 			assert.Equal(t, v.want.text, m.text)
 			assert.Equal(t, v.want.nonce, m.nonce)
 			assert.Equal(t, v.want.reason, m.reason)
+			assert.Equal(t, v.want.epoch, m.epoch)
 			if v.want.typ == msgText {
 				assert.True(t, v.want.time.Equal(m.time))
 			}
@@ -104,6 +106,8 @@ func TestParseMsg_RejectsWhatBreaksTheProtocol(t *testing.T) {
 		"short ack":          {msgAck, 1},
 		"long ping":          append(encodePing(msgPing, 1), 0),
 		"accept with a body": {msgAccept, 0},
+		"short hello":        {msgHello, 1, 2, 3},
+		"long hello":         append(encodeHello([epochSize]byte{}), 0),
 		"bye not utf-8":      {msgBye, 0xff},
 		"bye too long":       append([]byte{msgBye}, strings.Repeat("r", MaxByeReason+1)...),
 	} {
@@ -138,6 +142,8 @@ func FuzzParseMsg(f *testing.F) {
 			again = encodeBye(m.reason)
 		case msgAccept:
 			again = encodeAccept()
+		case msgHello:
+			again = encodeHello(m.epoch)
 		}
 		if string(again) != string(b) {
 			t.Fatalf("%x re-encodes as %x", b, again)

@@ -18,15 +18,7 @@ import (
 func (l *link) readLoop() error {
 	for {
 		_ = l.conn.SetReadDeadline(time.Now().Add(l.s.cfg.PingTimeout))
-		rec, err := l.conn.ReadFrame()
-		if err != nil {
-			return err
-		}
-		pt, err := l.layer.Open(rec)
-		if err != nil {
-			return err
-		}
-		m, err := parseMsg(pt)
+		m, rec, err := l.readMsg()
 		if err != nil {
 			return err
 		}
@@ -34,6 +26,23 @@ func (l *link) readLoop() error {
 			return err
 		}
 	}
+}
+
+// readMsg reads, opens and parses the partner's next record.
+func (l *link) readMsg() (*wireMsg, []byte, error) {
+	rec, err := l.conn.ReadFrame()
+	if err != nil {
+		return nil, nil, err
+	}
+	pt, err := l.layer.Open(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := parseMsg(pt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, rec, nil
 }
 
 // errBye marks a goodbye from the partner.
@@ -57,50 +66,50 @@ func (l *link) handle(w *wireMsg, rec []byte) (done bool, err error) {
 	return false, nil
 }
 
-// receiveText shows a message once and acknowledges it once it is durable.
+// receiveText stores a message, acknowledges it once it is durable, and
+// then shows it. A message already received (a resend after a lost ack,
+// also from before a restart) is acknowledged again and not shown.
 func (l *link) receiveText(m *wireMsg, rec []byte) {
 	id := hex.EncodeToString(m.id[:])
-	// ack runs on the history's goroutine once the message is durable, and
-	// must not block. A message that could not be stored is not
-	// acknowledged, and the chat stops: the sender sees it failed.
-	ack := func(err error) {
+	ackNow := func() { _ = l.enqueue(writeItem{pt: encodeAck(m.id)}) }
+	conv := l.history()
+	switch l.s.out.receiving(l.s.box, l.fingerprint, id, ackNow, conv == nil) {
+	case recvDuplicate:
+		if l.conn.Buffered() > 0 || !l.sendNow(writeItem{pt: encodeAck(m.id)}) {
+			ackNow()
+		}
+		return
+	case recvWaiting:
+		return // acknowledged when the first copy is durable
+	}
+	p := l.partnerCopy()
+	show := MessageEvent{Link: l.id, Contact: l.fingerprint, Message: Message{
+		ID: id, From: p.Label(), Text: m.text, Time: m.time, Wire: transport.Frame(rec),
+	}}
+	if conv == nil {
+		// No history: in memory only, acknowledged at once.
+		if l.conn.Buffered() > 0 || !l.sendNow(writeItem{pt: encodeAck(m.id)}) {
+			ackNow()
+		}
+		l.s.emit(show)
+		return
+	}
+	// durable runs on the history's goroutine once the message is stored,
+	// and must not block. A message that could not be stored is not
+	// acknowledged, and the chat stops: the sender keeps it queued.
+	conv.AppendMessage(history.MessageRecord{ID: id, Time: m.time, Text: m.text}, func(err error) {
+		l.s.out.received(l.fingerprint, id, err)
 		if err != nil {
-			l.s.unsee(l.fingerprint, id)
 			l.end(EndWeLeft, fmt.Errorf("%w, so the message was not acknowledged: %w", errHistoryFailed, err))
 			return
 		}
-		_ = l.enqueue(writeItem{pt: encodeAck(m.id)})
-	}
-	fresh := l.s.markSeen(l.fingerprint, id)
-	// The ack, or the history write it waits for, is under way before the
-	// front end hears of the message: the event wakes another goroutine,
-	// which must not hold up the partner's round trip.
-	if conv := l.history(); conv != nil {
-		conv.AppendMessage(history.MessageRecord{ID: id, Time: m.time, Text: m.text}, ack)
-	} else if l.conn.Buffered() > 0 || !l.sendNow(writeItem{pt: encodeAck(m.id)}) {
-		// Acknowledged from the reader at once when no other record is
-		// here yet; in a burst the acks go to the writer, which batches.
-		ack(nil)
-	}
-	if fresh {
-		p := l.partnerCopy()
-		l.s.emit(MessageEvent{Link: l.id, Contact: l.fingerprint, Message: Message{
-			ID: id, From: p.Label(), Text: m.text, Time: m.time, Wire: transport.Frame(rec),
-		}})
-	}
+		ackNow()
+		l.s.worker.post(func() { l.s.emit(show) })
+	})
 }
 
-// unsee forgets that id arrived, so that a resend is written again.
-func (s *Session) unsee(partner, id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m := s.seen[partner]; m != nil {
-		m.remove(id)
-	}
-}
-
-// cleanup runs once the reader stops: unacknowledged messages fail, the
-// history records the end, and the front end hears why.
+// cleanup runs once the reader stops: unacknowledged messages stay in the
+// outbox, the history records the end, and the front end hears why.
 func (l *link) cleanup(readErr error) Event {
 	var (
 		bye   *errBye
@@ -115,6 +124,10 @@ func (l *link) cleanup(readErr error) Event {
 	var e Ended
 	switch {
 	case byeIs != 0:
+		if byeIs == EndPartnerLeft && l.s.redial.pause(l.fingerprint) {
+			// The partner disconnected: we do not call back either.
+			l.s.emit(ReconnectPaused{Contact: l.fingerprint})
+		}
 		l.end(byeIs, nil)
 		e = l.ended(nil)
 		e.Reason, e.Peer, e.Err = byeIs, bye.reason, nil
@@ -127,17 +140,13 @@ func (l *link) cleanup(readErr error) Event {
 		e = l.ended(readErr)
 	}
 	l.mu.Lock()
-	failed, fx := l.m.finish(e.Reason)
+	l.m.finish()
 	if l.acceptTimer != nil {
 		l.acceptTimer.Stop()
 	}
 	l.mu.Unlock()
 	if errors.Is(e.Err, errHistoryFailed) {
 		l.s.emit(HistoryError{Contact: l.fingerprint, Err: e.Err})
-	}
-	_ = l.apply(fx)
-	for _, o := range failed {
-		l.s.fail(o, e.Reason, e.Err)
 	}
 	if conv := l.history(); conv != nil {
 		if herr := conv.End(e.Reason.String(), l.s.cfg.Now()); herr != nil {

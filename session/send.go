@@ -6,7 +6,6 @@ package session
 import (
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/securechat/securechat/transport"
@@ -116,8 +115,8 @@ func (l *link) sendNow(it writeItem) bool {
 	// anything queued from now on. The writer runs from linkDeciding on.
 	idle := (l.m.state == linkDeciding || l.m.state == linkConnected) && len(l.queue) == 0 && l.carry == nil
 	l.mu.Unlock()
-	if !idle {
-		return false
+	if !idle || (it.msg != nil && l.s.out.isCancelled(l.fingerprint, hex.EncodeToString(it.msg.id[:]))) {
+		return false // a cancelled message: the writer drops it
 	}
 	var (
 		frame   []byte
@@ -166,15 +165,6 @@ func (l *link) messageEvent(o *outgoing, wire []byte) Event {
 		ID: hex.EncodeToString(o.id[:]), Outgoing: true, From: l.s.cfg.Name,
 		Text: o.text, Time: o.time, Wire: append([]byte(nil), wire...),
 	}}
-}
-
-// historyFailed is the durable callback of our own messages. It runs on
-// the history's goroutine and must not block: a failed write ends the chat
-// (the reader reports why), it does not emit.
-func (l *link) historyFailed(err error) {
-	if err != nil {
-		l.end(EndWeLeft, fmt.Errorf("%w: %w", errHistoryFailed, err))
-	}
 }
 
 // maxBatch bounds the bytes the writer gathers into one write.
@@ -235,6 +225,12 @@ func (l *link) writeQueued(bufp *[]byte) (more, ok bool) {
 	}
 	bye := false
 	for _, it := range batch {
+		if it.msg != nil && l.s.out.isCancelled(l.fingerprint, hex.EncodeToString(it.msg.id[:])) {
+			l.mu.Lock()
+			l.m.notSent(hex.EncodeToString(it.msg.id[:]))
+			l.mu.Unlock()
+			continue
+		}
 		rec, err := l.layer.Seal(it.pt)
 		if err != nil {
 			l.end(EndNetwork, err)

@@ -8,7 +8,6 @@ package session
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -38,8 +37,13 @@ var (
 	ErrNotConnected = errors.New("session: not connected to that contact")
 	// ErrClosed: the controller has been closed.
 	ErrClosed = errors.New("session: closed")
-	// ErrUnknownMessage: Retry was given an id that has not failed.
-	ErrUnknownMessage = errors.New("session: no failed message with that id")
+	// ErrUnknownMessage: CancelMessage of an id that is not in the
+	// contact's outbox.
+	ErrUnknownMessage = history.ErrUnknownMessage
+	// ErrAlreadyDelivered: CancelMessage of a message the contact has.
+	ErrAlreadyDelivered = history.ErrAlreadyDelivered
+	// ErrNoContact: Send or ReconnectNow for a key that is not a contact.
+	ErrNoContact = errors.New("session: not a contact")
 	// ErrNoRequest: Accept or Decline without a pending request of that key.
 	ErrNoRequest = errors.New("session: no request of that contact is waiting to be accepted")
 	// ErrAlreadyConnected: DialTarget for a contact that has a connected link.
@@ -67,6 +71,24 @@ type Store interface {
 	Invites() []history.Invite
 	UseInvite(id string, now time.Time) error
 	BeginConversation(m history.ConversationMeta) (history.Writer, error)
+	outbox
+}
+
+// outbox is the durable outbox and the received ids of the history
+// (docs/HISTORY-FORMAT.md); without a profile the controller keeps them in
+// memory.
+type outbox interface {
+	// QueueMessage writes m as queued and calls durable once it is
+	// fsynced (from another goroutine; it must not block).
+	QueueMessage(contact string, m history.OutboxMessage, durable func(error))
+	// Outbox lists the queued messages, oldest first.
+	Outbox(contact string) []history.OutboxMessage
+	// MarkDelivered records an ack durably.
+	MarkDelivered(contact, id string) error
+	// CancelQueued records a cancel durably.
+	CancelQueued(contact, id string) error
+	// Received reports an incoming id durably in the history.
+	Received(contact, id string) bool
 }
 
 // Config sets up a controller. It is not modified.
@@ -92,7 +114,11 @@ type Config struct {
 	PingInterval     time.Duration // 0: DefaultPingInterval
 	PingTimeout      time.Duration // 0: DefaultPingTimeout
 	AcceptTimeout    time.Duration // 0: DefaultAcceptTimeout
-	Now              func() time.Time
+	// The reconnect loop's backoff (SetAutoReconnect): from ReconnectMin
+	// doubling up to ReconnectMax, with jitter. 0: the defaults.
+	ReconnectMin time.Duration
+	ReconnectMax time.Duration
+	Now          func() time.Time
 }
 
 func (c *Config) withDefaults() Config {
@@ -155,9 +181,16 @@ type Session struct {
 	// partner out. They are bounded per source address and in total.
 	pending     map[*link]string // -> source address (host part)
 	pendingFrom map[string]int
-	failed      map[string]*outgoing
-	seen        map[string]*seenSet // partner fingerprint -> recently received ids
 	nonce       uint64
+
+	box    outbox // cfg.Store, or a memory outbox without one
+	self   string // our key's fingerprint ("" with a greeting)
+	epoch  [epochSize]byte
+	out    outState
+	worker worker // follow-ups of durable writes, in order
+	acker  worker // recording acks
+	acks   ackQueue
+	redial redialer
 }
 
 // outgoing is a message of ours that has not been acknowledged.
@@ -166,7 +199,6 @@ type outgoing struct {
 	text    string
 	time    time.Time
 	partner string // fingerprint of the contact it is for
-	queued  bool   // Retry asked for it while disconnected
 }
 
 // New makes a controller with no listener and no link.
@@ -186,10 +218,26 @@ func New(cfg Config) (*Session, error) {
 		quit:      make(chan struct{}),
 		links:     map[LinkID]*link{},
 		byContact: map[string]*link{},
-		failed:    map[string]*outgoing{},
 		pending:   map[*link]string{}, pendingFrom: map[string]int{},
-		seen: map[string]*seenSet{},
 	}
+	if c.Store != nil && c.Greeting == nil {
+		s.box = c.Store
+	} else {
+		s.box = newMemOutbox()
+	}
+	if c.Greeting == nil {
+		s.self = c.Identity.Public().Fingerprint()
+	}
+	if _, err := io.ReadFull(c.Random, s.epoch[:]); err != nil {
+		return nil, fmt.Errorf("session: failed to read randomness: %w", err)
+	}
+	s.out.init()
+	s.worker.init()
+	s.acker.init()
+	s.redial.init(s)
+	s.wg.Add(2)
+	go s.worker.run(&s.wg, s.quit)
+	go s.acker.run(&s.wg, s.quit)
 	s.onlyContacts.Store(c.OnlyContacts)
 	return s, nil
 }
@@ -470,87 +518,6 @@ func (s *Session) linkOf(contact string) *link {
 	return s.byContact[contact]
 }
 
-// Send queues text for contact and returns the message id. The
-// [MessageEvent] for it follows once it is on the wire.
-func (s *Session) Send(contact, text string) (string, error) {
-	if err := checkText(text); err != nil {
-		return "", err
-	}
-	l := s.linkOf(contact)
-	if l == nil || !l.isConnected() {
-		return "", ErrNotConnected
-	}
-	id, err := s.newID()
-	if err != nil {
-		return "", err
-	}
-	o := &outgoing{id: id, text: text, time: s.cfg.Now(), partner: l.fingerprint}
-	if err := l.sendText(o, true); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(id[:]), nil
-}
-
-// Retry sends a failed message again with the same id, on the contact's
-// connected link, or on its next one.
-func (s *Session) Retry(id string) error {
-	s.mu.Lock()
-	o, ok := s.failed[id]
-	if !ok {
-		s.mu.Unlock()
-		return ErrUnknownMessage
-	}
-	l := s.byContact[o.partner]
-	if l == nil || !l.isConnected() {
-		o.queued = true
-		s.mu.Unlock()
-		return nil
-	}
-	delete(s.failed, id)
-	s.mu.Unlock()
-	return l.sendText(o, false)
-}
-
-// resendQueued sends the retries waiting for this partner.
-func (s *Session) resendQueued(l *link) {
-	s.mu.Lock()
-	var todo []*outgoing
-	for id, o := range s.failed {
-		if o.queued && o.partner == l.fingerprint {
-			todo = append(todo, o)
-			delete(s.failed, id)
-		}
-	}
-	s.mu.Unlock()
-	for _, o := range todo {
-		o.queued = false
-		if err := l.sendText(o, false); err != nil {
-			s.fail(o, EndNetwork, err)
-		}
-	}
-}
-
-// fail reports a message as not delivered and keeps it for Retry.
-func (s *Session) fail(o *outgoing, reason EndReason, err error) {
-	id := hex.EncodeToString(o.id[:])
-	s.mu.Lock()
-	s.failed[id] = o
-	s.mu.Unlock()
-	s.emit(Failed{Contact: o.partner, ID: id, Reason: reason, Err: err})
-}
-
-// markSeen records a received id and reports whether it was new.
-func (s *Session) markSeen(partner, id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.seen[partner]
-	if m == nil {
-		m = newSeenSet()
-		s.seen[partner] = m
-	}
-	return m.add(id)
-}
-
 func (s *Session) nextNonce() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -606,14 +573,21 @@ func (s *Session) MarkVerified(contact string) error {
 	return nil
 }
 
-// Disconnect says goodbye to contact's link. Other links and the
-// listener go on.
+// Disconnect says goodbye to contact's link and pauses the automatic
+// reconnects to contact until one side reaches out again ([ReconnectPaused]
+// follows, from the worker: the caller may be the one reading events).
+// Other links and the listener go on.
 func (s *Session) Disconnect(contact string) error {
 	l := s.linkOf(contact)
 	if l == nil {
 		return ErrNotConnected
 	}
+	// The goodbye first: a link that connects at this moment sees that it
+	// is leaving and keeps the pause (redialer.connected).
 	l.leave(EndWeLeft)
+	if s.redial.pause(contact) {
+		s.worker.post(func() { s.emit(ReconnectPaused{Contact: contact}) })
+	}
 	return nil
 }
 
@@ -674,9 +648,11 @@ func sourceHost(addr string) string {
 
 // handshakeDone releases an incoming link's handshake slot. With ok, the
 // authenticated link takes its key's place: a link of the same key that
-// was there is returned as replaced, to be ended. busy reports that the
-// link must be turned away: too many requests wait for the user.
-func (s *Session) handshakeDone(l *link, ok bool) (replaced *link, busy, goOn bool) {
+// was there is returned as replaced, to be ended. lost reports that l
+// loses the tie-break of a simultaneous dial (see [keep]) to replaced,
+// which stays. busy reports that the link must be turned away: too many
+// requests wait for the user.
+func (s *Session) handshakeDone(l *link, ok bool) (replaced *link, busy, goOn, lost bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if src, was := s.pending[l]; was {
@@ -686,7 +662,7 @@ func (s *Session) handshakeDone(l *link, ok bool) (replaced *link, busy, goOn bo
 		}
 	}
 	if !ok || s.closed {
-		return nil, false, false
+		return nil, false, false, false
 	}
 	old := s.byContact[l.fingerprint]
 	if !l.initiator && old == nil && l.needsUser() {
@@ -697,14 +673,32 @@ func (s *Session) handshakeDone(l *link, ok bool) (replaced *link, busy, goOn bo
 			}
 		}
 		if n >= MaxRequests {
-			return nil, true, false
+			return nil, true, false, false
 		}
 	}
-	s.byContact[l.fingerprint] = l
 	if old == l {
-		old = nil
+		return nil, false, true, false
 	}
-	return old, false, true
+	if old != nil && simultaneous(old, l) && !keep(l, s.self, l.fingerprint) {
+		return old, false, true, true // l loses the tie-break; old stays
+	}
+	s.byContact[l.fingerprint] = l
+	return old, false, true, false
+}
+
+// simultaneous reports two links of one partner's run dialed from both
+// ends: the partner's epoch is the same, and one was dialed by us, the
+// other by the partner.
+func simultaneous(a, b *link) bool {
+	return a.peerEpoch == b.peerEpoch && a.initiator != b.initiator
+}
+
+// keep is the tie-break of a simultaneous dial, which both ends compute
+// alike: the link dialed by the side with the smaller key fingerprint
+// survives.
+func keep(l *link, self, partner string) bool {
+	weAreSmaller := self < partner
+	return l.initiator == weAreSmaller
 }
 
 // linkEnded forgets a link once its reader has stopped.
@@ -715,6 +709,14 @@ func (s *Session) linkEnded(l *link) {
 		delete(s.byContact, l.fingerprint)
 	}
 	s.mu.Unlock()
+	l.mu.Lock()
+	was := l.m.connected
+	l.mu.Unlock()
+	if was {
+		s.redial.lost(l.fingerprint, s.cfg.Now())
+	} else {
+		s.redial.poke()
+	}
 }
 
 var _ Controller = (*Session)(nil)

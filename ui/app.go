@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -66,12 +67,20 @@ type UI struct {
 	// async runs slow work (key generation, unlock, vault writes, Close)
 	// off the UI goroutine; tests make it synchronous.
 	async func(func())
+	// ticker ticks once a second until stop is called (the reconnect
+	// countdown); tests tick by hand. A zero time is not a tick.
+	ticker func() (ticks <-chan time.Time, stop func())
+}
+
+func secondTicker() (<-chan time.Time, func()) {
+	t := time.NewTicker(time.Second)
+	return t.C, t.Stop
 }
 
 // New builds the app in w and shows the unlock screen; version is shown
 // on it.
 func New(a fyne.App, w fyne.Window, b Backend, version string) *UI {
-	u := &UI{app: a, win: w, backend: b, version: version, focused: true, async: func(f func()) { go f() }}
+	u := &UI{app: a, win: w, backend: b, version: version, focused: true, async: func(f func()) { go f() }, ticker: secondTicker}
 	u.openURL = a.OpenURL
 	if icon := appIcon(); icon != nil {
 		a.SetIcon(icon)
@@ -159,8 +168,9 @@ func (u *UI) showUnlock() {
 }
 
 // unlocked is called on the UI goroutine once the vault is open: it makes
-// the app's one controller and shows the messenger. Listening starts again
-// if it was on when the app was last closed; at the first start (no
+// the app's one controller and shows the messenger. The controller
+// reconnects to the contacts from now on. Listening starts again if it was
+// on when the app was last closed (the profile's settings say it); at the first start (no
 // contacts, no history) the New chat dialog opens (see [messenger.start]).
 func (u *UI) unlocked(v Vault) {
 	u.vault = v
@@ -174,7 +184,9 @@ func (u *UI) unlocked(v Vault) {
 	u.main = m
 	u.setContent(m.content, "SecureChat")
 	m.start()
-	if u.listenPref() {
+	// the contacts are dialed from now on, and again and again while away
+	ctrl.SetAutoReconnect(true)
+	if v.Settings().Listen {
 		m.listen(m.listenPort, nil)
 	}
 	if StartInvite != "" {
@@ -194,19 +206,6 @@ func (u *UI) showInvite() {
 		c.tabs.SelectIndex(1)
 		c.showMakeInvite()
 	}
-}
-
-// prefListening names the app preference that says whether the profile in
-// a folder was listening when the app closed; it is not secret (the port
-// answers anyway while listening).
-const prefListening = "listening:"
-
-func (u *UI) listenPref() bool {
-	return u.app.Preferences().Bool(prefListening + u.dir)
-}
-
-func (u *UI) setListenPref(on bool) {
-	u.app.Preferences().SetBool(prefListening+u.dir, on)
 }
 
 // Shutdown closes the controller and locks the vault; Run calls it when the

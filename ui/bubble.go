@@ -12,6 +12,8 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/securechat/securechat/history"
 )
 
 // rowKind tells what one row of the history pane shows.
@@ -28,22 +30,45 @@ const (
 type msgStatus int
 
 const (
-	statusNone msgStatus = iota
-	statusSending
-	statusDelivered
-	statusFailed
+	statusNone      msgStatus = iota
+	statusSending             // written by older code: sent, not yet acknowledged
+	statusDelivered           // the partner acknowledged it
+	statusFailed              // written by older code: the send failed
+	statusQueued              // durably in the outbox: goes out whenever the partner is online
+	statusCancelled           // cancelled while queued: never sent
 )
 
 func (s msgStatus) String() string {
 	switch s {
-	case statusSending:
+	case statusSending, statusQueued:
 		return "sending…"
 	case statusDelivered:
 		return "delivered"
 	case statusFailed:
 		return "not delivered"
+	case statusCancelled:
+		return "cancelled, not sent"
 	}
 	return ""
+}
+
+// final reports whether nothing changes s any more: a delivered message
+// stays delivered, a cancelled one cancelled.
+func (s msgStatus) final() bool { return s == statusDelivered || s == statusCancelled }
+
+// statusFromHistory maps a stored status to the one shown.
+func statusFromHistory(s string) msgStatus {
+	switch s {
+	case history.StatusDelivered:
+		return statusDelivered
+	case history.StatusFailed:
+		return statusFailed
+	case history.StatusQueued:
+		return statusQueued
+	case history.StatusCancelled:
+		return statusCancelled
+	}
+	return statusSending
 }
 
 // icon is the theme icon drawn beside the status text, in the status colour.
@@ -52,8 +77,10 @@ func (s msgStatus) icon(readOnly bool) fyne.Resource {
 	switch {
 	case s == statusSending && readOnly:
 		return theme.NewColoredResource(theme.QuestionIcon(), theme.ColorNamePlaceHolder)
-	case s == statusSending:
+	case s == statusSending, s == statusQueued:
 		return theme.NewColoredResource(theme.HistoryIcon(), theme.ColorNamePlaceHolder)
+	case s == statusCancelled:
+		return theme.NewColoredResource(theme.CancelIcon(), theme.ColorNamePlaceHolder)
 	case s == statusDelivered:
 		return theme.NewColoredResource(theme.ConfirmIcon(), theme.ColorNamePlaceHolder)
 	case s == statusFailed:
@@ -74,7 +101,7 @@ type row struct {
 	reason   string
 	wire     []byte
 	level    noteLevel // of a system line: how loudly it is shown
-	readOnly bool      // history view: no Retry
+	readOnly bool      // read from the history, not sent in this run
 	// set by the list from the row before: grouped hides the header of a
 	// message that follows one from the same sender within groupGap;
 	// dayBreak puts a date line ("Today") above the first row of a day.
@@ -179,11 +206,16 @@ type bubble struct {
 	showWire  bool
 	highlight string // search term to emphasise
 	marked    bool   // outline (the search hit opened)
-	onButton  func(r *row)
-	onLink    func(u *url.URL)                // a link in the text was tapped
-	onTap     func()                          // the bubble was tapped or its menu used
-	onMenu    func(*fyne.Menu, fyne.Position) // opens a menu there
-	menu      *fyne.Menu                      // the menu last opened
+	// partner is the name of whom the thread is with, and online whether
+	// it is connected: a queued message says whom it waits for.
+	partner  string
+	online   bool
+	onButton func(r *row)
+	onCancel func(r *row)                    // "Cancel sending" in the menu of a queued message
+	onLink   func(u *url.URL)                // a link in the text was tapped
+	onTap    func()                          // the bubble was tapped or its menu used
+	onMenu   func(*fyne.Menu, fyne.Position) // opens a menu there
+	menu     *fyne.Menu                      // the menu last opened
 
 	rend *bubbleRenderer // the renderer last created, for measuring
 }
@@ -195,9 +227,32 @@ func newBubble(onButton func(r *row)) *bubble {
 }
 
 // set shows r; it is called from the list's UpdateItem.
-func (b *bubble) set(r *row, showWire bool, highlight string, marked bool) {
-	b.r, b.showWire, b.highlight, b.marked = r, showWire, highlight, marked
+func (b *bubble) set(r *row, showWire bool, highlight string, marked bool, partner string, online bool) {
+	b.r, b.showWire, b.highlight, b.marked, b.partner, b.online = r, showWire, highlight, marked, partner, online
 	b.Refresh()
+}
+
+// waiting reports whether b shows a queued message waiting for its
+// partner to come online: it then says so and offers to cancel it.
+func (b *bubble) waiting() bool {
+	return b.r.kind == rowMessage && b.r.outgoing && b.r.status == statusQueued && !b.online
+}
+
+// statusText is the delivery state of our message in words.
+func (b *bubble) statusText() string {
+	r := b.r
+	switch {
+	case r.status == statusQueued && !b.online:
+		if b.partner == "" {
+			return "will be sent when your contact is online"
+		}
+		return "will be sent when " + b.partner + " is online"
+	case r.readOnly && r.status == statusSending:
+		return "not acknowledged" // the chat ended before the partner confirmed it
+	case r.status == statusFailed && r.reason != "":
+		return r.status.String() + ": " + r.reason
+	}
+	return r.status.String()
 }
 
 // Tapped implements fyne.Tappable: a tap on a message does nothing but
@@ -248,6 +303,9 @@ func (b *bubble) menuItems() []*fyne.MenuItem {
 		label = "Copy text"
 	}
 	items := []*fyne.MenuItem{item(label, r.text)}
+	if r.kind == rowMessage && r.outgoing && r.status == statusQueued && b.onCancel != nil {
+		items = append(items, fyne.NewMenuItem("Cancel sending", func() { b.onCancel(r) }))
+	}
 	if r.kind == rowMessage {
 		_, urls := findLinks(r.text)
 		for _, u := range urls {
@@ -419,7 +477,7 @@ func (r *bubbleRenderer) rowGeometry(width float32) bubbleGeometry {
 		g.iconPos = fyne.NewPos(w-sw-icon+inner/2, statusY+inner+(line-icon)/2)
 		g.statusPos = fyne.NewPos(w-sw, statusY)
 	}
-	if row.status == statusFailed && !row.readOnly {
+	if r.b.waiting() {
 		g.showButton = true
 		g.buttonSize = r.button.MinSize()
 		h += g.buttonSize.Height
@@ -556,6 +614,8 @@ func (r *bubbleRenderer) update() {
 	switch {
 	case row.status == statusFailed:
 		r.bg.FillColor = withAlpha(th.Color(theme.ColorNameError, v), 0x30)
+	case row.status == statusCancelled:
+		r.bg.FillColor = withAlpha(th.Color(theme.ColorNameDisabled, v), 0x30)
 	case row.outgoing:
 		r.bg.FillColor = withAlpha(th.Color(theme.ColorNamePrimary, v), 0x38)
 	default:
@@ -566,8 +626,10 @@ func (r *bubbleRenderer) update() {
 		r.bg.StrokeWidth = 2
 	}
 	r.bg.Refresh()
-	if row.status == statusFailed && !row.readOnly {
-		r.setButton("Retry", theme.ViewRefreshIcon(), widget.MediumImportance)
+	if b.waiting() {
+		// text only: the icon of a button first drawn without one did not
+		// show in the GL driver, leaving a gap
+		r.setButton("Cancel sending", nil, widget.LowImportance)
 	}
 }
 
@@ -620,16 +682,10 @@ func (r *bubbleRenderer) updateStatus() {
 		}
 		return
 	}
-	st := row.status.String()
-	if row.readOnly && row.status == statusSending {
-		st = "not acknowledged" // the chat ended before the partner confirmed it
-	}
+	st := r.b.statusText()
 	c := theme.ColorNamePlaceHolder
 	if row.status == statusFailed {
 		c = theme.ColorNameError
-		if row.reason != "" {
-			st += ": " + row.reason
-		}
 	}
 	r.status.Segments = []widget.RichTextSegment{&widget.TextSegment{Text: st, Style: widget.RichTextStyle{
 		Alignment: fyne.TextAlignTrailing, ColorName: c, SizeName: theme.SizeNameCaptionText}}}

@@ -36,6 +36,8 @@ func TestChat_EnterSendsAndClearsInput(t *testing.T) {
 	assert.Equal(t, []string{"hello Bob"}, f.ctrl.texts())
 	assert.Empty(t, c.input.Text, "the input is cleared after sending")
 	assert.Equal(t, c.input, f.win.Canvas().Focused(), "focus returns to the input")
+	assert.False(t, containsText(shownTexts(c.thread()), "hello Bob"), "shown once it is stored, not before")
+	f.queued(bobFP, "m1", "hello Bob")
 	texts := shownTexts(c.thread())
 	assert.True(t, containsText(texts, "hello Bob"), "the sent message shows: %q", texts)
 	assert.True(t, containsText(texts, "sending…"), "it shows as sending: %q", texts)
@@ -71,30 +73,36 @@ func TestChat_SendButtonSendsAndEmptyInputDoesNothing(t *testing.T) {
 	assert.Equal(t, []string{"via button"}, f.ctrl.texts())
 }
 
-func TestChat_SendDisabledWhileDisconnected(t *testing.T) {
+// The input works for a contact whether online or not; for a key that is
+// not a contact it works only while connected.
+func TestChat_InputWorksForAContactOnlineOrNot(t *testing.T) {
 	f := newFixture(t, true)
 	c := f.unlock()
 	f.selectContact(bobFP)
 	require.Equal(t, peerOffline, c.selected.state)
 
-	assert.True(t, c.input.Disabled(), "the input is off while Bob is offline")
+	assert.False(t, c.input.Disabled(), "the input works while Bob is offline")
 	assert.True(t, c.bar.Visible())
-	assert.Contains(t, c.barText.Text, "Bob is offline.")
-	c.input.SetText("too early")
-	assert.True(t, c.send.Disabled(), "Send is disabled before the partner is connected")
-	c.sendTapped()
-	assert.Empty(t, f.ctrl.texts())
-	assert.Equal(t, "too early", c.input.Text, "the text stays in the input")
-	assert.True(t, c.hint.Visible(), "a hint says why nothing was sent")
+	assert.Contains(t, c.barText.Text, "Bob is offline: what you write is sent when Bob is online.")
+	c.input.SetText("while you are away")
+	assert.False(t, c.send.Disabled())
+	test.Tap(c.send)
+	assert.Equal(t, []string{"while you are away"}, f.ctrl.texts())
 
 	f.comesIn(1, partner(session.TrustKnown))
 	assert.False(t, c.input.Disabled())
-	assert.False(t, c.send.Disabled())
 	assert.False(t, c.bar.Visible())
-
 	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndPartnerLeft})
-	assert.True(t, c.send.Disabled(), "Send is disabled again after a disconnect")
-	assert.True(t, c.input.Disabled())
+	assert.False(t, c.input.Disabled(), "and after a disconnect")
+
+	// a new key, not a contact: only while connected
+	dave := someone("Dave", daveFP, session.TrustNew)
+	f.ctrl.emit(session.Request{Link: 5, Partner: dave})
+	c.selectPeer(c.peers[daveFP])
+	assert.True(t, c.input.Disabled(), "a request is decided first")
+	c.input.SetText("too early")
+	c.sendTapped()
+	assert.Equal(t, []string{"while you are away"}, f.ctrl.texts(), "nothing sent to a key not let in")
 }
 
 func TestChat_IncomingMessageRenders(t *testing.T) {
@@ -114,6 +122,7 @@ func TestChat_DeliveredEventChangesTick(t *testing.T) {
 	c := f.connected()
 	c.input.SetText("are you there?")
 	test.Tap(c.send)
+	f.queued(bobFP, "m1", "are you there?")
 	require.True(t, containsText(shownTexts(c.thread()), "sending…"))
 
 	f.ctrl.emit(session.Delivered{Contact: bobFP, ID: "m1"})
@@ -123,26 +132,20 @@ func TestChat_DeliveredEventChangesTick(t *testing.T) {
 	assert.False(t, containsText(texts, "sending…"), "%q", texts)
 }
 
-func TestChat_FailedMessageOffersRetry(t *testing.T) {
+// A message the history did not take was neither stored nor sent: it is
+// not shown, and its text goes back to the input.
+func TestChat_MessageNotStoredGoesBackToTheInput(t *testing.T) {
 	f := newFixture(t, true)
 	c := f.connected()
 	c.input.SetText("lost")
 	test.Tap(c.send)
+	require.Empty(t, c.input.Text)
 
-	f.ctrl.emit(session.Failed{Contact: bobFP, ID: "m1", Reason: session.EndNetwork})
-	require.True(t, containsText(shownTexts(c.thread()), "not delivered: connection lost"))
-
-	var retry *bubble
-	for _, o := range test.LaidOutObjects(c.thread()) {
-		if b, ok := o.(*bubble); ok && b.Visible() && b.r.id == "m1" {
-			retry = b
-		}
-	}
-	require.NotNil(t, retry)
-	require.True(t, retry.rend.button.Visible(), "a failed message shows Retry")
-	test.Tap(retry.rend.button)
-	assert.Equal(t, []string{"m1"}, f.ctrl.retried)
-	assert.True(t, containsText(shownTexts(c.thread()), "sending…"))
+	f.ctrl.emit(session.Failed{Contact: bobFP, ID: "m1", Err: errors.New("disk full")})
+	assert.Equal(t, "lost", c.input.Text, "back in the input")
+	assert.Contains(t, c.hint.Text, "could not be saved on this computer, so it was not sent")
+	assert.False(t, containsText(shownTexts(c.thread()), "lost"), "never shown as a message")
+	assert.Contains(t, dialogText(t, f.win), "could not be saved")
 }
 
 func TestChat_DisconnectShowsLineAndReconnect(t *testing.T) {
@@ -152,10 +155,13 @@ func TestChat_DisconnectShowsLineAndReconnect(t *testing.T) {
 	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndPartnerLeft})
 
 	assert.True(t, containsText(shownTexts(c.thread()), "Bob left the chat."))
+	f.ctrl.emit(session.ReconnectPaused{Contact: bobFP})
 	assert.Equal(t, "Connect", c.connect.Text)
 	assert.Equal(t, bobFP, c.selected.id, "the window keeps the thread")
+	before := len(f.ctrl.got(&f.ctrl.reconnects))
 	test.Tap(c.connect)
-	assert.Equal(t, []string{"192.168.1.31:9999 " + bobFP}, f.ctrl.dialed, "Bob's address, expecting Bob's key")
+	assert.Len(t, f.ctrl.got(&f.ctrl.reconnects), before+1, "Connect dials Bob at once")
+	f.ctrl.emit(session.Handshaking{Link: 101, Addr: "192.168.1.31:9999", Contact: bobFP})
 	assert.Equal(t, peerDialing, c.selected.state)
 	assert.Equal(t, "Cancel", c.connect.Text)
 	test.Tap(c.connect)
@@ -254,8 +260,8 @@ func TestChat_ChangedKeyCanBeTrusted(t *testing.T) {
 	f := newFixture(t, true)
 	c := f.unlock()
 	f.selectContact(bobFP)
-	test.Tap(c.connect)
-	f.ctrl.emit(session.Request{Link: f.ctrl.lastLink(), Partner: partner(session.TrustChanged)})
+	f.dials(7, bobFP)
+	f.ctrl.emit(session.Request{Link: 7, Partner: partner(session.TrustChanged)})
 	assert.True(t, containsText(shownTexts(c.thread()), "another key answered for Bob"))
 	test.Tap(topDialogButton(t, f.win, "Trust new key"))
 	assert.Equal(t, []string{bobFP}, f.ctrl.accepted)
@@ -399,28 +405,31 @@ func TestChat_TurnedAwayCallerIsMentioned(t *testing.T) {
 	assert.Equal(t, peerConnected, c.selected.state, "the chat goes on")
 }
 
-func TestChat_RetryAfterReconnect(t *testing.T) {
+// A message sent while the link broke waits; the session sends it again
+// on the next link, and the one bubble becomes delivered.
+func TestChat_MessageWaitsOverABrokenLinkAndIsDeliveredOnTheNext(t *testing.T) {
 	f := newFixture(t, true)
 	c := f.connected()
 	c.input.SetText("while the link broke")
 	test.Tap(c.send)
-	f.ctrl.emit(session.Failed{Contact: bobFP, ID: "m1", Reason: session.EndNetwork})
+	f.queued(bobFP, "m1", "while the link broke")
+	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{ID: "m1", Outgoing: true, From: "Alice", Text: "while the link broke", Time: time.Now(), Wire: []byte{1}}})
 	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndTimeout})
 	assert.True(t, containsText(shownTexts(c.thread()), "Bob stopped responding"))
+	assert.True(t, containsText(shownTexts(c.thread()), "will be sent when Bob is online"))
 
 	test.Tap(c.connect)
-	link := f.ctrl.lastLink()
-	f.ctrl.emit(session.Handshaking{Link: link, Addr: "192.168.1.31:9999", Contact: bobFP})
-	assert.Equal(t, peerHandshaking, c.selected.state)
-	f.ctrl.emit(session.Request{Link: link, Partner: partner(session.TrustKnown)})
-	f.ctrl.emit(session.Connected{Link: link, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Handshaking{Link: 7, Addr: "192.168.1.31:9999", Contact: bobFP})
+	assert.Equal(t, peerDialing, c.selected.state)
+	f.ctrl.emit(session.Request{Link: 7, Partner: partner(session.TrustKnown)})
+	f.ctrl.emit(session.Connected{Link: 7, Partner: partner(session.TrustKnown)})
 	assert.Equal(t, c.input, f.win.Canvas().Focused(), "the input has the keyboard once connected again")
-	c.retry(c.selected, "m1")
+	f.ctrl.emit(session.MessageEvent{Link: 7, Contact: bobFP, Message: session.Message{ID: "m1", Outgoing: true, From: "Alice", Text: "while the link broke", Time: time.Now(), Wire: []byte{2}}})
 	f.ctrl.emit(session.Delivered{Contact: bobFP, ID: "m1"})
 
-	assert.Equal(t, []string{"m1"}, f.ctrl.retried)
 	assert.Equal(t, statusDelivered, c.thread().byID["m1"].status)
-	assert.Len(t, f.ctrl.dialed, 1)
+	assert.Equal(t, 1, strings.Count(strings.Join(rowTexts(c.thread()), "\n"), "while the link broke"), "one bubble")
+	assert.Empty(t, f.ctrl.dialed, "the session dials; the app only asks it to")
 }
 
 // The input is one line tall, grows with its text and stops at five
@@ -499,6 +508,7 @@ func TestChat_NewMessagesButton(t *testing.T) {
 	// what the user sends is always brought into view
 	m.list.ScrollToTop()
 	typeAndEnter(t, f, "mine")
+	f.queueSent()
 	assert.True(t, m.atBottom())
 	assert.False(t, m.newer.Visible())
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/securechat/securechat/session"
 )
@@ -33,7 +34,12 @@ func (m *messenger) handle(ev session.Event) {
 		if e.Contact != "" {
 			li.contact = e.Contact
 			if p, ok := m.peers[e.Contact]; ok && p.state != peerConnected && (p.link == 0 || p.link == e.Link) {
+				// the session reports a dial before it connects
 				p.link, p.state = e.Link, peerHandshaking
+				if !e.Incoming {
+					p.state = peerDialing
+					li.dialed, p.asked = p.asked, false
+				}
 				m.refreshPeer(p)
 			}
 		}
@@ -57,16 +63,23 @@ func (m *messenger) handle(ev session.Event) {
 		m.connected(e)
 	case session.MessageEvent:
 		m.message(e)
+	case session.Queued:
+		m.queued(e)
 	case session.Delivered:
-		if r, l := m.rowOf(e.Contact, e.ID); r != nil {
-			r.status = statusDelivered
-			l.changed(e.ID)
-		}
+		m.setStatus(e.Contact, e.ID, statusDelivered)
+	case session.Cancelled:
+		m.setStatus(e.Contact, e.ID, statusCancelled)
 	case session.Failed:
-		if r, l := m.rowOf(e.Contact, e.ID); r != nil {
-			r.status = statusFailed
-			r.reason = failedWords(e.Reason)
-			l.changed(e.ID)
+		m.notQueued(e)
+	case session.Reconnecting:
+		if p, ok := m.peers[e.Contact]; ok && e.Contact != "" {
+			p.reconnectAt, p.paused = e.At, false
+			m.refreshPeer(p)
+		}
+	case session.ReconnectPaused:
+		if p, ok := m.peers[e.Contact]; ok && e.Contact != "" {
+			p.reconnectAt, p.paused = time.Time{}, true
+			m.refreshPeer(p)
 		}
 	case session.Ended:
 		m.ended(e)
@@ -184,6 +197,7 @@ func (m *messenger) connected(e session.Connected) {
 	}
 	p.link, p.state = e.Link, peerConnected
 	p.note, p.noteErr = "", nil
+	p.reconnectAt, p.paused = time.Time{}, false
 	m.refreshContact(p)
 	// listed now, but not moved up: rows that jump when someone merely
 	// connects would take a click meant for another contact
@@ -228,26 +242,22 @@ func (m *messenger) message(e session.MessageEvent) {
 	if p.theirName == "" && !msg.Outgoing {
 		p.theirName = msg.From
 	}
+	if msg.Outgoing {
+		// our message on the wire: first sent, or sent again on a new
+		// link; shown already (by its Queued, or from the history after
+		// a restart) unless an event was missed
+		m.showOutgoing(p, msg, statusQueued)
+		return
+	}
 	l := m.ensureThread(p)
-	if r, ok := l.byID[msg.ID]; ok && msg.ID != "" { // our own, already shown by Send
-		r.wire = msg.Wire
-		if !msg.Time.IsZero() {
-			r.time = msg.Time
+	if r, ok := l.byID[msg.ID]; ok && msg.ID != "" { // shown already: never twice
+		if len(msg.Wire) > 0 {
+			r.wire = msg.Wire
 		}
 		l.changed(msg.ID)
 		return
 	}
-	from := p.label()
-	if msg.Outgoing {
-		from = msg.From
-		if m.u.vault != nil {
-			from = m.u.vault.Name()
-		}
-	}
-	r := &row{kind: rowMessage, id: msg.ID, outgoing: msg.Outgoing, from: from, text: msg.Text, time: msg.Time, wire: msg.Wire}
-	if msg.Outgoing {
-		r.status = statusSending
-	}
+	r := &row{kind: rowMessage, id: msg.ID, from: p.label(), text: msg.Text, time: msg.Time, wire: msg.Wire}
 	l.add(r)
 	p.last, p.lastOut, p.lastTime = msg.Text, msg.Outgoing, msg.Time
 	if p.lastTime.IsZero() {
@@ -332,7 +342,8 @@ func (m *messenger) ended(e session.Ended) {
 			level = noteInfo
 		}
 		m.note(p, words, level)
-	case li.dialed && e.Reason != session.EndCancelled:
+	case !li.incoming && !e.Incoming && e.Reason != session.EndCancelled:
+		// a dial that failed, ours or the reconnect loop's
 		p.note, p.noteErr = words, e.Err
 	}
 	m.refreshPeer(p)

@@ -30,7 +30,9 @@ type fakeCtrl struct {
 
 	mu                                 sync.Mutex
 	sent                               []sentMsg
-	retried, dialed, cancelled         []string
+	dialed, cancelled, reconnects      []string
+	cancelledMsgs                      []string // contact/id of CancelMessage
+	autoReconnect                      []bool
 	accepted, declined, verified, byes []string
 	listens                            []string
 	stops                              int
@@ -41,7 +43,7 @@ type fakeCtrl struct {
 	sendErr, listenErr                 error
 }
 
-type sentMsg struct{ contact, text string }
+type sentMsg struct{ contact, text, id string }
 
 func newFakeCtrl() *fakeCtrl {
 	// Unbuffered, so that emit can wait for the event to be handled.
@@ -84,8 +86,9 @@ func (f *fakeCtrl) Send(contact, text string) (string, error) {
 		return "", f.sendErr
 	}
 	f.nextID++
-	f.sent = append(f.sent, sentMsg{contact, text})
-	return fmt.Sprintf("m%d", f.nextID), nil
+	id := fmt.Sprintf("m%d", f.nextID)
+	f.sent = append(f.sent, sentMsg{contact, text, id})
+	return id, nil
 }
 
 // texts lists the texts sent, to any contact.
@@ -99,11 +102,21 @@ func (f *fakeCtrl) texts() []string {
 	return out
 }
 
-func (f *fakeCtrl) Retry(id string) error {
+func (f *fakeCtrl) CancelMessage(contact, id string) error {
+	return f.record(&f.cancelledMsgs, contact+"/"+id)
+}
+func (f *fakeCtrl) ReconnectNow(contact string) error { return f.record(&f.reconnects, contact) }
+func (f *fakeCtrl) SetAutoReconnect(on bool) {
+	f.mu.Lock()
+	f.autoReconnect = append(f.autoReconnect, on)
+	f.mu.Unlock()
+}
+
+// got returns a copy of one of the recorded lists, under the lock.
+func (f *fakeCtrl) got(list *[]string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.retried = append(f.retried, id)
-	return nil
+	return slices.Clone(*list)
 }
 
 func (f *fakeCtrl) record(to *[]string, contact string) error {
@@ -189,6 +202,16 @@ func (v *fakeVault) UseInvite(string, time.Time) error { return history.ErrNoInv
 func (v *fakeVault) BeginConversation(history.ConversationMeta) (history.Writer, error) {
 	return nil, errors.New("fake vault: read only")
 }
+
+// The outbox: the fake controller never queues, so the vault's side is
+// only what a test put in the threads.
+func (v *fakeVault) QueueMessage(contact string, m history.OutboxMessage, durable func(error)) {
+	durable(errors.New("fake vault: read only"))
+}
+func (v *fakeVault) Outbox(contact string) []history.OutboxMessage { return nil }
+func (v *fakeVault) MarkDelivered(contact, id string) error        { return history.ErrUnknownMessage }
+func (v *fakeVault) CancelQueued(contact, id string) error         { return history.ErrUnknownMessage }
+func (v *fakeVault) Received(contact, id string) bool              { return false }
 
 func (v *fakeVault) RenameContact(id, name string) error {
 	for i := range v.contacts {
@@ -334,6 +357,9 @@ type fixture struct {
 	exists  bool
 	opened  []string // the links the app opened in the browser
 	made    int      // controllers made
+	ticks   chan time.Time
+	tickMu  sync.Mutex
+	stopped chan struct{} // closed when the newest ticker was stopped
 }
 
 func newFixture(t *testing.T, exists bool) *fixture {
@@ -363,6 +389,14 @@ func newFixture(t *testing.T, exists bool) *fixture {
 	}
 	f.ui = New(f.app, f.win, b, "")
 	f.ui.async = func(fn func()) { fn() }
+	f.ticks = make(chan time.Time)
+	f.ui.ticker = func() (<-chan time.Time, func()) {
+		stopped := make(chan struct{})
+		f.tickMu.Lock()
+		f.stopped = stopped
+		f.tickMu.Unlock()
+		return f.ticks, func() { close(stopped) }
+	}
 	f.ui.openURL = func(u *url.URL) error {
 		f.opened = append(f.opened, u.String())
 		return nil
@@ -519,4 +553,45 @@ func (f *fixture) dialedAddrs() string {
 	}
 	addrs, _, _ := strings.Cut(f.ctrl.dialed[len(f.ctrl.dialed)-1], " ")
 	return addrs
+}
+
+// queued reports our message id to contact durably queued, as the
+// session's Queued does once the history has it.
+func (f *fixture) queued(contact, id, text string) {
+	f.ctrl.emit(session.Queued{Contact: contact, Message: session.Message{ID: id, Outgoing: true, From: "Alice", Text: text, Time: clock()}})
+}
+
+// queueSent reports the newest message sent durably queued.
+func (f *fixture) queueSent() {
+	f.t.Helper()
+	f.ctrl.mu.Lock()
+	require.NotEmpty(f.t, f.ctrl.sent)
+	s := f.ctrl.sent[len(f.ctrl.sent)-1]
+	f.ctrl.mu.Unlock()
+	f.queued(s.contact, s.id, s.text)
+}
+
+// tick makes the countdown's ticker tick once and returns once the tick
+// was handled: the zero time after it is taken only then, or the ticker
+// stopped.
+func (f *fixture) tick() {
+	f.t.Helper()
+	f.tickMu.Lock()
+	stopped := f.stopped
+	f.tickMu.Unlock()
+	select {
+	case f.ticks <- time.Now():
+	case <-time.After(5 * time.Second):
+		f.t.Fatal("no ticker runs")
+	}
+	select {
+	case f.ticks <- time.Time{}:
+	case <-stopped:
+	}
+}
+
+// dials makes the session dial contact on link (the reconnect loop, or
+// Connect and Try now through ReconnectNow).
+func (f *fixture) dials(link session.LinkID, contact string) {
+	f.ctrl.emit(session.Handshaking{Link: link, Addr: "192.168.1.31:9999", Contact: contact})
 }

@@ -32,20 +32,19 @@ func TestChat_FocusReturnsToInputAfterEveryControl(t *testing.T) {
 			test.Tap(c.wireToggle)
 			require.True(t, c.wireToggle.Checked)
 		}},
-		{"retry", func(t *testing.T, f *fixture, c *messenger) {
-			c.input.SetText("lost")
+		{"cancel sending", func(t *testing.T, f *fixture, c *messenger) {
+			c.input.SetText("never mind")
 			test.Tap(c.send)
-			f.ctrl.emit(session.Failed{Contact: bobFP, ID: "m1", Reason: session.EndNetwork})
-			var retry *bubble
-			for _, o := range test.LaidOutObjects(c.thread()) {
-				if b, ok := o.(*bubble); ok && b.Visible() && b.r.id == "m1" {
-					retry = b
-				}
-			}
-			require.NotNil(t, retry)
-			test.Tap(retry.rend.button)
-			require.Equal(t, []string{"m1"}, f.ctrl.retried)
+			f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndTimeout})
+			f.queued(bobFP, "m1", "never mind")
+			b := bubbleWith(t, c.thread(), "m1")
+			require.True(t, b.rend.button.Visible())
+			test.Tap(b.rend.button)
+			require.Equal(t, []string{bobFP + "/m1"}, f.ctrl.got(&f.ctrl.cancelledMsgs))
+			f.ctrl.mu.Lock()
 			f.ctrl.sent = nil
+			f.ctrl.mu.Unlock()
+			f.comesIn(2, partner(session.TrustKnown))
 		}},
 		{"verify dialog, not now", func(t *testing.T, f *fixture, c *messenger) {
 			test.Tap(c.verify)

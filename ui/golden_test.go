@@ -29,6 +29,7 @@ func TestGolden_ChatWindow(t *testing.T) {
 		Wire: []byte{0, 0, 0, 0x4b, 0x17, 1, 2, 3}}})
 	c.input.SetText("Yes, this morning. Thank you!\nIt was well packed.")
 	test.Tap(c.send)
+	f.queued(bobFP, "m1", "Yes, this morning. Thank you!\nIt was well packed.")
 	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "m1", Outgoing: true, From: "Alice", Text: "Yes, this morning. Thank you!\nIt was well packed.", Time: at(1)}})
 	f.ctrl.emit(session.Delivered{Contact: bobFP, ID: "m1"})
@@ -39,6 +40,7 @@ func TestGolden_ChatWindow(t *testing.T) {
 		ID: "i3", From: "Bob", Time: at(2), Text: "A second one right after: no header of its own."}})
 	c.input.SetText("See you on Friday")
 	test.Tap(c.send)
+	f.queued(bobFP, "m2", "See you on Friday")
 	f.ctrl.emit(session.MessageEvent{Link: 1, Contact: bobFP, Message: session.Message{
 		ID: "m2", Outgoing: true, From: "Alice", Text: "See you on Friday", Time: at(3)}})
 	capture(f)

@@ -40,9 +40,16 @@ type messageList struct {
 	showWire  bool
 	highlight string
 	marked    string // id of the message to outline
-	onRetry   func(id string)
-	// onAction is called after a control in the list was used (Retry, a
-	// tap on a row), for the owner to take the keyboard focus back.
+	// partner is the name of whom the thread is with and online whether
+	// it is connected, for the queued messages ("will be sent when Bob is
+	// online").
+	partner string
+	online  bool
+	// onCancel cancels a queued message (its button or menu).
+	onCancel func(id string)
+	// onAction is called after a control in the list was used (Cancel
+	// sending, a tap on a row), for the owner to take the keyboard focus
+	// back.
 	onAction func()
 	// openURL opens a link once the user confirmed; nil is the app's OpenURL.
 	openURL func(*url.URL) error
@@ -63,8 +70,8 @@ type messageList struct {
 	template *bubble
 }
 
-func newMessageList(onRetry func(id string)) *messageList {
-	m := &messageList{byID: map[string]*row{}, onRetry: onRetry}
+func newMessageList(onCancel func(id string)) *messageList {
+	m := &messageList{byID: map[string]*row{}, onCancel: onCancel}
 	m.earlier.kind, m.later.kind = rowEarlier, rowLater
 	m.measurer = newBubble(nil)
 	m.template = newBubble(nil)
@@ -74,10 +81,14 @@ func newMessageList(onRetry func(id string)) *messageList {
 		}
 		b := newBubble(m.buttonTapped)
 		b.onLink, b.onTap, b.onMenu = m.linkTapped, m.action, m.showMenu
+		b.onCancel = func(r *row) {
+			m.cancel(r)
+			m.action()
+		}
 		return b
 	}, func(id widget.ListItemID, o fyne.CanvasObject) {
 		r := m.rowAt(id)
-		o.(*bubble).set(r, m.showWire, m.highlight, r.id != "" && r.id == m.marked)
+		o.(*bubble).set(r, m.showWire, m.highlight, r.id != "" && r.id == m.marked, m.partner, m.online)
 	})
 	m.newer = widget.NewButtonWithIcon("New messages", theme.MoveDownIcon(), m.scrollToNewest)
 	m.newer.IconPlacement = widget.ButtonIconTrailingText
@@ -143,11 +154,39 @@ func (m *messageList) buttonTapped(r *row) {
 	case rowLater:
 		m.showLater()
 	case rowMessage:
-		if m.onRetry != nil {
-			m.onRetry(r.id)
-		}
+		m.cancel(r)
 	}
 	m.action()
+}
+
+// cancel asks the owner to cancel r, a queued message.
+func (m *messageList) cancel(r *row) {
+	if m.onCancel != nil && r.id != "" && r.status == statusQueued {
+		m.onCancel(r.id)
+	}
+}
+
+// setPartner sets whom the thread is with and whether it is online; the
+// queued messages shown say it.
+func (m *messageList) setPartner(name string, online bool) {
+	if name == m.partner && online == m.online {
+		return
+	}
+	m.partner, m.online = name, online
+	follow := m.width > 0 && m.atBottom()
+	changed := false
+	for i, r := range m.rows {
+		if r.kind == rowMessage && r.outgoing && r.status == statusQueued {
+			r.invalidate()
+			if i >= m.first && i < m.last {
+				m.update(i)
+				changed = true
+			}
+		}
+	}
+	if changed && follow {
+		m.list.ScrollToBottom()
+	}
 }
 
 // linkTapped asks whether to open u, then opens it.
@@ -181,7 +220,7 @@ func (m *messageList) height(r *row) float32 {
 	marked := r.id != "" && r.id == m.marked
 	if r.hw != m.width || r.hwire != m.showWire || r.hmark != marked || r.kind == rowEarlier || r.kind == rowLater {
 		b := m.measurer
-		b.r, b.showWire, b.highlight, b.marked = r, m.showWire, m.highlight, marked
+		b.r, b.showWire, b.highlight, b.marked, b.partner, b.online = r, m.showWire, m.highlight, marked, m.partner, m.online
 		r.h, r.hw, r.hwire, r.hmark = b.heightFor(m.width), m.width, m.showWire, marked
 	}
 	return r.h
@@ -379,6 +418,16 @@ func (m *messageList) Resize(size fyne.Size) {
 		m.measureAll()
 		m.BaseWidget.Resize(size)
 		m.list.Refresh()
+		if follow {
+			m.list.ScrollToBottom()
+		}
+		return
+	}
+	if size.Height != m.Size().Height && m.width > 0 {
+		// a taller bar or header above the input: the newest row stays in
+		// view if it was
+		follow := m.atBottom()
+		m.BaseWidget.Resize(size)
 		if follow {
 			m.list.ScrollToBottom()
 		}

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -48,6 +50,12 @@ type messenger struct {
 	dialogFor string
 	// keys the user accepted by hand, to show once connected
 	acceptedByHand map[string]bool
+	// pending holds the messages sent until their Queued (or Failed)
+	// comes: a message the history did not take goes back to the input.
+	pending map[string]sentText
+	// tickStop stops the ticker that counts the reconnect down in the
+	// header; nil while none runs.
+	tickStop chan struct{}
 
 	// search
 	term string
@@ -76,7 +84,8 @@ type messenger struct {
 	partnerLbl *widget.Button // the name; opens the details
 	trust      *widget.Label
 	verify     *widget.Button
-	action     *widget.Button // Disconnect
+	action     *widget.Button // Disconnect, while connected
+	connect    *widget.Button // Connect, Try now, or Cancel while connecting
 	statusIcon *widget.Icon
 	status     *widget.Label
 	safetyBox  *fyne.Container
@@ -85,11 +94,13 @@ type messenger struct {
 	bar        *fyne.Container // the offline note and its buttons
 	barText    *widget.Label
 	barDetails *widget.Button
-	connect    *widget.Button // Connect, or Cancel while connecting
 	input      *messageEntry
 	send       *widget.Button
 	hint       *widget.Label
 }
+
+// sentText is a message given to the controller, not yet queued.
+type sentText struct{ contact, text string }
 
 // request is an incoming request from a key that the user decides about.
 type request struct {
@@ -112,7 +123,8 @@ var chatMinSize = fyne.NewSize(600, 460)
 
 func newMessenger(u *UI, ctrl session.Controller) *messenger {
 	m := &messenger{u: u, ctrl: ctrl, done: make(chan struct{}),
-		peers: map[string]*peer{}, links: map[session.LinkID]*linkInfo{}, acceptedByHand: map[string]bool{}}
+		peers: map[string]*peer{}, links: map[session.LinkID]*linkInfo{}, acceptedByHand: map[string]bool{},
+		pending: map[string]sentText{}}
 	m.listenPort = DefaultPort
 	if u.vault != nil && u.vault.Settings().ListenPort != 0 {
 		m.listenPort = strconv.Itoa(u.vault.Settings().ListenPort)
@@ -161,9 +173,10 @@ func newMessenger(u *UI, ctrl session.Controller) *messenger {
 	m.trust = widget.NewLabel("")
 	m.verify = widget.NewButtonWithIcon("Verify", theme.ConfirmIcon(), m.verifySelected)
 	m.action = widget.NewButtonWithIcon("Disconnect", theme.LogoutIcon(), m.disconnectSelected)
+	m.connect = widget.NewButtonWithIcon("Connect", theme.ViewRefreshIcon(), m.connectTapped)
 	m.statusIcon = widget.NewIcon(theme.MediaRecordIcon())
 	m.status = widget.NewLabel("")
-	m.status.Truncation = fyne.TextTruncateEllipsis
+	m.status.Wrapping = fyne.TextWrapWord
 	m.status.TextStyle.Bold = true
 	m.safety = widget.NewLabel("")
 	m.safety.TextStyle.Monospace = true
@@ -173,7 +186,7 @@ func newMessenger(u *UI, ctrl session.Controller) *messenger {
 	m.safetyBox = container.NewHBox(safetyCaption, m.safety)
 	m.header = container.NewVBox(
 		container.NewBorder(nil, nil, container.NewHBox(m.partnerLbl, m.trust, m.verify), nil),
-		container.NewBorder(nil, nil, m.statusIcon, m.action, m.status),
+		container.NewBorder(nil, nil, m.statusIcon, container.NewHBox(m.connect, m.action), m.status),
 		container.NewBorder(nil, nil, nil, m.safetyBox),
 		widget.NewSeparator())
 
@@ -182,9 +195,7 @@ func newMessenger(u *UI, ctrl session.Controller) *messenger {
 	m.barText.Wrapping = fyne.TextWrapWord
 	m.barDetails = widget.NewButton("Details", m.showBarDetails)
 	m.barDetails.Importance = widget.LowImportance
-	m.connect = widget.NewButtonWithIcon("Connect", theme.MailSendIcon(), m.connectTapped)
-	m.connect.Importance = widget.HighImportance
-	m.bar = container.NewBorder(nil, nil, nil, container.NewHBox(m.barDetails, m.connect), m.barText)
+	m.bar = container.NewBorder(nil, nil, nil, m.barDetails, m.barText)
 	m.input = newMessageEntry(m.sendTapped)
 	m.input.onChange = func(string) { m.updateSend() }
 	m.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), m.sendTapped)
@@ -301,6 +312,7 @@ func (m *messenger) selectPeer(p *peer) {
 		m.selected = p
 		m.input.SetText(p.draft)
 		m.setHint("")
+		m.reconnectNow(p, true) // opening a contact dials it at once
 	}
 	l := m.ensureThread(p)
 	m.holder.Objects = []fyne.CanvasObject{l}
@@ -381,33 +393,10 @@ func (m *messenger) refreshThread() {
 	name := p.label()
 	m.partnerLbl.SetText(shorten(name, 20))
 
-	var status string
-	var icon fyne.Resource
-	switch p.state {
-	case peerConnected:
-		status = "Connected · encrypted"
-		icon = theme.NewSuccessThemedResource(theme.MediaRecordIcon())
-	case peerDialing:
-		status = "Connecting…"
-		icon = theme.ViewRefreshIcon()
-	case peerHandshaking:
-		status = "Securing the connection…"
-		icon = theme.ViewRefreshIcon()
-	case peerDeciding:
-		status = name + " wants to chat"
-		if p.partner != nil && p.partner.Trust == session.TrustChanged {
-			status = name + "'s key has changed"
-		}
-		icon = theme.QuestionIcon()
-	case peerAwaiting:
-		status = "Waiting for " + name + " to accept…"
-		icon = theme.QuestionIcon()
-	default:
-		status = "Offline"
-		icon = theme.NewDisabledResource(theme.MediaRecordIcon())
-	}
+	status, icon := m.statusOf(p)
 	m.status.SetText(status)
 	m.statusIcon.SetResource(icon)
+	m.updateTicker()
 
 	trust := m.trustOf(p)
 	switch trust {
@@ -445,51 +434,160 @@ func (m *messenger) refreshThread() {
 		m.action.Hide()
 	}
 
-	// the bar under the messages: why the input is off, and what to do
-	m.barDetails.Hide()
+	// the button beside the status: Connect, Try now, or Cancel
 	m.connect.Show()
-	m.connect.Enable()
 	switch p.state {
-	case peerConnected:
-		m.bar.Hide()
-		m.input.Enable()
 	case peerDialing, peerHandshaking, peerAwaiting:
-		m.bar.Show()
-		m.input.Disable()
-		if p.state == peerAwaiting {
-			m.barText.SetText("Waiting for " + name + " to accept…")
-		} else {
-			m.barText.SetText("Connecting to " + name + "…")
-		}
 		m.connect.SetText("Cancel")
 		m.connect.SetIcon(theme.CancelIcon())
 		m.connect.Importance = widget.MediumImportance
-	case peerDeciding:
-		m.bar.Show()
-		m.input.Disable()
-		m.barText.SetText(name + " wants to chat: accept or decline the request.")
-		m.connect.Hide()
+		if p.link == 0 {
+			m.connect.Hide()
+		}
+	case peerOffline:
+		m.connect.SetText("Connect")
+		if !p.paused && !p.reconnectAt.IsZero() {
+			m.connect.SetText("Try now")
+		}
+		m.connect.SetIcon(theme.ViewRefreshIcon())
+		m.connect.Importance = widget.HighImportance
+		if len(p.addrs) == 0 || !p.contact {
+			m.connect.Hide()
+		}
 	default:
+		m.connect.Hide()
+	}
+	m.connect.Refresh()
+
+	// the bar above the input: why a message waits, or why the input is off
+	m.barDetails.Hide()
+	switch {
+	case p.state == peerConnected:
+		m.bar.Hide()
+		m.input.Enable()
+	case p.contact:
+		// write to a contact any time: the message waits in the outbox
 		m.bar.Show()
-		m.input.Disable()
-		text := name + " is offline."
-		if p.note != "" {
+		m.input.Enable()
+		text := name + " is offline: what you write is sent when " + name + " is online."
+		if p.note != "" && p.state == peerOffline {
 			text += " " + p.note
+			if p.noteErr != nil {
+				m.barDetails.Show()
+			}
 		}
 		if len(p.addrs) == 0 {
 			text += " There is no address to dial: " + name + " can connect to you while you listen."
-			m.connect.Disable()
 		}
 		m.barText.SetText(text)
-		if p.noteErr != nil {
-			m.barDetails.Show()
-		}
-		m.connect.SetText("Connect")
-		m.connect.SetIcon(theme.MailSendIcon())
-		m.connect.Importance = widget.HighImportance
+	case p.state == peerDeciding:
+		m.bar.Show()
+		m.input.Disable()
+		m.barText.SetText(name + " wants to chat: accept or decline the request.")
+	case p.state == peerAwaiting:
+		m.bar.Show()
+		m.input.Disable()
+		m.barText.SetText("Waiting for " + name + " to accept…")
+	default:
+		m.bar.Show()
+		m.input.Disable()
+		m.barText.SetText(name + " is not connected and not a contact: messages can go to " + name + " once you are connected.")
 	}
-	m.connect.Refresh()
 	m.updateSend()
+	if p.thread != nil {
+		p.thread.setPartner(name, p.online())
+	}
+}
+
+// statusOf is the header's line about p's connection, and its icon.
+func (m *messenger) statusOf(p *peer) (string, fyne.Resource) {
+	name := p.label()
+	switch p.state {
+	case peerConnected:
+		return "Connected · encrypted", theme.NewSuccessThemedResource(theme.MediaRecordIcon())
+	case peerDialing:
+		return "Connecting…", theme.ViewRefreshIcon()
+	case peerHandshaking:
+		return "Securing the connection…", theme.ViewRefreshIcon()
+	case peerDeciding:
+		if p.partner != nil && p.partner.Trust == session.TrustChanged {
+			return name + "'s key has changed", theme.QuestionIcon()
+		}
+		return name + " wants to chat", theme.QuestionIcon()
+	case peerAwaiting:
+		return "Waiting for " + name + " to accept…", theme.QuestionIcon()
+	}
+	offline := theme.NewDisabledResource(theme.MediaRecordIcon())
+	switch {
+	case p.paused:
+		return "Not connected. You or " + name + " ended the chat", offline
+	case !p.reconnectAt.IsZero():
+		return reconnectWords(p.reconnectAt.Sub(clock())), offline
+	}
+	return "Offline", offline
+}
+
+// reconnectWords counts down to the next automatic dial, in whole seconds.
+func reconnectWords(d time.Duration) string {
+	secs := int((d + time.Second - 1) / time.Second) // rounded up: 0 only when due
+	switch {
+	case secs <= 0:
+		return "Reconnecting…"
+	case secs < 60:
+		return fmt.Sprintf("Reconnecting in %d s", secs)
+	case secs%60 == 0:
+		return fmt.Sprintf("Reconnecting in %d min", secs/60)
+	}
+	return fmt.Sprintf("Reconnecting in %d min %d s", secs/60, secs%60)
+}
+
+// needsTicker reports whether the header counts a reconnect down.
+func (m *messenger) needsTicker() bool {
+	p := m.selected
+	return !m.closed && m.u.main == m && p != nil && p.state == peerOffline && !p.paused &&
+		!p.reconnectAt.IsZero() && clock().Before(p.reconnectAt.Add(time.Second))
+}
+
+// updateTicker starts the once-a-second countdown of the header when the
+// contact shown waits for a reconnect, and stops it when nothing needs it.
+func (m *messenger) updateTicker() {
+	need := m.needsTicker()
+	switch {
+	case need && m.tickStop == nil:
+		stop := make(chan struct{})
+		m.tickStop = stop
+		ticks, stopTicks := m.u.ticker()
+		go func() {
+			defer stopTicks()
+			for {
+				select {
+				case <-stop:
+					return
+				case now := <-ticks:
+					if now.IsZero() {
+						continue
+					}
+					fyne.Do(func() {
+						if m.tickStop == stop {
+							m.tick()
+						}
+					})
+				}
+			}
+		}()
+	case !need && m.tickStop != nil:
+		close(m.tickStop)
+		m.tickStop = nil
+	}
+}
+
+// tick redraws the countdown of the contact shown (UI goroutine).
+func (m *messenger) tick() {
+	if p := m.selected; p != nil && !m.closed && m.u.main == m {
+		text, _ := m.statusOf(p)
+		m.status.SetText(text)
+	}
+	m.updateTicker()
 }
 
 // trustOf is what p's key is to us now.
@@ -513,11 +611,17 @@ func (m *messenger) trustOf(p *peer) session.Trust {
 
 func (m *messenger) updateSend() {
 	p := m.selected
-	if p != nil && p.state == peerConnected && strings.TrimSpace(m.input.Text) != "" {
+	if p != nil && m.canWrite(p) && strings.TrimSpace(m.input.Text) != "" {
 		m.send.Enable()
 	} else {
 		m.send.Disable()
 	}
+}
+
+// canWrite reports whether a message to p can be written now: to any
+// contact, online or not (it waits in the outbox), or to whom is connected.
+func (m *messenger) canWrite(p *peer) bool {
+	return p.contact || p.state == peerConnected
 }
 
 func (m *messenger) setHint(s string) {
@@ -574,47 +678,149 @@ func (m *messenger) sendTapped() {
 	case text == "":
 		m.setHint("")
 		return
-	case p == nil || p.state != peerConnected:
+	case p == nil || !m.canWrite(p):
 		m.setHint("Not connected: the message stays here until you are connected.")
 		return
 	}
+	// The message shows once its Queued says it is stored: it is then
+	// sent whenever the contact is online, after a restart too.
 	id, err := m.ctrl.Send(p.id, text)
 	if err != nil {
 		m.setHint(problemWords("send it", err))
 		return
 	}
+	m.pending[id] = sentText{contact: p.id, text: text}
 	m.setHint("")
 	m.input.SetText("")
-	l := m.ensureThread(p)
-	if _, ok := l.byID[id]; !ok {
-		name := "You"
-		if m.u.vault != nil {
-			name = m.u.vault.Name()
-		}
-		l.add(&row{kind: rowMessage, id: id, outgoing: true, from: name, text: text,
-			time: clock(), status: statusSending})
-	}
-	p.last, p.lastOut, p.lastTime = text, true, clock()
-	m.touch(p, clock())
-	l.scrollToNewest() // what one sends, one wants to see
 	m.focusInput()
 }
 
-func (m *messenger) retry(p *peer, id string) {
+// queued shows a message that is durably in the outbox.
+func (m *messenger) queued(e session.Queued) {
+	if e.Contact == "" || e.Message.ID == "" {
+		return
+	}
+	mine := false
+	if s, ok := m.pending[e.Message.ID]; ok {
+		delete(m.pending, e.Message.ID)
+		mine = true
+		if e.Message.Text == "" {
+			e.Message.Text = s.text
+		}
+	}
+	e.Message.Outgoing = true
+	p := m.peer(e.Contact)
+	m.showOutgoing(p, e.Message, statusQueued)
+	if mine && p.thread != nil {
+		p.thread.scrollToNewest() // what one sends, one wants to see
+	}
+}
+
+// showOutgoing shows our message msg in p's thread, or updates the bubble
+// already showing it (a resend after a restart, a MessageEvent after its
+// Queued): one bubble per message id. st is the state to show for a new
+// bubble; a shown one keeps its own.
+func (m *messenger) showOutgoing(p *peer, msg session.Message, st msgStatus) {
+	l := m.ensureThread(p)
+	if msg.ID != "" {
+		if r, ok := l.byID[msg.ID]; ok {
+			if len(msg.Wire) > 0 {
+				r.wire = msg.Wire
+			}
+			if !msg.Time.IsZero() {
+				r.time = msg.Time
+			}
+			if r.status == statusNone || r.status == statusSending || r.status == statusFailed {
+				r.status = statusQueued
+			}
+			l.changed(msg.ID)
+			return
+		}
+		if s, ok := p.statuses[msg.ID]; ok {
+			st = s
+		}
+	}
+	from := msg.From
+	if m.u.vault != nil {
+		from = m.u.vault.Name()
+	}
+	l.add(&row{kind: rowMessage, id: msg.ID, outgoing: true, from: from, text: msg.Text, time: msg.Time, wire: msg.Wire, status: st})
+	p.last, p.lastOut, p.lastTime = msg.Text, true, msg.Time
+	if p.lastTime.IsZero() {
+		p.lastTime = clock()
+	}
+	m.touch(p, p.lastTime)
+	m.refreshTitle()
+}
+
+// setStatus shows what an event said of our message id to contact:
+// delivered or cancelled, which nothing changes after.
+func (m *messenger) setStatus(contact, id string, st msgStatus) {
+	if contact != "" {
+		m.peer(contact).setStatus(id, st)
+	}
+	r, l := m.rowOf(contact, id)
+	if r == nil || !r.outgoing || r.status.final() {
+		return
+	}
+	r.status = st
+	l.changed(id)
+}
+
+// notQueued is a message the history did not take (Failed): it was never
+// stored nor sent, so its text goes back to the input it came from.
+func (m *messenger) notQueued(e session.Failed) {
+	s, ok := m.pending[e.ID]
+	if !ok {
+		if r, l := m.rowOf(e.Contact, e.ID); r != nil && !r.status.final() {
+			r.status, r.reason = statusFailed, failedWords(e.Reason)
+			l.changed(e.ID)
+		}
+		return
+	}
+	delete(m.pending, e.ID)
+	p := m.peer(s.contact)
+	restored := false
+	switch {
+	case p == m.selected && strings.TrimSpace(m.input.Text) == "":
+		m.input.SetText(s.text)
+		restored = true
+	case p != m.selected && strings.TrimSpace(p.draft) == "":
+		p.draft = s.text
+		restored = true
+	}
+	words := "Your message to " + p.label() + " could not be saved on this computer, so it was not sent."
+	if restored {
+		words += " It is back in the input."
+	}
+	if p == m.selected {
+		m.setHint(words)
+	}
+	m.u.showProblem(words, e.Err)
+}
+
+// cancelMessage cancels our queued message id to p: it is never sent
+// after that. The bubble says so when the controller's Cancelled comes.
+func (m *messenger) cancelMessage(p *peer, id string) {
+	defer m.focusInput()
 	l := p.thread
 	if l == nil {
 		return
 	}
-	r, ok := l.byID[id]
-	if !ok || r.status != statusFailed {
+	if r, ok := l.byID[id]; !ok || r.status != statusQueued {
 		return
 	}
-	if err := m.ctrl.Retry(id); err != nil {
-		m.setHint(problemWords("send it again", err))
-		return
-	}
-	r.status, r.reason = statusSending, ""
-	l.changed(id)
+	contact, ctrl := p.id, m.ctrl
+	m.u.async(func() { // a vault write
+		err := ctrl.CancelMessage(contact, id)
+		switch {
+		case err == nil:
+		case errors.Is(err, session.ErrAlreadyDelivered):
+			fyne.Do(func() { m.setHint("Too late to cancel: it was delivered.") })
+		default:
+			m.u.showProblem("Could not cancel the message.", err)
+		}
+	})
 }
 
 // note adds a centred line to p's thread.
@@ -631,8 +837,8 @@ func (m *messenger) setShowWire(on bool) {
 	}
 }
 
-// connectTapped dials the selected contact at its addresses, expecting its
-// key, or cancels the dial in progress.
+// connectTapped dials the selected contact at once (Connect, Try now),
+// or cancels the dial in progress.
 func (m *messenger) connectTapped() {
 	defer m.focusInput()
 	p := m.selected
@@ -648,27 +854,29 @@ func (m *messenger) connectTapped() {
 		}
 		return
 	case peerOffline:
-		m.dialPeer(p)
+		m.reconnectNow(p, false)
 	}
 }
 
-func (m *messenger) dialPeer(p *peer) {
-	if len(p.addrs) == 0 {
+// reconnectNow asks the controller to dial contact p at once, resetting
+// its backoff and ending a pause. quiet: a contact merely opened, where a
+// failure to start is not worth a word.
+func (m *messenger) reconnectNow(p *peer, quiet bool) {
+	if p == nil || !p.contact || len(p.addrs) == 0 || p.state != peerOffline {
 		return
 	}
-	t := session.Target{Addrs: p.addrs, Contact: p.id}
-	link, err := m.ctrl.DialTarget(t)
-	if err != nil {
-		p.note, p.noteErr = problemWords("connect", err), err
-		m.refreshThread()
-		return
-	}
-	m.links[link] = &linkInfo{contact: p.id, dialed: true, addr: p.addrs[0]}
-	p.link, p.state = link, peerDialing
 	p.note, p.noteErr = "", nil
-	m.refreshThread()
-	m.refreshList()
-	m.refreshTitle()
+	p.asked = true
+	if p.paused {
+		p.paused = false
+		m.refreshPeer(p)
+	}
+	id, ctrl := p.id, m.ctrl
+	m.u.async(func() {
+		if err := ctrl.ReconnectNow(id); err != nil && !quiet {
+			m.u.showProblem(problemWords("connect", err), err)
+		}
+	})
 }
 
 func (m *messenger) showBarDetails() {
@@ -714,7 +922,7 @@ func (m *messenger) refreshListening() {
 func (m *messenger) toggleListening() {
 	defer m.focusInput()
 	if m.listening {
-		m.u.setListenPref(false)
+		m.saveListen(false, 0)
 		m.command("stop listening", session.Controller.StopListening)
 		return
 	}
@@ -737,23 +945,34 @@ func (m *messenger) listen(port string, done func(problem string)) {
 				return
 			}
 			m.listenPort, m.listenNote, m.listenErr = port, "", nil
-			m.u.setListenPref(true)
-			if v := m.u.vault; v != nil {
-				n, _ := strconv.Atoi(port)
-				m.u.async(func() { // remembered for next time: a vault write
-					st := v.Settings()
-					if st.ListenPort != n {
-						st.ListenPort = n
-						if err := v.SaveSettings(st); err != nil {
-							m.u.showProblem("Could not remember the port.", err)
-						}
-					}
-				})
-			}
+			n, _ := strconv.Atoi(port)
+			m.saveListen(true, n)
 			if done != nil {
 				done("")
 			}
 		})
+	})
+}
+
+// saveListen remembers in the profile's settings whether the app listens
+// from unlock on, and on which port (0: keep the port).
+func (m *messenger) saveListen(on bool, port int) {
+	v := m.u.vault
+	if v == nil {
+		return
+	}
+	m.u.async(func() { // a vault write
+		st := v.Settings()
+		if st.Listen == on && (port == 0 || st.ListenPort == port) {
+			return
+		}
+		st.Listen = on
+		if port != 0 {
+			st.ListenPort = port
+		}
+		if err := v.SaveSettings(st); err != nil {
+			m.u.showProblem("Could not remember whether to listen.", err)
+		}
 	})
 }
 
@@ -813,6 +1032,7 @@ func (m *messenger) rememberAddr(addr string) {
 // the app is exiting.
 func (m *messenger) closeWait() {
 	m.closed = true
+	m.updateTicker()
 	m.closing.Store(true)
 	_ = m.ctrl.Close()
 	select {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -52,7 +53,8 @@ func TestMessenger_ThreePartnersChatAtOnce(t *testing.T) {
 	assert.Equal(t, 0, c.viewOf(c.peers[daveFP]).unread, "read once shown")
 	assert.Contains(t, f.vault.marked, daveFP, "and the vault is told")
 	typeAndEnter(t, f, "to Dave")
-	assert.Equal(t, []sentMsg{{bobFP, "to Bob"}, {daveFP, "to Dave"}}, f.ctrl.sent)
+	f.queueSent()
+	assert.Equal(t, []sentMsg{{bobFP, "to Bob", "m1"}, {daveFP, "to Dave", "m2"}}, f.ctrl.sent)
 	assert.True(t, containsText(rowTexts(c.peers[daveFP].thread), "to Dave"))
 	assert.False(t, containsText(rowTexts(c.peers[bobFP].thread), "to Dave"))
 
@@ -61,7 +63,7 @@ func TestMessenger_ThreePartnersChatAtOnce(t *testing.T) {
 	assert.False(t, c.viewOf(c.peers[carolFP]).online)
 	assert.True(t, c.viewOf(c.peers[daveFP]).online)
 	typeAndEnter(t, f, "still here")
-	assert.Equal(t, sentMsg{daveFP, "still here"}, f.ctrl.sent[2])
+	assert.Equal(t, sentMsg{daveFP, "still here", "m3"}, f.ctrl.sent[2])
 }
 
 // A request from an unknown key while chatting waits under Requests, with
@@ -90,7 +92,7 @@ func TestMessenger_RequestWhileChattingLeavesTheThreadAndInputAlone(t *testing.T
 
 	test.Type(f.win.Canvas().Focused(), "tence")
 	f.win.Canvas().Focused().TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	assert.Equal(t, []sentMsg{{bobFP, "half a sentence"}}, f.ctrl.sent)
+	assert.Equal(t, []sentMsg{{bobFP, "half a sentence", "m1"}}, f.ctrl.sent)
 
 	// the caller gives up: the request goes
 	f.ctrl.emit(session.Ended{Link: 8, Contact: eveFP, Reason: session.EndTimeout})
@@ -218,7 +220,8 @@ func TestMessenger_ListeningIsRememberedAndRestartedAtUnlock(t *testing.T) {
 
 	// the next start of the app listens again
 	again := newFixture(t, true)
-	again.app.Preferences().SetBool(prefListening+again.ui.dir, f.app.Preferences().Bool(prefListening+f.ui.dir))
+	assert.True(t, f.vault.settings.Listen, "in the profile's settings")
+	again.vault.settings = f.vault.settings
 	again.vault.settings.ListenPort = 4242
 	again.unlock()
 	assert.Equal(t, []string{":4242"}, again.ctrl.listens, "on at unlock, on the remembered port")
@@ -227,7 +230,8 @@ func TestMessenger_ListeningIsRememberedAndRestartedAtUnlock(t *testing.T) {
 	assert.Equal(t, 1, f.ctrl.stops)
 	f.ctrl.emit(session.ListenStopped{})
 	assert.Equal(t, "Listen", c.listenToggle.Text)
-	assert.False(t, f.app.Preferences().Bool(prefListening+f.ui.dir), "stopped: not on at the next unlock")
+	assert.False(t, f.vault.settings.Listen, "stopped: not on at the next unlock")
+	assert.Equal(t, 9999, f.vault.settings.ListenPort, "the port is kept")
 
 	f.ctrl.listenErr = fmt.Errorf("session: listen on :9999: %w", session.ErrPortInUse)
 	test.Tap(c.listenToggle)
@@ -345,6 +349,17 @@ func TestMessenger_EventsInAnyOrderDoNotPanic(t *testing.T) {
 		session.MessageEvent{Link: 42, Message: session.Message{ID: "z", Text: "who?"}},
 		session.Delivered{Contact: daveFP, ID: "nope"},
 		session.Failed{ID: "nope", Reason: session.EndNetwork},
+		session.Queued{Message: session.Message{ID: "q"}},
+		session.Queued{Contact: eveFP, Message: session.Message{Text: "no id"}},
+		session.MessageEvent{Contact: daveFP, Message: session.Message{ID: "o", Outgoing: true, Text: "before its Queued"}},
+		session.Queued{Contact: daveFP, Message: session.Message{ID: "o", Outgoing: true, Text: "before its Queued"}},
+		session.Cancelled{Contact: daveFP, ID: "o"},
+		session.Delivered{Contact: daveFP, ID: "o"},
+		session.Cancelled{ID: "nope"},
+		session.Reconnecting{Contact: "unknown", At: time.Now().Add(time.Hour)},
+		session.Reconnecting{},
+		session.ReconnectPaused{Contact: "unknown"},
+		session.ReconnectPaused{},
 		session.Waiting{Link: 43, Partner: stranger},
 		session.Connected{Link: 44},
 		session.Request{Link: 45},
@@ -364,6 +379,10 @@ func TestMessenger_EventsInAnyOrderDoNotPanic(t *testing.T) {
 	assert.Equal(t, bobFP, c.selected.id)
 	typeAndEnter(t, f, "still working")
 	assert.Equal(t, []string{"still working"}, f.ctrl.texts())
+	dave := c.peers[daveFP].thread
+	require.NotNil(t, dave)
+	assert.Equal(t, 1, countRows(dave, "o"), "an outgoing message shown before its Queued: one bubble")
+	assert.Equal(t, statusCancelled, dave.byID["o"].status, "cancelled stays cancelled")
 
 	f.ctrl.events <- session.Closed{}
 	<-c.done // the reader stops after Closed

@@ -39,9 +39,13 @@ type peer struct {
 	invited   bool
 
 	partner *session.Partner // from the last request or connection
-	link    session.LinkID   // the link in progress or connected; 0 for none
-	state   peerState
-	unread  int
+	// asked: the user asked to reach it (opened it, Connect, Try now);
+	// the session's next dial of it is the user's, whose answer they
+	// wait for (a changed key is asked about at once).
+	asked  bool
+	link   session.LinkID // the link in progress or connected; 0 for none
+	state  peerState
+	unread int
 
 	last     string // preview of the newest message
 	lastOut  bool
@@ -56,6 +60,26 @@ type peer struct {
 	// words and in detail (for "Details").
 	note    string
 	noteErr error
+
+	// reconnectAt is when the session dials it next (Reconnecting); zero
+	// when unknown. paused: the reconnects stopped because one side said
+	// goodbye (ReconnectPaused).
+	reconnectAt time.Time
+	paused      bool
+	// statuses holds the delivery states that events reported for
+	// messages this run, so that a thread read from the history before
+	// they came shows them.
+	statuses map[string]msgStatus
+}
+
+// setStatus records what an event said of message id.
+func (p *peer) setStatus(id string, s msgStatus) {
+	if p.statuses == nil {
+		p.statuses = map[string]msgStatus{}
+	}
+	if !p.statuses[id].final() {
+		p.statuses[id] = s
+	}
 }
 
 // label is the name shown for the peer.
@@ -209,7 +233,8 @@ func (m *messenger) ensureThread(p *peer) *messageList {
 	if p.thread != nil {
 		return p.thread
 	}
-	l := newMessageList(func(id string) { m.retry(p, id) })
+	l := newMessageList(func(id string) { m.cancelMessage(p, id) })
+	l.partner, l.online = p.label(), p.online()
 	l.onAction = m.focusInput
 	l.window = m.u.win
 	l.openURL = func(link *url.URL) error { return m.u.openURL(link) }
@@ -249,6 +274,11 @@ func (m *messenger) fillThread(p *peer, t *Thread, me, focus string) {
 		return
 	}
 	rows, at := threadRows(t, me, p.label(), focus, l.byID)
+	for _, r := range rows { // what events said since the history was read
+		if s, ok := p.statuses[r.id]; ok && r.outgoing && r.id != "" && !r.status.final() {
+			r.status = s
+		}
+	}
 	used := make(map[string]bool, len(rows))
 	for _, r := range rows {
 		if r.id != "" {
@@ -289,14 +319,7 @@ func threadRows(t *Thread, me, them, focus string, live map[string]*row) ([]*row
 			*r = row{kind: rowMessage, id: tm.ID, outgoing: tm.Outgoing, from: from,
 				text: tm.Text, time: tm.Time, reason: tm.Reason, readOnly: true}
 			if tm.Outgoing {
-				switch tm.Status {
-				case "delivered":
-					r.status = statusDelivered
-				case "failed":
-					r.status = statusFailed
-				default:
-					r.status = statusSending
-				}
+				r.status = statusFromHistory(tm.Status)
 			}
 			rows = append(rows, r)
 		}

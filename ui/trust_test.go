@@ -81,12 +81,12 @@ func TestTrust_ALookalikeNameGetsTheImpersonationWarning(t *testing.T) {
 
 func TestTrust_ChangedKeyNamesTheContactThatWasDialed(t *testing.T) {
 	f := newFixture(t, true)
-	c := f.unlock()
+	f.unlock()
 	f.selectContact(bobFP)
-	test.Tap(c.connect)
+	f.dials(7, bobFP)
 	p := someone("bob", eveFP, session.TrustChanged)
 	p.Expected = "Bob"
-	f.ctrl.emit(session.Request{Link: f.ctrl.lastLink(), Partner: p})
+	f.ctrl.emit(session.Request{Link: 7, Partner: p})
 	text := dialogText(t, f.win)
 	assert.Contains(t, text, "Someone may be intercepting this chat")
 	assert.Contains(t, text, "You connected to Bob, but the key that answered")
@@ -172,17 +172,19 @@ func TestChoose_OfflineContactShowsOfflineAndConnectDialsIt(t *testing.T) {
 	f.vault.contacts[0].Addrs = []string{"192.0.2.7:9999", "198.51.100.2:9999"}
 	c.refreshContact(c.peers[bobFP])
 	f.selectContact(bobFP)
+	assert.Equal(t, []string{bobFP}, f.ctrl.got(&f.ctrl.reconnects), "opening a contact dials it at once")
 	assert.False(t, c.viewOf(c.selected).online)
 	assert.Equal(t, "Offline", c.status.Text)
-	assert.Contains(t, c.barText.Text, "Bob is offline.")
-	assert.True(t, c.input.Disabled())
+	assert.Contains(t, c.barText.Text, "Bob is offline")
+	assert.False(t, c.input.Disabled(), "a message can be written to wait")
 
 	test.Tap(c.connect)
-	assert.Equal(t, []string{"192.0.2.7:9999,198.51.100.2:9999 " + bobFP}, f.ctrl.dialed, "its addresses, expecting its key")
+	assert.Equal(t, []string{bobFP, bobFP}, f.ctrl.got(&f.ctrl.reconnects))
+	f.dials(7, bobFP)
 	assert.Equal(t, "Connecting…", c.status.Text)
 
 	// a failed dial says why in words, with the details on request
-	f.ctrl.emit(session.Ended{Link: f.ctrl.lastLink(), Contact: bobFP, Addr: "192.0.2.7:9999", Reason: session.EndRefused,
+	f.ctrl.emit(session.Ended{Link: 7, Contact: bobFP, Addr: "192.0.2.7:9999", Reason: session.EndRefused,
 		Err: errors.New("dial tcp 192.0.2.7:9999: connect: connection refused")})
 	assert.Contains(t, c.barText.Text, "Nobody is listening at 192.0.2.7:9999. Is SecureChat hosting there?")
 	assert.NotContains(t, c.barText.Text, "dial tcp")

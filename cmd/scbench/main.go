@@ -67,7 +67,7 @@ func main() {
 	if *quick {
 		o.KeygenReps, o.HandshakeReps, o.RTTRounds = 2, 3, 50
 		o.ThroughputReps, o.ThroughputMsgs, o.HistoryMsgs = 2, 2000, 10000
-		o.UnlockReps = 2
+		o.UnlockReps, o.OutboxReps = 2, 2
 		o.ScaleSizes, o.ScaleReps = []int{2000, 10000}, 1
 		o.MemoryRuns, o.MemoryIdle = 1, 3*time.Second
 	}

@@ -38,10 +38,11 @@ const (
 	GroupThroughput = "throughput"
 	GroupHistory    = "history" // with the peak memory of a process that opened the history
 	GroupScale      = "scale"   // reopen time and peak memory at 10k, 100k and 1M messages
+	GroupOutbox     = "outbox"  // queued messages delivered when the partner comes online
 )
 
 // Groups lists every group.
-var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupHistory, GroupScale, GroupMemory}
+var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupOutbox, GroupHistory, GroupScale, GroupMemory}
 
 // Options size a run. The zero value of a count means its default.
 type Options struct {
@@ -59,6 +60,7 @@ type Options struct {
 	UnlockReps     int   // unlocks and reopens of each kind, each in a new process (default 7)
 	ScaleSizes     []int // history sizes of the scale rows (default 10k, 100k, 1M)
 	ScaleReps      int   // reopens of each kind and size, each in a new process (default 3)
+	OutboxReps     int   // outbox deliveries of each kind (default 9)
 	// CacheDir keeps the scale rows' fills between runs; "" means a cache
 	// folder inside Dir.
 	CacheDir string
@@ -89,6 +91,7 @@ func (o *Options) defaults() {
 	def(&o.HistoryMsgs, 100000)
 	def(&o.UnlockReps, 7)
 	def(&o.ScaleReps, 3)
+	def(&o.OutboxReps, 9)
 	def(&o.MemoryRuns, 3)
 	if o.MemoryIdle == 0 {
 		o.MemoryIdle = 10 * time.Second
@@ -150,6 +153,7 @@ func Run(o Options) (*Report, error) {
 		{GroupHandshake, r.handshake},
 		{GroupRTT, r.roundTrips},
 		{GroupThroughput, r.throughput},
+		{GroupOutbox, r.outbox},
 		{GroupHistory, r.history},
 		{GroupScale, r.scale},
 		{GroupMemory, r.memory},

@@ -147,3 +147,14 @@ func TestCount_ShortensThousandsAndMillions(t *testing.T) {
 	assert.Equal(t, "1M", count(1000000))
 	assert.Equal(t, "1500", count(1500))
 }
+
+func TestRun_TheOutboxRowComparesQueuedWithLive(t *testing.T) {
+	rep, err := Run(Options{Dir: t.TempDir(), Only: []string{GroupOutbox}, OutboxReps: 1})
+	require.NoError(t, err)
+	require.Len(t, rep.Rows, 1)
+	row := rep.Rows[0]
+	assert.Contains(t, row.Name, "outbox: partner online")
+	assert.Contains(t, row.Peers, "live connection")
+	assert.NotEmpty(t, row.Ours)
+	assert.NotEmpty(t, row.Ratio)
+}

@@ -20,6 +20,7 @@ type driver struct {
 	listening    chan string // the bound address (host)
 	connected    chan string // the partner's contact id
 	delivered    chan string // ids
+	queued       chan string // ids
 	disconnected chan struct{}
 	stop         chan struct{} // closed by close: signals are dropped from then on
 	closed       chan struct{} // closed when the session's events end
@@ -35,6 +36,7 @@ func drive(s *session.Session) *driver {
 		listening:    make(chan string, 1),
 		connected:    make(chan string, 16),
 		delivered:    make(chan string, 8192),
+		queued:       make(chan string, 8192),
 		disconnected: make(chan struct{}, 16),
 		stop:         make(chan struct{}),
 		closed:       make(chan struct{}),
@@ -56,6 +58,8 @@ func drive(s *session.Session) *driver {
 				signal(d, d.connected, e.Partner.Fingerprint)
 			case session.Delivered:
 				signal(d, d.delivered, e.ID)
+			case session.Queued:
+				signal(d, d.queued, e.Message.ID)
 			case session.Ended:
 				if e.Connected && e.Reason != session.EndWeLeft && e.Reason != session.EndPartnerLeft {
 					d.fail(fmt.Errorf("disconnected: %s: %w", e.Reason, e.Err))
