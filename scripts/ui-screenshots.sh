@@ -213,9 +213,13 @@ ui_select "$UI_WIN_A" Dave
 ui_wait_title "$UI_WIN_A" "SecureChat — Dave \(offline\)$" 10
 term_start Dave mallory2 host --listen "127.0.0.1:$port_d"
 term_wait mallory2 '"event":"listening"'
+n=$(unread "$UI_WIN_A")
 ui_click_search "$UI_WIN_A"
 ui_key "$UI_WIN_A" shift+Tab shift+Tab space # the list, then round to Connect
-sleep 3
+# the key that answered the reconnect waits under Requests: Accept… warns
+ui_wait_title "$UI_WIN_A" "^\($((n + 1))\) SecureChat — Dave" 30
+ui_click_search "$UI_WIN_A"
+ui_key "$UI_WIN_A" Tab space
 shot "$UI_WIN_A" changed-key
 ui_key "$UI_WIN_A" Tab space # Disconnect
 term_quit mallory2
