@@ -38,6 +38,17 @@ ui_fail() {
 	exit 1
 }
 
+# UI_FDS are file descriptors the script holds open (the write ends of
+# the fifos feeding terminal peers); ui_close_fds closes them in a process
+# about to start another, so that a fifo's end of input reaches its reader.
+UI_FDS=()
+ui_close_fds() {
+	local fd
+	for fd in "${UI_FDS[@]}"; do
+		eval "exec $fd>&-"
+	done
+}
+
 # ui_start_x starts Xvfb on a free display. Xvfb picks the display itself
 # (-displayfd), so two test runs starting at once cannot clash.
 ui_start_x() {
@@ -77,10 +88,18 @@ ui_launch() {
 	# GLFW does not set _NET_WM_PID, so the new window is the one that was
 	# not there before
 	before=" $(xdotool search --onlyvisible --name 'SecureChat' 2>/dev/null | tr '\n' ' ' || true) "
-	SECURECHAT_PROFILE=$profile LANG=C.UTF-8 "$UI_BIN" "$@" >"$UI_WORK/$name.log" 2>&1 &
+	# Fyne keeps its preferences (e.g. whether the profile was listening)
+	# under XDG_CONFIG_HOME: one folder per instance, never the user's own.
+	mkdir -p "$UI_WORK/config-$name"
+	(
+		ui_close_fds
+		XDG_CONFIG_HOME="$UI_WORK/config-$name" SECURECHAT_PROFILE=$profile LANG=C.UTF-8 \
+			exec "$UI_BIN" "$@" >>"$UI_WORK/$name.log" 2>&1
+	) &
 	pid=$!
 	UI_PIDS+=("$pid")
 	printf -v "UI_PID_$name" '%s' "$pid"
+	printf -v "UI_DIR_$name" '%s' "$profile"
 	for i in $(seq 300); do
 		win=""
 		for w in $(xdotool search --onlyvisible --name 'SecureChat' 2>/dev/null || true); do
@@ -88,6 +107,7 @@ ui_launch() {
 		done
 		if [ -n "$win" ]; then
 			printf -v "UI_WIN_$name" '%s' "$win"
+			printf -v "UI_DIR_$win" '%s' "$profile"
 			return 0
 		fi
 		kill -0 "$pid" 2>/dev/null || ui_fail "$name exited at start"
@@ -157,39 +177,131 @@ ui_create_profile() {
 	sleep 0.3
 }
 
-# ui_unlock WIN PASSPHRASE: fills in the unlock screen.
+# ui_unlock WIN PASSPHRASE [TITLE_REGEX]: fills in the unlock screen and
+# waits until the profile is open (the app holds its lock file); then, if
+# TITLE_REGEX is given, until the title matches it. A profile without
+# contacts opens the New chat dialog ("Host or Connect"); with contacts the
+# title stays "SecureChat" (with "(n) " for unread messages).
 ui_unlock() {
-	local win=$1 pass=$2
+	local win=$1 pass=$2 re=${3:-} var="UI_DIR_$1" i
+	local dir=${!var}
 	ui_wait_title "$win" '^SecureChat$'
 	ui_type "$win" "$pass"
 	ui_key "$win" Return
-	ui_wait_title "$win" 'Host or Connect' 30
+	for i in $(seq 300); do
+		flock -n "$dir/lock" true 2>/dev/null || break
+		sleep 0.1
+	done
+	[ "$i" -lt 300 ] || ui_fail "window $win: the profile in $dir did not open"
+	if [ -n "$re" ]; then
+		ui_wait_title "$win" "$re" 30
+	else
+		# the contact list and the first-start dialog come a moment later
+		for i in $(seq 20); do
+			[[ $(xdotool getwindowname "$win" 2>/dev/null || true) == "SecureChat" ]] || break
+			sleep 0.1
+		done
+	fi
 	sleep 0.3
 }
 
-# ui_host WIN PORT: chooses Host on PORT. The address field of Connect has
-# the focus; Shift+Tab goes back over its drop-down button, Invite
-# someone, the Host button and the only-contacts box to the port field.
-ui_host() {
-	local win=$1 port=$2
-	ui_key "$win" shift+Tab shift+Tab shift+Tab shift+Tab shift+Tab ctrl+a
-	ui_type "$win" "$port"
-	ui_key "$win" Return
-	ui_wait_title "$win" "waiting on port $port" 10
+# ui_geometry WIN: sets UI_W and UI_H to the window's size.
+ui_geometry() {
+	eval "$(xdotool getwindowgeometry --shell "$1")"
+	UI_W=$WIDTH
+	UI_H=$HEIGHT
 }
 
-# ui_connect WIN HOST:PORT: chooses Connect; the address field has the focus.
+# ui_click WIN X Y: clicks at a point of the window, then moves the pointer
+# out of the way so that no hover shows.
+ui_click() {
+	ui_focus "$1"
+	xdotool mousemove --window "$1" "$2" "$3" click 1
+	sleep 0.3
+	xdotool mousemove 0 699 # below the windows (640 high at most)
+	sleep 0.1
+}
+
+# ui_click_search WIN: puts the keyboard into the search field at the top
+# of the contact list, the one place of the window that never moves. From
+# there Tab reaches the first request's Accept… and Shift+Tab the list.
+ui_click_search() {
+	ui_click "$1" 100 25
+}
+
+# ui_listen WIN PORT: listens on PORT from the New chat dialog (open: the
+# first start, or after New chat). Its tabs take no keyboard focus: the
+# Listen tab is clicked, at its place in the dialog as it opens (centred in
+# the window, the Connect tab shown); Tab then reaches the port field.
+ui_listen() {
+	local win=$1 port=$2
+	ui_wait_title "$win" 'Host or Connect' 10
+	ui_geometry "$win"
+	ui_click "$win" $((UI_W / 2 - 98)) $((UI_H / 2 - 105))
+	ui_key "$win" Tab ctrl+a
+	ui_type "$win" "$port"
+	ui_key "$win" Return
+	ui_wait_title "$win" "waiting on port $port\$" 10
+}
+
+# ui_connect WIN HOST:PORT: connects from the New chat dialog; its address
+# field has the keyboard when it opens.
 ui_connect() {
 	ui_type "$1" "$2"
 	ui_key "$1" Return
 }
 
-# ui_accept_request WIN PARTNER: presses Accept in the partner request
-# dialog (Tab to Decline, Tab to Accept, Space presses it).
-ui_accept_request() {
-	ui_wait_title "$1" "SecureChat — $2\$" 30
+# ui_trust_dialog WIN: presses the accepting button of the trust dialog
+# shown (Tab to Decline, Tab to Accept, Space presses it).
+ui_trust_dialog() {
 	sleep 0.5
 	ui_key "$1" Tab Tab space
+}
+
+# ui_accept_request WIN: accepts the first request under Requests: its
+# Accept… (the first button after the search field) opens the trust
+# dialog, whose Accept lets the key in.
+ui_accept_request() {
+	local win=$1
+	ui_click_search "$win"
+	ui_key "$win" Tab space
+	ui_trust_dialog "$win"
+}
+
+# ui_select WIN NAME [ROWS]: shows NAME's thread, with the keyboard in its
+# input. The list (Shift+Tab from the search field) is walked from the top
+# with the arrow keys, Space selecting a row, until the title names NAME;
+# the order of the rows (newest activity first) does not matter.
+ui_select() {
+	local win=$1 name=$2 rows=${3:-6} i j title="" keys re
+	re="SecureChat — $name( \(|$)"
+	title=$(xdotool getwindowname "$win" 2>/dev/null || true)
+	if [[ $title =~ $re ]]; then
+		# shown already: selecting its row again does nothing, and the
+		# keyboard would stay in the list. Shift+Tab from the list goes
+		# round to the input (Send, after it, is off while it is empty).
+		ui_click_search "$win"
+		ui_key "$win" shift+Tab shift+Tab
+		return 0
+	fi
+	for i in $(seq 0 $((rows - 1))); do
+		ui_click_search "$win"
+		keys=(shift+Tab)
+		for j in $(seq "$rows"); do keys+=(Up); done
+		for j in $(seq "$i"); do keys+=(Down); done
+		keys+=(space)
+		ui_focus "$win"
+		for j in "${keys[@]}"; do
+			xdotool key "$j"
+			sleep 0.05
+		done
+		sleep 0.3
+		title=$(xdotool getwindowname "$win" 2>/dev/null || true)
+		if [[ $title =~ $re ]]; then
+			return 0
+		fi
+	done
+	ui_fail "window $win: no row of the contact list shows $name (title \"$title\")"
 }
 
 # ui_quit NAME: asks the app to quit the way a logout does (SIGTERM) and
