@@ -24,6 +24,21 @@ type listItem struct {
 	preview *widget.Label
 	when    *widget.Label
 	badge   *badge
+
+	// id is the row shown; onTap acts on it. The row takes the tap itself:
+	// the list's own tap focuses the list and ignores a row already
+	// selected, so re-selecting the contact shown left the keyboard in the
+	// list and lost what was typed next.
+	id    widget.ListItemID
+	onTap func(widget.ListItemID)
+}
+
+// Tapped implements fyne.Tappable: a tap selects the row, or opens the
+// contact shown again, and gives the message input the keyboard.
+func (it *listItem) Tapped(*fyne.PointEvent) {
+	if it.onTap != nil {
+		it.onTap(it.id)
+	}
 }
 
 func newListItem() fyne.CanvasObject {
@@ -66,6 +81,7 @@ func (m *messenger) listLength() int {
 
 func (m *messenger) updateListItem(id widget.ListItemID, o fyne.CanvasObject) {
 	it := o.(*listItem)
+	it.id, it.onTap = id, m.listSelected
 	if m.term != "" {
 		if id >= len(m.hits) {
 			return

@@ -100,3 +100,17 @@ func TestChat_FocusReturnsToInputAfterEveryControl(t *testing.T) {
 		})
 	}
 }
+
+// Tapping the row of the contact already shown gives the keyboard to the
+// input again (issue 10): what is typed next is sent, not lost in the list.
+func TestChat_TapOnShownContactFocusesInput(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected()
+	f.win.Canvas().Focus(c.list) // the keyboard was in the list, as after a Tab
+	require.Equal(t, bobFP, c.order[0].id, "Bob's is the first row")
+	at := fyne.CurrentApp().Driver().AbsolutePositionForObject(c.list).Add(fyne.NewPos(20, 20))
+	test.TapCanvas(f.win.Canvas(), at) // a click on Bob's row
+	assert.Equal(t, c.input, f.win.Canvas().Focused(), "the input has the focus again")
+	typeAndEnter(t, f, "after re-selecting Bob")
+	assert.Equal(t, []string{"after re-selecting Bob"}, f.ctrl.texts())
+}
