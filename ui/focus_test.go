@@ -114,3 +114,33 @@ func TestChat_TapOnShownContactFocusesInput(t *testing.T) {
 	typeAndEnter(t, f, "after re-selecting Bob")
 	assert.Equal(t, []string{"after re-selecting Bob"}, f.ctrl.texts())
 }
+
+// pressSpace presses Space as a keyboard does: the key goes to what has
+// the focus, then its character to what has the focus after it.
+func pressSpace(f *fixture) {
+	f.win.Canvas().Focused().TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	f.win.Canvas().Focused().TypedRune(' ')
+}
+
+// A Space that selects a contact or presses a button does not type a
+// space into the message input that gets the keyboard back.
+func TestChat_SpaceOnControlTypesNothing(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.connected()
+	f.win.Canvas().Focus(c.wireToggle)
+	pressSpace(f)
+	require.True(t, c.wireToggle.Checked, "Space ticked the box")
+	require.Equal(t, c.input, f.win.Canvas().Focused())
+	assert.Equal(t, "", c.input.Text, "no space in the input")
+
+	f.ctrl.emit(session.Request{Link: 2, Partner: someone("Carol", carolFP, session.TrustNew)})
+	_, decline := c.requestButtons(carolFP)
+	require.NotNil(t, decline)
+	f.win.Canvas().Focus(decline)
+	pressSpace(f)
+	assert.Empty(t, c.requests, "Space declined")
+	assert.Equal(t, "", c.input.Text, "no space in the input")
+
+	test.Type(c.input, "a b")
+	assert.Equal(t, "a b", c.input.Text, "spaces typed in the input stay")
+}

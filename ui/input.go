@@ -30,6 +30,11 @@ type messageEntry struct {
 	onSend   func()
 	onChange func(string)
 	rows     int
+
+	// handedBack is set when a control gives the keyboard back: the Space
+	// that pressed it (or selected a row) is followed by its character,
+	// which then reaches this input, the focus having moved in between.
+	handedBack bool
 }
 
 func newMessageEntry(onSend func()) *messageEntry {
@@ -130,8 +135,20 @@ func (e *messageEntry) FocusLost() {
 	e.Entry.FocusLost()
 }
 
+// TypedRune implements fyne.Focusable: a space right after a control
+// handed the keyboard back, into an empty input, is that control's key.
+func (e *messageEntry) TypedRune(r rune) {
+	handedBack := e.handedBack
+	e.handedBack = false
+	if handedBack && r == ' ' && e.Text == "" {
+		return
+	}
+	e.Entry.TypedRune(r)
+}
+
 // TypedKey implements fyne.Focusable.
 func (e *messageEntry) TypedKey(k *fyne.KeyEvent) {
+	e.handedBack = false
 	if (k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter) && !e.shift {
 		if e.onSend != nil && !e.Disabled() {
 			e.onSend()

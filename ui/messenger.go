@@ -369,6 +369,9 @@ func (m *messenger) focusInput() {
 	if m.u.choose != nil {
 		return // the New chat dialog has the keyboard
 	}
+	if m.u.win.Canvas().Focused() != m.input {
+		m.input.handedBack = true
+	}
 	m.u.win.Canvas().Focus(m.input)
 }
 
