@@ -200,7 +200,7 @@ step "Eve's request waited; Alice's typing went to Dave"
 # --- Bob quits and comes back: Connect under his thread dials Alice again.
 ui_quit B
 ui_select "$UI_WIN_A" Bob
-ui_wait_title "$UI_WIN_A" "SecureChat — Bob \(offline\)$" 10
+ui_wait_title "$UI_WIN_A" "SecureChat — Bob \(not connected\)$" 10
 ui_launch B "$UI_WORK/bob"
 xdotool windowmove "$UI_WIN_B" 860 0
 ui_unlock "$UI_WIN_B" "$pass_b"
@@ -211,10 +211,10 @@ ui_unlock "$UI_WIN_B" "$pass_b"
 ui_key "$UI_WIN_B" Tab space
 ui_wait_title "$UI_WIN_B" "SecureChat — Alice( \(|$)" 10
 for _ in $(seq 50); do
-	[[ $(xdotool getwindowname "$UI_WIN_B") =~ \(offline\)$ ]] || break
+	[[ $(xdotool getwindowname "$UI_WIN_B") =~ \(not\ connected\)$ ]] || break
 	sleep 0.1
 done
-if [[ $(xdotool getwindowname "$UI_WIN_B") =~ \(offline\)$ ]]; then
+if [[ $(xdotool getwindowname "$UI_WIN_B") =~ \(not\ connected\)$ ]]; then
 	ui_key "$UI_WIN_B" shift+Tab space
 fi
 ui_wait_title "$UI_WIN_B" "^SecureChat — Alice$" 30

@@ -210,7 +210,7 @@ ui_key "$UI_WIN_A" ctrl+a BackSpace
 # --- A changed key: Dave leaves, another key answers at his address.
 term_quit dave
 ui_select "$UI_WIN_A" Dave
-ui_wait_title "$UI_WIN_A" "SecureChat — Dave \(offline\)$" 10
+ui_wait_title "$UI_WIN_A" "SecureChat — Dave \(not connected\)$" 10
 term_start Dave mallory2 host --listen "127.0.0.1:$port_d"
 term_wait mallory2 '"event":"listening"'
 n=$(unread "$UI_WIN_A")

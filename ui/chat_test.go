@@ -83,7 +83,7 @@ func TestChat_InputWorksForAContactOnlineOrNot(t *testing.T) {
 
 	assert.False(t, c.input.Disabled(), "the input works while Bob is offline")
 	assert.True(t, c.bar.Visible())
-	assert.Contains(t, c.barText.Text, "Bob is offline: what you write is sent when Bob is online.")
+	assert.Contains(t, c.barText.Text, "Not connected to Bob: what you write is sent once you are connected.")
 	c.input.SetText("while you are away")
 	assert.False(t, c.send.Disabled())
 	test.Tap(c.send)
@@ -286,7 +286,7 @@ func TestChat_TitleNamesPartner(t *testing.T) {
 	f.unlock()
 	assert.Equal(t, "SecureChat", f.win.Title())
 	f.selectContact(bobFP)
-	assert.Equal(t, "SecureChat — Bob (offline)", f.win.Title())
+	assert.Equal(t, "SecureChat — Bob (not connected)", f.win.Title())
 	f.comesIn(1, partner(session.TrustKnown))
 	assert.Equal(t, "SecureChat — Bob", f.win.Title())
 	f.comesIn(2, someone("Carol", carolFP, session.TrustKnown))
@@ -294,7 +294,7 @@ func TestChat_TitleNamesPartner(t *testing.T) {
 	f.says(2, carolFP, "k2", "there")
 	assert.Equal(t, "(2) SecureChat — Bob", f.win.Title(), "Carol's unread messages are counted")
 	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndPartnerLeft})
-	assert.Equal(t, "(2) SecureChat — Bob (offline)", f.win.Title())
+	assert.Equal(t, "(2) SecureChat — Bob (not connected)", f.win.Title())
 	f.selectContact(carolFP)
 	assert.Equal(t, "SecureChat — Carol", f.win.Title(), "read once shown")
 }

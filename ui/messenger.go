@@ -472,7 +472,8 @@ func (m *messenger) refreshThread() {
 		// write to a contact any time: the message waits in the outbox
 		m.bar.Show()
 		m.input.Enable()
-		text := name + " is offline: what you write is sent when " + name + " is online."
+		// we only know we are not connected: name may be online, listening
+		text := "Not connected to " + name + ": what you write is sent once you are connected."
 		if p.note != "" && p.state == peerOffline {
 			text += " " + p.note
 			if p.noteErr != nil {
@@ -527,7 +528,7 @@ func (m *messenger) statusOf(p *peer) (string, fyne.Resource) {
 	case !p.reconnectAt.IsZero():
 		return reconnectWords(p.reconnectAt.Sub(clock())), offline
 	}
-	return "Offline", offline
+	return "Not connected", offline
 }
 
 // reconnectWords counts down to the next automatic dial, in whole seconds.
@@ -669,7 +670,7 @@ func stateWords(s peerState) string {
 	case peerAwaiting:
 		return "waiting"
 	}
-	return "offline"
+	return "not connected"
 }
 
 func (m *messenger) sendTapped() {

@@ -179,7 +179,7 @@ func TestOutbox_ReconnectingCountdownAndTryNow(t *testing.T) {
 	assert.Equal(t, "Reconnecting in 40 s", c.status.Text)
 	assert.Equal(t, "Try now", c.connect.Text)
 	require.NotNil(t, c.tickStop, "a ticker counts down")
-	assert.Contains(t, f.win.Title(), "Bob (offline)", "the title stays")
+	assert.Contains(t, f.win.Title(), "Bob (not connected)", "the title stays")
 
 	now = now.Add(time.Second)
 	f.tick()
@@ -198,7 +198,7 @@ func TestOutbox_ReconnectingCountdownAndTryNow(t *testing.T) {
 	require.NotNil(t, c.tickStop)
 	f.selectContact(carolFP)
 	assert.Nil(t, c.tickStop, "Carol has no countdown")
-	assert.Equal(t, "Offline", c.status.Text)
+	assert.Equal(t, "Not connected", c.status.Text)
 	f.ctrl.emit(session.Reconnecting{Contact: bobFP, At: now.Add(4 * time.Minute)})
 	assert.Nil(t, c.tickStop)
 	f.selectContact(bobFP)

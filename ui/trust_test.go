@@ -174,8 +174,8 @@ func TestChoose_OfflineContactShowsOfflineAndConnectDialsIt(t *testing.T) {
 	f.selectContact(bobFP)
 	assert.Equal(t, []string{bobFP}, f.ctrl.got(&f.ctrl.reconnects), "opening a contact dials it at once")
 	assert.False(t, c.viewOf(c.selected).online)
-	assert.Equal(t, "Offline", c.status.Text)
-	assert.Contains(t, c.barText.Text, "Bob is offline")
+	assert.Equal(t, "Not connected", c.status.Text)
+	assert.Contains(t, c.barText.Text, "Not connected to Bob")
 	assert.False(t, c.input.Disabled(), "a message can be written to wait")
 
 	test.Tap(c.connect)
