@@ -108,6 +108,13 @@ func (s *chooseScreen) showInviteCode(inv *invite.Invite, uses int) {
 		container.NewHBox(copyButton, copied),
 		wrapped("They choose \"Connect with an invite\" and paste it, while you host. Their key is known from the first byte: nobody can come in between."),
 	))
+	if m := s.u.main; m != nil && m.listening {
+		// listening already: the invite works as it is, nothing to start
+		d := dialog.NewCustom("Invite someone", "Close", content, s.u.win)
+		d.SetOnClosed(func() { s.inviteCode, s.inviteCopy = nil, nil })
+		d.Show()
+		return
+	}
 	d := dialog.NewCustomConfirm("Invite someone", "Host now", "Close", content, func(host bool) {
 		s.inviteCode, s.inviteCopy = nil, nil
 		if host {

@@ -114,6 +114,26 @@ func TestInvite_MakeShowsACodeToCopy(t *testing.T) {
 	assert.Nil(t, f.ui.choose, "and the New chat dialog is done")
 }
 
+// While the app listens, the invite works as it is: no "Host now".
+func TestInvite_NoHostNowWhileListening(t *testing.T) {
+	f := newFixture(t, true)
+	f.unlock()
+	f.ctrl.emit(session.Listening{Addr: "[::]:9999", Addrs: []string{"192.168.1.20:9999"}})
+	require.True(t, f.ui.main.listening)
+	s := f.newChat()
+	test.Tap(s.inviteButton)
+	test.Tap(topDialogButton(t, f.win, "Make invite"))
+	require.NotNil(t, s.inviteCode, "the invite dialog shows the code")
+	for _, o := range test.LaidOutObjects(f.win.Canvas().Overlays().Top()) {
+		if b, ok := o.(*widget.Button); ok {
+			assert.NotEqual(t, "Host now", b.Text, "listening already: nothing to host")
+		}
+	}
+	test.Tap(topDialogButton(t, f.win, "Close"))
+	assert.Nil(t, s.inviteCode)
+	assert.Empty(t, f.ctrl.listens)
+}
+
 func TestInvite_TheUserChoosesHowLongAndForHowMany(t *testing.T) {
 	f := newFixture(t, true)
 	s := f.newChat()
