@@ -167,7 +167,7 @@ func (m *messenger) refreshRequests() {
 			m.requestsBox.Add(more)
 			break
 		}
-		p := r.partner
+		p, incoming := r.partner, r.incoming
 		what := " wants to chat"
 		icon := theme.QuestionIcon()
 		if p.Trust == session.TrustChanged || p.LooksLike != "" {
@@ -177,7 +177,7 @@ func (m *messenger) refreshRequests() {
 		name := widget.NewLabel(p.Name + what)
 		name.TextStyle.Bold = true
 		name.Truncation = fyne.TextTruncateEllipsis
-		accept := widget.NewButton("Accept…", func() { m.askTrust(p, true) })
+		accept := widget.NewButton("Accept…", func() { m.askTrust(p, incoming) })
 		accept.Importance = widget.HighImportance
 		decline := widget.NewButton("Decline", func() {
 			m.decline(p.Fingerprint)

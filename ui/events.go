@@ -131,23 +131,27 @@ func (m *messenger) refreshPeer(p *peer) {
 func (m *messenger) request(e session.Request) {
 	li := m.link(e.Link)
 	fp := e.Partner.Fingerprint
+	dialedContact := li.contact // whom we dialed, from Handshaking
 	li.contact = fp
 	p := m.peerFor(e.Partner)
 	if p.state != peerConnected {
 		p.link, p.state = e.Link, peerDeciding
 	}
 	ask := e.Partner.Trust == session.TrustNew || e.Partner.Trust == session.TrustChanged || e.Partner.LooksLike != ""
+	// another key answered a dial of ours (a reconnect, too): not a caller
+	ourDial := !li.incoming && e.Partner.Trust == session.TrustChanged && e.Partner.Expected != ""
+	looking := m.selected != nil && (m.selected == p || (dialedContact != "" && m.selected.id == dialedContact))
 	switch {
 	case !ask:
 		m.accept(fp)
-	case li.dialed:
+	case li.dialed, ourDial && looking:
 		if li.viaDialog && m.u.choose != nil {
 			m.u.choose.progress("Reached " + e.Partner.Name + ": waiting for your decision…")
 		}
 		m.askTrust(e.Partner, false)
 	default:
 		m.requests = slices.DeleteFunc(m.requests, func(r *request) bool { return r.partner.Fingerprint == fp })
-		m.requests = append(m.requests, &request{link: e.Link, partner: e.Partner})
+		m.requests = append(m.requests, &request{link: e.Link, partner: e.Partner, incoming: !ourDial})
 		m.refreshRequests()
 		m.u.notifyRequest(e.Partner)
 	}

@@ -104,8 +104,9 @@ type sentText struct{ contact, text string }
 
 // request is an incoming request from a key that the user decides about.
 type request struct {
-	link    session.LinkID
-	partner session.Partner
+	link     session.LinkID
+	partner  session.Partner
+	incoming bool // a caller; else another key answered our dial
 }
 
 // linkInfo is what the app knows of one link.

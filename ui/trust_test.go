@@ -259,3 +259,39 @@ func TestTrust_AcceptAndVerifyWriteTheVaultOffTheUIGoroutine(t *testing.T) {
 	}
 	assert.Equal(t, []string{daveFP}, f.ctrl.verified)
 }
+
+// Another key answering a reconnect dial of ours is not a caller: under
+// Requests while another contact is shown, its warning says we connected.
+func TestTrust_ChangedKeyOnAReconnectIsOurDial(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.unlock()
+	f.dials(7, bobFP) // a reconnect: nobody opened Bob
+	p := someone("bob", eveFP, session.TrustChanged)
+	p.Addr = "127.0.0.1:9999"
+	p.Expected = "Bob"
+	f.ctrl.emit(session.Request{Link: 7, Partner: p})
+	accept, _ := c.requestButtons(eveFP)
+	require.NotNil(t, accept, "nobody looks at Bob: it waits under Requests")
+	test.Tap(accept)
+	text := dialogText(t, f.win)
+	assert.Contains(t, text, "You connected to Bob, but the key that answered")
+	assert.NotContains(t, text, "A caller from")
+}
+
+// Looking at Bob, the warning shows at once when another key answers the
+// reconnect dial.
+func TestTrust_ChangedKeyOnAReconnectOfTheContactShown(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.unlock()
+	f.selectContact(bobFP)
+	f.dials(6, bobFP)                                                               // the dial of opening Bob
+	f.ctrl.emit(session.Ended{Link: 6, Contact: bobFP, Reason: session.EndTimeout}) // it failed
+	f.dials(7, bobFP)                                                               // a reconnect
+	p := someone("bob", eveFP, session.TrustChanged)
+	p.Addr = "127.0.0.1:9999"
+	p.Expected = "Bob"
+	f.ctrl.emit(session.Request{Link: 7, Partner: p})
+	assert.Empty(t, c.requests, "not a caller")
+	text := dialogText(t, f.win)
+	assert.Contains(t, text, "You connected to Bob, but the key that answered")
+}
