@@ -62,8 +62,9 @@ run: build
 
 ## test: formatting, vet, staticcheck, govulncheck, the race-enabled tests, fuzzing briefly, and the extra steps
 # The parts run two at a time, the package builds (the longest part: a cold
-# Linux and Windows build of Fyne) first: a cold run takes about 18 minutes on
-# two cores, nearly all of it compiling.
+# Linux and Windows build of Fyne) first. A cold run took 21 minutes on two
+# quiet cores, and 30 on two cores shared with other work (load average 5),
+# most of it compiling; with a warm build cache, a few minutes.
 test: deps
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-parts
 
