@@ -378,6 +378,7 @@ func (s *Session) cancelDurably(contact, id string) error {
 type memOutbox struct {
 	mu       sync.Mutex
 	queued   []history.OutboxMessage
+	done     int               // entries of queued no longer queued
 	status   map[string]string // contact+" "+id -> history status
 	received map[string]bool
 }
@@ -430,9 +431,17 @@ func (b *memOutbox) mark(contact, id, status string) error {
 	case st == history.StatusCancelled && status == history.StatusCancelled:
 		return nil
 	}
+	if st == history.StatusQueued {
+		b.done++
+	}
 	b.status[k] = status
-	// Drop what is done, so that a long chat does not grow the list.
-	b.queued = deleteDone(b.queued, b.status)
+	// Drop what is done, so that a long chat does not grow the list; only
+	// once half of it is done, so that each ack of a burst costs O(1)
+	// rather than a scan of the whole list.
+	if b.done > len(b.queued)/2 {
+		b.queued = deleteDone(b.queued, b.status)
+		b.done = 0
+	}
 	return nil
 }
 

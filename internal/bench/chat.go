@@ -59,7 +59,14 @@ func drive(s *session.Session) *driver {
 			case session.Delivered:
 				signal(d, d.delivered, e.ID)
 			case session.Queued:
-				signal(d, d.queued, e.Message.ID)
+				// Only the outbox rows wait for these; a throughput burst
+				// queues more than the channel holds and never reads them,
+				// so a full channel drops them rather than stalling the
+				// session's events.
+				select {
+				case d.queued <- e.Message.ID:
+				default:
+				}
 			case session.Ended:
 				if e.Connected && e.Reason != session.EndWeLeft && e.Reason != session.EndPartnerLeft {
 					d.fail(fmt.Errorf("disconnected: %s: %w", e.Reason, e.Err))
