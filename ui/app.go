@@ -193,6 +193,7 @@ func (u *UI) unlocked(v Vault) {
 		u.showChoose()
 	}
 	m.refreshTitle()
+	settleMemory()
 }
 
 // StartInvite is an invite link the app was opened with (a clicked

@@ -179,8 +179,10 @@ func newMessenger(u *UI, ctrl session.Controller) *messenger {
 	m.status = widget.NewLabel("")
 	m.status.Wrapping = fyne.TextWrapWord
 	m.status.TextStyle.Bold = true
+	// Not monospace: each text style costs Fyne a set of font faces (the
+	// emoji font parsed again, about 5 MiB), and this header is always
+	// shown. The digits of the text font have one width anyway.
 	m.safety = widget.NewLabel("")
-	m.safety.TextStyle.Monospace = true
 	m.safety.SizeName = theme.SizeNameCaptionText
 	safetyCaption := widget.NewLabel("Safety number")
 	safetyCaption.SizeName = theme.SizeNameCaptionText
