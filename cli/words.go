@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"net"
+	"strings"
 
 	"github.com/securechat/securechat/names"
 	"github.com/securechat/securechat/session"
@@ -70,6 +71,12 @@ func endWords(e session.Ended, who string) string {
 		return "Security check failed: the connection with " + who + " was tampered with, so it was closed."
 	case session.EndNetwork:
 		return "The connection with " + who + " failed."
+	case session.EndTorOff:
+		return e.Addr + " can be reached only through Tor: use --tor."
+	case session.EndTorOnly:
+		return e.Addr + " was not dialed: only .onion addresses are dialed with --tor-only."
+	case session.EndTorUnreachable:
+		return "Tor could not reach " + e.Addr + torDetail(e.Err) + "."
 	}
 	return e.Reason.String()
 }
@@ -122,6 +129,9 @@ var reasonPhrases = map[session.EndReason]string{
 	session.EndBusy:            "busy",
 	session.EndSecurity:        "the connection was tampered with",
 	session.EndNetwork:         "the connection failed",
+	session.EndTorOff:          "reachable only through Tor",
+	session.EndTorOnly:         "not an onion address (Tor only)",
+	session.EndTorUnreachable:  "Tor could not reach it",
 }
 
 // storedReasonWords says a reason the history holds: the machine name of
@@ -150,4 +160,12 @@ func setupWords(err error, listen string) string {
 		return "Port " + port + " is used by another program. Stop it, or choose another port with --listen."
 	}
 	return "error: " + err.Error()
+}
+
+// torDetail is tor's reason for a failed dial, " (…)", or "" without one.
+func torDetail(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " (" + strings.TrimPrefix(err.Error(), "session: through Tor: ") + ")"
 }

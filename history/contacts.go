@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,6 +86,32 @@ func (v *Vault) SaveSettings(s profile.Settings) error {
 		p.Settings = s
 		return nil
 	})
+}
+
+// OnionKey returns the seed of the profile's onion service key (Tor mode),
+// making and durably saving one the first time, so that the onion address
+// stays the same from then on. The caller clears its copy when done.
+func (v *Vault) OnionKey() ([]byte, error) {
+	v.mu.RLock()
+	k := slices.Clone(v.prof.OnionKey)
+	v.mu.RUnlock()
+	if len(k) == profile.OnionKeySize {
+		return k, nil
+	}
+	err := v.updateProfile(func(p *profile.Profile) error {
+		if len(p.OnionKey) == profile.OnionKeySize {
+			return nil // made by a concurrent call
+		}
+		p.OnionKey = make([]byte, profile.OnionKeySize)
+		_, err := rand.Read(p.OnionKey)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotDurable) {
+		return nil, fmt.Errorf("history: failed to save the onion key: %w", err)
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return slices.Clone(v.prof.OnionKey), nil
 }
 
 // MakeInvite makes an invite to this profile's key at hosts:port, valid for

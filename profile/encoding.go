@@ -9,10 +9,11 @@ import (
 	"time"
 )
 
-// Version is the version of the encoding that [Profile.Marshal] writes: 3
-// adds read marks per thread; 2 keeps contacts keyed by key; 1 (no version
+// Version is the version of the encoding that [Profile.Marshal] writes: 4
+// adds Tor mode (its settings and the onion service's key); 3 adds read
+// marks per thread; 2 keeps contacts keyed by key; 1 (no version
 // field) kept pins keyed by display name, which [Parse] turns into contacts.
-const Version = 3
+const Version = 4
 
 // ErrDamaged is returned by [Parse] for bytes that are not a profile.
 var ErrDamaged = errors.New("profile: the profile is damaged")
@@ -30,6 +31,8 @@ type profileJSON struct {
 	Recent   []string      `json:"recent_addrs"`
 	// Read holds the read mark of each thread (version 3).
 	Read map[string]int `json:"read,omitempty"`
+	// OnionKey is the seed of the onion service's key (version 4).
+	OnionKey []byte `json:"onion_key,omitempty"`
 }
 
 // pinJSON is a version 1 pin: a display name and the key first seen under it.
@@ -61,9 +64,12 @@ type inviteJSON struct {
 }
 
 type settingsJSON struct {
-	OnlyContacts bool `json:"only_contacts"`
-	ListenPort   int  `json:"listen_port,omitempty"`
-	Listen       bool `json:"listen,omitempty"`
+	OnlyContacts bool   `json:"only_contacts"`
+	ListenPort   int    `json:"listen_port,omitempty"`
+	Listen       bool   `json:"listen,omitempty"`
+	Tor          bool   `json:"tor,omitempty"`
+	TorOnly      bool   `json:"tor_only,omitempty"`
+	TorPath      string `json:"tor_path,omitempty"`
 }
 
 // Marshal encodes p. The result holds the identity key: the caller seals
@@ -72,6 +78,7 @@ func (p *Profile) Marshal() ([]byte, error) {
 	pj := profileJSON{
 		Version: Version, Name: p.Name, Identity: p.Identity, FileID: p.FileID,
 		Settings: settingsJSON(p.Settings), Recent: p.Recent, Read: p.Read,
+		OnionKey: p.OnionKey,
 	}
 	for _, c := range p.Contacts {
 		pj.Contacts = append(pj.Contacts, contactJSON(c))
@@ -102,7 +109,10 @@ func Parse(b []byte) (*Profile, error) {
 	p := &Profile{
 		Name: pj.Name, Identity: pj.Identity, FileID: pj.FileID,
 		Settings: Settings(pj.Settings), Recent: pj.Recent, Read: pj.Read,
-		NoReadMarks: pj.Version < 3,
+		NoReadMarks: pj.Version < 3, OnionKey: pj.OnionKey,
+	}
+	if len(p.OnionKey) != 0 && len(p.OnionKey) != OnionKeySize {
+		return nil, ErrDamaged
 	}
 	for _, c := range pj.Contacts {
 		p.Contacts = append(p.Contacts, Contact(c))

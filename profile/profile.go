@@ -112,7 +112,20 @@ type Settings struct {
 	// Listen: the app listens for contacts from the moment it is unlocked
 	// (the user turned listening on and did not turn it off).
 	Listen bool
+	// Tor: Tor mode is on. The app runs its own tor, publishes its
+	// listener as an onion service and dials .onion addresses through it.
+	Tor bool
+	// TorOnly: with Tor mode, contacts reach us only through Tor (the
+	// listener takes connections from this computer only, invites carry
+	// only the onion address) and we dial only .onion addresses, so that
+	// no contact learns our IP address.
+	TorOnly bool
+	// TorPath is the tor program the user chose; empty: look for it.
+	TorPath string
 }
+
+// OnionKeySize is the size of [Profile.OnionKey].
+const OnionKeySize = 32
 
 // Profile is the content of a profile. The zero value is empty; [Parse]
 // reads an encoded one and [Profile.Marshal] encodes it. A Profile is not
@@ -129,6 +142,11 @@ type Profile struct {
 	// Read holds each thread's read mark: how many of the messages
 	// received from that key (the map's key) the user has seen.
 	Read map[string]int
+	// OnionKey is the seed of the ed25519 key of our onion service (Tor
+	// mode): OnionKeySize bytes, made the first time Tor mode is used, so
+	// that the onion address stays the same. Sealed with the rest; handed
+	// to tor on each start, never written anywhere else.
+	OnionKey []byte
 	// NoReadMarks is set by [Parse] for a profile written before read
 	// marks existed (version 1 or 2): its whole history counts as read,
 	// which the vault applies once the history is indexed. Not stored.
@@ -140,6 +158,7 @@ func (p *Profile) Clone() *Profile {
 	q := *p
 	q.Identity = slices.Clone(p.Identity)
 	q.FileID = slices.Clone(p.FileID)
+	q.OnionKey = slices.Clone(p.OnionKey)
 	q.Contacts = make([]Contact, len(p.Contacts))
 	for i, c := range p.Contacts {
 		q.Contacts[i] = c.clone()

@@ -16,7 +16,8 @@ var update = flag.Bool("update", false, "rewrite the vectors in testdata/")
 
 var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 
-// sample is the profile the vector testdata/profile-v3.json encodes.
+// sample is the profile the vector testdata/profile-v4.json encodes; the
+// version 3 vector is the same without Tor mode.
 func sample() *Profile {
 	return &Profile{
 		Name: "Alice", Identity: []byte{0x30, 0x82, 0x01}, FileID: []byte("0123456789abcdef"),
@@ -25,15 +26,25 @@ func sample() *Profile {
 			Addrs: []string{"192.0.2.7:32202"}, FirstSeen: t0, LastSeen: t0.Add(time.Hour), Verified: true, Invited: true,
 		}},
 		Invites:  []Invite{{Secret: []byte("sixteen byte sec"), Created: t0, Expires: t0.Add(7 * 24 * time.Hour), Uses: 1}},
-		Settings: Settings{OnlyContacts: true, ListenPort: 4242},
+		Settings: Settings{OnlyContacts: true, ListenPort: 4242, Tor: true, TorOnly: true, TorPath: "/usr/local/bin/tor"},
 		Recent:   []string{"192.0.2.7:32202"},
 		Read:     map[string]int{strings.Repeat("ab", 32): 4},
+		OnionKey: []byte("0123456789abcdef0123456789abcdef"),
 	}
 }
 
-// TestVector_Version3 replays the encoding byte for byte, both ways.
-func TestVector_Version3(t *testing.T) {
-	path := filepath.Join("testdata", "profile-v3.json")
+// sampleV3 is what the vector testdata/profile-v3.json holds: sample
+// without Tor mode.
+func sampleV3() *Profile {
+	p := sample()
+	p.Settings.Tor, p.Settings.TorOnly, p.Settings.TorPath = false, false, ""
+	p.OnionKey = nil
+	return p
+}
+
+// TestVector_Version4 replays the encoding byte for byte, both ways.
+func TestVector_Version4(t *testing.T) {
+	path := filepath.Join("testdata", "profile-v4.json")
 	b, err := sample().Marshal()
 	require.NoError(t, err)
 	if *update {
@@ -47,6 +58,33 @@ func TestVector_Version3(t *testing.T) {
 	assert.Equal(t, sample(), p)
 }
 
+// TestVector_Version3 reads what the version 3 code wrote: the same
+// profile without Tor mode, written as version 4 next time.
+func TestVector_Version3(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "profile-v3.json"))
+	require.NoError(t, err)
+	p, err := Parse(b)
+	require.NoError(t, err)
+	assert.Equal(t, sampleV3(), p)
+	out, err := p.Marshal()
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"version":4`)
+}
+
+// TestParse_OnionKeyOfTheWrongSizeIsDamage: a seed that is not 32 bytes
+// cannot be an onion key; the profile is refused rather than a new key
+// made (which would change the onion address contacts know).
+func TestParse_OnionKeyOfTheWrongSizeIsDamage(t *testing.T) {
+	for _, n := range []int{1, 31, 33, 64} {
+		p := sample()
+		p.OnionKey = make([]byte, n)
+		b, err := p.Marshal()
+		require.NoError(t, err)
+		_, err = Parse(b)
+		assert.ErrorIs(t, err, ErrDamaged, "%d bytes", n)
+	}
+}
+
 // TestVector_Version2HasNoReadMarks reads what the version 2 code wrote:
 // the same contacts, and a flag that its history counts as read.
 func TestVector_Version2HasNoReadMarks(t *testing.T) {
@@ -55,7 +93,7 @@ func TestVector_Version2HasNoReadMarks(t *testing.T) {
 	p, err := Parse(b)
 	require.NoError(t, err)
 	assert.True(t, p.NoReadMarks)
-	want := sample()
+	want := sampleV3()
 	want.Read = nil
 	p.NoReadMarks = false
 	assert.Equal(t, want, p)
@@ -77,7 +115,7 @@ func TestVector_Version1PinsBecomeContacts(t *testing.T) {
 	assert.False(t, p.Contacts[1].Verified)
 	out, err := p.Marshal()
 	require.NoError(t, err)
-	assert.Contains(t, string(out), `"version":3`)
+	assert.Contains(t, string(out), `"version":4`)
 	assert.NotContains(t, string(out), `"pins"`)
 }
 
@@ -91,7 +129,7 @@ func TestParse_RefusesDamageAndNewerVersionsWithoutEchoingTheBytes(t *testing.T)
 		_, err := Parse([]byte(in))
 		assert.ErrorIs(t, err, ErrDamaged, name)
 	}
-	_, err := Parse([]byte(`{"version":4,"name":"Alice","identity":"c2VjcmV0"}`))
+	_, err := Parse([]byte(`{"version":5,"name":"Alice","identity":"c2VjcmV0"}`))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "newer SecureChat")
 	assert.NotContains(t, err.Error(), "c2VjcmV0")
@@ -199,7 +237,7 @@ func TestRecent_NewestFirstBounded(t *testing.T) {
 // FuzzParse: any bytes either parse to a profile that encodes and parses
 // to the same, or give an error; never a panic.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"profile-v1.json", "profile-v2.json", "profile-v3.json"} {
+	for _, name := range []string{"profile-v1.json", "profile-v2.json", "profile-v3.json", "profile-v4.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		require.NoError(f, err)
 		f.Add(b)

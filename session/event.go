@@ -262,6 +262,9 @@ const (
 	EndBusy                                 // the host turned us away (limits)
 	EndSecurity                             // a record or signature failed to verify: tampering
 	EndNetwork                              // any other network error
+	EndTorOff                               // a .onion address while Tor mode is off
+	EndTorOnly                              // not a .onion address, in Tor-only mode
+	EndTorUnreachable                       // tor could not reach the address (onion service not found, no circuit)
 )
 
 var endNames = [...]string{
@@ -282,6 +285,9 @@ var endNames = [...]string{
 	EndBusy:            "busy",
 	EndSecurity:        "security",
 	EndNetwork:         "network",
+	EndTorOff:          "tor_off",
+	EndTorOnly:         "tor_only",
+	EndTorUnreachable:  "tor_unreachable",
 }
 
 // String returns the reason's short machine name ("we_left",

@@ -40,9 +40,16 @@ func (l *link) sayBusy() {
 // dialReason tells why a dial failed.
 func dialReason(err error) EndReason {
 	var dns *net.DNSError
+	var viaTor *torDialError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return EndCancelled
+	case errors.Is(err, ErrNoTor):
+		return EndTorOff
+	case errors.Is(err, ErrOnlyTor):
+		return EndTorOnly
+	case errors.As(err, &viaTor):
+		return EndTorUnreachable
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return EndRefused
 	case errors.As(err, &dns), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
@@ -131,7 +138,7 @@ func isTimeout(err error) bool {
 // the handshake deadline.
 func (l *link) handshake() error {
 	cfg := l.s.cfg
-	_ = l.conn.SetDeadline(time.Now().Add(cfg.HandshakeTimeout))
+	_ = l.conn.SetDeadline(time.Now().Add(l.handshakeTimeout()))
 	defer func() { _ = l.conn.SetDeadline(time.Time{}) }()
 	if cfg.Greeting != nil {
 		return l.greet()
@@ -391,7 +398,7 @@ func (l *link) greet() error {
 // second link of the same run (a simultaneous dial) from the link of a
 // partner that restarted (docs/PROTOCOL.md, "Hello").
 func (l *link) exchangeHello() error {
-	_ = l.conn.SetDeadline(time.Now().Add(l.s.cfg.HandshakeTimeout))
+	_ = l.conn.SetDeadline(time.Now().Add(l.handshakeTimeout()))
 	defer func() { _ = l.conn.SetDeadline(time.Time{}) }()
 	rec, err := l.layer.Seal(encodeHello(l.s.epoch))
 	if err != nil {

@@ -162,6 +162,7 @@ const (
 type Session struct {
 	cfg          Config
 	onlyContacts atomic.Bool
+	tor          atomic.Pointer[torDialing] // Tor mode's dialer; nil: off
 	events       chan Event
 	quit         chan struct{}
 	wg           sync.WaitGroup
@@ -431,6 +432,7 @@ func (s *Session) DialTarget(t Target) (LinkID, error) {
 	if err != nil {
 		return 0, err
 	}
+	addrs = orderForDial(addrs)
 	t.Addrs = addrs
 	exp, err := s.expect(t)
 	if err != nil {
@@ -456,9 +458,7 @@ func (s *Session) DialTarget(t Target) (LinkID, error) {
 	go l.run(func(ctx context.Context) (*transport.Conn, error) {
 		var last error
 		for _, a := range addrs {
-			dctx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
-			conn, err := transport.Dial(dctx, a)
-			cancel()
+			conn, err := s.dialOne(ctx, a)
 			if err == nil {
 				l.mu.Lock()
 				l.addr = a

@@ -184,11 +184,17 @@ func (l *Listener) Addr() net.Addr { return l.l.Addr() }
 // Close stops listening; a blocked Accept returns.
 func (l *Listener) Close() error { return l.l.Close() }
 
+// ErrOnion: [Dial] of a .onion address, which only tor can reach.
+var ErrOnion = errors.New("transport: a .onion address is reached only through Tor")
+
 // Dial connects to addr, adding [DefaultPort] when addr has no port.
 func Dial(ctx context.Context, addr string) (*Conn, error) {
 	hostport, err := NormalizeAddr(addr)
 	if err != nil {
 		return nil, err
+	}
+	if IsOnion(hostport) {
+		return nil, ErrOnion
 	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", hostport)
@@ -199,6 +205,19 @@ func Dial(ctx context.Context, addr string) (*Conn, error) {
 		_ = tc.SetNoDelay(true)
 	}
 	return NewConn(c), nil
+}
+
+// IsOnion reports whether addr ("host" or "host:port") names a Tor onion
+// service. Such a name is reached only through tor: it must never be
+// handed to the system's resolver, which would tell the network whom we
+// are about to reach.
+func IsOnion(addr string) bool {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	return strings.HasSuffix(host, ".onion") || host == "onion"
 }
 
 // NormalizeAddr turns "host", "host:port", "::1", "[::1]" or "[::1]:port"

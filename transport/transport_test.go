@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,3 +177,28 @@ func (f *fakeConn) Read(p []byte) (int, error)         { return f.r.Read(p) }
 func (f *fakeConn) Close() error                       { return nil }
 func (f *fakeConn) SetReadDeadline(time.Time) error    { return nil }
 func (f *fakeConn) SetWriteDeadline(t time.Time) error { return nil }
+
+func TestIsOnion(t *testing.T) {
+	onion := "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion"
+	for in, want := range map[string]bool{
+		onion:                    true,
+		onion + ":9999":          true,
+		strings.ToUpper(onion):   true,
+		onion + ".":              true,
+		"[" + onion + "]:9999":   true,
+		"x.onion":                true,
+		"192.0.2.7:9999":         false,
+		"example.org":            false,
+		"onion.example.org:9999": false,
+		"[::1]:9999":             false,
+	} {
+		assert.Equal(t, want, IsOnion(in), in)
+	}
+}
+
+// TestDial_NeverResolvesAnOnion: a .onion handed to Dial is refused before
+// any lookup, so that the system's resolver never sees it.
+func TestDial_NeverResolvesAnOnion(t *testing.T) {
+	_, err := Dial(context.Background(), "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion:9999")
+	assert.ErrorIs(t, err, ErrOnion)
+}

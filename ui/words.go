@@ -64,6 +64,12 @@ func endWords(r session.EndReason, who, addr, peer string) string {
 		return "The connection was dropped: a message failed its security check. Someone may be tampering with the network."
 	case session.EndNetwork:
 		return "The connection was lost."
+	case session.EndTorOff:
+		return fmt.Sprintf("%s can be reached only through Tor. Turn on Tor mode in Settings.", at)
+	case session.EndTorOnly:
+		return fmt.Sprintf("%s was not dialed: you reach contacts only through Tor, and it is not an onion address.", at)
+	case session.EndTorUnreachable:
+		return fmt.Sprintf("Tor could not reach %s. The contact may be offline, or Tor still connecting; SecureChat tries again.", at)
 	}
 	return "The connection ended."
 }
