@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 
@@ -101,8 +102,13 @@ func dialSOCKS(ctx context.Context, socksAddr, addr string) (net.Conn, error) {
 	}
 	conn, err := cd.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			// x/net reports a deadline as the socket's i/o timeout.
+		cerr := ctx.Err()
+		if _, ok := ctx.Deadline(); ok && cerr == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			// x/net sets ctx's deadline on the socket, which may expire
+			// a moment before ctx says so.
+			cerr = context.DeadlineExceeded
+		}
+		if cerr != nil {
 			return nil, fmt.Errorf("tor: dial %s through tor: %w (%v)", addr, cerr, err)
 		}
 		if code, ok := socksCode(err); ok {

@@ -12,8 +12,8 @@ const (
 	tailLines = 40
 	// tailLineLen bounds a kept line.
 	tailLineLen = 400
-	// quoteLines is how many lines an error quotes, chosen among the last
-	// quoteWindow lines.
+	// quoteLines is how many of the last lines an error quotes; an older
+	// "[err]" line among the last quoteWindow is quoted too.
 	quoteLines  = 5
 	quoteWindow = 12
 )
@@ -66,10 +66,9 @@ func (l *logTail) add(line string) {
 	l.lines = append(l.lines, sanitize(line))
 }
 
-// quote returns tor's last words for an error: among the last quoteWindow
-// lines, the last quoteLines that are warnings or errors, or else the last
-// quoteLines lines; each
-// without its time stamp, joined by " / ".
+// quote returns tor's last words for an error: the last quoteLines lines,
+// after the last "[err]" line of the last quoteWindow lines if that one is
+// older; each without its time stamp, joined by " / ".
 func (l *logTail) quote() string {
 	l.mu.Lock()
 	lines := append([]string(nil), l.lines...)
@@ -80,25 +79,24 @@ func (l *logTail) quote() string {
 	if len(lines) > quoteWindow {
 		lines = lines[len(lines)-quoteWindow:]
 	}
-	var bad []string
-	for _, s := range lines {
-		if strings.Contains(s, "[warn]") || strings.Contains(s, "[err]") {
-			bad = append(bad, s)
-		}
-	}
-	if len(bad) > 0 {
-		lines = bad
-	}
+	var quoted []string
 	if len(lines) > quoteLines {
+		for i := len(lines) - quoteLines - 1; i >= 0; i-- {
+			if strings.Contains(lines[i], "[err]") {
+				quoted = append(quoted, lines[i], "...")
+				break
+			}
+		}
 		lines = lines[len(lines)-quoteLines:]
 	}
-	for i, s := range lines {
-		lines[i] = stripTimestamp(s)
+	quoted = append(quoted, lines...)
+	for i, s := range quoted {
+		quoted[i] = stripTimestamp(s)
 	}
-	if len(lines) == 0 {
+	if len(quoted) == 0 {
 		return "(tor wrote nothing)"
 	}
-	return strings.Join(lines, " / ")
+	return strings.Join(quoted, " / ")
 }
 
 // stripTimestamp drops the "Nov 27 20:21:53.194 " of a tor log line.

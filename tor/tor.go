@@ -168,6 +168,16 @@ func Start(ctx context.Context, cfg Config) (*Tor, error) {
 		close(t.exited)
 	}()
 	if err := t.connect(ctx, portFile, filepath.Join(dir, controlCookieKey)); err != nil {
+		if ctx.Err() == nil && connectionLost(err) {
+			// A tor that drops the control connection during start is
+			// usually on its way out (e.g. a second tor on the same
+			// DataDir waits 5 s for the lock, then exits): give it a
+			// moment to say why.
+			select {
+			case <-t.exited:
+			case <-time.After(exitGrace):
+			}
+		}
 		exitedByItself := false
 		select {
 		case <-t.exited:
@@ -180,8 +190,10 @@ func Start(ctx context.Context, cfg Config) (*Tor, error) {
 		_ = cmd.Process.Kill()
 		<-t.exited
 		switch {
-		case exitedByItself:
+		case exitedByItself && errors.Is(err, errExited):
 			return nil, fmt.Errorf("tor: tor exited during start (%v): %s", exitStatus(t.waitErr), t.log.quote())
+		case exitedByItself:
+			return nil, fmt.Errorf("%w; tor exited during start (%v): %s", err, exitStatus(t.waitErr), t.log.quote())
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("tor: start: %w; tor's last words: %s", err, t.log.quote())
 		default:
@@ -232,6 +244,17 @@ func exitStatus(err error) string {
 		return "exit status 0"
 	}
 	return err.Error()
+}
+
+// exitGrace is how long Start waits for a tor that dropped the control
+// connection to exit by itself, for its last words.
+const exitGrace = 2 * time.Second
+
+// connectionLost reports whether err is the control connection failing
+// (rather than tor refusing something).
+func connectionLost(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, errControlClosed) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // errExited says that tor exited while Start waited for it.

@@ -249,6 +249,8 @@ func TestAddOnion_KeyNeverInErrors(t *testing.T) {
 
 func TestStart_TorThatExitsQuotesItsLastWords(t *testing.T) {
 	ft := newFakeTor(t, `echo "Nov 27 20:24:18.174 [notice] Tor 0.4.9.11 running on Linux"
+for i in 1 2 3; do echo "Nov 27 20:24:18.174 [notice] Read configuration file $i"; done
+echo "Nov 27 20:24:18.176 [notice] DisableNetwork is set."
 echo "Nov 27 20:24:18.176 [warn] /data is not owned by this user (alice, 1000) but by root (0). Perhaps you are running Tor as the wrong user?"
 echo "Nov 27 20:24:18.176 [warn] Failed to parse/validate config: Couldn't create private data directory \"/data\""
 echo "Nov 27 20:24:18.176 [err] Reading config failed--see warnings above." >&2
@@ -264,7 +266,8 @@ exit 1`)
 	require.Contains(t, msg, "Couldn't create private data directory")
 	require.Contains(t, msg, "[err] Reading config failed", "stderr is quoted too")
 	require.NotContains(t, msg, "Nov 27", "without time stamps")
-	require.NotContains(t, msg, "[notice] Tor 0.4.9.11", "warnings are chosen over notices")
+	require.Contains(t, msg, "[notice] DisableNetwork is set. / [warn]")
+	require.NotContains(t, msg, "[notice] Tor 0.4.9.11", "only the last lines")
 }
 
 func TestStart_TorThatSaysNothingUsefulIsQuotedAnyway(t *testing.T) {
