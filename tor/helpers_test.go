@@ -77,7 +77,10 @@ func (f *fakeControl) serve(conn net.Conn) {
 		f.mu.Lock()
 		f.cmds = append(f.cmds, cmd)
 		f.mu.Unlock()
-		if f.handle != nil && f.handle(f, cmd) {
+		f.mu.Lock()
+		handle := f.handle
+		f.mu.Unlock()
+		if handle != nil && handle(f, cmd) {
 			continue
 		}
 		if !f.answer(cmd) {
@@ -146,14 +149,30 @@ func (f *fakeControl) answer(cmd string) bool {
 		f.send(b.String() + "250 OK\r\n")
 	case "ADD_ONION":
 		id := "nope"
-		if f.serviceID != nil {
-			id = f.serviceID(cmd)
+		f.mu.Lock()
+		serviceID := f.serviceID
+		f.mu.Unlock()
+		if serviceID != nil {
+			id = serviceID(cmd)
 		}
 		f.send("250-ServiceID=" + id + "\r\n250 OK\r\n")
 	default:
 		f.send(fmt.Sprintf("510 Unrecognized command %q\r\n", kw))
 	}
 	return true
+}
+
+// setHandle and setServiceID change answers while the connection runs.
+func (f *fakeControl) setHandle(h func(f *fakeControl, cmd string) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.handle = h
+}
+
+func (f *fakeControl) setServiceID(s func(line string) string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.serviceID = s
 }
 
 // send writes raw reply or event text.

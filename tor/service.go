@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // AddOnion publishes an onion service with key at virtual port virtPort that
@@ -35,6 +36,15 @@ func (t *Tor) AddOnion(ctx context.Context, key OnionKey, virtPort int, target s
 	t.mu.Unlock()
 
 	svc, err := t.addOnion(ctx, key, virtPort, target)
+	var re *replyError
+	if err != nil && !errors.As(err, &re) {
+		// ctx ended or the connection failed after the command may have
+		// gone out: tor may run the service. Removing it (queued after
+		// ADD_ONION, so in order) lets a retry start clean.
+		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _ = t.ctl.command(dctx, "DEL_ONION", []byte("DEL_ONION "+id))
+		cancel()
+	}
 	if err == nil && svc != id {
 		err = fmt.Errorf("tor: ADD_ONION: tor's ServiceID %s is not the key's %s", svc, id)
 		// tor runs a service nobody asked for: take it down.

@@ -125,6 +125,9 @@ func Start(ctx context.Context, cfg Config) (*Tor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tor: data directory: %w", err)
 	}
+	if strings.ContainsFunc(dir, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, fmt.Errorf("tor: the data directory %q has a control character", dir)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("tor: failed to create the data directory: %w", err)
 	}

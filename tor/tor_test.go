@@ -212,19 +212,46 @@ func TestAddOnion_ServiceIDMismatchRefused(t *testing.T) {
 
 	// Malformed ServiceIDs are refused too.
 	for _, id := range []string{"", "nope", strings.Repeat("a", 56), otherID + " " + otherID} {
-		ft.ctl.serviceID = func(string) string { return id }
+		ft.ctl.setServiceID(func(string) string { return id })
 		_, err := tr.AddOnion(context.Background(), key, 80, "127.0.0.1:8080")
 		require.ErrorIs(t, err, errMalformed, id)
 	}
-	ft.ctl.handle = func(f *fakeControl, cmd string) bool {
+	ft.ctl.setHandle(func(f *fakeControl, cmd string) bool {
 		if strings.HasPrefix(cmd, "ADD_ONION") {
 			f.send("250-ServiceID=" + strings.TrimSuffix(rfc8032Address, ".onion") + "\r\n250-ServiceID=" + otherID + "\r\n250 OK\r\n")
 			return true
 		}
 		return false
-	}
+	})
 	_, err = tr.AddOnion(context.Background(), key, 80, "127.0.0.1:8080")
 	require.ErrorIs(t, err, errMalformed, "two ServiceIDs")
+}
+
+func TestAddOnion_CancelledRemovesWhatTorMayHaveAdded(t *testing.T) {
+	ft := newFakeTor(t, "")
+	id := strings.TrimSuffix(rfc8032Address, ".onion")
+	release := make(chan struct{})
+	ft.ctl.handle = func(f *fakeControl, cmd string) bool {
+		if strings.HasPrefix(cmd, "ADD_ONION") {
+			<-release
+			f.send("250-ServiceID=" + id + "\r\n250 OK\r\n")
+			return true
+		}
+		return false
+	}
+	tr := startFake(t, ft)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	go func() { <-ctx.Done(); time.Sleep(20 * time.Millisecond); close(release) }()
+	_, err := tr.AddOnion(ctx, mustKey(t, rfc8032Seed), 80, "127.0.0.1:8080")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	cmds := ft.ctl.commands()
+	require.Equal(t, "DEL_ONION "+id, cmds[len(cmds)-1])
+
+	ft.ctl.setHandle(nil)
+	ft.ctl.setServiceID(func(string) string { return id })
+	_, err = tr.AddOnion(context.Background(), mustKey(t, rfc8032Seed), 80, "127.0.0.1:8080")
+	require.NoError(t, err, "a retry works")
 }
 
 func TestAddOnion_KeyNeverInErrors(t *testing.T) {
@@ -312,6 +339,7 @@ func TestStart_ConfigChecked(t *testing.T) {
 		{Binary: "/bin/true"},
 		{Binary: "/bin/true", DataDir: t.TempDir(), OwnerPID: -1},
 		{Binary: "/bin/true", DataDir: t.TempDir(), Extra: []string{"Log debug stdout\nSocksPort 9050"}},
+		{Binary: "/bin/true", DataDir: filepath.Join(t.TempDir(), "a\nSocksPort 9050")},
 	} {
 		_, err := Start(ctx, cfg)
 		require.Error(t, err, "%+v", cfg)
