@@ -444,3 +444,19 @@ func mustStat(t *testing.T, p string) os.FileInfo {
 	require.NoError(t, err)
 	return fi
 }
+
+func TestParsePortFile(t *testing.T) {
+	for in, want := range map[string]string{
+		"PORT=127.0.0.1:9051\n":                   "127.0.0.1:9051",
+		"PORT=127.0.0.1:9051\r\n":                 "127.0.0.1:9051",
+		"PORT=127.0.0.1:9":                        "", // not written in full yet
+		"PORT=10.0.0.1:9051\nPORT=[::1]:9051\n":   "[::1]:9051",
+		"UNIX_PORT=/run/x\nPORT=127.0.0.1:9051\n": "127.0.0.1:9051",
+		"PORT=127.0.0.1:0\n":                      "",
+		"PORT=localhost:9051\n":                   "",
+		"":                                        "",
+	} {
+		require.Equal(t, want, parsePortFile([]byte(in)), "%q", in)
+	}
+	require.Equal(t, `"C:\\Tor data\\x \"y\""`, quoteConf(`C:\Tor data\x "y"`))
+}
