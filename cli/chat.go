@@ -14,6 +14,7 @@ import (
 	"github.com/securechat/securechat/invite"
 	"github.com/securechat/securechat/names"
 	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/tormode"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -27,6 +28,7 @@ type chatOptions struct {
 	knownOnly   bool
 	lookalike   bool   // --accept-lookalike
 	contact     string // --contact NAME
+	tor         torOptions
 }
 
 // runChat runs `securechat host` or `securechat connect`: stdin lines are
@@ -42,16 +44,17 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	fs.BoolVar(&o.trustNewKey, "trust-new-key", false, "accept a partner whose identity key changed (only after comparing safety numbers)")
 	fs.BoolVar(&o.knownOnly, "known-only", false, "accept only contacts (and, as host, people you invited); a host then reveals nothing about itself to anyone else")
 	fs.BoolVar(&o.lookalike, "accept-lookalike", false, "accept a new key whose name looks like one of your contacts' names (only after comparing safety numbers)")
+	addTorFlags(fs, &o.tor)
 	if mode == "host" {
-		fs.StringVar(&o.listen, "listen", fmt.Sprintf("0.0.0.0:%d", transport.DefaultPort), "`address` to listen on")
+		fs.StringVar(&o.listen, "listen", fmt.Sprintf("0.0.0.0:%d", transport.DefaultPort), "`address` to listen on (with --tor-only: 127.0.0.1, this computer only)")
 	} else {
 		fs.StringVar(&o.contact, "contact", "", "dial the contact called `NAME` at its last addresses; only its key is accepted")
 	}
 	fs.Usage = func() {
 		if mode == "host" {
-			fmt.Fprintln(stderr, "usage: securechat host [--listen ADDR] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only] [--accept-lookalike]")
+			fmt.Fprintln(stderr, "usage: securechat host [--listen ADDR] [--tor] [--tor-only] [--tor-path PROGRAM] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only] [--accept-lookalike]")
 		} else {
-			fmt.Fprintln(stderr, "usage: securechat connect HOST[:PORT] | INVITE | --contact NAME [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only] [--accept-lookalike]")
+			fmt.Fprintln(stderr, "usage: securechat connect HOST[:PORT] | INVITE | --contact NAME [--tor] [--tor-only] [--tor-path PROGRAM] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only] [--accept-lookalike]")
 		}
 		fs.PrintDefaults()
 	}
@@ -106,8 +109,15 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "securechat: --plaintext has no contacts or invites; give an address")
 		return 2
 	}
+	if o.plaintext && (o.tor.on || o.tor.only) {
+		fmt.Fprintln(stderr, "securechat: --plaintext does not run through Tor")
+		return 2
+	}
+	listenSet := false
+	fs.Visit(func(f *flag.Flag) { listenSet = listenSet || f.Name == "listen" })
 	out := newPrinter(stdout, o.json)
 	cfg := session.Config{Name: o.profile.Name}
+	var tm *tormode.Mode
 	if o.plaintext {
 		cfg.Greeting = plaintextGreeting{}
 		if cfg.Name == "" {
@@ -140,6 +150,26 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		if addr != "" {
 			_ = v.AddRecentAddr(addr)
 		}
+		if o.tor = o.tor.resolve(v); o.tor.on {
+			m, err := startTor(v, o.tor, out)
+			if err != nil {
+				fmt.Fprintln(stderr, "securechat:", err)
+				return 1
+			}
+			defer m.Close()
+			tm = m
+			withTor(&cfg, m, o.tor)
+			if mode == "host" {
+				if o.tor.only && !listenSet {
+					o.listen = fmt.Sprintf("127.0.0.1:%d", transport.DefaultPort)
+				}
+			} else if needsTor(target.Addrs, o.tor.only) {
+				if err := waitTor(m, torWait); err != nil {
+					out.event(jsonEvent{Event: "error", Error: errText(err)}, "Tor mode failed: "+errText(err))
+					return 1
+				}
+			}
+		}
 	}
 
 	var s *session.Session
@@ -151,6 +181,11 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	if err != nil {
 		out.event(jsonEvent{Event: "error", Error: err.Error()}, setupWords(err, o.listen))
 		return 1
+	}
+	if tm != nil && mode == "host" {
+		if err := publishListener(tm, o.listen); err != nil {
+			out.event(jsonEvent{Event: "error", Error: err.Error()}, "error: "+err.Error())
+		}
 	}
 	return (&chat{s: s, o: o, out: out, host: mode == "host"}).run(stdin)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/profile"
+	"github.com/securechat/securechat/tor"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -27,6 +28,7 @@ func RunInvite(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		port    int
 		addrs   string
 		asJSON  bool
+		to      torOptions
 	)
 	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,8 +38,10 @@ func RunInvite(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&port, "port", transport.DefaultPort, "the `port` you will host on")
 	fs.StringVar(&addrs, "addr", "", "comma-separated `addresses` to put in the invite (default: this machine's)")
 	fs.BoolVar(&asJSON, "json", false, "print the invite as JSON")
+	fs.BoolVar(&to.on, "tor", false, "put the profile's onion address in the invite too (Tor mode; also when the profile's settings say so)")
+	fs.BoolVar(&to.only, "tor-only", false, "put only the onion address in the invite, none of this machine's")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: securechat invite [--uses N] [--expires DURATION] [--port PORT] [--addr A,B] [--profile DIR] [--json]")
+		fmt.Fprintln(stderr, "usage: securechat invite [--uses N] [--expires DURATION] [--port PORT] [--addr A,B] [--tor] [--tor-only] [--profile DIR] [--json]")
 		fs.PrintDefaults()
 	}
 	pos, code, done := parseCommand(fs, args)
@@ -55,10 +59,6 @@ func RunInvite(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for k, h := range hosts {
 		hosts[k] = stripPort(strings.TrimSpace(h))
 	}
-	if len(hosts) == 0 {
-		fmt.Fprintln(stderr, "securechat: this machine has no network address to put in an invite; give one with --addr")
-		return 1
-	}
 	o.Stdin, o.Stderr = stdin, stderr
 	v, err := OpenProfile(o)
 	if err != nil {
@@ -66,6 +66,25 @@ func RunInvite(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer v.Close()
+	if to = to.resolve(v); to.on {
+		seed, err := v.OnionKey()
+		if err != nil {
+			fmt.Fprintln(stderr, "securechat:", err)
+			return 1
+		}
+		var key tor.OnionKey
+		copy(key[:], seed)
+		clear(seed)
+		if to.only && addrs == "" {
+			hosts = nil
+		}
+		// The onion address last: a partner tries the others first.
+		hosts = append(hosts, key.Address())
+	}
+	if len(hosts) == 0 {
+		fmt.Fprintln(stderr, "securechat: this machine has no network address to put in an invite; give one with --addr")
+		return 1
+	}
 	inv, err := v.MakeInvite(hosts, uint16(port), expires, uses)
 	if err != nil {
 		fmt.Fprintln(stderr, "securechat:", err)

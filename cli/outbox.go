@@ -35,14 +35,16 @@ func RunSend(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		o      ProfileOptions
 		wait   time.Duration
 		asJSON bool
+		to     torOptions
 	)
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	AddProfileFlags(fs, &o)
+	addTorFlags(fs, &to)
 	fs.DurationVar(&wait, "wait", DefaultSendWait, "how long to try to deliver; 0: only queue")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object per event")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: securechat send CONTACT TEXT [--wait DURATION] [--json] [--profile DIR] [--passphrase-file FILE]")
+		fmt.Fprintln(stderr, "usage: securechat send CONTACT TEXT [--wait DURATION] [--tor] [--tor-only] [--tor-path PROGRAM] [--json] [--profile DIR] [--passphrase-file FILE]")
 		fmt.Fprintln(stderr, "exit status: 0 delivered, 3 queued but not delivered within --wait (it is sent later), 1 error (not queued), 2 usage")
 		fs.PrintDefaults()
 	}
@@ -66,13 +68,23 @@ func RunSend(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "securechat:", err)
 		return SendError
 	}
-	s, err := session.New(session.Config{Identity: v.Identity(), Name: v.Name(), Store: v, OnlyContacts: true})
+	out := newPrinter(stdout, asJSON)
+	cfg := session.Config{Identity: v.Identity(), Name: v.Name(), Store: v, OnlyContacts: true}
+	if to = to.resolve(v); to.on && wait > 0 {
+		m, err := startTor(v, to, out)
+		if err != nil {
+			fmt.Fprintln(stderr, "securechat:", err)
+			return SendError
+		}
+		defer m.Close()
+		withTor(&cfg, m, to)
+	}
+	s, err := session.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "securechat:", err)
 		return SendError
 	}
 	defer s.Close()
-	out := newPrinter(stdout, asJSON)
 	return sendAndWait(s, c, pos[1], wait, out, stderr)
 }
 

@@ -315,6 +315,9 @@ type Controller interface {
 	// SetOnlyContacts changes admission at run time: a host then admits
 	// only contacts and invitees.
 	SetOnlyContacts(on bool)
+	// SetOnionDialer turns Tor mode's dialing on (d not nil) or off; only:
+	// dial nothing but .onion addresses.
+	SetOnionDialer(d OnionDialer, only bool)
 	// DialTarget connects in the background and returns the new link's id.
 	// It returns [ErrAlreadyConnected] if t.Contact has a connected link.
 	DialTarget(t Target) (LinkID, error)

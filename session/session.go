@@ -106,6 +106,10 @@ type Config struct {
 	// and its address.
 	Greeting Greeting
 	Random   io.Reader // nil: crypto/rand
+	// OnionDialer and TorOnly set Tor mode from the start, as
+	// [Session.SetOnionDialer] does at run time.
+	OnionDialer OnionDialer
+	TorOnly     bool
 
 	// answerAnyInvite makes a host skip the invite check, as an attacker
 	// who answers at an invite's address would (tests only).
@@ -232,6 +236,9 @@ func New(cfg Config) (*Session, error) {
 	}
 	if _, err := io.ReadFull(c.Random, s.epoch[:]); err != nil {
 		return nil, fmt.Errorf("session: failed to read randomness: %w", err)
+	}
+	if c.OnionDialer != nil {
+		s.SetOnionDialer(c.OnionDialer, c.TorOnly)
 	}
 	s.out.init()
 	s.worker.init()

@@ -38,6 +38,7 @@ type fakeCtrl struct {
 	listens                            []string
 	stops                              int
 	onlyContacts                       []bool
+	torDialer, torOnly                 bool
 	closed                             bool
 	nextID                             int
 	nextLink                           session.LinkID
@@ -77,6 +78,12 @@ func (f *fakeCtrl) StopListening() error { f.mu.Lock(); f.stops++; f.mu.Unlock()
 func (f *fakeCtrl) SetOnlyContacts(on bool) {
 	f.mu.Lock()
 	f.onlyContacts = append(f.onlyContacts, on)
+	f.mu.Unlock()
+}
+
+func (f *fakeCtrl) SetOnionDialer(d session.OnionDialer, only bool) {
+	f.mu.Lock()
+	f.torDialer, f.torOnly = d != nil, only
 	f.mu.Unlock()
 }
 
