@@ -76,8 +76,12 @@ func reportTor(m *tormode.Mode, out *printer) {
 			out.event(j, text)
 		case st.State == tormode.Bootstrapping && st.Progress.Percent >= lastPct+10:
 			lastPct = st.Progress.Percent
-			j.Text = fmt.Sprintf("%d%% %s", st.Progress.Percent, st.Progress.Summary)
-			out.event(j, fmt.Sprintf("Tor: %d%% (%s)", st.Progress.Percent, st.Progress.Summary))
+			summary := st.Progress.Summary
+			if summary == "" {
+				summary = "starting"
+			}
+			j.Text = fmt.Sprintf("%d%% %s", st.Progress.Percent, summary)
+			out.event(j, fmt.Sprintf("Tor: connecting to the Tor network, %d%% (%s)", st.Progress.Percent, summary))
 		case st.State == tormode.Ready && lastState != tormode.Ready:
 			out.event(j, "Tor: connected to the Tor network.")
 		}
