@@ -57,7 +57,13 @@ func makeAuthorityKeys(ctx context.Context, auths []*node, torBin, gencert, defa
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("tornet: making the authorities' keys: %w", context.Cause(ctx))
+		}
+		return err
+	}
+	return nil
 }
 
 // installKeys writes cached keys into a's data directory.

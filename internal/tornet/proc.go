@@ -153,8 +153,9 @@ func (l *logTail) find(s string) (string, bool, <-chan struct{}) {
 	return "", false, l.changed
 }
 
-// expectedWarnings are warnings every tor of a test network logs; they
-// say nothing about what went wrong, so errors do not quote them.
+// expectedWarnings are warnings the tors of a test network log as a
+// matter of course; they say nothing about what went wrong, so errors do
+// not quote them.
 var expectedWarnings = []string{
 	"to specify alternate directory authorities",
 	"TestingTorNetwork is set",
@@ -165,43 +166,48 @@ var expectedWarnings = []string{
 	"DirCache is disabled and we are configured as a relay",
 	"approved-routers",
 	"sr-state",
+	// Until the first consensus:
+	`Received http status code 404 ("Not found") from server 127.0.0.1`,
+	"We just marked ourself as down",
 }
 
-// quote returns, indented for an error message, tor's warnings and errors
-// (the lines that say what went wrong, less the expected ones) and its
-// last n lines.
+func expected(line string) bool {
+	return slices.ContainsFunc(expectedWarnings, func(w string) bool { return strings.Contains(line, w) })
+}
+
+// quote returns, indented for an error message and in the log's order,
+// tor's last n warnings and errors (the lines that say what went wrong)
+// and its last n lines, less the expected warnings.
 func (l *logTail) quote(n int) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var warn []string
-	for _, line := range l.lines {
-		if !strings.Contains(line, "[warn]") && !strings.Contains(line, "[err]") {
+	keep := map[int]bool{}
+	warnings, others := 0, 0
+	for i := len(l.lines) - 1; i >= 0 && (warnings < n || others < n); i-- {
+		line := l.lines[i]
+		if expected(line) {
 			continue
 		}
-		if !slices.ContainsFunc(expectedWarnings, func(w string) bool { return strings.Contains(line, w) }) {
-			warn = append(warn, line)
+		if strings.Contains(line, "[warn]") || strings.Contains(line, "[err]") {
+			if warnings < n {
+				keep[i] = true
+				warnings++
+			}
+		} else if others < n {
+			keep[i] = true
+			others++
 		}
 	}
-	if len(warn) > n {
-		warn = warn[len(warn)-n:]
-	}
-	last := l.lines
-	if len(last) > n {
-		last = last[len(last)-n:]
+	if len(keep) == 0 {
+		return "    (nothing)\n"
 	}
 	var b strings.Builder
-	seen := map[string]bool{}
-	for _, line := range append(warn, last...) {
-		if seen[line] {
-			continue
+	for i, line := range l.lines {
+		if keep[i] {
+			b.WriteString("    ")
+			b.WriteString(line)
+			b.WriteByte('\n')
 		}
-		seen[line] = true
-		b.WriteString("    ")
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	if b.Len() == 0 {
-		return "    (nothing)\n"
 	}
 	return b.String()
 }

@@ -345,7 +345,7 @@ func (n *Network) waitConsensus(ctx context.Context, dirPort int) error {
 			status = "the consensus of " + c.ValidAfter + ": " + strings.Join(missing, "; ")
 		case errors.Is(err, errNoConsensus):
 			status = "no consensus yet"
-		default:
+		case ctx.Err() == nil: // else the error is ctx's: keep what we knew
 			status = err.Error()
 		}
 		if err := n.failure(ctx, "waiting for a consensus listing every relay ("+status+")"); err != nil {
