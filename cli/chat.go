@@ -365,8 +365,14 @@ func (c *chat) learn(p session.Partner) {
 func (c *chat) handle(e session.Event) (stop bool) {
 	switch e := e.(type) {
 	case session.Listening:
-		c.out.event(jsonEvent{Event: "listening", Addr: e.Addr, Addrs: e.Addrs},
-			fmt.Sprintf("Listening on %s. Your partner can connect to: %s", e.Addr, strings.Join(e.Addrs, ", ")))
+		text := fmt.Sprintf("Listening on %s. Your partner can connect to: %s", e.Addr, strings.Join(e.Addrs, ", "))
+		switch {
+		case c.o.tor.only:
+			text = fmt.Sprintf("Listening on %s for Tor only: contacts reach you at your onion address (below, once tor has published it).", e.Addr)
+		case c.o.tor.on:
+			text += "; and through Tor at your onion address (below, once tor has published it)"
+		}
+		c.out.event(jsonEvent{Event: "listening", Addr: e.Addr, Addrs: e.Addrs}, text)
 	case session.ListenStopped:
 		if e.Err != nil {
 			c.out.event(jsonEvent{Event: "error", Error: e.Err.Error()}, "Stopped listening: "+escape(e.Err.Error()))

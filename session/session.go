@@ -350,13 +350,17 @@ func (s *Session) Listen(addr string) error {
 	s.wg.Add(1)
 	go s.acceptLoop(ln, ready, done)
 	s.mu.Unlock()
-	port := 0
-	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
-		port = ta.Port
+	var addrs []string
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+		// This computer only (Tor-only mode's listener): no other address
+		// reaches it.
+		addrs = []string{ln.Addr().String()}
+	} else if ok {
+		addrs = transport.LocalAddrs(ta.Port)
 	}
 	// The accept loop starts once the Listening event is out: it comes
 	// before anything the listener brings.
-	s.emit(Listening{Addr: ln.Addr().String(), Addrs: transport.LocalAddrs(port)})
+	s.emit(Listening{Addr: ln.Addr().String(), Addrs: addrs})
 	close(ready)
 	return nil
 }
