@@ -119,6 +119,28 @@ func TestStart_TwoNetworksInParallel(t *testing.T) {
 	}
 }
 
+// TestStart_ThreeAuthoritiesOneRelay: the other size the notes found to
+// work comes up, with a DirAuthority line per authority for joining tors.
+func TestStart_ThreeAuthoritiesOneRelay(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	began := time.Now()
+	n, err := Start(ctx, t.TempDir(), Options{Authorities: 3, Relays: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = n.Close() })
+	t.Logf("3 authorities + 1 relay ready after %s", time.Since(began).Round(time.Millisecond))
+	assert.Len(t, n.PIDs, 4)
+	assert.Len(t, n.Ports, 7, "4 ORPorts and 3 DirPorts")
+	var dirAuths int
+	for _, line := range n.Torrc {
+		if strings.HasPrefix(line, "DirAuthority ") {
+			dirAuths++
+		}
+	}
+	assert.Equal(t, 3, dirAuths)
+	require.NoError(t, n.Close())
+}
+
 // TestStart_DeadlineStopsEverything gives Start too little time: it fails
 // saying what it waited for, quoting the tors' logs, and leaves no tor.
 func TestStart_DeadlineStopsEverything(t *testing.T) {

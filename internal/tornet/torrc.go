@@ -33,9 +33,11 @@ const (
 
 // firstConsensusDelay is how long after the authorities' launch the first
 // consensus should be valid from. The relays, launched right after the
-// authorities listen, upload their descriptors 1.5 to 3 s after their launch
-// (measured): a vote 4 s in lists them all. Left to the clock, a vote may
-// come before some uploads, and the next consensus 10 s later.
+// authorities listen, upload their descriptors 1.4 s after their launch on
+// a quiet machine, up to 4 s under load (a relay makes an RSA TLS key at
+// start): a vote 4 s in lists them all, bar rare misses under heavy load.
+// Left to the clock, a vote often came before some uploads, and the next
+// consensus 10 s later.
 const firstConsensusDelay = 6 * time.Second
 
 // firstVoteOffset returns the TestingV3AuthVotingStartOffset that makes
