@@ -28,6 +28,9 @@ type link struct {
 
 	// What the dialing side expects to answer; set before run.
 	expect expectation
+	// inviteAddrs are all the addresses of the invite dialed (direct ones
+	// and the onion address), remembered for the new contact.
+	inviteAddrs []string
 
 	// Set once the handshake is done; read-only after.
 	fingerprint string
@@ -371,7 +374,7 @@ func (l *link) accept() error {
 				replaces = l.expect.ids[0]
 			}
 		}
-		if err := l.s.admitted(p, l.peerKey, dialed, replaces); err != nil {
+		if err := l.s.admitted(p, l.peerKey, dialed, replaces, l.inviteAddrs); err != nil {
 			err = fmt.Errorf("%w: %w", errHistoryFailed, err)
 			l.end(EndWeLeft, err)
 			return err

@@ -461,6 +461,9 @@ func (s *Session) DialTarget(t Target) (LinkID, error) {
 	}
 	l := s.newLinkLocked(nil, addrs[0], true)
 	l.expect = exp
+	if exp.invite {
+		l.inviteAddrs = addrs
+	}
 	l.contact = t.Contact
 	if l.contact == "" {
 		l.contact = t.InviteKey

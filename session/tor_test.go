@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -164,4 +165,31 @@ func TestTor_DirectAddressesAreTriedBeforeOnionOnes(t *testing.T) {
 
 	assert.Equal(t, []string{"192.0.2.1:1", "[2001:db8::1]:2", onion, "x.onion:3"},
 		orderForDial([]string{onion, "192.0.2.1:1", "x.onion:3", "[2001:db8::1]:2"}))
+}
+
+// TestTor_AnInviteesContactKeepsEveryAddressOfTheInvite: the invite's
+// direct address answered, and the contact keeps the onion address too, so
+// that a later reconnect can reach the inviter through Tor when the direct
+// address no longer does.
+func TestTor_AnInviteesContactKeepsEveryAddressOfTheInvite(t *testing.T) {
+	hs, target := inviting(t, 1, time.Now().Add(time.Hour))
+	h, err := Host(testConfig("bob", hs), "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, hs, true)
+	addr := hostAddr(t, host)
+	onion := testOnion + ":9999"
+	tg := target(addr)
+	tg.Addrs = []string{addr, onion}
+	cs := newMemStore()
+	c, err := New(testConfig("alice", cs))
+	require.NoError(t, err)
+	alice := watch(t, c, cs, true)
+	c.SetOnionDialer((&fakeTor{}).dial, false)
+	_, err = c.DialTarget(tg)
+	require.NoError(t, err)
+	waitFor[Connected](alice, nil)
+	bob, ok := cs.Contact(fingerprint("bob"))
+	require.True(t, ok)
+	assert.Equal(t, []string{addr, onion}, bob.Addrs, "the address that answered first, then the invite's onion address")
+	assert.Equal(t, []string{addr, onion}, orderForDial(bob.Addrs))
 }

@@ -155,7 +155,7 @@ func (s *Session) lookalike(fp, name string) string {
 // in: a new key becomes a contact named as it calls itself; a changed key
 // that the user chose to trust takes over the expected contact's name and
 // addresses; a known contact's last-seen, name and address are updated.
-func (s *Session) admitted(p Partner, key []byte, dialed, replaces string) error {
+func (s *Session) admitted(p Partner, key []byte, dialed, replaces string, also []string) error {
 	st := s.cfg.Store
 	if st == nil {
 		return nil
@@ -171,6 +171,15 @@ func (s *Session) admitted(p Partner, key []byte, dialed, replaces string) error
 	c.Key = key
 	c.TheirName = p.Name
 	c.LastSeen = now
+	// An invite's addresses are all the inviter's (its key answered one
+	// of them): keep them all, so that reconnecting can try the direct
+	// ones first and the onion address after. The one that answered is
+	// the newest.
+	for i := len(also) - 1; i >= 0; i-- {
+		if also[i] != dialed {
+			c.AddAddr(also[i])
+		}
+	}
 	if dialed != "" {
 		c.AddAddr(dialed)
 	}
