@@ -414,7 +414,15 @@ func (s *Session) acceptLoop(ln *transport.Listener, ready <-chan struct{}, done
 		}
 		s.mu.Lock()
 		src := sourceHost(conn.RemoteAddr())
-		if s.closed || s.pendingFrom[src] >= MaxHandshakesPerSource || len(s.pending) >= MaxHandshakes {
+		perSource := MaxHandshakesPerSource
+		if s.tor.Load() != nil && isLoopbackHost(src) {
+			// Our onion service's callers all come from our tor on this
+			// computer: one source for everyone who reaches us through
+			// Tor, so the per-source bound would let four slow callers
+			// keep every Tor contact out.
+			perSource = MaxHandshakes
+		}
+		if s.closed || s.pendingFrom[src] >= perSource || len(s.pending) >= MaxHandshakes {
 			// Too many half-open connections: drop this one at once,
 			// without spending a handshake on it.
 			s.mu.Unlock()

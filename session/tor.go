@@ -116,3 +116,10 @@ func (l *link) handshakeTimeout() time.Duration {
 	}
 	return t
 }
+
+// isLoopbackHost reports whether host (an IP address without port) is this
+// computer.
+func isLoopbackHost(host string) bool {
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}

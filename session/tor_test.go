@@ -193,3 +193,26 @@ func TestTor_AnInviteesContactKeepsEveryAddressOfTheInvite(t *testing.T) {
 	assert.Equal(t, []string{addr, onion}, bob.Addrs, "the address that answered first, then the invite's onion address")
 	assert.Equal(t, []string{addr, onion}, orderForDial(bob.Addrs))
 }
+
+// TestTor_SilentCallersThroughOurOnionServiceDoNotKeepAContactOut: every
+// caller through our onion service comes from 127.0.0.1 (our tor), so the
+// per-source bound on half-open handshakes does not apply to it in Tor
+// mode: four silent callers do not keep the fifth, honest one, out.
+func TestTor_SilentCallersThroughOurOnionServiceDoNotKeepAContactOut(t *testing.T) {
+	cfg := testConfig("bob", nil)
+	cfg.OnionDialer = (&fakeTor{}).dial
+	h, err := Host(cfg, "127.0.0.1:0")
+	require.NoError(t, err)
+	host := watch(t, h, nil, true)
+	addr := hostAddr(t, host)
+	for range MaxHandshakesPerSource + 2 {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+	}
+	time.Sleep(100 * time.Millisecond) // the host has taken them
+	c, err := Connect(testConfig("alice", nil), addr)
+	require.NoError(t, err)
+	alice := watch(t, c, nil, true)
+	waitFor[Connected](alice, nil)
+}
