@@ -98,6 +98,8 @@ check:
 	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet -tags $(TEST_TAGS) ./...
 	$(GO) run $(STATICCHECK) -tags $(TEST_TAGS) ./...
+	$(GO) vet -tags tor ./tor/ ./internal/tornet/ ./internal/tortest/
+	$(GO) run $(STATICCHECK) -tags tor ./tor/ ./internal/tornet/ ./internal/tortest/
 	./internal/tools/govulncheck.sh $(GOVULNCHECK)
 
 # The bench's scratch folder is kept: it caches the history fills of the
