@@ -184,8 +184,15 @@ func (u *UI) unlocked(v Vault) {
 	u.main = m
 	u.setContent(m.content, "SecureChat")
 	m.start()
-	// the contacts are dialed from now on, and again and again while away
-	ctrl.SetAutoReconnect(true)
+	// The contacts are dialed from now on, and again and again while
+	// away; with Tor mode, once the controller has its dialer (Tor-only
+	// mode dials nothing directly).
+	autoReconnect := func() { ctrl.SetAutoReconnect(true) }
+	if m.tor.on {
+		m.startTor(autoReconnect)
+	} else {
+		autoReconnect()
+	}
 	if v.Settings().Listen {
 		m.listen(m.listenPort, nil)
 	}
@@ -209,8 +216,8 @@ func (u *UI) showInvite() {
 	}
 }
 
-// Shutdown closes the controller and locks the vault; Run calls it when the
-// window has closed.
+// Shutdown closes the controller, stops tor and locks the vault; Run calls
+// it when the window has closed.
 func (u *UI) Shutdown() {
 	if u.main != nil {
 		u.main.closeWait()

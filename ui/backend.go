@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"context"
+	"net"
 	"time"
 
 	"github.com/securechat/securechat/crypto"
@@ -8,6 +10,7 @@ import (
 	"github.com/securechat/securechat/invite"
 	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/tormode"
 )
 
 // Vault is what the desktop app needs of an unlocked profile, and what the
@@ -41,6 +44,9 @@ type Vault interface {
 	// MakeInvite makes an invite to this profile at hosts:port and
 	// remembers its secret (a vault write).
 	MakeInvite(hosts []string, port uint16, expires time.Duration, uses int) (*invite.Invite, error)
+	// OnionKey is the seed of the profile's onion service key (Tor mode),
+	// made and saved the first time; the caller clears its copy.
+	OnionKey() ([]byte, error)
 	// Settings and SaveSettings read and write the profile's settings.
 	Settings() profile.Settings
 	SaveSettings(s profile.Settings) error
@@ -94,4 +100,30 @@ type Backend struct {
 	New func(v Vault) (session.Controller, error)
 	// LocalAddrs lists this machine's addresses a partner could dial.
 	LocalAddrs func() []string
+	// Tor starts Tor mode for the profile in profileDir with the settings
+	// st (the tor program's path) and returns at once; the mode reports
+	// how tor's start goes in its status. Nil: this build has no Tor mode.
+	Tor func(profileDir string, v Vault, st profile.Settings) (TorMode, error)
+}
+
+// TorMode is what the app uses of a running Tor mode; *[tormode.Mode]
+// provides it, tests use a fake.
+type TorMode interface {
+	// Status is where Tor mode is now.
+	Status() tormode.Status
+	// Watch delivers the status after each change (the latest wins) and
+	// is closed by Close.
+	Watch() <-chan tormode.Status
+	// Dial connects to a .onion address through tor: the session's
+	// [session.OnionDialer].
+	Dial(ctx context.Context, addr string) (net.Conn, error)
+	// Publish makes the onion service forward port to the listener at
+	// 127.0.0.1:port, now or once tor is connected; Unpublish takes it down.
+	Publish(port int)
+	Unpublish()
+	// Onion is the profile's onion address ("….onion"), known from the
+	// key alone.
+	Onion() string
+	// Close stops tor and waits for it.
+	Close()
 }

@@ -1,10 +1,14 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/tor"
+	"github.com/securechat/securechat/tormode"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -12,7 +16,10 @@ import (
 // profile folder (tests, screenshots, a second instance on one machine).
 const ProfileEnv = "SECURECHAT_PROFILE"
 
-var _ Vault = (*history.Vault)(nil)
+var (
+	_ Vault   = (*history.Vault)(nil)
+	_ TorMode = (*tormode.Mode)(nil)
+)
 
 // RealBackend wires the app to the profile vault and the session package.
 func RealBackend() Backend {
@@ -46,7 +53,30 @@ func RealBackend() Backend {
 			return s, nil
 		},
 		LocalAddrs: localAddrs,
+		Tor:        startTor,
 	}
+}
+
+// startTor starts the profile's Tor mode: its own tor process, with tor's
+// data in the profile folder and the profile's onion service key.
+func startTor(profileDir string, v Vault, st profile.Settings) (TorMode, error) {
+	seed, err := v.OnionKey()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the onion service's key: %w", err)
+	}
+	var key tor.OnionKey
+	if len(seed) != len(key) {
+		clear(seed)
+		return nil, fmt.Errorf("the onion service's key is %d bytes, not %d", len(seed), len(key))
+	}
+	copy(key[:], seed)
+	clear(seed)
+	defer clear(key[:])
+	extra, err := tormode.ExtraFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return tormode.Start(tormode.Config{TorPath: st.TorPath, DataDir: tormode.DataDir(profileDir), OnionKey: key, Extra: extra}), nil
 }
 
 func sessionConfig(v Vault) session.Config {

@@ -223,11 +223,10 @@ func (s *chooseScreen) fillAddr(text string) {
 	s.addr.SetText(text)
 }
 
+// updateAddrs says where a partner connects to, as an invite would:
+// this computer's addresses, and its onion address with Tor mode.
 func (s *chooseScreen) updateAddrs() {
-	var addrs []string
-	if s.u.backend.LocalAddrs != nil {
-		addrs = s.u.backend.LocalAddrs()
-	}
+	addrs := s.u.inviteHosts()
 	port := strings.TrimSpace(s.hostPort.Text)
 	if len(addrs) == 0 {
 		s.hostAddrs.SetText("")
@@ -235,6 +234,9 @@ func (s *chooseScreen) updateAddrs() {
 	}
 	for i, a := range addrs {
 		addrs[i] = net.JoinHostPort(a, port)
+		if transport.IsOnion(a) {
+			addrs[i] += " (through Tor)"
+		}
 	}
 	s.hostAddrs.SetText("Your partner connects to: " + strings.Join(addrs, "  or  "))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/transport"
 )
 
 // detailsDialog is the contact details of one peer, opened from the
@@ -121,7 +122,14 @@ func (m *messenger) showPeerDetails(p *peer) {
 	}
 	addrs := "None yet: " + p.label() + " has only connected to you."
 	if len(p.addrs) > 0 {
-		addrs = strings.Join(p.addrs, "\n")
+		lines := make([]string, len(p.addrs))
+		for i, a := range p.addrs {
+			lines[i] = a
+			if transport.IsOnion(a) {
+				lines[i] += " (through Tor)"
+			}
+		}
+		addrs = strings.Join(lines, "\n")
 	}
 	d.invite = widget.NewButtonWithIcon("Invite…", theme.MailAttachmentIcon(), func() {
 		d.dialog.Hide()

@@ -25,6 +25,7 @@ func (m *messenger) handle(ev session.Event) {
 		m.listening = false
 		if e.Err != nil {
 			m.listenNote, m.listenErr = "Stopped listening: the network failed.", e.Err
+			m.publishTor(0)
 		}
 		m.refreshListening()
 		m.refreshTitle()
@@ -200,6 +201,7 @@ func (m *messenger) connected(e session.Connected) {
 		m.closeDialog()
 	}
 	p.link, p.state = e.Link, peerConnected
+	p.viaTor = m.throughTor(e.Partner.Addr, li.incoming)
 	p.note, p.noteErr = "", nil
 	p.reconnectAt, p.paused = time.Time{}, false
 	m.refreshContact(p)
@@ -212,7 +214,11 @@ func (m *messenger) connected(e session.Connected) {
 		}
 		m.resort()
 	}
-	m.note(p, fmt.Sprintf("Connected to %s. Messages are end-to-end encrypted.", p.label()), noteInfo)
+	through := ""
+	if p.viaTor {
+		through = " through Tor"
+	}
+	m.note(p, fmt.Sprintf("Connected to %s%s. Messages are end-to-end encrypted.", p.label(), through), noteInfo)
 	byHand := m.acceptedByHand[p.id]
 	delete(m.acceptedByHand, p.id)
 	switch {

@@ -283,6 +283,9 @@ func (v *fakeVault) MakeInvite(hosts []string, port uint16, expires time.Duratio
 	return inv, nil
 }
 
+// OnionKey is a fixed seed: the fake Tor mode never uses it.
+func (v *fakeVault) OnionKey() ([]byte, error) { return make([]byte, 32), nil }
+
 func (v *fakeVault) Settings() profile.Settings { return v.settings }
 func (v *fakeVault) SaveSettings(s profile.Settings) error {
 	v.settings = s
@@ -368,6 +371,8 @@ type fixture struct {
 	ticks   chan time.Time
 	tickMu  sync.Mutex
 	stopped chan struct{} // closed when the newest ticker was stopped
+	tors    []*fakeTor    // the Tor modes started, oldest first
+	torErr  error         // what starting Tor mode fails with
 }
 
 func newFixture(t *testing.T, exists bool) *fixture {
@@ -394,6 +399,14 @@ func newFixture(t *testing.T, exists bool) *fixture {
 			return f.ctrl, nil
 		},
 		LocalAddrs: func() []string { return []string{"192.168.1.20"} },
+		Tor: func(dir string, v Vault, st profile.Settings) (TorMode, error) {
+			if f.torErr != nil {
+				return nil, f.torErr
+			}
+			t := newFakeTor(st)
+			f.tors = append(f.tors, t)
+			return t, nil
+		},
 	}
 	f.ui = New(f.app, f.win, b, "")
 	f.ui.async = func(fn func()) { fn() }

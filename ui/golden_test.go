@@ -8,6 +8,8 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/tor"
+	"github.com/securechat/securechat/tormode"
 )
 
 // The golden images live in testdata/; when a change is intended, the
@@ -79,4 +81,18 @@ func TestGolden_Settings(t *testing.T) {
 	capture(f)
 
 	test.AssertImageMatches(t, "settings.png", f.win.Canvas().Capture())
+}
+
+// Tor mode connecting (the sidebar's bar) with its settings open.
+func TestGolden_TorSettings(t *testing.T) {
+	fixClock(t)
+	f := newFixture(t, true)
+	f.vault.settings.Tor = true
+	c := f.connected()
+	f.onlyTor().report(tormode.Status{State: tormode.Bootstrapping, Progress: tor.Progress{Percent: 45, Summary: "Loading relay descriptors"}})
+	test.Tap(c.settings)
+	f.ui.settings.tabs.SelectIndex(1)
+	capture(f)
+
+	test.AssertImageMatches(t, "tor_settings.png", f.win.Canvas().Capture())
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/securechat/securechat/invite"
 	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/transport"
 )
 
 // inviteExpiries and inviteUses are the choices for a new invite; the
@@ -66,11 +67,12 @@ func (s *chooseScreen) makeInvite(expiry time.Duration, uses int) {
 	if showInline(s.hostErr, err) {
 		return
 	}
-	var hosts []string
-	if s.u.backend.LocalAddrs != nil {
-		hosts = s.u.backend.LocalAddrs()
-	}
+	hosts := s.u.inviteHosts()
 	if len(hosts) == 0 {
+		if m := s.u.main; m != nil && m.tor.torOnly() {
+			showInline(s.hostErr, inputError("Tor mode is not running, and contacts reach you only through Tor: there is no address to put in an invite. See the Tor status on the left."))
+			return
+		}
 		showInline(s.hostErr, inputError("This computer has no network address to put in an invite. Connect it to a network first."))
 		return
 	}
@@ -106,7 +108,7 @@ func (s *chooseScreen) showInviteCode(inv *invite.Invite, uses int) {
 			timesWords(uses), inv.Expires.Local().Format("2 Jan 2006 15:04"))),
 		code,
 		container.NewHBox(copyButton, copied),
-		wrapped("They choose \"Connect with an invite\" and paste it, while you host. Their key is known from the first byte: nobody can come in between."),
+		wrapped("They choose \"Connect with an invite\" and paste it, while you host. Their key is known from the first byte: nobody can come in between."+inviteTorWords(inv.Addrs)),
 	))
 	if m := s.u.main; m != nil && m.listening {
 		// listening already: the invite works as it is, nothing to start
@@ -194,6 +196,24 @@ func inviteWords(err error) string {
 		return "This is not a SecureChat invite. An invite starts with sc1 or securechat:."
 	}
 	return "This invite cannot be used: " + strings.TrimPrefix(err.Error(), "invite: ")
+}
+
+// inviteTorWords says how an invite with these hosts works through Tor
+// (" …", with a leading space), or "" when it has no onion address.
+func inviteTorWords(hosts []string) string {
+	onions := 0
+	for _, h := range hosts {
+		if transport.IsOnion(h) {
+			onions++
+		}
+	}
+	switch {
+	case onions == 0:
+		return ""
+	case onions == len(hosts):
+		return " It works through Tor only: your partner needs Tor mode on (Settings), and you stay reachable wherever you are."
+	}
+	return " It works through Tor too: from another network, your partner reaches you through Tor with Tor mode on (Settings)."
 }
 
 func timesWords(n int) string {

@@ -45,6 +45,8 @@ type messenger struct {
 	listenNote  string // why listening failed, in words
 	listenErr   error
 
+	tor torState // Tor mode
+
 	// the trust dialog shown, and the key it asks about
 	dialog    dialog.Dialog
 	dialogFor string
@@ -127,8 +129,12 @@ func newMessenger(u *UI, ctrl session.Controller) *messenger {
 		peers: map[string]*peer{}, links: map[session.LinkID]*linkInfo{}, acceptedByHand: map[string]bool{},
 		pending: map[string]sentText{}}
 	m.listenPort = DefaultPort
-	if u.vault != nil && u.vault.Settings().ListenPort != 0 {
-		m.listenPort = strconv.Itoa(u.vault.Settings().ListenPort)
+	if u.vault != nil {
+		st := u.vault.Settings()
+		if st.ListenPort != 0 {
+			m.listenPort = strconv.Itoa(st.ListenPort)
+		}
+		m.tor.on, m.tor.only, m.tor.path = st.Tor, st.TorOnly, st.TorPath
 	}
 
 	// Left: search, requests, contacts, and the app's state below.
@@ -163,6 +169,7 @@ func newMessenger(u *UI, ctrl session.Controller) *messenger {
 	top := container.NewVBox(m.search, container.NewVBox(m.requestsHead, m.requestsBox))
 	bottom := container.NewVBox(widget.NewSeparator(),
 		container.NewBorder(nil, nil, m.listenIcon, m.listenToggle, m.listenStatus),
+		m.buildTor(),
 		m.wireToggle,
 		container.NewBorder(nil, nil, nil, m.settings, m.newChat))
 	left := container.NewBorder(top, bottom, nil, nil, container.NewStack(m.list, container.NewVBox(m.nothing)))
@@ -226,6 +233,7 @@ func newMessenger(u *UI, ctrl session.Controller) *messenger {
 	m.content = container.New(minSizeLayout{chatMinSize},
 		container.New(paneLayout{}, left, widget.NewSeparator(), container.NewStack(m.right, m.empty)))
 	m.refreshListening()
+	m.refreshTor()
 	m.refreshRequests()
 	m.refreshThread()
 	return m
@@ -511,6 +519,9 @@ func (m *messenger) statusOf(p *peer) (string, fyne.Resource) {
 	name := p.label()
 	switch p.state {
 	case peerConnected:
+		if p.viaTor {
+			return "Connected · encrypted · through Tor", theme.NewSuccessThemedResource(theme.MediaRecordIcon())
+		}
 		return "Connected · encrypted", theme.NewSuccessThemedResource(theme.MediaRecordIcon())
 	case peerDialing:
 		return "Connecting…", theme.ViewRefreshIcon()
@@ -912,6 +923,9 @@ func (m *messenger) refreshListening() {
 		if addrs := dialable(m.listenAddrs, 1); len(addrs) > 0 {
 			where = addrs[0] // the New chat dialog lists them all
 		}
+		if m.tor.torOnly() {
+			where = "port " + m.listenPort + " for Tor only"
+		}
 		m.listenStatus.SetText("Listening on " + where)
 		m.listenIcon.SetResource(theme.NewSuccessThemedResource(theme.MediaRecordIcon()))
 		m.listenToggle.SetText("Stop")
@@ -930,6 +944,7 @@ func (m *messenger) toggleListening() {
 	defer m.focusInput()
 	if m.listening {
 		m.saveListen(false, 0)
+		m.publishTor(0)
 		m.command("stop listening", session.Controller.StopListening)
 		return
 	}
@@ -939,12 +954,24 @@ func (m *messenger) toggleListening() {
 // listen starts listening on port; done, if set, is told the outcome in
 // words ("" for success) on the UI goroutine.
 func (m *messenger) listen(port string, done func(problem string)) {
-	ctrl := m.ctrl
+	m.startListening(port, false, done)
+}
+
+// startListening listens on port, after stopping the listener first if
+// again (it moves to another address: Tor-only mode changed); done, if
+// set, is told the outcome in words ("" for success) on the UI goroutine.
+// With Tor mode, the onion service forwards to the new listener.
+func (m *messenger) startListening(port string, again bool, done func(problem string)) {
+	ctrl, addr := m.ctrl, m.listenAddr(port)
 	m.u.async(func() {
-		err := ctrl.Listen(":" + port)
+		if again {
+			_ = ctrl.StopListening()
+		}
+		err := ctrl.Listen(addr)
 		fyne.Do(func() {
 			if err != nil {
 				m.listenNote, m.listenErr = listenWords(err, port), err
+				m.publishTor(0)
 				m.refreshListening()
 				if done != nil {
 					done(m.listenNote)
@@ -953,6 +980,8 @@ func (m *messenger) listen(port string, done func(problem string)) {
 			}
 			m.listenPort, m.listenNote, m.listenErr = port, "", nil
 			n, _ := strconv.Atoi(port)
+			m.publishTor(n)
+			m.refreshTor()
 			m.saveListen(true, n)
 			if done != nil {
 				done("")
@@ -1035,8 +1064,9 @@ func (m *messenger) rememberAddr(addr string) {
 	})
 }
 
-// closeWait stops the controller and waits for the event reader, for when
-// the app is exiting.
+// closeWait stops the controller and waits for the event reader, then
+// stops tor, for when the app is exiting. Tor goes last: the partners
+// reached through it are told goodbye first.
 func (m *messenger) closeWait() {
 	m.closed = true
 	m.updateTicker()
@@ -1045,6 +1075,11 @@ func (m *messenger) closeWait() {
 	select {
 	case <-m.done:
 	case <-time.After(3 * time.Second):
+	}
+	m.tor.gen++
+	if mode := m.tor.mode; mode != nil {
+		m.tor.mode = nil
+		mode.Close()
 	}
 }
 

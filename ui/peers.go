@@ -45,6 +45,7 @@ type peer struct {
 	asked  bool
 	link   session.LinkID // the link in progress or connected; 0 for none
 	state  peerState
+	viaTor bool // the connected link goes through Tor
 	unread int
 
 	last     string // preview of the newest message

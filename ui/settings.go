@@ -80,6 +80,12 @@ func (u *UI) notifyRequest(p session.Partner) {
 type settingsDialog struct {
 	dialog        dialog.Dialog
 	notifications *widget.RadioGroup
+	tabs          *container.AppTabs // Notifications and Tor; nil without Tor mode
+
+	// Tor mode's tab, when the build has Tor mode
+	tor, torOnly *widget.Check
+	torPath      *widget.Entry
+	torChoose    *widget.Button
 }
 
 // showSettings opens the settings over the main window.
@@ -107,8 +113,23 @@ func (u *UI) showSettings() {
 	hint.Wrapping = fyne.TextWrapWord
 	hint.SizeName = theme.SizeNameCaptionText
 	form := widget.NewForm(widget.NewFormItem("Notifications", s.notifications))
-	s.dialog = dialog.NewCustom("Settings", "Close", fixedWidth(380, container.NewVBox(form, hint)), u.win)
-	s.dialog.SetOnClosed(u.focusChat)
+	notifications := container.NewVBox(form, hint)
+	var content fyne.CanvasObject
+	if u.backend.Tor != nil && u.main != nil {
+		// A tab each, so that the dialog fits the smallest window; the
+		// Tor checks' words on one line.
+		s.tabs = container.NewAppTabs(
+			container.NewTabItem("Notifications", notifications),
+			container.NewTabItem("Tor", u.torSettings(s)))
+		content = fixedWidth(500, s.tabs)
+	} else {
+		content = fixedWidth(380, notifications)
+	}
+	s.dialog = dialog.NewCustom("Settings", "Close", content, u.win)
+	s.dialog.SetOnClosed(func() {
+		s.applyTorPath(u) // a path typed without Enter
+		u.focusChat()
+	})
 	u.settings = s
 	s.dialog.Show()
 }
