@@ -70,6 +70,7 @@ func main() {
 		o.UnlockReps, o.OutboxReps = 2, 2
 		o.ScaleSizes, o.ScaleReps = []int{2000, 10000}, 1
 		o.MemoryRuns, o.MemoryIdle = 1, 3*time.Second
+		o.TorStarts, o.TorHandshakes, o.TorRounds, o.TorIdle = 1, 3, 20, 3*time.Second
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)

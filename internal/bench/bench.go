@@ -2,8 +2,10 @@
 // and renders the result as one table: handshake, round trip, throughput,
 // key generation, unlock, the 100,000-message history and the peak memory
 // of a process that opened it, how reopening grows with 10k, 100k and 1M
-// messages, and the resident memory of the unlocked, idle desktop app
-// against a minimal Fyne app. cmd/scbench drives it; `make bench` runs that.
+// messages, the resident memory of the unlocked, idle desktop app against a
+// minimal Fyne app, and Tor mode on a private Tor network of 127.0.0.1 (its
+// start, a round trip through onion services, the tor process's memory and
+// CPU time, and that it stops). cmd/scbench drives it; `make bench` runs that.
 //
 // Every comparison is interleaved: each repetition measures SecureChat and
 // then its peers (in a rotating order), so that load from elsewhere on the
@@ -42,7 +44,7 @@ const (
 )
 
 // Groups lists every group.
-var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupOutbox, GroupHistory, GroupScale, GroupMemory}
+var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupOutbox, GroupHistory, GroupScale, GroupMemory, GroupTor}
 
 // Options size a run. The zero value of a count means its default.
 type Options struct {
@@ -74,6 +76,11 @@ type Options struct {
 	MemoryCmd  func(ctx context.Context, runs int, idle time.Duration) *exec.Cmd
 	MemoryRuns int           // runs of the memory group (default 3)
 	MemoryIdle time.Duration // idle wait before each reading (default 10 s)
+
+	TorStarts     int           // cold starts of Tor mode (default 3)
+	TorHandshakes int           // handshakes of each kind after the first through Tor (default 10)
+	TorRounds     int           // round trips of each kind (default 50)
+	TorIdle       time.Duration // tor left idle after reachable before its reading (default 10 s)
 }
 
 func (o *Options) defaults() {
@@ -95,6 +102,12 @@ func (o *Options) defaults() {
 	def(&o.MemoryRuns, 3)
 	if o.MemoryIdle == 0 {
 		o.MemoryIdle = 10 * time.Second
+	}
+	def(&o.TorStarts, 3)
+	def(&o.TorHandshakes, 10)
+	def(&o.TorRounds, 50)
+	if o.TorIdle == 0 {
+		o.TorIdle = 10 * time.Second
 	}
 	if o.ScaleSizes == nil {
 		o.ScaleSizes = []int{10000, 100000, 1000000}
@@ -157,6 +170,7 @@ func Run(o Options) (*Report, error) {
 		{GroupHistory, r.history},
 		{GroupScale, r.scale},
 		{GroupMemory, r.memory},
+		{GroupTor, r.tor},
 	}
 	for _, s := range steps {
 		if !o.runs(s.group) {
