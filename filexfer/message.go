@@ -181,7 +181,6 @@ func (m Cancel) check() error {
 	}
 	return checkEnd("cancel", m.Code, m.Reason, 0)
 }
-func (m Done) check() error { return nil }
 
 func (m Chunk) check() error {
 	switch {

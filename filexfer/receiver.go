@@ -145,7 +145,7 @@ func (r *Receiver) HandleOffer(o Offer) (Message, error) {
 }
 
 // HandleChunk takes a Chunk. When write is true the caller writes c.Data
-// at c.Offset (and then asks ShouldSync). A resend of bytes already
+// at c.Offset. Either way it then asks ShouldSync. A resend of bytes already
 // handed out (after a reconnect the sender starts again from the durable
 // offset) returns write false and no error: it is dropped. So is a chunk
 // that arrives after the transfer ended. Anything else that does not
@@ -191,8 +191,8 @@ func (r *Receiver) HandleChunk(c Chunk) (write bool, reply Message, err error) {
 
 // ShouldSync reports whether the caller should make what it wrote durable
 // now and call Stored: when half the window is waiting, or when the last
-// byte has been written. Syncing at least this often keeps the sender from
-// stalling on a full window.
+// byte has been written. Asked after every HandleChunk, a resend included,
+// it keeps the sender from stalling on a full window.
 func (r *Receiver) ShouldSync() bool {
 	if r.state != StateTransferring || r.received == r.durable {
 		return false

@@ -112,7 +112,9 @@ func (s *Sender) Next(src io.ReaderAt) (Message, error) {
 }
 
 // HandleProgress takes the receiver's report of what it holds durably,
-// which frees the window up to it.
+// which frees the window up to it. It never goes back; it may go past
+// what this connection has sent (the receiver had written more before a
+// cut, and synced it since), and the chunks then start there.
 func (s *Sender) HandleProgress(p Progress) (Message, error) {
 	if err := s.route(p); err != nil {
 		return nil, err
@@ -123,10 +125,12 @@ func (s *Sender) HandleProgress(p Progress) (Message, error) {
 	case StateOffered:
 		return s.fail(fmt.Errorf("%w: progress before the accept", ErrUnexpected))
 	}
-	if p.Durable < s.acked || p.Durable > s.sent || !aligned(p.Durable, s.offer.Size) {
-		return s.fail(fmt.Errorf("%w: progress %d after %d, with %d sent", ErrBadOffset, p.Durable, s.acked, s.sent))
+	if p.Durable < s.acked || !aligned(p.Durable, s.offer.Size) {
+		return s.fail(fmt.Errorf("%w: progress %d after %d, of a %d-byte file", ErrBadOffset, p.Durable, s.acked, s.offer.Size))
 	}
-	s.acked = p.Durable
+	// Past what this connection sent: the receiver synced bytes it had
+	// written before a cut. Continue from there.
+	s.acked, s.sent = p.Durable, max(s.sent, p.Durable)
 	if s.acked == s.offer.Size {
 		s.state = StateVerifying
 	}
