@@ -93,13 +93,16 @@
 // Flow control: a sender never sends a chunk that ends more than 393216
 // bytes (8 chunks, Window) past the receiver's durable offset as last
 // reported in its Accept or Progress; a receiver ends the transfer for one
-// that does. A Progress reports the durable offset only: it never goes
-// back, never goes past what was sent, and is a multiple of 49152 or the
-// size. The receiver reports progress only for bytes it has synced to
-// disk; so a slow receiver makes the sender wait, never buffer, and the
-// credit and the resume point are the same number. A receiver should sync
-// and report once half the window is waiting and once the last byte is
-// written, or the sender stalls.
+// that does. The receiver reports progress only for bytes it has synced
+// to disk; so a slow receiver makes the sender wait, never buffer, and the
+// credit and the resume point are the same number. A Progress never goes
+// back and is a multiple of 49152 or the size. It may go past what the
+// sender sent on this connection: after a cut, the receiver may sync bytes
+// it had written on the old one; the sender then continues from the
+// reported offset. A receiver syncs and reports once half the window
+// (196608 bytes) is written and not synced, checking after every chunk,
+// resends included, and once the last byte is written; otherwise the
+// sender stalls on a full window.
 //
 // The end: when the Progress reaches the size, the receiver hashes the
 // file. If the SHA-256 is the announced one it sends Done and keeps the
@@ -129,11 +132,15 @@
 // not decided yet; Accept with its durable offset if it was receiving (the
 // sender resends everything from there, and the receiver drops what it
 // already has); Accept with the size if it was hashing, then Done or
-// Decline; Done if it had verified it. A side that ended a transfer sends
-// its Decline or Cancel again on the next connection, in case the first
-// was lost, and may then forget it. So an interruption (a cut, a crash, a
-// restart of either side) costs at most the bytes that were not yet
-// durable: at most a window.
+// Decline; Done if it had verified it; its Decline again if it had ended
+// it. A receiver that restarts with the whole file durable hashes it at
+// once. A side that ended a transfer sends its Decline or Cancel again on
+// the next connection, in case the first was lost, and may then forget
+// it; a receiver that forgot a transfer and gets its Offer again asks its
+// user again. Messages about a transfer that arrive on a connection older
+// than the one that carried its latest Offer are dropped. So an
+// interruption (a cut, a crash, a restart of either side) costs at most
+// the bytes that were not yet durable: at most a window.
 //
 // # Next to the chat
 //
