@@ -148,19 +148,6 @@ func (c Code) Err() error {
 	return nil
 }
 
-// codeOf is the code that tells the other side about a local failure.
-func codeOf(err error) Code {
-	if errors.Is(err, ErrProtocol) || errors.Is(err, ErrInvalid) {
-		return CodeProtocol
-	}
-	for c := CodeDeclined; c.known(); c++ {
-		if errors.Is(err, codes[c].err) {
-			return c
-		}
-	}
-	return CodeProtocol
-}
-
 // PartnerError is the error of a transfer that the other side ended with a
 // [Decline] or a [Cancel]. It matches the sentinel of its code with
 // [errors.Is]: a Decline with [CodeHashMismatch] is an [ErrHashMismatch].

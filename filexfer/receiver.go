@@ -98,9 +98,9 @@ func (r *Receiver) Accept() (Message, error) {
 func (r *Receiver) Decline() (Message, error) {
 	switch r.state {
 	case StateOffered:
-		return r.fail(ErrDeclined)
+		return r.fail(CodeDeclined, ErrDeclined)
 	case StateTransferring, StateVerifying:
-		return r.fail(ErrCancelled)
+		return r.fail(CodeCancelled, ErrCancelled)
 	}
 	return nil, misuse("decline a transfer that is %s", r.state)
 }
@@ -113,9 +113,9 @@ func (r *Receiver) Fail(err error) (Message, error) {
 		return nil, misuse("fail a transfer that is %s", r.state)
 	}
 	if err == nil {
-		return r.fail(ErrStorage)
+		return r.fail(CodeStorage, ErrStorage)
 	}
-	return r.fail(fmt.Errorf("%w: %w", ErrStorage, err))
+	return r.fail(CodeStorage, fmt.Errorf("%w: %w", ErrStorage, err))
 }
 
 // HandleOffer takes an Offer for this transfer's id again: the sender
@@ -132,7 +132,7 @@ func (r *Receiver) HandleOffer(o Offer) (Message, error) {
 		return r.farewell, nil
 	}
 	if o != r.offer && r.state != StateDone {
-		return r.fail(fmt.Errorf("%w: size, hash, media type or name changed", ErrOfferChanged))
+		return r.fail(CodeProtocol, fmt.Errorf("%w: size, hash, media type or name changed", ErrOfferChanged))
 	}
 	switch r.state {
 	case StateOffered:
@@ -159,13 +159,13 @@ func (r *Receiver) HandleChunk(c Chunk) (write bool, reply Message, err error) {
 	}
 	switch r.state {
 	case StateOffered:
-		reply, err = r.fail(fmt.Errorf("%w (%d bytes at %d)", ErrNotAccepted, len(c.Data), c.Offset))
+		reply, err = r.fail(CodeProtocol, fmt.Errorf("%w (%d bytes at %d)", ErrNotAccepted, len(c.Data), c.Offset))
 		return false, reply, err
 	case StateDone, StateFailed:
 		return false, nil, nil
 	}
 	if err := c.check(); err != nil {
-		reply, err = r.fail(err)
+		reply, err = r.fail(CodeProtocol, err)
 		return false, reply, err
 	}
 	size, end := r.offer.Size, c.Offset+uint64(len(c.Data))
@@ -182,7 +182,7 @@ func (r *Receiver) HandleChunk(c Chunk) (write bool, reply Message, err error) {
 		err = fmt.Errorf("%w: bytes to %d with %d granted", ErrWindow, end, r.granted)
 	}
 	if err != nil {
-		reply, err = r.fail(err)
+		reply, err = r.fail(CodeProtocol, err)
 		return false, reply, err
 	}
 	r.received = end
@@ -236,7 +236,7 @@ func (r *Receiver) Verify(sum [32]byte) (Message, error) {
 		return nil, misuse("verify a transfer that is %s", r.state)
 	}
 	if sum != r.offer.SHA256 {
-		return r.fail(fmt.Errorf("%w (SHA-256 %x…, %x… announced)", ErrHashMismatch, sum[:4], r.offer.SHA256[:4]))
+		return r.fail(CodeHashMismatch, fmt.Errorf("%w (SHA-256 %x…, %x… announced)", ErrHashMismatch, sum[:4], r.offer.SHA256[:4]))
 	}
 	r.state = StateDone
 	return Done{ID: r.offer.ID}, nil
@@ -266,7 +266,11 @@ func (r *Receiver) Connected() Message {
 	return nil
 }
 
-func (r *Receiver) fail(err error) (Message, error) { return r.failLocal(r.offer.ID, true, err) }
+// fail ends the transfer for err and returns the Decline that tells the
+// partner code.
+func (r *Receiver) fail(code Code, err error) (Message, error) {
+	return r.failLocal(Decline{ID: r.offer.ID, Code: code, Reason: reasonFor(code, err)}, err)
+}
 
 func (r *Receiver) route(m Message) error {
 	if m.Transfer() != r.offer.ID {

@@ -71,10 +71,10 @@ func (s *Sender) HandleAccept(a Accept) (Message, error) {
 	case StateDone, StateFailed:
 		return nil, nil // crossed our Cancel, or a late copy: nothing to do
 	case StateTransferring, StateVerifying:
-		return s.fail(fmt.Errorf("%w: a second accept on one connection", ErrUnexpected))
+		return s.fail(CodeProtocol, fmt.Errorf("%w: a second accept on one connection", ErrUnexpected))
 	}
 	if !aligned(a.Offset, s.offer.Size) {
-		return s.fail(fmt.Errorf("%w: accept at %d of a %d-byte file", ErrBadOffset, a.Offset, s.offer.Size))
+		return s.fail(CodeProtocol, fmt.Errorf("%w: accept at %d of a %d-byte file", ErrBadOffset, a.Offset, s.offer.Size))
 	}
 	s.acked, s.sent = a.Offset, a.Offset
 	s.state = StateTransferring
@@ -102,9 +102,9 @@ func (s *Sender) Next(src io.ReaderAt) (Message, error) {
 	k, err := src.ReadAt(buf, int64(s.sent))
 	if k < n {
 		if err == nil || errors.Is(err, io.EOF) {
-			return s.fail(fmt.Errorf("%w: the file ends at byte %d, %d were announced", ErrSourceChanged, s.sent+uint64(k), s.offer.Size))
+			return s.fail(CodeSourceChanged, fmt.Errorf("%w: the file ends at byte %d, %d were announced", ErrSourceChanged, s.sent+uint64(k), s.offer.Size))
 		}
-		return s.fail(fmt.Errorf("%w: %w", ErrSourceChanged, err))
+		return s.fail(CodeSourceChanged, fmt.Errorf("%w: %w", ErrSourceChanged, err))
 	}
 	c := Chunk{ID: s.offer.ID, Offset: s.sent, Data: buf}
 	s.sent += uint64(n)
@@ -123,10 +123,10 @@ func (s *Sender) HandleProgress(p Progress) (Message, error) {
 	case StateDone, StateFailed:
 		return nil, nil
 	case StateOffered:
-		return s.fail(fmt.Errorf("%w: progress before the accept", ErrUnexpected))
+		return s.fail(CodeProtocol, fmt.Errorf("%w: progress before the accept", ErrUnexpected))
 	}
 	if p.Durable < s.acked || !aligned(p.Durable, s.offer.Size) {
-		return s.fail(fmt.Errorf("%w: progress %d after %d, of a %d-byte file", ErrBadOffset, p.Durable, s.acked, s.offer.Size))
+		return s.fail(CodeProtocol, fmt.Errorf("%w: progress %d after %d, of a %d-byte file", ErrBadOffset, p.Durable, s.acked, s.offer.Size))
 	}
 	// Past what this connection sent: the receiver synced bytes it had
 	// written before a cut. Continue from there.
@@ -152,7 +152,7 @@ func (s *Sender) HandleDone(d Done) error {
 		s.state, s.err, s.farewell = StateDone, nil, nil
 		return nil
 	case s.state == StateTransferring:
-		_, err := s.fail(fmt.Errorf("%w: done with %d of %d bytes reported durable", ErrUnexpected, s.acked, s.offer.Size))
+		_, err := s.fail(CodeProtocol, fmt.Errorf("%w: done with %d of %d bytes reported durable", ErrUnexpected, s.acked, s.offer.Size))
 		return err
 	}
 	return nil
@@ -177,7 +177,7 @@ func (s *Sender) Cancel() (Message, error) {
 	if s.state.over() {
 		return nil, misuse("cancel a transfer that is %s", s.state)
 	}
-	return s.fail(ErrCancelled)
+	return s.fail(CodeCancelled, ErrCancelled)
 }
 
 // Fail ends the transfer because the caller cannot read the file (it could
@@ -188,12 +188,16 @@ func (s *Sender) Fail(err error) (Message, error) {
 		return nil, misuse("fail a transfer that is %s", s.state)
 	}
 	if err == nil {
-		return s.fail(ErrSourceChanged)
+		return s.fail(CodeSourceChanged, ErrSourceChanged)
 	}
-	return s.fail(fmt.Errorf("%w: %w", ErrSourceChanged, err))
+	return s.fail(CodeSourceChanged, fmt.Errorf("%w: %w", ErrSourceChanged, err))
 }
 
-func (s *Sender) fail(err error) (Message, error) { return s.failLocal(s.offer.ID, false, err) }
+// fail ends the transfer for err and returns the Cancel that tells the
+// partner code.
+func (s *Sender) fail(code Code, err error) (Message, error) {
+	return s.failLocal(Cancel{ID: s.offer.ID, Code: code, Reason: reasonFor(code, err)}, err)
+}
 
 // route checks that m is about this transfer.
 func (s *Sender) route(m Message) error {

@@ -61,22 +61,23 @@ func (e *ending) State() State { return e.state }
 
 // failLocal ends the transfer because of something on this side (its
 // user, its disk, its file, or a rule the partner broke that this side
-// detected) and returns what tells the partner: a Decline from a receiver,
-// a Cancel from a sender.
-func (e *ending) failLocal(id ID, receiver bool, err error) (Message, error) {
-	code := codeOf(err)
-	reason := codeOf(err).Err().Error()
+// detected) and returns farewell, what tells the partner: a Decline from a
+// receiver, a Cancel from a sender.
+func (e *ending) failLocal(farewell Message, err error) (Message, error) {
+	e.state, e.err, e.farewell = StateFailed, err, farewell
+	return farewell, err
+}
+
+// reasonFor is the text of a Decline or Cancel for a failure: the words of
+// its code, or for a protocol violation the error itself, which this
+// package wrote and which holds only offsets and sizes. Never the text of
+// an error from the caller: it may name our files.
+func reasonFor(code Code, err error) string {
+	reason := code.Err().Error()
 	if code == CodeProtocol {
-		reason = err.Error() // offsets and sizes only: written by this package
+		reason = err.Error()
 	}
-	reason = cutUTF8(strings.TrimPrefix(reason, "filexfer: "), MaxReasonBytes)
-	if receiver {
-		e.farewell = Decline{ID: id, Code: code, Reason: reason}
-	} else {
-		e.farewell = Cancel{ID: id, Code: code, Reason: reason}
-	}
-	e.state, e.err = StateFailed, err
-	return e.farewell, err
+	return cutUTF8(strings.TrimPrefix(reason, "filexfer: "), MaxReasonBytes)
 }
 
 // failRemote ends the transfer because the partner said so.
@@ -109,15 +110,19 @@ func chunkLen(off, size uint64) int {
 // endings forever. An Offer never reaches here: it starts a [Receiver].
 // The error wraps [ErrUnknownTransfer], to log.
 func HandleUnknown(m Message) (Message, error) {
-	err := fmt.Errorf("%w: %T for transfer %s", ErrUnknownTransfer, m, m.Transfer())
-	var e ending
+	id := m.Transfer()
 	switch m.(type) {
-	case Accept, Progress:
-		return e.failLocal(m.Transfer(), false, err)
+	case Accept:
+		err := fmt.Errorf("%w: an accept for %s", ErrUnknownTransfer, id)
+		return Cancel{ID: id, Code: CodeProtocol, Reason: reasonFor(CodeProtocol, err)}, err
+	case Progress:
+		err := fmt.Errorf("%w: a progress for %s", ErrUnknownTransfer, id)
+		return Cancel{ID: id, Code: CodeProtocol, Reason: reasonFor(CodeProtocol, err)}, err
 	case Chunk:
-		return e.failLocal(m.Transfer(), true, err)
+		err := fmt.Errorf("%w: a chunk for %s", ErrUnknownTransfer, id)
+		return Decline{ID: id, Code: CodeProtocol, Reason: reasonFor(CodeProtocol, err)}, err
 	case Offer:
 		return nil, misuse("an offer starts a Receiver")
 	}
-	return nil, err
+	return nil, fmt.Errorf("%w: a decline, cancel or done for %s, dropped", ErrUnknownTransfer, id)
 }
