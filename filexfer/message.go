@@ -72,6 +72,7 @@ func NewID() ID {
 	return id
 }
 
+// String is the id in lower-case hex.
 func (id ID) String() string { return hex.EncodeToString(id[:]) }
 
 // Message is one of [Offer], [Accept], [Decline], [Chunk], [Progress],
@@ -137,13 +138,26 @@ type Done struct {
 	ID ID
 }
 
-func (m Offer) Transfer() ID    { return m.ID }
-func (m Accept) Transfer() ID   { return m.ID }
-func (m Decline) Transfer() ID  { return m.ID }
-func (m Chunk) Transfer() ID    { return m.ID }
+// Transfer is the id of the transfer the offer is about.
+func (m Offer) Transfer() ID { return m.ID }
+
+// Transfer is the id of the transfer the accept is about.
+func (m Accept) Transfer() ID { return m.ID }
+
+// Transfer is the id of the transfer the decline is about.
+func (m Decline) Transfer() ID { return m.ID }
+
+// Transfer is the id of the transfer the chunk is about.
+func (m Chunk) Transfer() ID { return m.ID }
+
+// Transfer is the id of the transfer the progress is about.
 func (m Progress) Transfer() ID { return m.ID }
-func (m Cancel) Transfer() ID   { return m.ID }
-func (m Done) Transfer() ID     { return m.ID }
+
+// Transfer is the id of the transfer the cancel is about.
+func (m Cancel) Transfer() ID { return m.ID }
+
+// Transfer is the id of the transfer the done is about.
+func (m Done) Transfer() ID { return m.ID }
 
 func (Offer) message()    {}
 func (Accept) message()   {}
