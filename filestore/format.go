@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -240,6 +241,20 @@ func (l layout) offset(i int64) int64 { return l.start + i*frameSize }
 func (l layout) fileLen() int64 { return l.start + l.size + l.chunks*frameOverhead }
 
 func (l layout) last(i int64) bool { return i == l.chunks-1 }
+
+// framePool holds chunk buffers, so that opening files one after another
+// (thumbnails, resumes) does not allocate 64 KiB each time.
+var framePool = sync.Pool{New: func() any { return new([frameSize]byte) }}
+
+// getFrame returns a buffer of frameSize bytes; putFrame takes it back
+// once nothing refers to it.
+func getFrame() []byte { return framePool.Get().(*[frameSize]byte)[:] }
+
+func putFrame(b []byte) {
+	if b != nil {
+		framePool.Put((*[frameSize]byte)(b[:frameSize]))
+	}
+}
 
 // chunkAD is the associated data of chunk i: its index and the last flag.
 func chunkAD(i int64, last bool) [9]byte {

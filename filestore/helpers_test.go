@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -67,7 +69,7 @@ func newStore(t testing.TB, fast bool) *Store {
 	s, err := Open(t.TempDir(), testKey)
 	require.NoError(t, err)
 	if fast {
-		s.syncFile = func(*os.File) error { return nil }
+		s.syncFile = func(file) error { return nil }
 		s.syncDir = func(string) error { return nil }
 	}
 	return s
@@ -115,3 +117,58 @@ func editFile(t testing.TB, path string, f func([]byte) []byte) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, f(bytes.Clone(b)), 0o600))
 }
+
+// memFile is a file in memory, for tests that open a file many times.
+// Its bytes may be shared with the caller until it is first written.
+type memFile struct {
+	b     []byte
+	owned bool
+}
+
+func (m *memFile) own() {
+	if !m.owned {
+		m.b, m.owned = bytes.Clone(m.b), true
+	}
+}
+
+func (m *memFile) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(m.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
+	m.own()
+	if end := off + int64(len(p)); end > int64(len(m.b)) {
+		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
+	}
+	return copy(m.b[off:], p), nil
+}
+
+func (m *memFile) Truncate(n int64) error {
+	if n <= int64(len(m.b)) {
+		m.b = m.b[:n:n] // appending copies: shared bytes stay as they were
+	} else {
+		m.own()
+		m.b = append(m.b, make([]byte, n-int64(len(m.b)))...)
+	}
+	return nil
+}
+
+func (m *memFile) Stat() (fs.FileInfo, error) { return memInfo(len(m.b)), nil }
+func (m *memFile) Sync() error                { return nil }
+func (m *memFile) Close() error               { return nil }
+
+type memInfo int64
+
+func (n memInfo) Name() string       { return "mem" }
+func (n memInfo) Size() int64        { return int64(n) }
+func (n memInfo) Mode() fs.FileMode  { return 0o600 }
+func (n memInfo) ModTime() time.Time { return time.Time{} }
+func (n memInfo) IsDir() bool        { return false }
+func (n memInfo) Sys() any           { return nil }

@@ -52,7 +52,8 @@ func (s *Store) importTo(f *os.File, src io.Reader, id ID, keys fileKeys, meta M
 	// The chunk is read after the nonce's place, one byte more than a
 	// chunk: it is the last when nothing follows. The frame has room for
 	// that byte, which the tag then overwrites.
-	frame := make([]byte, frameSize)
+	frame := getFrame()
+	defer putFrame(frame)
 	sum := sha256.New()
 	have := 0
 	for i := int64(0); ; i++ {

@@ -77,12 +77,13 @@ func newReader(src io.ReaderAt, size int64, id ID, keys fileKeys) (*Reader, Meta
 		aead:  keys.payload,
 		lay:   newLayout(start, m.Size),
 		idx:   -1,
-		frame: make([]byte, frameSize),
 	}
 	if want := r.lay.fileLen(); size != want {
 		return nil, Meta{}, damaged(fmt.Sprintf("the file is %d bytes long, not %d", size, want), nil)
 	}
+	r.frame = getFrame()
 	if err := r.load(r.lay.chunks - 1); err != nil {
+		putFrame(r.frame)
 		return nil, Meta{}, err
 	}
 	return r, m, nil
@@ -90,6 +91,9 @@ func newReader(src io.ReaderAt, size int64, id ID, keys fileKeys) (*Reader, Meta
 
 // load makes chunk i the one in r.plain. r.mu is held.
 func (r *Reader) load(i int64) error {
+	if r.frame == nil {
+		return errReaderClosed
+	}
 	if r.idx == i {
 		return nil
 	}
@@ -191,8 +195,19 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	return total, nil
 }
 
+var errReaderClosed = errors.New("filestore: read from a closed file")
+
 // Close releases the file.
-func (r *Reader) Close() error { return r.close() }
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.frame == nil {
+		return nil
+	}
+	putFrame(r.frame)
+	r.frame, r.plain, r.idx = nil, nil, -1
+	return r.close()
+}
 
 // SaveAs writes a plaintext copy of the complete file id to dst, as "Save
 // as…" does: into a temporary file in dst's folder, fsynced, then renamed

@@ -50,11 +50,17 @@ func TestResume_ContinuesFromTheLastDurableChunk(t *testing.T) {
 
 // A crash can tear the chunk being written at any byte. For every length
 // of that chunk on disk, Resume must keep exactly the whole chunks before
-// it, and the transfer must complete from there. The cases cover a short
-// last chunk after a whole one and a full-size chunk at every byte; a
-// full-size chunk after a whole one (which Resume decrypts and hashes each
-// time) at every 61st byte and the first and last few, as its bytes take
-// the same path as those of the full-size chunk alone.
+// it and cut the rest. The cases cover a short last chunk after a whole
+// one, a full-size last chunk alone, a full-size chunk after a whole one,
+// and an empty file's empty chunk.
+//
+// Every cut is resumed from memory (the 65564 cuts of a full-size chunk
+// take seconds through the file system on a busy machine), except that a
+// full-size chunk after a whole one, which Resume decrypts and hashes at
+// each cut, is cut at every 61st byte: its bytes take the same path as
+// those of the full-size chunk alone. The first and last few cuts and
+// every 4099th are also resumed from the folder with Store.Resume, and the
+// transfer is completed and read back.
 func TestResume_TornChunkIsCutAtEveryByte(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -74,8 +80,7 @@ func TestResume_TornChunkIsCutAtEveryByte(t *testing.T) {
 			meta := Meta{Name: "torn", Size: tc.size, SHA256: sha256.Sum256(data)}
 			w, err := s.Create(meta)
 			require.NoError(t, err)
-			id := w.ID()
-			lay := w.lay
+			id, lay := w.ID(), w.lay
 			// Write the whole chunks and the one that tears.
 			end := min(tc.size, (tc.written+1)*ChunkSize)
 			require.NoError(t, w.WriteAt(0, data[:end]))
@@ -84,52 +89,58 @@ func TestResume_TornChunkIsCutAtEveryByte(t *testing.T) {
 			whole, err := os.ReadFile(path)
 			require.NoError(t, err)
 			torn := lay.offset(tc.written)
-			require.Equal(t, torn+int64(lay.plainLen(tc.written)+frameOverhead), int64(len(whole)))
-			kept := tc.written * ChunkSize
+			full := int64(len(whole))
+			require.Equal(t, torn+int64(lay.plainLen(tc.written)+frameOverhead), full)
+
+			// check verifies what Resume made of a cut at cut.
+			check := func(cut, durable, length int64) {
+				t.Helper()
+				switch {
+				case cut == full:
+					require.Equal(t, end, durable, "a whole chunk is kept")
+					require.Equal(t, full, length)
+				case tc.size == 0:
+					// The empty chunk is sealed again at once: no data to wait for.
+					require.Equal(t, int64(0), durable)
+					require.Equal(t, full, length)
+				default:
+					require.Equal(t, tc.written*ChunkSize, durable, "cut at %d of %d..%d", cut, torn, full)
+					require.Equal(t, torn, length, "cut at %d: the torn chunk is cut off", cut)
+				}
+			}
+			edge := func(cut int64) bool { return cut-torn < 3 || full-cut < 3 }
+			for cut := torn; cut <= full; cut++ {
+				if !edge(cut) && (cut-torn)%tc.every != 0 {
+					continue
+				}
+				mf := &memFile{b: whole[:cut:cut]}
+				w, err := s.resume(id, mf)
+				require.NoError(t, err, "cut at %d", cut)
+				check(cut, w.sealed, int64(len(mf.b)))
+			}
+
 			f, err := os.OpenFile(path, os.O_RDWR, 0)
 			require.NoError(t, err)
 			defer f.Close()
-			for cut := torn; cut <= int64(len(whole)); cut++ {
-				if edge := cut-torn < 3 || int64(len(whole))-cut < 3; !edge && (cut-torn)%tc.every != 0 {
+			for cut := torn; cut <= full; cut++ {
+				if !edge(cut) && (cut-torn)%4099 != 0 {
 					continue
 				}
-				require.NoError(t, f.Truncate(cut))
-				if cut == int64(len(whole)) { // the chunk made it whole
-					_, err := f.WriteAt(whole[torn:], torn)
-					require.NoError(t, err)
-				}
+				require.NoError(t, f.Truncate(torn))
+				_, err = f.WriteAt(whole[torn:cut], torn)
+				require.NoError(t, err)
 				w, durable, err := s.Resume(id)
 				require.NoError(t, err, "cut at %d", cut)
 				st, err := os.Stat(path)
 				require.NoError(t, err)
-				if cut == int64(len(whole)) {
-					require.Equal(t, end, durable, "a whole chunk is kept")
-					require.Equal(t, int64(len(whole)), st.Size())
-				} else {
-					require.Equal(t, kept, durable, "cut at %d of %d..%d", cut, torn, len(whole))
-					if tc.size == 0 {
-						// The empty chunk is sealed again at once: no data to wait for.
-						require.Equal(t, int64(len(whole)), st.Size())
-					} else {
-						require.Equal(t, torn, st.Size(), "the torn chunk is cut off")
-					}
-				}
-				// Completing the transfer is costly; do it at the edges and
-				// a few places between.
-				if cut-torn < 3 || int64(len(whole))-cut < 3 || (cut-torn)%9973 == 0 {
-					require.NoError(t, w.WriteAt(durable, data[durable:]))
-					require.NoError(t, w.Finish(meta.SHA256), "cut at %d", cut)
-					got, _, err := readAll(t, s, id)
-					require.NoError(t, err)
-					require.True(t, bytes.Equal(data, got), "cut at %d", cut)
-					// Back to a partial file for the next cut.
-					require.NoError(t, os.Rename(s.path(id, extSealed), path))
-					require.NoError(t, f.Truncate(torn))
-					_, err = f.WriteAt(whole[torn:], torn)
-					require.NoError(t, err)
-				} else {
-					require.NoError(t, w.Close())
-				}
+				check(cut, durable, st.Size())
+				require.NoError(t, w.WriteAt(durable, data[durable:]))
+				require.NoError(t, w.Finish(meta.SHA256), "cut at %d", cut)
+				got, _, err := readAll(t, s, id)
+				require.NoError(t, err)
+				require.True(t, bytes.Equal(data, got), "cut at %d", cut)
+				// Back to a partial file for the next cut.
+				require.NoError(t, os.Rename(s.path(id, extSealed), path))
 			}
 		})
 	}

@@ -46,6 +46,17 @@ var (
 	ErrNotDurable = errors.New("filestore: the change is in effect but may not survive a power cut")
 )
 
+// file is what a Writer needs of an open file: an *os.File, or a file in
+// memory in tests.
+type file interface {
+	io.ReaderAt
+	io.WriterAt
+	Truncate(size int64) error
+	Stat() (fs.FileInfo, error)
+	Sync() error
+	Close() error
+}
+
 // IDSize is the length of an [ID].
 const IDSize = 32
 
@@ -99,7 +110,7 @@ type Store struct {
 
 	// Test hooks: the source of ids and nonces, and the fsyncs.
 	random   io.Reader
-	syncFile func(*os.File) error
+	syncFile func(file) error
 	syncDir  func(string) error
 
 	mu   sync.Mutex
@@ -120,7 +131,7 @@ func Open(dir string, masterKey []byte) (*Store, error) {
 		dir:      dir,
 		master:   slices.Clone(masterKey),
 		random:   rand.Reader,
-		syncFile: (*os.File).Sync,
+		syncFile: file.Sync,
 		syncDir:  syncDir,
 		busy:     make(map[ID]bool),
 	}

@@ -45,7 +45,7 @@ type Writer struct {
 	s    *Store
 	id   ID
 	meta Meta
-	f    *os.File
+	f    file
 	keys fileKeys
 	lay  layout
 
@@ -129,7 +129,7 @@ func (s *Store) create(id ID, meta Meta) (*Writer, error) {
 	return w, nil
 }
 
-func newWriter(s *Store, id ID, meta Meta, f *os.File, keys fileKeys, start int64) *Writer {
+func newWriter(s *Store, id ID, meta Meta, f file, keys fileKeys, start int64) *Writer {
 	return &Writer{
 		s: s, id: id, meta: meta, f: f, keys: keys,
 		lay: newLayout(start, meta.Size),
@@ -142,9 +142,16 @@ func newWriter(s *Store, id ID, meta Meta, f *os.File, keys fileKeys, start int6
 // costs no 64 KiB.
 func (w *Writer) chunkBuf() []byte {
 	if w.frame == nil {
-		w.frame = make([]byte, frameSize)
+		w.frame = getFrame()
 	}
 	return w.frame
+}
+
+// done ends the writer in state st, and gives its buffer back.
+func (w *Writer) done(st writerState) {
+	w.state = st
+	putFrame(w.frame)
+	w.frame = nil
 }
 
 // Resume reopens the partial file id after a disconnect, a crash or a
@@ -176,7 +183,7 @@ func (s *Store) Resume(id ID) (w *Writer, durable int64, err error) {
 	return w, w.sealed, nil
 }
 
-func (s *Store) resume(id ID, f *os.File) (*Writer, error) {
+func (s *Store) resume(id ID, f file) (w *Writer, err error) {
 	keys, err := s.keys(id)
 	if err != nil {
 		return nil, err
@@ -189,7 +196,12 @@ func (s *Store) resume(id ID, f *os.File) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)
 	}
-	w := newWriter(s, id, meta, f, keys, start)
+	w = newWriter(s, id, meta, f, keys, start)
+	defer func() {
+		if err != nil {
+			putFrame(w.frame)
+		}
+	}()
 	end := st.Size()
 	for ; w.next < w.lay.chunks; w.next++ {
 		n := w.lay.plainLen(w.next)
@@ -337,11 +349,12 @@ func (w *Writer) Finish(hash [32]byte) error {
 		err = cerr
 	}
 	if err != nil {
-		w.state, w.err = writerBroken, err
+		// The file is closed; it stays partial, and can be resumed.
+		w.done(writerClosed)
 		w.s.release(w.id)
 		return fmt.Errorf("filestore: failed to sync the file: %w", err)
 	}
-	w.state = writerFinished
+	w.done(writerFinished)
 	defer w.s.release(w.id) // after the rename: a Resume must not open the file meanwhile
 	return w.s.rename(w.s.path(w.id, extPart), w.s.path(w.id, extSealed))
 }
@@ -360,7 +373,7 @@ func (w *Writer) Close() error {
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
-	w.state = writerClosed
+	w.done(writerClosed)
 	w.s.release(w.id)
 	if err != nil {
 		return fmt.Errorf("filestore: failed to close the file: %w", err)
@@ -378,7 +391,7 @@ func (w *Writer) Abort() error {
 		return fmt.Errorf("%w (%s)", ErrClosed, w.state)
 	}
 	w.f.Close()
-	w.state = writerAborted
+	w.done(writerAborted)
 	defer w.s.release(w.id)
 	if err := os.Remove(w.s.path(w.id, extPart)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("filestore: failed to remove the file: %w", err)
