@@ -139,10 +139,19 @@ func deriveKeys(master []byte, id ID) (fileKeys, error) {
 	return k, err
 }
 
-func deriveAEAD(master []byte, info string, id ID) (cipher.AEAD, error) {
+// deriveKey is HKDF-SHA256(IKM = master, salt = empty, info = info || id).
+func deriveKey(master []byte, info string, id ID) ([]byte, error) {
 	key, err := hkdf.Key(sha256.New, master, nil, info+string(id[:]), 32)
 	if err != nil {
 		return nil, fmt.Errorf("filestore: failed to derive a file key: %w", err)
+	}
+	return key, nil
+}
+
+func deriveAEAD(master []byte, info string, id ID) (cipher.AEAD, error) {
+	key, err := deriveKey(master, info, id)
+	if err != nil {
+		return nil, err
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {

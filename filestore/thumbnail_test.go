@@ -35,7 +35,7 @@ func twoColors(w, h int) *image.RGBA {
 	return m
 }
 
-func encode(t *testing.T, kind string, m image.Image) []byte {
+func encode(t testing.TB, kind string, m image.Image) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	var err error
