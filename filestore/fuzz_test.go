@@ -106,6 +106,7 @@ func FuzzThumbnail(f *testing.F) {
 	f.Add(pngHeader(300, 300, 16, 6, 1))
 	f.Add(jpegHeader(4000, 3000, true))
 	f.Add(gifHeader(600, 600))
+	f.Add(emptyFrameGIF())
 	lim := imageLimits{side: 512, pixels: 1 << 16, memory: 1 << 20, encoded: 1 << 20, header: 1 << 16}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		img, err := thumbnail(bytes.NewReader(b), 32, lim)

@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,8 @@ import (
 // the size and the SHA-256 (those of meta are ignored) and returns the id
 // and the full metadata. src is read to its end, 64 KiB at a time; if
 // reading fails or src holds more than [MaxSize] bytes, nothing is stored.
+// If only the folder's fsync fails, the file is stored, and the error
+// (returned with the id) wraps [ErrNotDurable].
 func (s *Store) Import(src io.Reader, meta Meta) (ID, Meta, error) {
 	meta.Size, meta.SHA256 = 0, [32]byte{}
 	if err := meta.check(); err != nil {
@@ -40,7 +43,11 @@ func (s *Store) Import(src io.Reader, meta Meta) (ID, Meta, error) {
 		return ID{}, Meta{}, err
 	}
 	if err := s.rename(tmp, s.path(id, extSealed)); err != nil {
-		return id, meta, err // wraps ErrNotDurable, or the file was not stored
+		if errors.Is(err, ErrNotDurable) {
+			return id, meta, err // stored
+		}
+		os.Remove(tmp)
+		return ID{}, Meta{}, err
 	}
 	return id, meta, nil
 }

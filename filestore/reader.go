@@ -212,8 +212,9 @@ func (r *Reader) Close() error {
 // SaveAs writes a plaintext copy of the complete file id to dst, as "Save
 // as…" does: into a temporary file in dst's folder, fsynced, then renamed
 // over dst, and the folder fsynced. dst is either left as it was or holds
-// the whole file, never part of it nor damaged data. The file is streamed,
-// a chunk at a time.
+// the whole file, never part of it nor damaged data (the error then wraps
+// [ErrDamaged]). If only the folder's fsync fails, the copy is in place and
+// the error wraps [ErrNotDurable]. The file is streamed, a chunk at a time.
 func (s *Store) SaveAs(id ID, dst string) error {
 	r, _, err := s.Open(id)
 	if err != nil {
@@ -242,7 +243,13 @@ func (s *Store) SaveAs(id ID, dst string) error {
 		}
 		return fmt.Errorf("filestore: failed to save: %w", err)
 	}
-	return s.rename(tmp, dst)
+	if err := s.rename(tmp, dst); err != nil {
+		if !errors.Is(err, ErrNotDurable) {
+			os.Remove(tmp)
+		}
+		return err
+	}
+	return nil
 }
 
 // createTemp creates a new file in dir named prefix and random digits. Unlike

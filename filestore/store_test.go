@@ -267,6 +267,15 @@ func TestSaveAs_WritesAPlaintextCopyAtomically(t *testing.T) {
 
 	assert.ErrorIs(t, s.SaveAs(ID{1}, filepath.Join(out, "x")), ErrNotFound)
 	assertOnly(t, out, "doc.pdf")
+
+	// The rename fails (a folder of that name): the temporary file goes.
+	editFile(t, s.path(id, extSealed), func(b []byte) []byte {
+		b[len(b)-frameSize] ^= 1
+		return b
+	})
+	require.NoError(t, os.Mkdir(filepath.Join(out, "folder"), 0o700))
+	assert.Error(t, s.SaveAs(id, filepath.Join(out, "folder")))
+	assertOnly(t, out, "doc.pdf", "folder")
 }
 
 // assertOnly checks that dir holds exactly the named files: no temporary

@@ -107,6 +107,9 @@ func thumbnail(r io.Reader, maxSide int, lim imageLimits) (image.Image, error) {
 	if err != nil {
 		return nil, src.explain(err, false)
 	}
+	if img.Bounds().Empty() { // a GIF's first frame may be empty
+		return nil, fmt.Errorf("%w: an empty picture", ErrNotImage)
+	}
 	return scaleDown(img, maxSide), nil
 }
 

@@ -129,6 +129,24 @@ func gifHeader(w, h uint16) []byte {
 	return append(b, 0, 0, 0)
 }
 
+// emptyFrameGIF is a 10×10 GIF whose first frame is 0×5 pixels: image/gif
+// decodes it as an empty image.
+func emptyFrameGIF() []byte {
+	b := gifHeader(10, 10)
+	b[10] = 0x80                                   // a global palette of two colors
+	b = append(b, 0, 0, 0, 255, 255, 255)          // black, white
+	b = append(b, 0x2c, 0, 0, 0, 0, 0, 0, 5, 0, 0) // a frame at 0,0 of 0×5
+	return append(b, 2, 1, 0x2c, 0, 0x3b)          // LZW: clear, end; the trailer
+}
+
+func TestThumbnail_EmptyGIFFrameIsNotAPicture(t *testing.T) {
+	m, err := gif.Decode(bytes.NewReader(emptyFrameGIF()))
+	require.NoError(t, err)
+	require.True(t, m.Bounds().Empty(), "the case to cover")
+	_, err = Thumbnail(bytes.NewReader(emptyFrameGIF()), 4)
+	assert.ErrorIs(t, err, ErrNotImage, "and no division by zero in scaling")
+}
+
 // A decompression bomb claims a huge image in a few bytes. Thumbnail must
 // refuse it from its header, before allocating its pixels.
 func TestThumbnail_RefusesBombsBeforeAllocating(t *testing.T) {

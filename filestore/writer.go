@@ -158,8 +158,10 @@ func (w *Writer) done(st writerState) {
 // restart. It checks every chunk on disk (and hashes them, for
 // [Writer.Finish]), cuts the file after the last whole chunk that opens,
 // makes that durable, and returns a Writer that continues at durable, the
-// number of plaintext bytes kept. The sender sends again from there.
-// Checking reads the whole partial file once, a chunk at a time.
+// number of plaintext bytes kept. The sender sends again from there; if
+// durable is the whole size, only [Writer.Finish] is left. Checking reads
+// the whole partial file once, a chunk at a time. A partial file whose
+// header is damaged gives ErrDamaged: it cannot be resumed, only deleted.
 func (s *Store) Resume(id ID) (w *Writer, durable int64, err error) {
 	if err := s.claim(id); err != nil {
 		return nil, 0, err
@@ -328,7 +330,9 @@ func (w *Writer) Sync() (durable int64, err error) {
 // given to Create. Then the file is made durable and readable, and the
 // Writer is done. On a mismatch the file is removed and the error wraps
 // [ErrHashMismatch]. Before the whole file was written Finish returns
-// ErrIncomplete and the Writer stays usable.
+// ErrIncomplete and the Writer stays usable. If only the folder's fsync
+// fails after the rename, the file is complete and the error wraps
+// [ErrNotDurable].
 func (w *Writer) Finish(hash [32]byte) error {
 	if err := w.usable(); err != nil {
 		return err
