@@ -103,7 +103,8 @@ const (
 )
 
 // Store is a folder of encrypted files. Its methods are safe for concurrent
-// use; a [Writer] and a [Reader] are used by one goroutine at a time.
+// use; one file has at most one [Writer] at a time, and a Writer is used by
+// one goroutine at a time.
 type Store struct {
 	dir    string
 	master []byte
@@ -114,7 +115,7 @@ type Store struct {
 	syncDir  func(string) error
 
 	mu   sync.Mutex
-	busy map[ID]bool // files with an open Writer or an import under way
+	busy map[ID]bool // files with an open Writer, or being deleted
 }
 
 // Open opens the store in dir, creating the folder if needed, with the
