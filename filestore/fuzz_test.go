@@ -81,7 +81,7 @@ func FuzzOpenFile(f *testing.F) {
 		}
 
 		mf := &memFile{b: b}
-		w, err := s.resume(fuzzID, mf)
+		w, err := s.resume(fuzzID, mf, keys)
 		if err != nil {
 			require.ErrorIs(t, err, ErrDamaged)
 			return

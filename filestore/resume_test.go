@@ -109,12 +109,14 @@ func TestResume_TornChunkIsCutAtEveryByte(t *testing.T) {
 				}
 			}
 			edge := func(cut int64) bool { return cut-torn < 3 || full-cut < 3 }
+			keys, err := s.keys(id)
+			require.NoError(t, err)
 			for cut := torn; cut <= full; cut++ {
 				if !edge(cut) && (cut-torn)%tc.every != 0 {
 					continue
 				}
 				mf := &memFile{b: whole[:cut:cut]}
-				w, err := s.resume(id, mf)
+				w, err := s.resume(id, mf, keys)
 				require.NoError(t, err, "cut at %d", cut)
 				check(cut, w.sealed, int64(len(mf.b)))
 			}

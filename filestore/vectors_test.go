@@ -282,7 +282,7 @@ func replayVector(t *testing.T, vec vector) {
 		s, err := Open(t.TempDir(), master)
 		require.NoError(t, err)
 		mf := &memFile{b: vec.payload}
-		w, err := s.resume(id, mf)
+		w, err := s.resume(id, mf, keys)
 		require.NoError(t, err)
 		assert.Equal(t, want, w.Meta())
 		assert.Equal(t, vec.header["durable"], strconv.FormatInt(w.sealed, 10))

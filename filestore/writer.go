@@ -177,7 +177,10 @@ func (s *Store) Resume(id ID) (w *Writer, durable int64, err error) {
 	} else if err != nil {
 		return nil, 0, fmt.Errorf("filestore: %w", err)
 	}
-	w, err = s.resume(id, f)
+	keys, err := s.keys(id)
+	if err == nil {
+		w, err = s.resume(id, f, keys)
+	}
 	if err != nil {
 		f.Close()
 		return nil, 0, err
@@ -185,11 +188,8 @@ func (s *Store) Resume(id ID) (w *Writer, durable int64, err error) {
 	return w, w.sealed, nil
 }
 
-func (s *Store) resume(id ID, f file) (w *Writer, err error) {
-	keys, err := s.keys(id)
-	if err != nil {
-		return nil, err
-	}
+// resume is Resume once the partial file id is open, and its keys derived.
+func (s *Store) resume(id ID, f file, keys fileKeys) (w *Writer, err error) {
 	meta, start, err := readHeader(f, id, keys.header)
 	if err != nil {
 		return nil, err
