@@ -15,8 +15,10 @@ TOR_TEST = $(GO) test -tags tor -count=1 -timeout 10m ./tor/ ./internal/tornet/ 
 test-tor: deps
 	$(TOR_TEST)
 
-# In `make test`: after the end-to-end UI test, so that its tors, which
-# keep time with short voting intervals, do not share the cores with builds.
+# In `make test`: after the builds, the unit tests and the fuzzing, beside
+# the end-to-end UI test (both mostly wait on timers: tor's short voting
+# intervals, a person's typing speed), so that its tors do not share the
+# cores with compilers.
 TEST_EXTRA += tor-e2e
-tor-e2e: | ui-e2e
+tor-e2e: | check unit fuzz package-smoke
 	$(TOR_TEST)
