@@ -263,6 +263,15 @@ func (v *Vault) outboxWriter(contact string) (*writer, error) {
 func (v *Vault) appendOutboxStatus(contact, id string, delivered bool) error {
 	rec := record{kind: kindStatus, id: id, delivered: delivered, cancelled: !delivered}
 	for try := 0; ; try++ {
+		// A message whose history was deleted since it was queued gets no
+		// mark: written into the contact's next outbox stream, it would
+		// name a message that no longer exists.
+		v.mu.RLock()
+		_, known := v.idx.outboxStatusOf(contact, id)
+		v.mu.RUnlock()
+		if !known {
+			return ErrUnknownMessage
+		}
 		w, err := v.outboxWriter(contact)
 		if err == nil {
 			err = v.log.appendWait(w, rec, false)
@@ -271,7 +280,7 @@ func (v *Vault) appendOutboxStatus(contact, id string, delivered bool) error {
 			return err
 		}
 		v.mu.RLock()
-		_, known := v.idx.outboxStatusOf(contact, id)
+		_, known = v.idx.outboxStatusOf(contact, id)
 		v.mu.RUnlock()
 		if !known {
 			return ErrUnknownMessage
