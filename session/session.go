@@ -415,7 +415,7 @@ func (s *Session) acceptLoop(ln *transport.Listener, ready <-chan struct{}, done
 		s.mu.Lock()
 		src := sourceHost(conn.RemoteAddr())
 		perSource := MaxHandshakesPerSource
-		if s.tor.Load() != nil && isLoopbackHost(src) {
+		if s.fromOurTor(src) {
 			// Our onion service's callers all come from our tor on this
 			// computer: one source for everyone who reaches us through
 			// Tor, so the per-source bound would let four slow callers

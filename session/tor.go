@@ -109,17 +109,19 @@ func (l *link) handshakeTimeout() time.Duration {
 	if transport.IsOnion(addr) {
 		return torSlowdown * t
 	}
-	if !l.initiator && l.s.tor.Load() != nil {
-		if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().IsLoopback() {
-			return torSlowdown * t
-		}
+	if !l.initiator && l.s.fromOurTor(sourceHost(addr)) {
+		return torSlowdown * t
 	}
 	return t
 }
 
-// isLoopbackHost reports whether host (an IP address without port) is this
-// computer.
-func isLoopbackHost(host string) bool {
+// fromOurTor reports whether a caller from host (an IP address without
+// port) may be coming through our onion service: Tor mode is on and host
+// is this computer, where our tor hands its connections over.
+func (s *Session) fromOurTor(host string) bool {
+	if s.tor.Load() == nil {
+		return false
+	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
 }
