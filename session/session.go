@@ -20,6 +20,7 @@ import (
 	scrypto "github.com/securechat/securechat/crypto"
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/profile"
+	"github.com/securechat/securechat/transfer"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -110,6 +111,9 @@ type Config struct {
 	// [Session.SetOnionDialer] does at run time.
 	OnionDialer OnionDialer
 	TorOnly     bool
+	// Files carries file transfers over the links (package transfer);
+	// nil: file messages from a partner are dropped.
+	Files *transfer.Engine
 
 	// answerAnyInvite makes a host skip the invite check, as an attacker
 	// who answers at an invite's address would (tests only).
