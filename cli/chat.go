@@ -13,8 +13,10 @@ import (
 
 	"github.com/securechat/securechat/invite"
 	"github.com/securechat/securechat/names"
+	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
 	"github.com/securechat/securechat/tormode"
+	"github.com/securechat/securechat/transfer"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -28,6 +30,7 @@ type chatOptions struct {
 	knownOnly   bool
 	lookalike   bool   // --accept-lookalike
 	contact     string // --contact NAME
+	acceptFiles bool   // --accept-files
 	tor         torOptions
 }
 
@@ -44,6 +47,7 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	fs.BoolVar(&o.trustNewKey, "trust-new-key", false, "accept a partner whose identity key changed (only after comparing safety numbers)")
 	fs.BoolVar(&o.knownOnly, "known-only", false, "accept only contacts (and, as host, people you invited); a host then reveals nothing about itself to anyone else")
 	fs.BoolVar(&o.lookalike, "accept-lookalike", false, "accept a new key whose name looks like one of your contacts' names (only after comparing safety numbers)")
+	fs.BoolVar(&o.acceptFiles, "accept-files", false, "receive every file a contact offers, into the profile (securechat files save copies one out)")
 	addTorFlags(fs, &o.tor)
 	if mode == "host" {
 		fs.StringVar(&o.listen, "listen", fmt.Sprintf("0.0.0.0:%d", transport.DefaultPort), "`address` to listen on (with --tor-only: 127.0.0.1, this computer only)")
@@ -52,9 +56,9 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	}
 	fs.Usage = func() {
 		if mode == "host" {
-			fmt.Fprintln(stderr, "usage: securechat host [--listen ADDR] [--tor] [--tor-only] [--tor-path PROGRAM] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only] [--accept-lookalike]")
+			fmt.Fprintln(stderr, "usage: securechat host [--listen ADDR] [--tor] [--tor-only] [--tor-path PROGRAM] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--accept-files] [--plaintext] [--trust-new-key] [--known-only] [--accept-lookalike]")
 		} else {
-			fmt.Fprintln(stderr, "usage: securechat connect HOST[:PORT] | INVITE | --contact NAME [--tor] [--tor-only] [--tor-path PROGRAM] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--plaintext] [--trust-new-key] [--known-only] [--accept-lookalike]")
+			fmt.Fprintln(stderr, "usage: securechat connect HOST[:PORT] | INVITE | --contact NAME [--tor] [--tor-only] [--tor-path PROGRAM] [--name NAME] [--profile DIR] [--passphrase-file FILE] [--json] [--accept-files] [--plaintext] [--trust-new-key] [--known-only] [--accept-lookalike]")
 		}
 		fs.PrintDefaults()
 	}
@@ -109,6 +113,10 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "securechat: --plaintext has no contacts or invites; give an address")
 		return 2
 	}
+	if o.plaintext && o.acceptFiles {
+		fmt.Fprintln(stderr, "securechat: --plaintext carries no files")
+		return 2
+	}
 	if o.plaintext && (o.tor.on || o.tor.only) {
 		fmt.Fprintln(stderr, "securechat: --plaintext does not run through Tor")
 		return 2
@@ -117,7 +125,11 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	fs.Visit(func(f *flag.Flag) { listenSet = listenSet || f.Name == "listen" })
 	out := newPrinter(stdout, o.json)
 	cfg := session.Config{Name: o.profile.Name}
-	var tm *tormode.Mode
+	var (
+		tm        *tormode.Mode
+		files     *transfer.Engine
+		contactOf func(string) (profile.Contact, bool)
+	)
 	if o.plaintext {
 		cfg.Greeting = plaintextGreeting{}
 		if cfg.Name == "" {
@@ -135,6 +147,26 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		}
 		defer v.Close()
 		cfg.Identity, cfg.Store = v.Identity(), v
+		var accept func(transfer.Transfer) bool
+		if o.acceptFiles {
+			accept = func(t transfer.Transfer) bool {
+				_, ok := v.Contact(t.Contact)
+				return ok
+			}
+		}
+		// Chat goes on without files when the store cannot be opened,
+		// unless files are what the user asked for.
+		switch files, err = openFiles(v, accept); {
+		case err != nil && o.acceptFiles:
+			fmt.Fprintln(stderr, "securechat:", err)
+			return 1
+		case err != nil:
+			fmt.Fprintln(stderr, "securechat: files are off:", err)
+		default:
+			defer closeFiles(files)
+			cfg.Files = files
+			contactOf = v.Contact
+		}
 		if cfg.Name == "" {
 			cfg.Name = v.Name()
 		}
@@ -187,7 +219,11 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 			out.event(jsonEvent{Event: "error", Error: err.Error()}, "error: "+err.Error())
 		}
 	}
-	return (&chat{s: s, o: o, out: out, host: mode == "host"}).run(stdin)
+	ch := &chat{s: s, o: o, out: out, host: mode == "host"}
+	if files != nil {
+		ch.files, ch.fileNews, ch.contactOf = files, newFileReporter(out, true), contactOf
+	}
+	return ch.run(stdin)
 }
 
 // chat connects stdin, the controller and stdout. A host may chat with
@@ -198,6 +234,10 @@ type chat struct {
 	o    chatOptions
 	out  *printer
 	host bool
+	// files is the profile's transfer engine; nil with --plaintext.
+	files     fileEngine
+	fileNews  *fileReporter
+	contactOf func(id string) (profile.Contact, bool)
 
 	mu       sync.Mutex
 	labels   map[string]string // contact id -> the name to show, for every partner heard of
@@ -221,6 +261,10 @@ func (c *chat) run(stdin io.Reader) int {
 		}
 	}()
 	events := c.s.Events()
+	var fileEvents <-chan transfer.Event
+	if c.files != nil {
+		fileEvents = c.files.Events()
+	}
 	for {
 		select {
 		case line, ok := <-lines:
@@ -245,8 +289,43 @@ func (c *chat) run(stdin io.Reader) int {
 			if c.finished() {
 				return c.close()
 			}
+		case e, ok := <-fileEvents:
+			if !ok {
+				fileEvents = nil
+				continue
+			}
+			c.file(e.Transfer)
 		}
 	}
+}
+
+// file prints a transfer's news.
+func (c *chat) file(t transfer.Transfer) {
+	who := c.label(t.Contact)
+	if who == "" {
+		who = t.Contact[:min(16, len(t.Contact))]
+	}
+	text := ""
+	switch {
+	case t.Outgoing:
+	case t.State == transfer.StateWaiting && c.o.acceptFiles:
+		text = escape(who) + " offers " + fileLabel(t) + "; receiving it ..."
+	case t.State == transfer.StateWaiting:
+		text = escape(who) + " offers " + fileLabel(t) + "; run with --accept-files to receive files"
+	case t.State == transfer.StateDone:
+		text = stateWords(t, who) + ". Copy it out with: securechat files save " + t.ID + " PATH"
+	}
+	c.fileNews.report(t, who, c.contactName(t.Contact), text)
+}
+
+// contactName is the name the user gave contact id; "" if it is none.
+func (c *chat) contactName(id string) string {
+	if c.contactOf != nil {
+		if k, ok := c.contactOf(id); ok {
+			return k.Name
+		}
+	}
+	return ""
 }
 
 // finished reports that input has ended and nothing we sent awaits an ack.
@@ -546,25 +625,26 @@ type printer struct {
 }
 
 type jsonEvent struct {
-	Event        string   `json:"event"`
-	Addr         string   `json:"addr,omitempty"`
-	Addrs        []string `json:"addrs,omitempty"`
-	Peer         string   `json:"peer,omitempty"`
-	SafetyNumber string   `json:"safety_number,omitempty"`
-	Trust        string   `json:"trust,omitempty"`
-	Contact      string   `json:"contact,omitempty"`      // the contact id: the key's fingerprint
-	ContactName  string   `json:"contact_name,omitempty"` // the name you gave the contact
-	LooksLike    string   `json:"looks_like,omitempty"`
-	Fingerprint  string   `json:"fingerprint,omitempty"`
-	ID           string   `json:"id,omitempty"`
-	From         string   `json:"from,omitempty"`
-	Text         string   `json:"text,omitempty"`
-	Time         string   `json:"time,omitempty"`
-	Outgoing     bool     `json:"outgoing,omitempty"`
-	Reason       string   `json:"reason,omitempty"`      // an end reason's machine name: "partner_left", "refused", ...
-	PeerReason   string   `json:"peer_reason,omitempty"` // the partner's own words for it, untrusted
-	Partners     []string `json:"partners,omitempty"`    // who: the connected partners
-	Error        string   `json:"error,omitempty"`
+	Event        string    `json:"event"`
+	Addr         string    `json:"addr,omitempty"`
+	Addrs        []string  `json:"addrs,omitempty"`
+	Peer         string    `json:"peer,omitempty"`
+	SafetyNumber string    `json:"safety_number,omitempty"`
+	Trust        string    `json:"trust,omitempty"`
+	Contact      string    `json:"contact,omitempty"`      // the contact id: the key's fingerprint
+	ContactName  string    `json:"contact_name,omitempty"` // the name you gave the contact
+	LooksLike    string    `json:"looks_like,omitempty"`
+	Fingerprint  string    `json:"fingerprint,omitempty"`
+	ID           string    `json:"id,omitempty"`
+	From         string    `json:"from,omitempty"`
+	Text         string    `json:"text,omitempty"`
+	Time         string    `json:"time,omitempty"`
+	Outgoing     bool      `json:"outgoing,omitempty"`
+	Reason       string    `json:"reason,omitempty"`      // an end reason's machine name: "partner_left", "refused", ...
+	PeerReason   string    `json:"peer_reason,omitempty"` // the partner's own words for it, untrusted
+	Partners     []string  `json:"partners,omitempty"`    // who: the connected partners
+	Error        string    `json:"error,omitempty"`
+	File         *jsonFile `json:"file,omitempty"` // a file transfer's news (event "file")
 }
 
 func newPrinter(w io.Writer, asJSON bool) *printer {

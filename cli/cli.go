@@ -1,5 +1,5 @@
 // Package cli is SecureChat's terminal front end: host, connect, send,
-// outbox, history and passwd, driving the same session controller and vault
+// outbox, send-file, files, history and passwd, driving the same session controller and vault
 // as the desktop app.
 package cli
 
@@ -14,7 +14,8 @@ const usage = `usage:
   securechat host [--listen ADDR]         chat with whoever connects, several at once
                                           (default 0.0.0.0:9999); typed lines go to the
                                           partner connected last, /to NAME switches,
-                                          /who lists who is connected
+                                          /who lists who is connected. host and connect
+                                          receive files with --accept-files
   securechat connect HOST[:PORT]          connect to a partner (default port 9999)
   securechat connect INVITE               connect with an invite code or securechat: link
   securechat connect --contact NAME       connect to a contact; only its key is accepted
@@ -29,6 +30,18 @@ const usage = `usage:
                                           not delivered yet (it goes out on the next
                                           connection), 1 error (not queued), 2 usage
   securechat outbox [--json]              list the messages waiting to be delivered
+  securechat send-file CONTACT PATH [--wait DURATION]
+                                          send a file (1 byte to 4 GiB) to a contact: it
+                                          is dialed, and dialed again after a cut, until
+                                          it has received the file and checked its SHA-256
+                                          (default: no time limit). Run it again to
+                                          continue an unfinished transfer. Exit status: 0
+                                          done, 3 not done within the wait (it goes on at
+                                          the next connection), 1 declined, cancelled or
+                                          failed, 2 usage
+  securechat files list [CONTACT] [--json]
+                                          the files sent and received, with their ids
+  securechat files save [CONTACT] ID PATH write a copy of a received file to PATH
   securechat history list|show ID|search TEXT [--json]
   securechat passwd                       change the profile passphrase
   securechat --version
@@ -81,6 +94,10 @@ func run(args []string, version string, stdin io.Reader, stdout, stderr io.Write
 		return RunSend(args[1:], stdin, stdout, stderr)
 	case "outbox":
 		return RunOutbox(args[1:], stdin, stdout, stderr)
+	case "send-file":
+		return RunSendFile(args[1:], stdin, stdout, stderr)
+	case "files":
+		return RunFiles(args[1:], stdin, stdout, stderr)
 	}
 	if GUI != nil && looksLikeInvite(args[0]) && len(args) == 1 {
 		// A securechat: link clicked in another program opens the app

@@ -5,8 +5,10 @@ import (
 	"net"
 	"strings"
 
+	"github.com/securechat/securechat/filexfer"
 	"github.com/securechat/securechat/names"
 	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/transfer"
 )
 
 // endWords says in a plain sentence why a link ended. who is the name of
@@ -168,4 +170,75 @@ func torDetail(err error) string {
 		return ""
 	}
 	return " (" + strings.TrimPrefix(err.Error(), "session: through Tor: ") + ")"
+}
+
+// fileEndWords says why a transfer failed, in a sentence; who is the
+// partner's name, escaped already. The partner's own words are escaped.
+func fileEndWords(t transfer.Transfer, who string) string {
+	var pe *filexfer.PartnerError
+	byPartner := errors.As(t.Err, &pe)
+	name := escape(t.Name)
+	var s string
+	switch {
+	case errors.Is(t.Err, filexfer.ErrDeclined):
+		if t.Outgoing {
+			s = who + " declined " + name
+		} else {
+			s = "you declined " + name + " from " + who
+		}
+	case errors.Is(t.Err, filexfer.ErrCancelled):
+		if byPartner {
+			s = who + " cancelled " + name
+		} else {
+			s = "you cancelled " + name
+		}
+	case errors.Is(t.Err, filexfer.ErrHashMismatch):
+		s = name + " arrived damaged (its SHA-256 is not the offer's) and was discarded"
+	case errors.Is(t.Err, filexfer.ErrSourceChanged):
+		if t.Outgoing {
+			s = name + " changed or could not be read while it was being sent; send it again"
+		} else {
+			s = who + "'s copy of " + name + " changed or could not be read, so it was not sent"
+		}
+	case errors.Is(t.Err, filexfer.ErrStorage):
+		if t.Outgoing {
+			s = who + " could not store " + name + " (a full disk?)"
+		} else {
+			s = name + " could not be stored (is the disk full?)"
+		}
+	case errors.Is(t.Err, filexfer.ErrUnusableName):
+		s = name + " has a name that cannot be used for a file, so it was declined"
+	case errors.Is(t.Err, filexfer.ErrProtocol):
+		s = "the transfer of " + name + " broke the file protocol and was ended"
+	default:
+		s = name + " failed: " + escape(errText(t.Err))
+	}
+	if byPartner && pe.Reason != "" {
+		s += " (" + who + " says: " + snippet(pe.Reason) + ")"
+	}
+	return s
+}
+
+// failedFileWords says in a few words why a transfer failed.
+func failedFileWords(err error) string {
+	for _, k := range []struct {
+		err  error
+		text string
+	}{
+		{filexfer.ErrDeclined, "declined"},
+		{filexfer.ErrCancelled, "cancelled"},
+		{filexfer.ErrHashMismatch, "damaged: SHA-256 mismatch"},
+		{filexfer.ErrSourceChanged, "the file changed at the sender"},
+		{filexfer.ErrStorage, "could not be stored"},
+		{filexfer.ErrUnusableName, "unusable name"},
+		{filexfer.ErrProtocol, "protocol violation"},
+	} {
+		if errors.Is(err, k.err) {
+			return k.text
+		}
+	}
+	if err == nil {
+		return "unknown reason"
+	}
+	return escape(err.Error())
 }
