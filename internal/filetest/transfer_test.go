@@ -1,0 +1,193 @@
+package filetest
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/profile"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	// fileSize is the file the test moves: 200 MB.
+	fileSize = 200_000_000
+	// envBytes sets another size for a quick local run
+	// (SECURECHAT_FILETEST_BYTES=20000000).
+	envBytes = "SECURECHAT_FILETEST_BYTES"
+	// memoryBound is how much more than its idle figure a process may
+	// hold at its peak while the file moves.
+	memoryBound = 64 << 10 // KiB
+)
+
+var cheap = history.Params{Time: 1, MemoryKiB: 64, Threads: 1}
+
+// makeContacts creates the profiles of alice and bob in root, each the
+// other's contact, as a first connection would have left them: alice
+// knows bob's address, bob knows none of alice's (she only dials).
+func makeContacts(t *testing.T, root, bobAddr string) (alice, bob string) {
+	t.Helper()
+	alice, bob = filepath.Join(root, "alice"), filepath.Join(root, "bob")
+	va, err := history.CreateWith(alice, "alice", []byte("pass-alice"), cheap)
+	require.NoError(t, err)
+	vb, err := history.CreateWith(bob, "bob", []byte("pass-bob"), cheap)
+	require.NoError(t, err)
+	now := time.Now()
+	ka, kb := va.Identity().Public(), vb.Identity().Public()
+	require.NoError(t, va.SaveContact(profile.Contact{ID: kb.Fingerprint(), Key: kb.Bytes(), Name: "bob", TheirName: "bob",
+		Addrs: []string{bobAddr}, FirstSeen: now, LastSeen: now}))
+	require.NoError(t, vb.SaveContact(profile.Contact{ID: ka.Fingerprint(), Key: ka.Bytes(), Name: "alice", TheirName: "alice",
+		FirstSeen: now, LastSeen: now}))
+	require.NoError(t, va.Close())
+	require.NoError(t, vb.Close())
+	return alice, bob
+}
+
+// TestFiles_ReceiverKilledHalfWayResumesAndTheCopyIsIntact is issue 14's
+// end-to-end proof from the terminal: bob hosts with --accept-files, alice
+// runs send-file with a 200 MB file; past half-way bob is killed with
+// SIGKILL and started again; the transfer resumes from bob's durable
+// bytes, not from zero, alice's send-file exits 0, bob's `files list`
+// shows the file done and `files save` writes a copy with the original's
+// SHA-256. Neither process holds more than its idle figure plus 64 MiB.
+func TestFiles_ReceiverKilledHalfWayResumesAndTheCopyIsIntact(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("this test reads memory figures from /proc and kills with SIGKILL: Linux only")
+	}
+	size := int64(fileSize)
+	if s := os.Getenv(envBytes); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		require.NoError(t, err, envBytes)
+		size = n
+	}
+	begin := time.Now()
+	root := t.TempDir()
+	bobAddr := freeAddr(t)
+	alice, bob := makeContacts(t, root, bobAddr)
+	src := filepath.Join(root, "random.bin")
+	sum := randomFile(t, src, size, uint64(time.Now().UnixNano()))
+	t.Logf("%d bytes of random data, SHA-256 %x, in %s", size, sum, time.Since(begin).Round(time.Millisecond))
+	host := []string{"host", "--listen", bobAddr, "--accept-files", "--json"}
+
+	// The idle figures: the same programs with the link up and no file.
+	b := start(t, "bob", bob, host...)
+	b.wait(30*time.Second, "listening", is("listening"))
+	a := start(t, "alice", alice, "connect", "--contact", "bob", "--json")
+	a.wait(30*time.Second, "connected", is("connected"))
+	b.wait(30*time.Second, "connected", is("connected"))
+	time.Sleep(500 * time.Millisecond)
+	idleRSS := map[string]int64{"alice": a.rss(), "bob": b.rss()}
+	a.quit()
+	b.quit()
+	idle := map[string]int64{"alice": a.peak(), "bob": b.peak()}
+	t.Logf("idle (link up, no file): alice RSS %s, peak %s; bob RSS %s, peak %s",
+		mib(idleRSS["alice"]), mib(idle["alice"]), mib(idleRSS["bob"]), mib(idle["bob"]))
+
+	// Bob receives; alice sends.
+	b = start(t, "bob", bob, host...)
+	b.wait(30*time.Second, "listening", is("listening"))
+	sendStart := time.Now()
+	a = start(t, "alice", alice, "send-file", "bob", src, "--wait", "4m", "--json")
+
+	// Past half-way (by bob's durable bytes), bob is killed.
+	half := b.wait(3*time.Minute, "half of the file", func(e map[string]any) bool {
+		f := fileOf(e)
+		return f != nil && (fileBytes(e) >= size/2 || f["state"] == "done")
+	})
+	require.NotEqual(t, "done", fileOf(half)["state"], "the file arrived before bob could be killed half-way")
+	id := half["id"].(string)
+	require.NoError(t, b.cmd.Process.Signal(syscall.SIGKILL))
+	<-b.done
+	killedAt := time.Now()
+	durable := bobsLastBytes(b, id)
+	peakBob := b.peak()
+	t.Logf("bob killed (SIGKILL) %s after send-file started, %d of %d bytes durable at his last report",
+		killedAt.Sub(sendStart).Round(time.Millisecond), durable, size)
+
+	// Bob again: the transfer resumes from his durable bytes.
+	b = start(t, "bob", bob, host...)
+	resumed := b.wait(3*time.Minute, "the transfer again", func(e map[string]any) bool {
+		return fileOf(e) != nil && e["id"] == id
+	})
+	offset := fileBytes(resumed)
+	t.Logf("bob restarted; his first report of the file after the restart: %s at %d bytes (%.0f%%): %d bytes (%.0f%%) left to send again",
+		fileOf(resumed)["state"], offset, 100*float64(offset)/float64(size), size-offset, 100*float64(size-offset)/float64(size))
+	assert.GreaterOrEqual(t, offset, durable, "bytes bob reported durable before the kill are not received again")
+	assert.Positive(t, offset, "the transfer does not start from zero after the restart")
+
+	code := a.exitCode(4 * time.Minute)
+	elapsed := time.Since(sendStart)
+	require.Equal(t, 0, code, "alice's send-file exits 0 once bob verified the file")
+	a.wait(time.Second, "alice's done", func(e map[string]any) bool { return fileOf(e) != nil && fileOf(e)["state"] == "done" })
+	done := b.wait(time.Minute, "bob's done", func(e map[string]any) bool {
+		return e["id"] == id && fileOf(e)["state"] == "done"
+	})
+	assert.Equal(t, hex.EncodeToString(sum[:]), fileOf(done)["sha256"])
+	b.quit()
+	peakBob = max(peakBob, b.peak())
+	peakAlice := a.peak()
+	t.Logf("send-file exited 0 %s after it started (%s from the restart of bob); %.1f MB/s over the whole",
+		elapsed.Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond), float64(size)/elapsed.Seconds()/1e6)
+
+	// Bob's list shows it done; the copy he saves is the original.
+	out, code := run(t, "bob", bob, "files", "list", "alice", "--json")
+	require.Equal(t, 0, code)
+	var listed []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var f map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &f), line)
+		listed = append(listed, f)
+	}
+	require.Len(t, listed, 1, "bob has one file: %s", out)
+	assert.Equal(t, id, listed[0]["id"])
+	assert.Equal(t, "done", listed[0]["state"])
+	assert.Equal(t, false, listed[0]["outgoing"])
+	assert.Equal(t, "random.bin", listed[0]["name"])
+	assert.EqualValues(t, size, listed[0]["size"])
+	out, code = run(t, "bob", bob, "files", "list")
+	require.Equal(t, 0, code)
+	t.Logf("bob's files list:\n%s", out)
+	saved := filepath.Join(root, "saved.bin")
+	_, code = run(t, "bob", bob, "files", "save", "alice", id, saved)
+	require.Equal(t, 0, code)
+	assert.Equal(t, sum, fileSHA256(t, saved), "the saved copy is the original")
+	out, code = run(t, "alice", alice, "files", "list", "--json")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, `"state":"done"`, "alice's list shows the file done")
+
+	// Memory: the file moved in a bounded window.
+	t.Logf("peak memory: alice %s (idle %s, +%s), bob %s (idle %s, +%s; the larger of his two runs); bound: idle + %s",
+		mib(peakAlice), mib(idle["alice"]), mib(peakAlice-idle["alice"]), mib(peakBob), mib(idle["bob"]), mib(peakBob-idle["bob"]), mib(memoryBound))
+	bound := int64(memoryBound)
+	if raceOn {
+		// The race detector's shadow memory grows with every allocation;
+		// the figures are logged, the bound is that of a normal build.
+		t.Logf("the race detector is on: peak memory is logged, not held to the bound")
+		bound = 1 << 40
+	}
+	assert.LessOrEqual(t, peakAlice, idle["alice"]+bound, "alice's peak memory")
+	assert.LessOrEqual(t, peakBob, idle["bob"]+bound, "bob's peak memory")
+	t.Logf("%s in all", time.Since(begin).Round(time.Millisecond))
+}
+
+// bobsLastBytes is the last progress p reported for transfer id.
+func bobsLastBytes(p *proc, id string) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n int64
+	for _, e := range p.events {
+		if e["id"] == id && fileOf(e) != nil {
+			n = fileBytes(e)
+		}
+	}
+	return n
+}
