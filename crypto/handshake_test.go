@@ -223,8 +223,8 @@ func TestHandshake_PassiveCaptureShowsNoNameAndNoIdentity(t *testing.T) {
 		}
 	}
 	// What is in the clear: the protocol family and version.
-	assert.True(t, bytes.HasPrefix(frames[0], []byte("\x01SecChat1\x00\x03")))
-	assert.True(t, bytes.HasPrefix(frames[1], []byte("\x02SecChat1\x00\x03")))
+	assert.True(t, bytes.HasPrefix(frames[0], []byte("\x01SecChat1\x00\x04")))
+	assert.True(t, bytes.HasPrefix(frames[1], []byte("\x02SecChat1\x00\x04")))
 }
 
 func TestHandshake_ManInTheMiddleSeesDifferentIdentities(t *testing.T) {
@@ -449,17 +449,20 @@ func TestHandshake_InviteSecretIsCopiedNotModified(t *testing.T) {
 	assert.Equal(t, "invite secret", string(secret))
 }
 
-// v2ClientHello is a ClientHello as a protocol version 2 build writes it:
-// the layout of today's, with version 2 (its chat layer lacks the Hello
-// record, so version 3 refuses it in the handshake).
-func v2ClientHello(t *testing.T) []byte {
-	t.Helper()
-	ini, _ := newPair(t, "alice", "bob")
-	b, err := ini.WriteClientHello()
-	require.NoError(t, err)
-	require.Equal(t, ProtocolVersion, binary.BigEndian.Uint16(b[1+len(Magic):]))
-	binary.BigEndian.PutUint16(b[1+len(Magic):], 2)
-	return b
+// laterClientHello is a ClientHello as a protocol version 2 or 3 build
+// writes it: the layout of today's, with its version (a version-2 chat
+// layer lacks the Hello record, a version-3 one the file messages, so
+// version 4 refuses both in the handshake).
+func laterClientHello(v uint16) func(t *testing.T) []byte {
+	return func(t *testing.T) []byte {
+		t.Helper()
+		ini, _ := newPair(t, "alice", "bob")
+		b, err := ini.WriteClientHello()
+		require.NoError(t, err)
+		require.Equal(t, ProtocolVersion, binary.BigEndian.Uint16(b[1+len(Magic):]))
+		binary.BigEndian.PutUint16(b[1+len(Magic):], v)
+		return b
+	}
 }
 
 // v1ClientHello builds a protocol version 1 ClientHello by its layout.
@@ -476,8 +479,8 @@ func v1ClientHello(t *testing.T) []byte {
 	return appendU8Bytes(b, []byte("alice"))
 }
 
-func TestHandshake_OlderPeersAreToldBothNeedVersionThree(t *testing.T) {
-	for v, hello := range map[uint16]func(*testing.T) []byte{1: v1ClientHello, 2: v2ClientHello} {
+func TestHandshake_OlderPeersAreToldBothNeedVersionFour(t *testing.T) {
+	for v, hello := range map[uint16]func(*testing.T) []byte{1: v1ClientHello, 2: laterClientHello(2), 3: laterClientHello(3)} {
 		t.Run(fmt.Sprintf("version %d", v), func(t *testing.T) {
 			_, res := newPair(t, "alice", "bob")
 			err := res.ReadClientHello(hello(t))
@@ -492,7 +495,7 @@ func TestHandshake_OlderPeersAreToldBothNeedVersionThree(t *testing.T) {
 			a, err := ParseAlert(frame) // cleartext: no handshake keys yet; the older build reads it as its own alert 3
 			require.NoError(t, err)
 			assert.Equal(t, AlertVersion, a.Code)
-			assert.Equal(t, fmt.Sprintf("your partner runs a newer SecureChat (protocol version 3, you run version %d); update SecureChat to chat with them", v), a.Reason)
+			assert.Equal(t, fmt.Sprintf("your partner runs a newer SecureChat (protocol version 4, you run version %d); update SecureChat to chat with them", v), a.Reason)
 		})
 	}
 }

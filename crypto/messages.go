@@ -40,7 +40,7 @@ const (
 const Magic = "SecChat1"
 
 // ProtocolVersion is the only version this implementation speaks.
-const ProtocolVersion uint16 = 3
+const ProtocolVersion uint16 = 4
 
 // Field sizes.
 const (

@@ -589,8 +589,9 @@ func TestSession_NoGoroutineOutlivesClose(t *testing.T) {
 // olderClientHello is the ClientHello of a build that speaks protocol
 // version v: version 1 by its layout (name and key in the clear after the
 // ephemeral values), version 2 as today's with its version field (a
-// version-2 chat layer has no Hello record 0x07 and would fail on it after
-// the handshake, so version 3 refuses it before).
+// version-2 chat layer has no Hello record 0x07, a version-3 one no file
+// messages, and would fail on them after the handshake, so version 4
+// refuses both before).
 func olderClientHello(t *testing.T, v uint16) []byte {
 	t.Helper()
 	if v == 1 {
@@ -612,7 +613,7 @@ func olderClientHello(t *testing.T, v uint16) []byte {
 }
 
 func TestSession_OlderPeersAreRefusedInTheHandshakeWithTheVersionAlert(t *testing.T) {
-	for _, v := range []uint16{1, 2} {
+	for _, v := range []uint16{1, 2, 3} {
 		t.Run(fmt.Sprintf("version %d", v), func(t *testing.T) {
 			host, addr := listenHost(t, testConfig("bob", nil))
 			c, err := net.Dial("tcp", addr)
@@ -627,7 +628,7 @@ func TestSession_OlderPeersAreRefusedInTheHandshakeWithTheVersionAlert(t *testin
 			a, err := scrypto.ParseAlert(reply)
 			require.NoError(t, err, "the answer is a cleartext alert the older build reads as its own")
 			assert.Equal(t, scrypto.AlertVersion, a.Code)
-			assert.Equal(t, fmt.Sprintf("your partner runs a newer SecureChat (protocol version 3, you run version %d); update SecureChat to chat with them", v), a.Reason)
+			assert.Equal(t, fmt.Sprintf("your partner runs a newer SecureChat (protocol version 4, you run version %d); update SecureChat to chat with them", v), a.Reason)
 			e := waitFor[Ended](host, nil)
 			assert.Equal(t, EndVersion, e.Reason)
 			assert.False(t, e.Connected)

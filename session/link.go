@@ -48,9 +48,12 @@ type link struct {
 	endReason   EndReason
 	endErr      error
 	queue       []writeItem
+	fileQueue   []writeItem // file chunks: sent when queue is empty
 	poke        chan struct{}
 	acceptTimer *time.Timer
 	flushed     bool // the outbox went out on the connected link
+
+	files *fileLink // the link as the file transfers see it
 
 	// sendMu is held by whoever seals and writes records: the writer
 	// goroutine for a batch, or a caller on the fast path (sendNow).
@@ -77,6 +80,7 @@ func (s *Session) newLinkLocked(conn *transport.Conn, addr string, initiator boo
 		m:         newChatMachine(s.nextLink),
 		poke:      make(chan struct{}, 1),
 	}
+	l.files = &fileLink{l: l}
 	s.links[l.id] = l
 	return l
 }
@@ -217,6 +221,7 @@ func (l *link) apply(e effects) error {
 		l.s.acked(l.fingerprint, e.acked)
 	}
 	if e.connected {
+		l.filesConnected()
 		l.s.linkConnected(l)
 	}
 	if e.leave != 0 {

@@ -70,6 +70,8 @@ type effects struct {
 	// receive is a text the partner sent: the link stores it, shows it
 	// once, and acknowledges it once it is durable.
 	receive *wireMsg
+	// file is a file message the partner sent, for the file transfers.
+	file *wireMsg
 }
 
 func newChatMachine(link LinkID) chatMachine {
@@ -191,6 +193,12 @@ func (m *chatMachine) record(w *wireMsg) (effects, error) {
 			return effects{}, m.fail("a message arrived before both sides accepted")
 		}
 		return effects{receive: w}, nil
+	}
+	if w.file != nil {
+		if m.state != linkConnected {
+			return effects{}, m.fail("a file message arrived before both sides accepted")
+		}
+		return effects{file: w}, nil
 	}
 	return effects{}, m.fail("unknown message type 0x%02x", w.typ)
 }

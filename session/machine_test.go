@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securechat/securechat/filexfer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -80,6 +81,21 @@ func TestChatMachine_RecordsOutOfTurnAreProtocolErrors(t *testing.T) {
 	_, err = m.record(&wireMsg{typ: msgAccept})
 	assert.ErrorIs(t, err, ErrProtocol, "an accept once connected")
 	assert.ErrorIs(t, m.beginAccept(), ErrNoRequest, "we accept once")
+}
+
+func TestChatMachine_FileMessagesFlowOnlyOnceConnected(t *testing.T) {
+	offer := &wireMsg{typ: filexfer.TypeOffer, file: filexfer.Offer{Size: 1, MediaType: "text/plain", Name: "a"}}
+	m := deciding(t)
+	_, err := m.record(offer)
+	assert.ErrorIs(t, err, ErrProtocol, "an offer before anyone accepted")
+	_, err = m.record(&wireMsg{typ: msgAccept})
+	require.NoError(t, err)
+	_, err = m.record(offer)
+	assert.ErrorIs(t, err, ErrProtocol, "an offer before we accepted")
+	acceptOurs(t, m)
+	e, err := m.record(offer)
+	require.NoError(t, err)
+	assert.Same(t, offer, e.file, "once connected, it goes to the file transfers")
 }
 
 func TestChatMachine_OurMessagesAreStoredBeforeSentAndDeliveredOnce(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	scrypto "github.com/securechat/securechat/crypto"
+	"github.com/securechat/securechat/filexfer"
 )
 
 // Message types inside a record's plaintext (docs/PROTOCOL.md, "Chat
@@ -58,6 +59,7 @@ type wireMsg struct {
 	nonce  uint64          // ping, pong
 	epoch  [epochSize]byte // hello
 	reason string
+	file   filexfer.Message // a file message (types 0x08 to 0x0e)
 }
 
 func encodeText(id [IDSize]byte, t time.Time, body string) []byte {
@@ -106,6 +108,14 @@ func parseMsg(b []byte) (*wireMsg, error) {
 		return nil, fmt.Errorf("%w: empty message", ErrProtocol)
 	}
 	m := &wireMsg{typ: b[0]}
+	if filexfer.IsType(m.typ) {
+		fm, err := filexfer.Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
+		}
+		m.file = fm
+		return m, nil
+	}
 	body := b[1:]
 	switch m.typ {
 	case msgText:

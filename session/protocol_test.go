@@ -2,6 +2,7 @@ package session
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securechat/securechat/filexfer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -110,12 +112,49 @@ func TestParseMsg_RejectsWhatBreaksTheProtocol(t *testing.T) {
 		"long hello":         append(encodeHello([epochSize]byte{}), 0),
 		"bye not utf-8":      {msgBye, 0xff},
 		"bye too long":       append([]byte{msgBye}, strings.Repeat("r", MaxByeReason+1)...),
+		// File messages (section 12) are checked as strictly as the chat's.
+		"offer too short":        {filexfer.TypeOffer, 1, 2, 3},
+		"accept with trailing":   append(mustMarshal(t, filexfer.Accept{Offset: 0}), 0),
+		"chunk without data":     mustMarshal(t, filexfer.Chunk{Data: []byte{1}})[:1+filexfer.IDSize+8],
+		"progress not aligned":   withOffset(mustMarshal(t, filexfer.Progress{}), 12345+filexfer.MaxSize),
+		"cancel of unknown code": {filexfer.TypeCancel, 15: 0, 16: 0, 17: 99},
+		"done with trailing":     append(mustMarshal(t, filexfer.Done{}), 1),
 	} {
 		_, err := parseMsg(b)
 		assert.ErrorIs(t, err, ErrProtocol, name)
 	}
 	_, err := parseMsg(encodeText(id, now, strings.Repeat("x", MaxMessageBytes)))
 	assert.NoError(t, err, "exactly 64 KiB is allowed")
+}
+
+func mustMarshal(t *testing.T, m filexfer.Message) []byte {
+	t.Helper()
+	b, err := m.Marshal()
+	require.NoError(t, err)
+	return b
+}
+
+// withOffset puts off in the 8 bytes after a message's type and id.
+func withOffset(b []byte, off uint64) []byte {
+	binary.BigEndian.PutUint64(b[1+filexfer.IDSize:], off)
+	return b
+}
+
+func TestParseMsg_FileMessagesParseToTheirValues(t *testing.T) {
+	id := filexfer.ID{1, 2, 3}
+	for _, m := range []filexfer.Message{
+		filexfer.Offer{ID: id, Size: 5, MediaType: "text/plain", Name: "a.txt"},
+		filexfer.Accept{ID: id, Offset: filexfer.ChunkSize},
+		filexfer.Decline{ID: id, Code: filexfer.CodeDeclined, Reason: "no"},
+		filexfer.Chunk{ID: id, Offset: 0, Data: []byte("hello")},
+		filexfer.Progress{ID: id, Durable: 5},
+		filexfer.Cancel{ID: id, Code: filexfer.CodeCancelled},
+		filexfer.Done{ID: id},
+	} {
+		got, err := parseMsg(mustMarshal(t, m))
+		require.NoError(t, err)
+		assert.Equal(t, m, got.file)
+	}
 }
 
 // FuzzParseMsg: no plaintext makes the parser panic, and what parses
@@ -144,6 +183,12 @@ func FuzzParseMsg(f *testing.F) {
 			again = encodeAccept()
 		case msgHello:
 			again = encodeHello(m.epoch)
+		}
+		if m.file != nil {
+			var err error
+			if again, err = m.file.Marshal(); err != nil {
+				t.Fatalf("%x parses as a file message that does not marshal: %v", b, err)
+			}
 		}
 		if string(again) != string(b) {
 			t.Fatalf("%x re-encodes as %x", b, again)

@@ -63,6 +63,9 @@ func (l *link) handle(w *wireMsg, rec []byte) (done bool, err error) {
 	if e.receive != nil {
 		l.receiveText(e.receive, rec)
 	}
+	if e.file != nil {
+		l.receiveFile(e.file)
+	}
 	return false, nil
 }
 
@@ -145,6 +148,7 @@ func (l *link) cleanup(readErr error) Event {
 		l.acceptTimer.Stop()
 	}
 	l.mu.Unlock()
+	l.filesDisconnected()
 	if errors.Is(e.Err, errHistoryFailed) {
 		l.s.emit(HistoryError{Contact: l.fingerprint, Err: e.Err})
 	}

@@ -219,6 +219,13 @@ func (l *link) writeQueued(bufp *[]byte) (more, ok bool) {
 	batch := append([]writeItem(nil), l.queue[:n]...)
 	clear(l.queue[:n])
 	l.queue = l.queue[n:]
+	if n == 0 && len(l.fileQueue) > 0 {
+		// Nothing of the chat waits: one chunk of a file goes out, and the
+		// chat queue is looked at again before the next.
+		batch = append(batch, l.fileQueue[0])
+		l.fileQueue[0] = writeItem{}
+		l.fileQueue = l.fileQueue[1:]
+	}
 	l.mu.Unlock()
 	if len(batch) == 0 {
 		return false, true

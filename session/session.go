@@ -18,6 +18,7 @@ import (
 	"time"
 
 	scrypto "github.com/securechat/securechat/crypto"
+	"github.com/securechat/securechat/filexfer"
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/transfer"
@@ -93,6 +94,20 @@ type outbox interface {
 	Received(contact, id string) bool
 }
 
+// Files is what the controller needs of the file transfers
+// (*transfer.Engine): it hands each connected link to it and passes on the
+// file messages (docs/PROTOCOL.md section 12) that arrive on the link.
+type Files interface {
+	// Connected: a link of contact is connected (both Accepts were
+	// exchanged); l carries file messages until Disconnected.
+	Connected(contact string, l transfer.Link)
+	// Disconnected: l is gone.
+	Disconnected(contact string, l transfer.Link)
+	// Handle takes one well-formed file message that arrived on l. It is
+	// called on the link's reader goroutine and must not block for long.
+	Handle(contact string, l transfer.Link, m filexfer.Message)
+}
+
 // Config sets up a controller. It is not modified.
 type Config struct {
 	Identity *scrypto.Identity // required unless Greeting
@@ -111,9 +126,9 @@ type Config struct {
 	// [Session.SetOnionDialer] does at run time.
 	OnionDialer OnionDialer
 	TorOnly     bool
-	// Files carries file transfers over the links (package transfer);
-	// nil: file messages from a partner are dropped.
-	Files *transfer.Engine
+	// Files carries file transfers over the links: a *transfer.Engine.
+	// Nil: a partner's file messages are checked and dropped.
+	Files Files
 
 	// answerAnyInvite makes a host skip the invite check, as an attacker
 	// who answers at an invite's address would (tests only).
@@ -214,6 +229,12 @@ type outgoing struct {
 // New makes a controller with no listener and no link.
 func New(cfg Config) (*Session, error) {
 	c := cfg.withDefaults()
+	if e, ok := c.Files.(*transfer.Engine); ok && e == nil {
+		c.Files = nil
+	}
+	if c.Greeting != nil {
+		c.Files = nil // the unencrypted demonstration carries no files
+	}
 	if c.Greeting == nil {
 		if c.Identity == nil {
 			return nil, errors.New("session: an identity is required")

@@ -1,6 +1,7 @@
 // Package bench measures SecureChat against TLS 1.3 and raw TCP in one run
 // and renders the result as one table: handshake, round trip, throughput,
-// key generation, unlock, the 100,000-message history and the peak memory
+// key generation, a file sent and stored encrypted at both ends against a
+// TLS 1.3 copy to disk, unlock, the 100,000-message history and the peak memory
 // of a process that opened it, how reopening grows with 10k, 100k and 1M
 // messages, the resident memory of the unlocked, idle desktop app against a
 // minimal Fyne app, and Tor mode on a private Tor network of 127.0.0.1 (its
@@ -44,7 +45,7 @@ const (
 )
 
 // Groups lists every group.
-var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupOutbox, GroupHistory, GroupScale, GroupMemory, GroupTor}
+var Groups = []string{GroupKeygen, GroupHandshake, GroupRTT, GroupThroughput, GroupOutbox, GroupFiles, GroupHistory, GroupScale, GroupMemory, GroupTor}
 
 // Options size a run. The zero value of a count means its default.
 type Options struct {
@@ -63,6 +64,8 @@ type Options struct {
 	ScaleSizes     []int // history sizes of the scale rows (default 10k, 100k, 1M)
 	ScaleReps      int   // reopens of each kind and size, each in a new process (default 3)
 	OutboxReps     int   // outbox deliveries of each kind (default 9)
+	FileSize       int64 // bytes of the file of the files row (default 200 MiB)
+	FileReps       int   // transfers of each kind (default 3)
 	// CacheDir keeps the scale rows' fills between runs; "" means a cache
 	// folder inside Dir.
 	CacheDir string
@@ -99,6 +102,10 @@ func (o *Options) defaults() {
 	def(&o.UnlockReps, 7)
 	def(&o.ScaleReps, 3)
 	def(&o.OutboxReps, 9)
+	def(&o.FileReps, 3)
+	if o.FileSize == 0 {
+		o.FileSize = 200 << 20
+	}
 	def(&o.MemoryRuns, 3)
 	if o.MemoryIdle == 0 {
 		o.MemoryIdle = 10 * time.Second
@@ -167,6 +174,7 @@ func Run(o Options) (*Report, error) {
 		{GroupRTT, r.roundTrips},
 		{GroupThroughput, r.throughput},
 		{GroupOutbox, r.outbox},
+		{GroupFiles, r.files},
 		{GroupHistory, r.history},
 		{GroupScale, r.scale},
 		{GroupMemory, r.memory},

@@ -158,3 +158,14 @@ func TestRun_TheOutboxRowComparesQueuedWithLive(t *testing.T) {
 	assert.NotEmpty(t, row.Ours)
 	assert.NotEmpty(t, row.Ratio)
 }
+
+func TestRun_TheFilesRowComparesATransferWithATLSCopy(t *testing.T) {
+	rep, err := Run(Options{Dir: t.TempDir(), Only: []string{GroupFiles}, FileReps: 1, FileSize: 5 << 20})
+	require.NoError(t, err)
+	require.Len(t, rep.Rows, 1)
+	row := rep.Rows[0]
+	assert.Contains(t, row.Name, "file 5 MiB")
+	assert.Contains(t, row.Peers, "TLS 1.3 copy")
+	assert.Contains(t, row.Ours, "MiB/s")
+	assert.NotEmpty(t, row.Ratio)
+}
