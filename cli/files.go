@@ -228,6 +228,11 @@ func newFileReporter(out *printer, named bool) *fileReporter {
 // report prints t if it is news; text, when not "", replaces the state
 // line. It returns whether t is a state change.
 func (r *fileReporter) report(t transfer.Transfer, who, contactName, text string) bool {
+	return r.reportWhy(t, who, contactName, text, "")
+}
+
+// reportWhy is report with a reason in the JSON event ("resumed").
+func (r *fileReporter) reportWhy(t transfer.Transfer, who, contactName, text, reason string) bool {
 	now := r.now()
 	key := t.Contact + "/" + t.ID
 	r.mu.Lock()
@@ -257,7 +262,7 @@ func (r *fileReporter) report(t transfer.Transfer, who, contactName, text string
 			text = escape(t.Name) + " " + dir + " " + escape(who) + ": " + text
 		}
 	}
-	r.out.event(jsonEvent{Event: "file", Contact: t.Contact, ID: t.ID, Text: text, File: fileJSON(t, contactName)}, text)
+	r.out.event(jsonEvent{Event: "file", Contact: t.Contact, ID: t.ID, Text: text, Reason: reason, File: fileJSON(t, contactName)}, text)
 	return changed
 }
 

@@ -341,7 +341,7 @@ func TestFileSend_ExitsByHowTheTransferEnds(t *testing.T) {
 	})
 	assert.Equal(t, SendDelivered, code)
 	assert.GreaterOrEqual(t, l.dialed(), 2)
-	assert.Equal(t, "continuing f.bin (100 B) to bob: 0 B of it arrived before\n"+
+	assert.Equal(t, "continuing f.bin (100 B) to bob from where it stopped\n"+
 		"bob stopped responding. Trying again in 1 s.\n"+
 		"sending f.bin (100 B) to bob ...\n"+
 		"bob received f.bin (100 B) and verified its SHA-256\n", out)

@@ -251,13 +251,14 @@ type fileSend struct {
 func (f *fileSend) run(t transfer.Transfer, resumed bool) int {
 	rep := newFileReporter(f.out, false)
 	who := f.c.Name
-	first := ""
+	first, reason := "", ""
 	if resumed {
-		first = "continuing " + fileLabel(t) + " to " + escape(who) + ": " + sizeWords(t.Bytes) + " of it arrived before"
-	} else if t.State != transfer.StatePreparing {
-		first = stateWords(t, who)
+		first, reason = "continuing "+fileLabel(t)+" to "+escape(who)+" from where it stopped", "resumed"
+		if t.Bytes > 0 {
+			first += " (" + sizeWords(t.Bytes) + " of it had arrived)"
+		}
 	}
-	rep.report(t, who, who, first)
+	rep.reportWhy(t, who, who, first, reason)
 	if code, over := f.ended(t); over {
 		return code
 	}

@@ -56,7 +56,8 @@ func makeContacts(t *testing.T, root, bobAddr string) (alice, bob string) {
 // end-to-end proof from the terminal: bob hosts with --accept-files, alice
 // runs send-file with a 200 MB file; past half-way bob is killed with
 // SIGKILL and started again; the transfer resumes from bob's durable
-// bytes, not from zero, alice's send-file exits 0, bob's `files list`
+// bytes, not from zero; past three quarters alice is killed, and
+// send-file again continues the same transfer and exits 0; bob's `files list`
 // shows the file done and `files save` writes a copy with the original's
 // SHA-256. Neither process holds more than its idle figure plus 64 MiB.
 func TestFiles_ReceiverKilledHalfWayResumesAndTheCopyIsIntact(t *testing.T) {
@@ -124,6 +125,25 @@ func TestFiles_ReceiverKilledHalfWayResumesAndTheCopyIsIntact(t *testing.T) {
 	assert.GreaterOrEqual(t, offset, durable, "bytes bob reported durable before the kill are not received again")
 	assert.Positive(t, offset, "the transfer does not start from zero after the restart")
 
+	// Past three quarters, alice is killed; send-file again continues
+	// the same transfer.
+	three := b.wait(3*time.Minute, "three quarters of the file", func(e map[string]any) bool {
+		return e["id"] == id && (fileBytes(e) >= size*3/4 || fileOf(e)["state"] == "done")
+	})
+	peakAlice := int64(0)
+	if fileOf(three)["state"] == "done" {
+		require.NotEqual(t, int64(fileSize), size, "the file arrived before alice could be killed at three quarters")
+		t.Logf("the file arrived before alice could be killed at three quarters (a quick run of %d bytes): her kill is not tested", size)
+	} else {
+		require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
+		peakAlice = a.peak()
+		t.Logf("alice killed (SIGKILL) at %d bytes durable at bob; send-file again", fileBytes(three))
+		a = start(t, "alice", alice, "send-file", "bob", src, "--wait", "4m", "--json")
+		again := a.wait(time.Minute, "send-file continuing", func(e map[string]any) bool { return fileOf(e) != nil })
+		assert.Equal(t, "resumed", again["reason"], "send-file again continues the unfinished transfer: %v", again)
+		t.Logf("send-file again: %s", again["text"])
+	}
+
 	code := a.exitCode(4 * time.Minute)
 	elapsed := time.Since(sendStart)
 	require.Equal(t, 0, code, "alice's send-file exits 0 once bob verified the file")
@@ -134,8 +154,19 @@ func TestFiles_ReceiverKilledHalfWayResumesAndTheCopyIsIntact(t *testing.T) {
 	assert.Equal(t, hex.EncodeToString(sum[:]), fileOf(done)["sha256"])
 	b.quit()
 	peakBob = max(peakBob, b.peak())
-	peakAlice := a.peak()
-	t.Logf("send-file exited 0 %s after it started (%s from the restart of bob); %.1f MB/s over the whole",
+	peakAlice = max(peakAlice, a.peak())
+	// Bob's durable bytes never went back: neither restart sent the file
+	// again from the start.
+	b.mu.Lock()
+	last := int64(0)
+	for _, e := range b.events {
+		if e["id"] == id && fileOf(e) != nil {
+			assert.GreaterOrEqual(t, fileBytes(e), last, "bob's bytes after his restart never go back: %v", e)
+			last = fileBytes(e)
+		}
+	}
+	b.mu.Unlock()
+	t.Logf("send-file exited 0 %s after the first one started (%s from the restart of bob); %.1f MB/s over the whole",
 		elapsed.Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond), float64(size)/elapsed.Seconds()/1e6)
 
 	// Bob's list shows it done; the copy he saves is the original.
@@ -165,7 +196,7 @@ func TestFiles_ReceiverKilledHalfWayResumesAndTheCopyIsIntact(t *testing.T) {
 	assert.Contains(t, out, `"state":"done"`, "alice's list shows the file done")
 
 	// Memory: the file moved in a bounded window.
-	t.Logf("peak memory: alice %s (idle %s, +%s), bob %s (idle %s, +%s; the larger of his two runs); bound: idle + %s",
+	t.Logf("peak memory: alice %s (idle %s, +%s), bob %s (idle %s, +%s), each the larger of two runs; bound: idle + %s",
 		mib(peakAlice), mib(idle["alice"]), mib(peakAlice-idle["alice"]), mib(peakBob), mib(idle["bob"]), mib(peakBob-idle["bob"]), mib(memoryBound))
 	bound := int64(memoryBound)
 	if raceOn {
