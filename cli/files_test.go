@@ -406,3 +406,46 @@ func TestChat_AnOfferWithoutAcceptFilesSaysHowToReceive(t *testing.T) {
 		}
 	}
 }
+
+func TestSendFile_AnOfferWaitsForAHostWithoutAcceptFiles(t *testing.T) {
+	bobDir, aliceDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret")
+	pf := passFile(t, "pw secret")
+	addr := meet(t, bobDir, aliceDir, pf)
+	alice := []string{"--profile", aliceDir, "--passphrase-file", pf}
+	path := filepath.Join(t.TempDir(), "notes.txt")
+	require.NoError(t, os.WriteFile(path, []byte("some notes\n"), 0o600))
+
+	// --wait 0: prepared and queued for the next connection.
+	code, out, errOut := runCmd(append([]string{"send-file", "bob", path, "--wait", "0", "--json"}, alice...)...)
+	require.Equal(t, SendQueued, code, errOut)
+	assert.Contains(t, out, `"event":"not_done"`)
+	assert.Contains(t, out, `"text":"queued: notes.txt (11 B) is offered to bob at the next connection (securechat send-file again waits for it)"`)
+
+	// Bob hosts without --accept-files: the offer waits, and he is told how
+	// to take it; alice's send-file continues the queued transfer and
+	// gives up after its wait.
+	host := startTerminal(t, "host", "--listen", addr, "--profile", bobDir, "--passphrase-file", pf, "--json")
+	host.waitFor("listening", nil)
+	code, out, errOut = runCmd(append([]string{"send-file", "bob", path, "--wait", "2s"}, alice...)...)
+	require.Equal(t, SendQueued, code, errOut)
+	assert.Contains(t, out, "continuing notes.txt (11 B) to bob from where it stopped\n")
+	assert.Contains(t, out, "not done yet: bob has not accepted notes.txt (11 B); it stays offered")
+	offer := host.waitFor("file", nil)
+	assert.Equal(t, "waiting", offer["file"].(map[string]any)["state"])
+	assert.Equal(t, "alice offers notes.txt (11 B); run with --accept-files to receive files", offer["text"])
+
+	code, out, errOut = runCmd(append([]string{"files", "list"}, alice...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `(?m)^o-[0-9a-f]{32}\s+bob\s+sent\s+waiting\s+notes.txt\s+11 B\s`, out)
+	require.NoError(t, host.stdin.Close())
+	assert.Equal(t, 0, host.exitCode())
+
+	code, out, errOut = runCmd("files", "list", "alice", "--json", "--profile", bobDir, "--passphrase-file", pf)
+	require.Equal(t, 0, code, errOut)
+	var j jsonFile
+	require.NoError(t, json.Unmarshal([]byte(out), &j), out)
+	assert.Equal(t, "waiting", j.State)
+	code, _, errOut = runCmd("files", "save", j.ID, t.TempDir(), "--profile", bobDir, "--passphrase-file", pf)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "notes.txt from alice is not complete yet (0 B of 11 B received): it can be saved once it is done")
+}

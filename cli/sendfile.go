@@ -356,9 +356,12 @@ func (f *fileSend) notYet(t transfer.Transfer) int {
 	who := escape(f.c.Name)
 	text := "not done yet: " + sizeWords(t.Bytes) + " of " + fileLabel(t) + " arrived; the rest goes to " + who +
 		" at the next connection (securechat send-file again continues it)"
-	if t.State == transfer.StateWaiting {
-		text = "not done yet: " + fileLabel(t) + " is offered to " + who + " at the next connection (securechat send-file again waits for it)"
+	switch {
+	case f.queueOnly || len(f.c.Addrs) == 0:
+		text = "queued: " + fileLabel(t) + " is offered to " + who + " at the next connection (securechat send-file again waits for it)"
+	case t.State == transfer.StateWaiting:
+		text = "not done yet: " + who + " has not accepted " + fileLabel(t) + "; it stays offered, also at the next connection (securechat send-file again waits for it)"
 	}
-	f.out.event(jsonEvent{Event: "not_done", ID: t.ID, Contact: t.Contact, File: fileJSON(t, f.c.Name)}, text)
+	f.out.event(jsonEvent{Event: "not_done", ID: t.ID, Contact: t.Contact, Text: text, File: fileJSON(t, f.c.Name)}, text)
 	return SendQueued
 }
