@@ -242,7 +242,8 @@ func (r *fileReporter) reportWhy(t transfer.Transfer, who, contactName, text, re
 	if r.out.json {
 		every = progressEveryJSON
 	}
-	due := t.Connected != prev.conn || t.Bytes != prev.bytes && now.Sub(prev.at) >= every
+	due := t.State == transfer.StateTransferring &&
+		(t.Connected != prev.conn || t.Bytes != prev.bytes && now.Sub(prev.at) >= every)
 	if !changed && !due {
 		r.mu.Unlock()
 		return false

@@ -133,10 +133,15 @@ func TestFileReporter_PrintsEveryStateButProgressAtMostTwiceASecond(t *testing.T
 	r.report(tr, "bob", "bob", "")
 	tr.State, tr.Bytes = transfer.StateDone, tr.Size
 	assert.True(t, r.report(tr, "bob", "bob", ""))
+	prep := transfer.Transfer{ID: "o-2", Contact: "c", Outgoing: true, Name: "b.bin", Size: 5, State: transfer.StatePreparing}
+	r.report(prep, "bob", "bob", "")
+	prep.Connected = true
+	assert.False(t, r.report(prep, "bob", "bob", ""), "no progress line while preparing")
 	assert.Equal(t, "sending file.bin (200 MB) to bob ...\n"+
 		"sent 10 MB of 200 MB\n"+
 		"sent 10 MB of 200 MB · waiting for the connection\n"+
-		"bob received file.bin (200 MB) and verified its SHA-256\n", buf.String())
+		"bob received file.bin (200 MB) and verified its SHA-256\n"+
+		"preparing b.bin (5 B): copying it into the profile and hashing it ...\n", buf.String())
 }
 
 func TestFileReporter_JSONCarriesTheTransfer(t *testing.T) {
