@@ -1,5 +1,0 @@
-//go:build !race
-
-package filetest
-
-const raceOn = false
