@@ -454,3 +454,38 @@ func TestSendFile_AnOfferWaitsForAHostWithoutAcceptFiles(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "notes.txt from alice is not complete yet (0 B of 11 B received): it can be saved once it is done")
 }
+
+func TestFileSend_AFileBeingPreparedOutlastsTheWaitButNotCtrlC(t *testing.T) {
+	bob := profile.Contact{ID: "k", Name: "bob", Addrs: []string{"127.0.0.1:1"}}
+	prep := transfer.Transfer{ID: "o-1", Contact: "k", Outgoing: true, Name: "f.bin", Size: 100, State: transfer.StatePreparing}
+	for _, tc := range []struct {
+		name  string
+		wait  time.Duration
+		stop  bool
+		code  int
+		words string
+	}{
+		{"the wait ends while preparing", 10 * time.Millisecond, false, SendQueued, "not done yet: bob has not accepted f.bin (100 B)"},
+		{"ctrl-c while preparing", 0, true, SendError, "securechat: stopped while f.bin (100 B) was being prepared: nothing was offered (send-file again starts over)\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := &fakeLinker{events: make(chan session.Event, 16)}
+			f := newFakeFiles(prep)
+			stop := make(chan os.Signal, 1)
+			var out, errOut bytes.Buffer
+			fs := &fileSend{s: l, files: f, c: bob, out: newPrinter(&out, false), stderr: &errOut, wait: tc.wait, stop: stop}
+			if tc.stop {
+				stop <- os.Interrupt
+			} else {
+				go func() {
+					time.Sleep(50 * time.Millisecond) // well past the wait
+					w := prep
+					w.State, w.Connected = transfer.StateWaiting, true
+					f.events <- transfer.Event{Transfer: w}
+				}()
+			}
+			assert.Equal(t, tc.code, fs.run(prep, false))
+			assert.Contains(t, out.String()+errOut.String(), tc.words)
+		})
+	}
+}

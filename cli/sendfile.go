@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -130,7 +131,12 @@ func RunSendFile(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "securechat: not sent:", err)
 		return SendError
 	}
-	f := &fileSend{s: s, files: eng, c: c, out: out, stderr: stderr, queueOnly: queueOnly}
+	// Ctrl-C stops the waiting, not the transfer: the engine and the
+	// session close properly, and the file goes on later.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
+	defer signal.Stop(interrupt)
+	f := &fileSend{s: s, files: eng, c: c, out: out, stderr: stderr, queueOnly: queueOnly, stop: interrupt}
 	if wait.set {
 		f.wait = wait.d
 	}
@@ -244,6 +250,8 @@ type fileSend struct {
 	// queueOnly: no dial; the file is prepared, then waits for the next
 	// connection.
 	queueOnly bool
+	// stop ends the wait as its end does (Ctrl-C).
+	stop <-chan os.Signal
 }
 
 // run reports t until it is done or failed, or the wait is over, and
@@ -272,7 +280,7 @@ func (f *fileSend) run(t transfer.Transfer, resumed bool) int {
 		defer timer.Stop()
 		deadline = timer.C
 	}
-	attempt := 0
+	attempt, expired := 0, false
 	dial := func() {
 		if !f.queueOnly && !noAddr {
 			_ = f.s.ReconnectNow(f.c.ID)
@@ -327,13 +335,25 @@ func (f *fileSend) run(t transfer.Transfer, resumed bool) int {
 			if code, over := f.ended(t); over {
 				return code
 			}
-			if (f.queueOnly || noAddr) && t.State != transfer.StatePreparing {
+			if (f.queueOnly || noAddr || expired) && t.State != transfer.StatePreparing {
 				return f.notYet(t)
 			}
 		case <-retry:
 			retry = nil
 			dial()
 		case <-deadline:
+			// A file being prepared is not kept by the engine yet: the
+			// wait ends once it is.
+			if t.State == transfer.StatePreparing {
+				expired = true
+				continue
+			}
+			return f.notYet(t)
+		case <-f.stop:
+			if t.State == transfer.StatePreparing {
+				fmt.Fprintln(f.stderr, "securechat: stopped while "+fileLabel(t)+" was being prepared: nothing was offered (send-file again starts over)")
+				return SendError
+			}
 			return f.notYet(t)
 		}
 	}
