@@ -139,11 +139,13 @@ func connect(t *testing.T, a, b *Engine) *conn {
 	ab := newPipeLink(b, alice)
 	ba := newPipeLink(a, bob)
 	ab.peer, ba.peer = ba, ab
-	go ab.run()
-	go ba.run()
 	c := &conn{a: a, b: b, ab: ab, ba: ba}
+	// Both sides know the link before anything arrives on it, as the
+	// session calls Connected before it hands the engine a message.
 	a.Connected(bob, ab)
 	b.Connected(alice, ba)
+	go ab.run()
+	go ba.run()
 	t.Cleanup(c.cut)
 	return c
 }
