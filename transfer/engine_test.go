@@ -46,7 +46,7 @@ func offerAndAccept(t *testing.T, a, b *Engine, n int) (string, string, []byte) 
 	path, data := randomFile(t, t.TempDir(), "movie.bin", n)
 	sent, err := a.SendFile(bob, path)
 	require.NoError(t, err)
-	in := waitIncoming(t, b, alice)
+	in := waitState(t, b, alice, theirs(sent.ID), StateWaiting)
 	require.NoError(t, b.Accept(alice, in.ID))
 	return sent.ID, in.ID, data
 }
@@ -219,3 +219,6 @@ func TestEngine_AutoAccept(t *testing.T) {
 	require.Len(t, asked, 1)
 	assert.Equal(t, "photo.jpg", asked[0].Name)
 }
+
+// theirs is the id the receiver gives the transfer the sender calls id.
+func theirs(id string) string { return "i-" + id[2:] }

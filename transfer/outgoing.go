@@ -272,7 +272,10 @@ func (x *xfer) stepOut() bool {
 		}
 		// Read outside the lock: the session's goroutine never waits for
 		// the disk.
-		buf := make([]byte, n)
+		if x.readBuf == nil {
+			x.readBuf = make([]byte, filexfer.ChunkSize)
+		}
+		buf := x.readBuf[:n] // Next copies it into the chunk
 		k, rerr := x.src.ReadAt(buf, int64(off))
 		x.mu.Lock()
 		if x.snd != snd || x.link != link || snd.Durable()+snd.InFlight() != off || snd.State() != filexfer.StateTransferring {

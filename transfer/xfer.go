@@ -50,6 +50,7 @@ type xfer struct {
 	offeredOn Link // the link that carried the latest Offer
 	prep      *preparation
 	src       *filestore.Reader // worker only
+	readBuf   []byte            // worker only: a chunk read ahead
 
 	// Incoming.
 	queue       []filexfer.Chunk // to write, in order; a nil Data asks for a sync
