@@ -43,7 +43,7 @@ const (
 	maxDetailLen = 1024
 	// maxRecordLen bounds a record file: the fixed fields and the longest
 	// strings, sealed. A larger file is damaged, and is not read whole.
-	maxRecordLen = recordHeader + recordFixed + maxContactLen + filexfer.MaxMediaTypeBytes + filexfer.MaxNameBytes + maxDetailLen + tagLen
+	maxRecordLen = recordHeader + recordFixed + 2 + maxContactLen + 1 + filexfer.MaxMediaTypeBytes + 2 + filexfer.MaxNameBytes + 2 + maxDetailLen + tagLen
 )
 
 // Record flags.

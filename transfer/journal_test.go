@@ -3,6 +3,7 @@ package transfer
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -117,4 +118,27 @@ func TestEngine_DeleteContactLeavesNoFileOfThatContact(t *testing.T) {
 	require.NoError(t, b.Close())
 	b2 := openEngine(t, dirB)
 	assert.Empty(t, b2.List(""))
+}
+
+func TestJournal_TheLongestRecordFitsAndOneByteMoreIsRefused(t *testing.T) {
+	aead, err := journalKey(testKey)
+	require.NoError(t, err)
+	r := record{
+		State: StateFailed, Code: filexfer.CodeStorage, Farewell: true,
+		Contact: strings.Repeat("c", maxContactLen), Detail: strings.Repeat("d", maxDetailLen),
+		Offer: filexfer.Offer{Size: filexfer.MaxSize, MediaType: strings.Repeat("t", 127) + "/" + strings.Repeat("s", 127),
+			Name: strings.Repeat("n", filexfer.MaxNameBytes)},
+	}
+	b, err := sealRecord(aead, make([]byte, nonceLen), &r)
+	require.NoError(t, err)
+	require.Len(t, b, maxRecordLen)
+	back, err := openRecord(aead, b)
+	require.NoError(t, err)
+	assert.Equal(t, describe(&r), describe(back))
+	_, err = openRecord(aead, append(b, 0))
+	assert.ErrorIs(t, err, errJournal)
+
+	r.Contact += "c"
+	_, err = sealRecord(aead, make([]byte, nonceLen), &r)
+	assert.Error(t, err, "a contact over 1024 bytes is not kept")
 }
