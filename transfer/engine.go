@@ -330,7 +330,9 @@ func (e *Engine) Cancel(contact, id string) error {
 	var m filexfer.Message
 	switch {
 	case x.out && x.snd == nil: // preparing: never offered
-		x.prep.stopped.Store(true)
+		if x.prep != nil {
+			x.prep.stopped.Store(true)
+		}
 		x.failQuiet(filexfer.CodeCancelled, filexfer.ErrCancelled)
 		return nil
 	case x.out:
