@@ -164,8 +164,19 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	var preparing []*preparation
+	for _, p := range e.peers {
+		for _, x := range p.xfers {
+			if x.prep != nil {
+				preparing = append(preparing, x.prep)
+			}
+		}
+	}
 	e.mu.Unlock()
 	close(e.quit)
+	for _, p := range preparing {
+		p.stop() // a source that blocks in Read would keep its worker
+	}
 	e.workers.Wait()
 	close(e.jQuit)
 	<-e.jDone
@@ -331,7 +342,7 @@ func (e *Engine) Cancel(contact, id string) error {
 	switch {
 	case x.out && x.snd == nil: // preparing: never offered
 		if x.prep != nil {
-			x.prep.stopped.Store(true)
+			x.prep.stop()
 		}
 		x.failQuiet(filexfer.CodeCancelled, filexfer.ErrCancelled)
 		return nil
