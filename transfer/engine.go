@@ -164,8 +164,19 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	var preparing []*preparation
+	for _, p := range e.peers {
+		for _, x := range p.xfers {
+			if x.prep != nil {
+				preparing = append(preparing, x.prep)
+			}
+		}
+	}
 	e.mu.Unlock()
 	close(e.quit)
+	for _, p := range preparing {
+		p.stop() // a source that blocks in Read would keep its worker
+	}
 	e.workers.Wait()
 	close(e.jQuit)
 	<-e.jDone
@@ -330,7 +341,9 @@ func (e *Engine) Cancel(contact, id string) error {
 	var m filexfer.Message
 	switch {
 	case x.out && x.snd == nil: // preparing: never offered
-		x.prep.stopped.Store(true)
+		if x.prep != nil {
+			x.prep.stop()
+		}
 		x.failQuiet(filexfer.CodeCancelled, filexfer.ErrCancelled)
 		return nil
 	case x.out:

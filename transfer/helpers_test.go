@@ -43,12 +43,11 @@ func openEngine(t *testing.T, dir string, o ...func(*Options)) *Engine {
 // marshalled, parsed, and handed in order by one goroutine to the other
 // engine's Handle, as arriving on the other side's link.
 type pipeLink struct {
-	to      *Engine
-	from    string // the contact the receiving engine knows us as
-	peer    *pipeLink
-	filter  func(m filexfer.Message) filexfer.Message // may change or drop (nil) what is sent
-	chunks  atomic.Int64                              // chunk bytes sent
-	offsets sync.Map                                  // chunk offsets sent (uint64 → count)
+	to     *Engine
+	from   string // the contact the receiving engine knows us as
+	peer   *pipeLink
+	filter func(m filexfer.Message) filexfer.Message // may change or drop (nil) what is sent
+	chunks atomic.Int64                              // chunk bytes sent
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -139,11 +138,13 @@ func connect(t *testing.T, a, b *Engine) *conn {
 	ab := newPipeLink(b, alice)
 	ba := newPipeLink(a, bob)
 	ab.peer, ba.peer = ba, ab
-	go ab.run()
-	go ba.run()
 	c := &conn{a: a, b: b, ab: ab, ba: ba}
+	// Both sides know the link before anything arrives on it, as the
+	// session calls Connected before it hands the engine a message.
 	a.Connected(bob, ab)
 	b.Connected(alice, ba)
+	go ab.run()
+	go ba.run()
 	t.Cleanup(c.cut)
 	return c
 }

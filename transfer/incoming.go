@@ -40,7 +40,7 @@ func (x *xfer) handleIn(m filexfer.Message) {
 	case filexfer.Offer:
 		if x.rcv == nil {
 			switch {
-			case x.rec.State == StateDone && m == x.rec.Offer:
+			case x.rec.State == StateDone:
 				x.send(filexfer.Done{ID: m.ID})
 			case x.rec.State == StateFailed && !x.rec.Partner:
 				x.send(x.farewell())

@@ -43,7 +43,7 @@ const (
 	maxDetailLen = 1024
 	// maxRecordLen bounds a record file: the fixed fields and the longest
 	// strings, sealed. A larger file is damaged, and is not read whole.
-	maxRecordLen = recordHeader + recordFixed + maxContactLen + filexfer.MaxMediaTypeBytes + filexfer.MaxNameBytes + maxDetailLen + tagLen
+	maxRecordLen = recordHeader + recordFixed + 2 + maxContactLen + 1 + filexfer.MaxMediaTypeBytes + 2 + filexfer.MaxNameBytes + 2 + maxDetailLen + tagLen
 )
 
 // Record flags.
@@ -226,11 +226,16 @@ func sealRecord(aead cipher.AEAD, nonce []byte, r *record) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transfer: a record that cannot be kept: %w", err)
 	}
+	return sealPlain(aead, nonce, plain), nil
+}
+
+// sealPlain seals a record's plaintext into the bytes of its file.
+func sealPlain(aead cipher.AEAD, nonce, plain []byte) []byte {
 	out := make([]byte, 0, recordHeader+len(plain)+tagLen)
 	out = append(out, recordMagic...)
 	out = append(out, recordVersion)
 	out = append(out, nonce...)
-	return aead.Seal(out, nonce, plain, out[:recordHeader]), nil
+	return aead.Seal(out, nonce, plain, out[:recordHeader])
 }
 
 // openRecord parses the bytes of a record file.

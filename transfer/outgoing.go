@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/securechat/securechat/filestore"
@@ -21,7 +22,18 @@ type preparation struct {
 	close   func() error
 	hint    string // the caller's media type; "" to look at the bytes
 	stopped atomic.Bool
+	once    sync.Once
 }
+
+// stop ends the import: the source is closed, which also ends a read that
+// waits (a pipe's).
+func (p *preparation) stop() {
+	p.stopped.Store(true)
+	p.done()
+}
+
+// done closes the source, once.
+func (p *preparation) done() { p.once.Do(func() { _ = p.close() }) }
 
 // errStopped ends an import that the engine's Close or our user stopped.
 var errStopped = errors.New("transfer: stopped")
@@ -149,7 +161,7 @@ func (x *xfer) runOut() {
 // prepare imports the file into the store and offers it.
 func (x *xfer) prepare() bool {
 	p := x.prep
-	defer p.close()
+	defer p.done()
 	src := stopReader{x, p}
 	head := make([]byte, 512)
 	n, err := io.ReadFull(src, head)
@@ -272,7 +284,10 @@ func (x *xfer) stepOut() bool {
 		}
 		// Read outside the lock: the session's goroutine never waits for
 		// the disk.
-		buf := make([]byte, n)
+		if x.readBuf == nil {
+			x.readBuf = make([]byte, filexfer.ChunkSize)
+		}
+		buf := x.readBuf[:n] // Next copies it into the chunk
 		k, rerr := x.src.ReadAt(buf, int64(off))
 		x.mu.Lock()
 		if x.snd != snd || x.link != link || snd.Durable()+snd.InFlight() != off || snd.State() != filexfer.StateTransferring {

@@ -50,6 +50,7 @@ type xfer struct {
 	offeredOn Link // the link that carried the latest Offer
 	prep      *preparation
 	src       *filestore.Reader // worker only
+	readBuf   []byte            // worker only: a chunk read ahead
 
 	// Incoming.
 	queue       []filexfer.Chunk // to write, in order; a nil Data asks for a sync
@@ -244,17 +245,9 @@ func (x *xfer) handle(l Link, m filexfer.Message) {
 	}
 }
 
-// startWorker starts the transfer's worker.
+// startWorker starts the transfer's worker, unless the engine is closed
+// or the transfer deleted.
 func (x *xfer) startWorker() {
-	x.mu.Lock()
-	if x.done != nil || x.gone {
-		x.mu.Unlock()
-		return
-	}
-	x.poke = make(chan struct{}, 1)
-	x.stop = make(chan struct{})
-	x.done = make(chan struct{})
-	x.mu.Unlock()
 	e := x.e
 	e.mu.Lock()
 	if e.closed {
@@ -263,6 +256,16 @@ func (x *xfer) startWorker() {
 	}
 	e.workers.Add(1)
 	e.mu.Unlock()
+	x.mu.Lock()
+	if x.done != nil || x.gone {
+		x.mu.Unlock()
+		e.workers.Done()
+		return
+	}
+	x.poke = make(chan struct{}, 1)
+	x.stop = make(chan struct{})
+	x.done = make(chan struct{})
+	x.mu.Unlock()
 	go func() {
 		defer e.workers.Done()
 		defer close(x.done)
@@ -309,6 +312,13 @@ func (e *Engine) restore(name string, r *record) (*xfer, error) {
 		x.shown, _ = filexfer.SafeName(r.Offer.Name) // check made sure it works
 	}
 	if r.State == StateFailed {
+		if !r.Outgoing && r.Stored {
+			// Ended while the engine stopped, before its partial file was
+			// deleted.
+			if err := e.store.Delete(r.StoreID); err == nil || errors.Is(err, filestore.ErrNotFound) {
+				x.rec.Stored, x.rec.StoreID, x.dirty = false, filestore.ID{}, true
+			}
+		}
 		if r.Partner {
 			x.err = &filexfer.PartnerError{Code: r.Code, Reason: r.Detail}
 		} else {
