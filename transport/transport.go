@@ -174,9 +174,15 @@ func (l *Listener) Accept() (*Conn, error) {
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
+		limitUnsent(tc)
 	}
 	return NewConn(c), nil
 }
+
+// UnsentLimit is how many bytes a connection leaves unsent in the kernel
+// at most, where the system allows it to be set (Linux and macOS): what a
+// chat message may wait behind once the session has written it.
+const UnsentLimit = 128 << 10
 
 // Addr returns the bound address.
 func (l *Listener) Addr() net.Addr { return l.l.Addr() }
@@ -203,6 +209,7 @@ func Dial(ctx context.Context, addr string) (*Conn, error) {
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
+		limitUnsent(tc)
 	}
 	return NewConn(c), nil
 }
