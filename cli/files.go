@@ -267,13 +267,6 @@ func (r *fileReporter) reportWhy(t transfer.Transfer, who, contactName, text, re
 	return changed
 }
 
-// forget drops what was reported of a transfer.
-func (r *fileReporter) forget(t transfer.Transfer) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.last, t.Contact+"/"+t.ID)
-}
-
 const filesUsage = `usage: securechat files list [CONTACT] [--json] [--profile DIR] [--passphrase-file FILE]
        securechat files save [CONTACT] ID PATH [--force] [--profile DIR] [--passphrase-file FILE]
 
