@@ -489,3 +489,64 @@ func TestFileSend_AFileBeingPreparedOutlastsTheWaitButNotCtrlC(t *testing.T) {
 		})
 	}
 }
+
+func TestFiles_AQueuedFileGoesOutFromHostToConnectWithAcceptFiles(t *testing.T) {
+	bobDir, aliceDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret")
+	pf := passFile(t, "pw secret")
+	addr := meet(t, bobDir, aliceDir, pf)
+	bob := []string{"--profile", bobDir, "--passphrase-file", pf}
+	alice := []string{"--profile", aliceDir, "--passphrase-file", pf}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "photo.jpg")
+	data := bytes.Repeat([]byte("not really a photo "), 20_000) // 380 kB: several windows
+	require.NoError(t, os.WriteFile(src, data, 0o600))
+
+	// Bob knows no address of alice's: send-file queues the file and says so.
+	code, out, errOut := runCmd(append([]string{"send-file", "alice", src}, bob...)...)
+	require.Equal(t, SendQueued, code, errOut)
+	assert.Contains(t, out, "alice has no address to dial: the file goes out when alice connects to you (securechat host).")
+	assert.Contains(t, out, "queued: photo.jpg (380 kB) is offered to alice at the next connection")
+
+	// Bob hosts; alice connects with --accept-files and receives it.
+	host := startTerminal(t, append([]string{"host", "--listen", addr, "--json"}, bob...)...)
+	host.waitFor("listening", nil)
+	conn := startTerminal(t, append([]string{"connect", "--contact", "bob", "--accept-files", "--json"}, alice...)...)
+	id := waitFile(t, conn, "done")["id"].(string)
+	assert.Regexp(t, `^i-[0-9a-f]{32}$`, id)
+	waitFile(t, host, "done")
+	require.NoError(t, conn.stdin.Close())
+	assert.Equal(t, 0, conn.exitCode())
+	require.NoError(t, host.stdin.Close())
+	assert.Equal(t, 0, host.exitCode())
+
+	code, out, errOut = runCmd(append([]string{"files", "save", "bob", id[:8], dir, "--force"}, alice...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "Saved photo.jpg (380 kB) to "+src+"\n", out)
+	got, err := os.ReadFile(src)
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+}
+
+// waitFile returns the "file" object of the first file event in state.
+func waitFile(t *testing.T, term *terminal, state string) map[string]any {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		term.mu.Lock()
+		for _, e := range term.events {
+			if f, ok := e["file"].(map[string]any); ok && e["event"] == "file" && f["state"] == state {
+				term.mu.Unlock()
+				return f
+			}
+		}
+		term.mu.Unlock()
+		select {
+		case <-term.more:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			term.mu.Lock()
+			defer term.mu.Unlock()
+			t.Fatalf("no file event in state %s; events %v; stderr %s", state, term.events, term.stderr.String())
+		}
+	}
+}
