@@ -131,14 +131,7 @@ func sendAndWait(s *session.Session, c profile.Contact, text string, wait time.D
 					return SendError
 				}
 			case session.Request:
-				// A contact we dialed: its key is known, or it is refused.
-				switch e.Partner.Trust {
-				case session.TrustKnown, session.TrustVerified, session.TrustInvited:
-					_ = s.Accept(e.Partner.Fingerprint)
-				default:
-					_ = s.Decline(e.Partner.Fingerprint)
-					fmt.Fprintln(stderr, "securechat: another key answered at the contact's address; refused")
-				}
+				admitDialed(s, e.Partner, stderr)
 			case session.Delivered:
 				if e.ID == id {
 					out.event(jsonEvent{Event: "delivered", ID: id, Contact: c.ID}, "delivered to "+escape(c.Name))
@@ -162,6 +155,21 @@ func sendAndWait(s *session.Session, c profile.Contact, text string, wait time.D
 				"not delivered yet: "+escape(c.Name)+" could not be reached; the message stays queued and goes out on the next connection")
 			return SendQueued
 		}
+	}
+}
+
+// admitDialed decides a partner that send or send-file dialed: a
+// contact's key is let in, any other refused.
+func admitDialed(s interface {
+	Accept(contact string) error
+	Decline(contact string) error
+}, p session.Partner, stderr io.Writer) {
+	switch p.Trust {
+	case session.TrustKnown, session.TrustVerified, session.TrustInvited:
+		_ = s.Accept(p.Fingerprint)
+	default:
+		_ = s.Decline(p.Fingerprint)
+		fmt.Fprintln(stderr, "securechat: another key answered at the contact's address; refused")
 	}
 }
 

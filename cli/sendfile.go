@@ -297,14 +297,7 @@ func (f *fileSend) run(t transfer.Transfer, resumed bool) int {
 			}
 			switch e := e.(type) {
 			case session.Request:
-				// The contact we dialed: its key is known, or it is refused.
-				switch e.Partner.Trust {
-				case session.TrustKnown, session.TrustVerified, session.TrustInvited:
-					_ = f.s.Accept(e.Partner.Fingerprint)
-				default:
-					_ = f.s.Decline(e.Partner.Fingerprint)
-					fmt.Fprintln(f.stderr, "securechat: another key answered at the contact's address; refused")
-				}
+				admitDialed(f.s, e.Partner, f.stderr)
 			case session.Connected:
 				if e.Partner.Fingerprint == f.c.ID {
 					attempt = 0
