@@ -348,6 +348,8 @@ func (e *Engine) Cancel(contact, id string) error {
 		return nil
 	case x.out:
 		m, err = x.snd.Cancel()
+	case x.rcv == nil: // resuming after a restart
+		m, err = filexfer.Decline{ID: x.rec.Offer.ID, Code: filexfer.CodeCancelled, Reason: "the transfer was cancelled"}, filexfer.ErrCancelled
 	default:
 		m, err = x.rcv.Decline()
 	}
