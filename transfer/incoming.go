@@ -116,7 +116,28 @@ func (x *xfer) runIn() {
 	}()
 	for x.stepIn() {
 		if !x.wait() {
-			return
+			break
+		}
+	}
+	if x.stopping() {
+		x.drain()
+	}
+}
+
+// drain writes what is queued when the engine closes: the Writer's Close
+// then keeps it, and a restart resumes after it.
+func (x *xfer) drain() {
+	x.mu.Lock()
+	q := x.queue
+	x.queue = nil
+	failed := x.rec.State.Over() || x.gone || x.resuming
+	x.mu.Unlock()
+	if failed || x.w == nil {
+		return
+	}
+	for _, c := range q {
+		if c.Data != nil {
+			x.write(c)
 		}
 	}
 }
@@ -150,9 +171,6 @@ func (x *xfer) stepIn() bool {
 		x.queue[0] = filexfer.Chunk{}
 		x.queue = x.queue[1:]
 		x.mu.Unlock()
-		if x.stopping() {
-			return false
-		}
 		if c.Data == nil {
 			x.sync()
 		} else {
