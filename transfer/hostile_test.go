@@ -255,3 +255,42 @@ func mustHex(t *testing.T, s string) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+func TestEngine_MessagesFromAnOldLinkAreDropped(t *testing.T) {
+	b := openEngine(t, t.TempDir())
+	old, cur := newFakeLink(), newFakeLink()
+	b.Connected(alice, old)
+	b.Connected(alice, cur)
+	o := offerOf([]byte("x"), "x.txt")
+	b.Handle(alice, old, o)
+	b.Handle(bob, cur, o) // not bob's link either
+	assert.Empty(t, b.List(""))
+	b.Handle(alice, cur, o)
+	waitState(t, b, alice, incomingID(o.ID), StateWaiting)
+	b.Disconnected(alice, cur)
+	b.Handle(alice, cur, filexfer.Cancel{ID: o.ID, Code: filexfer.CodeCancelled})
+	tr, _ := b.Get(alice, incomingID(o.ID))
+	assert.Equal(t, StateWaiting, tr.State)
+	assert.False(t, tr.Connected)
+}
+
+func TestEngine_AnEndingDecidedOfflineIsSentAtTheNextConnection(t *testing.T) {
+	a := openEngine(t, t.TempDir())
+	b := openEngine(t, t.TempDir())
+	c := connect(t, a, b)
+	path, _ := randomFile(t, t.TempDir(), "a.bin", 100)
+	s1, err := a.SendFile(bob, path)
+	require.NoError(t, err)
+	s2, err := a.SendFile(bob, path)
+	require.NoError(t, err)
+	waitState(t, b, alice, theirs(s1.ID), StateWaiting)
+	waitState(t, b, alice, theirs(s2.ID), StateWaiting)
+	c.cut()
+	require.NoError(t, b.Decline(alice, theirs(s1.ID)))
+	require.NoError(t, a.Cancel(bob, s2.ID))
+	connect(t, a, b)
+	got := waitState(t, a, bob, s1.ID, StateFailed)
+	assert.ErrorIs(t, got.Err, filexfer.ErrDeclined)
+	got = waitState(t, b, alice, theirs(s2.ID), StateFailed)
+	assert.ErrorIs(t, got.Err, filexfer.ErrCancelled)
+}
