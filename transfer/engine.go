@@ -348,6 +348,8 @@ func (e *Engine) Cancel(contact, id string) error {
 		return nil
 	case x.out:
 		m, err = x.snd.Cancel()
+	case x.rcv == nil: // resuming after a restart
+		m, err = filexfer.Decline{ID: x.rec.Offer.ID, Code: filexfer.CodeCancelled, Reason: "the transfer was cancelled"}, filexfer.ErrCancelled
 	default:
 		m, err = x.rcv.Decline()
 	}
@@ -499,6 +501,8 @@ func (e *Engine) DeleteContact(contact string) error {
 // unfinished transfer with contact says what filexfer says to say on a
 // new connection (the Offer again; the Accept and the rest come in answer
 // to it), and the ones we ended say their Decline or Cancel once more.
+// The session calls it before it hands the engine any message from l:
+// messages from a link that is not contact's current one are dropped.
 func (e *Engine) Connected(contact string, l Link) {
 	e.connMu.Lock()
 	defer e.connMu.Unlock()

@@ -168,3 +168,33 @@ func TestEngine_CloseEndsAnImportThatWaitsForItsSource(t *testing.T) {
 	_, err = w.Write([]byte("x"))
 	assert.ErrorIs(t, err, io.ErrClosedPipe)
 }
+
+func TestEngine_AResentChunkIsWrittenOnlyPastWhatTheFileHas(t *testing.T) {
+	dir := t.TempDir()
+	data := randomBytes(5*filexfer.ChunkSize + 100)
+	o := offerOf(data, "overlap.bin")
+	b := openEngine(t, dir)
+	l := newFakeLink()
+	b.Connected(alice, l)
+	b.Handle(alice, l, o)
+	id := incomingID(o.ID)
+	waitState(t, b, alice, id, StateWaiting)
+	require.NoError(t, b.Accept(alice, id))
+	expect[filexfer.Accept](t, l, o.ID)
+	// Three chunks (144 KiB): the store seals two of its 64 KiB chunks.
+	sendAll(b, l, o.ID, data[:3*filexfer.ChunkSize])
+	require.NoError(t, b.Close()) // keeps 128 KiB
+
+	b2 := openEngine(t, dir)
+	l2 := newFakeLink()
+	b2.Connected(alice, l2)
+	b2.Handle(alice, l2, o)
+	acc := expect[filexfer.Accept](t, l2, o.ID)
+	assert.Equal(t, uint64(2*filexfer.ChunkSize), acc.Offset, "128 KiB durable, reported at a chunk boundary")
+	for off := int(acc.Offset); off < len(data); off += filexfer.ChunkSize {
+		b2.Handle(alice, l2, filexfer.Chunk{ID: o.ID, Offset: uint64(off), Data: data[off:min(off+filexfer.ChunkSize, len(data))]})
+	}
+	expect[filexfer.Done](t, l2, o.ID)
+	waitState(t, b2, alice, id, StateDone)
+	assert.Equal(t, data, contents(t, b2, alice, id))
+}

@@ -2,9 +2,11 @@ package transfer
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -15,28 +17,54 @@ import (
 	"github.com/securechat/securechat/filexfer"
 )
 
-// fakeLink is a partner played by hand: what the engine sends is kept.
-type fakeLink struct{ ch chan filexfer.Message }
+// fakeLink is a partner played by hand: what the engine sends is kept,
+// and taken out by expect.
+type fakeLink struct {
+	mu   sync.Mutex
+	msgs []filexfer.Message
+}
 
-func newFakeLink() *fakeLink                         { return &fakeLink{ch: make(chan filexfer.Message, 1<<14)} }
-func (f *fakeLink) Send(m filexfer.Message) error    { f.ch <- m; return nil }
-func (f *fakeLink) SendChunk(c filexfer.Chunk) error { f.ch <- c; return nil }
+func newFakeLink() *fakeLink                         { return &fakeLink{} }
+func (f *fakeLink) Send(m filexfer.Message) error    { f.put(m); return nil }
+func (f *fakeLink) SendChunk(c filexfer.Chunk) error { f.put(c); return nil }
 
-// expect returns the next message of type T about id that the engine
-// sent, skipping the others.
+func (f *fakeLink) put(m filexfer.Message) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, m)
+}
+
+// take removes and returns the first message that ok accepts.
+func (f *fakeLink) take(ok func(filexfer.Message) bool) filexfer.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, m := range f.msgs {
+		if ok(m) {
+			f.msgs = append(f.msgs[:i], f.msgs[i+1:]...)
+			return m
+		}
+	}
+	return nil
+}
+
+// expect returns the first message of type T about id that the engine
+// sent, leaving the others.
 func expect[T filexfer.Message](t *testing.T, f *fakeLink, id filexfer.ID) T {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		select {
-		case m := <-f.ch:
-			if v, ok := m.(T); ok && m.Transfer() == id {
-				return v
-			}
-		case <-timeout:
+		m := f.take(func(m filexfer.Message) bool {
+			_, ok := m.(T)
+			return ok && m.Transfer() == id
+		})
+		if m != nil {
+			return m.(T)
+		}
+		if time.Now().After(deadline) {
 			var zero T
 			require.FailNowf(t, "timed out", "no %T for %s", zero, id)
 		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -135,13 +163,7 @@ func TestEngine_ProgressForAnUnknownIDIsCancelledAndNothingElseChanges(t *testin
 	path, data := randomFile(t, t.TempDir(), "keep.bin", 3*filexfer.ChunkSize)
 	sent, err := a.SendFile(bob, path)
 	require.NoError(t, err)
-	var offer filexfer.Offer
-	select {
-	case m := <-l.ch:
-		offer = m.(filexfer.Offer)
-	case <-time.After(10 * time.Second):
-		require.FailNow(t, "no offer")
-	}
+	offer := expect[filexfer.Offer](t, l, [16]byte(mustHex(t, sent.ID[2:])))
 
 	unknown := filexfer.NewID()
 	a.Handle(bob, l, filexfer.Progress{ID: unknown, Durable: 0})
@@ -225,4 +247,50 @@ func TestEngine_SendFileRefusesWhatCannotBeSent(t *testing.T) {
 	assert.ErrorIs(t, got.Err, filexfer.ErrEmptyFile)
 	_, err = a.SendReader(bob, "", "", strings.NewReader("x"))
 	assert.Error(t, err)
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	require.NoError(t, err)
+	return b
+}
+
+func TestEngine_MessagesFromAnOldLinkAreDropped(t *testing.T) {
+	b := openEngine(t, t.TempDir())
+	old, cur := newFakeLink(), newFakeLink()
+	b.Connected(alice, old)
+	b.Connected(alice, cur)
+	o := offerOf([]byte("x"), "x.txt")
+	b.Handle(alice, old, o)
+	b.Handle(bob, cur, o) // not bob's link either
+	assert.Empty(t, b.List(""))
+	b.Handle(alice, cur, o)
+	waitState(t, b, alice, incomingID(o.ID), StateWaiting)
+	b.Disconnected(alice, cur)
+	b.Handle(alice, cur, filexfer.Cancel{ID: o.ID, Code: filexfer.CodeCancelled})
+	tr, _ := b.Get(alice, incomingID(o.ID))
+	assert.Equal(t, StateWaiting, tr.State)
+	assert.False(t, tr.Connected)
+}
+
+func TestEngine_AnEndingDecidedOfflineIsSentAtTheNextConnection(t *testing.T) {
+	a := openEngine(t, t.TempDir())
+	b := openEngine(t, t.TempDir())
+	c := connect(t, a, b)
+	path, _ := randomFile(t, t.TempDir(), "a.bin", 100)
+	s1, err := a.SendFile(bob, path)
+	require.NoError(t, err)
+	s2, err := a.SendFile(bob, path)
+	require.NoError(t, err)
+	waitState(t, b, alice, theirs(s1.ID), StateWaiting)
+	waitState(t, b, alice, theirs(s2.ID), StateWaiting)
+	c.cut()
+	require.NoError(t, b.Decline(alice, theirs(s1.ID)))
+	require.NoError(t, a.Cancel(bob, s2.ID))
+	connect(t, a, b)
+	got := waitState(t, a, bob, s1.ID, StateFailed)
+	assert.ErrorIs(t, got.Err, filexfer.ErrDeclined)
+	got = waitState(t, b, alice, theirs(s2.ID), StateFailed)
+	assert.ErrorIs(t, got.Err, filexfer.ErrCancelled)
 }

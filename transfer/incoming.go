@@ -3,6 +3,7 @@ package transfer
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/securechat/securechat/filestore"
 	"github.com/securechat/securechat/filexfer"
@@ -36,6 +37,15 @@ func (e *Engine) newIncoming(contact string, l Link, o filexfer.Offer) (*xfer, f
 
 // handleIn takes a message for an incoming transfer; x.mu is held.
 func (x *xfer) handleIn(m filexfer.Message) {
+	if x.resuming {
+		switch m := m.(type) {
+		case filexfer.Offer:
+			x.pendingOffer, x.pendingLink = &m, x.link
+		case filexfer.Cancel:
+			x.failRemote(&filexfer.PartnerError{Code: m.Code, Reason: m.Reason})
+		}
+		return // a Chunk cannot come before our Accept: dropped
+	}
 	switch m := m.(type) {
 	case filexfer.Offer:
 		if x.rcv == nil {
@@ -51,6 +61,9 @@ func (x *xfer) handleIn(m filexfer.Message) {
 		if err != nil {
 			x.failLocal(reply, err)
 			return
+		}
+		if _, ok := reply.(filexfer.Accept); ok {
+			x.acceptedOn = x.link
 		}
 		x.send(reply)
 	case filexfer.Chunk:
@@ -103,7 +116,28 @@ func (x *xfer) runIn() {
 	}()
 	for x.stepIn() {
 		if !x.wait() {
-			return
+			break
+		}
+	}
+	if x.stopping() {
+		x.drain()
+	}
+}
+
+// drain writes what is queued when the engine closes: the Writer's Close
+// then keeps it, and a restart resumes after it.
+func (x *xfer) drain() {
+	x.mu.Lock()
+	q := x.queue
+	x.queue = nil
+	failed := x.rec.State.Over() || x.gone || x.resuming
+	x.mu.Unlock()
+	if failed || x.w == nil {
+		return
+	}
+	for _, c := range q {
+		if c.Data != nil {
+			x.write(c)
 		}
 	}
 }
@@ -111,6 +145,11 @@ func (x *xfer) runIn() {
 // stepIn does what there is to do; false when the worker is finished.
 func (x *xfer) stepIn() bool {
 	x.mu.Lock()
+	if x.resuming {
+		x.mu.Unlock()
+		x.resume()
+		x.mu.Lock()
+	}
 	if x.autoAsk {
 		x.autoAsk = false
 		t := x.snapshot()
@@ -132,9 +171,6 @@ func (x *xfer) stepIn() bool {
 		x.queue[0] = filexfer.Chunk{}
 		x.queue = x.queue[1:]
 		x.mu.Unlock()
-		if x.stopping() {
-			return false
-		}
 		if c.Data == nil {
 			x.sync()
 		} else {
@@ -204,6 +240,7 @@ func (x *xfer) accept() {
 	default:
 		// On a newer link the Offer sent again is answered instead.
 		if x.link == on {
+			x.acceptedOn = on
 			x.send(accept)
 		}
 		x.emitState()
@@ -247,7 +284,9 @@ func (x *xfer) sync() {
 		x.failLocal(m, err)
 		return
 	}
-	x.send(m)
+	if x.link == x.acceptedOn {
+		x.send(m) // else the Accept that answers the next Offer says it
+	}
 	x.setBytes(int64(x.rcv.Durable()))
 	if x.rcv.State() == filexfer.StateVerifying && x.rec.State != StateVerifying {
 		x.rec.State, x.verifyAsked = StateVerifying, true
@@ -334,4 +373,66 @@ func (x *xfer) discard() {
 	x.rec.Stored, x.rec.StoreID = false, filestore.ID{}
 	x.changed()
 	x.mu.Unlock()
+}
+
+// resume reopens the partial file of a transfer accepted before a
+// restart, and answers the Offer that came meanwhile.
+func (x *xfer) resume() {
+	sid, o := x.rec.StoreID, x.rec.Offer
+	w, durable, err := x.e.store.Resume(sid)
+	var rcv *filexfer.Receiver
+	var at uint64
+	if err == nil {
+		at = alignDown(uint64(durable), o.Size)
+		if rcv, err = filexfer.ResumeReceiver(o, at); err != nil {
+			w.Close()
+		}
+	}
+	done, pic := false, false
+	if errors.Is(err, filestore.ErrNotFound) {
+		// Verified and renamed before the record said so?
+		_, serr := x.e.store.Stat(sid)
+		done = serr == nil
+		pic = done && x.e.picture(sid)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.resuming = false
+	offer, link := x.pendingOffer, x.pendingLink
+	x.pendingOffer, x.pendingLink = nil, nil
+	switch {
+	case x.rec.State.Over(): // cancelled meanwhile: the worker deletes the file
+		if err == nil {
+			x.w = w
+		}
+		return
+	case done:
+		x.rec.State = StateDone
+		x.bytes = int64(o.Size)
+		x.rec.Picture = pic
+		x.changed()
+		if offer != nil && link == x.link {
+			x.send(filexfer.Done{ID: o.ID})
+		}
+		x.emitState()
+		return
+	case err != nil:
+		if !errors.Is(err, filestore.ErrNotFound) {
+			_ = x.e.store.Delete(sid)
+		}
+		x.rec.Stored, x.rec.StoreID = false, filestore.ID{}
+		reason := filexfer.CodeStorage.Err().Error()
+		x.failLocal(filexfer.Decline{ID: o.ID, Code: filexfer.CodeStorage, Reason: strings.TrimPrefix(reason, "filexfer: ")},
+			fmt.Errorf("%w: the partial file cannot be resumed: %w", filexfer.ErrStorage, err))
+		return
+	}
+	x.rcv, x.w, x.bytes = rcv, w, int64(at)
+	if at == o.Size {
+		x.rec.State, x.verifyAsked = StateVerifying, true
+		x.changed()
+	}
+	if offer != nil && link == x.link {
+		x.handleIn(*offer)
+	}
+	x.emitState()
 }

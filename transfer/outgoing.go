@@ -380,6 +380,7 @@ func (x *xfer) handleOut(m filexfer.Message) {
 			x.rec.State, x.snd = StateDone, nil
 			x.changed()
 			x.emitState()
+			x.wake() // the worker ends
 		}
 	case filexfer.Decline:
 		if snd == nil {

@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -58,7 +57,16 @@ type xfer struct {
 	acceptAsked bool
 	autoAsk     bool
 	verifyAsked bool
-	w           *filestore.Writer // worker only (and Open)
+	w           *filestore.Writer // worker only
+	// resuming: accepted before a restart; the worker has not yet
+	// resumed the partial file (rcv is nil). An Offer that comes
+	// meanwhile waits in pendingOffer, with the link it came on.
+	resuming     bool
+	pendingOffer *filexfer.Offer
+	pendingLink  Link
+	// acceptedOn is the link that carried our latest Accept: a Progress
+	// goes only there, never before the Accept on a new link.
+	acceptedOn Link
 }
 
 // snapshot is the transfer as the front ends see it; x.mu is held.
@@ -224,7 +232,7 @@ func (x *xfer) disconnected(l Link) {
 	if x.link != l {
 		return
 	}
-	x.link, x.offeredOn = nil, nil
+	x.link, x.offeredOn, x.acceptedOn = nil, nil, nil
 	x.rate = rateMeter{}
 	if !x.rec.State.Over() {
 		x.emitState()
@@ -338,39 +346,9 @@ func (e *Engine) restore(name string, r *record) (*xfer, error) {
 		x.rcv, err = filexfer.NewReceiver(r.Offer)
 		return x, err
 	}
-	// Accepted: the partial file says how much is durable.
-	w, durable, err := e.store.Resume(r.StoreID)
-	switch {
-	case errors.Is(err, filestore.ErrNotFound):
-		if _, serr := e.store.Stat(r.StoreID); serr == nil {
-			// Finished (verified and renamed) before the record said so.
-			x.rec.State = StateDone
-			x.dirty = true
-			return x, nil
-		}
-		fallthrough
-	case err != nil:
-		x.rec.State, x.rec.Code, x.rec.Farewell = StateFailed, filexfer.CodeStorage, true
-		x.err = fmt.Errorf("%w: the partial file cannot be resumed: %w", filexfer.ErrStorage, err)
-		x.rec.Detail = cutText(x.err.Error(), maxDetailLen)
-		if !errors.Is(err, filestore.ErrNotFound) {
-			_ = e.store.Delete(r.StoreID)
-		}
-		x.rec.Stored, x.rec.StoreID = false, filestore.ID{}
-		x.dirty = true
-		return x, nil
-	}
-	at := alignDown(uint64(durable), r.Offer.Size)
-	x.rcv, err = filexfer.ResumeReceiver(r.Offer, at)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	x.w, x.bytes = w, int64(at)
-	x.rec.State = StateTransferring
-	if at == r.Offer.Size {
-		x.rec.State, x.verifyAsked = StateVerifying, true
-	}
+	// Accepted: the worker resumes the partial file, which reads it whole
+	// (a few seconds for gigabytes): Open does not wait for that.
+	x.resuming = true
 	return x, nil
 }
 
