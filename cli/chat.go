@@ -234,7 +234,8 @@ type chat struct {
 	o    chatOptions
 	out  *printer
 	host bool
-	// files is the profile's transfer engine; nil with --plaintext.
+	// files is the profile's transfer engine; nil with --plaintext, or
+	// when the profile's files could not be opened.
 	files     fileEngine
 	fileNews  *fileReporter
 	contactOf func(id string) (profile.Contact, bool)

@@ -1,6 +1,6 @@
 // Package cli is SecureChat's terminal front end: host, connect, send,
-// outbox, send-file, files, history and passwd, driving the same session controller and vault
-// as the desktop app.
+// outbox, send-file, files, history and passwd, driving the same session
+// controller, vault and transfer engine as the desktop app.
 package cli
 
 import (
