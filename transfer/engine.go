@@ -482,8 +482,11 @@ func (e *Engine) DeleteContact(contact string) error {
 			<-done
 		}
 		x.jmu.Lock() // no record write is under way, and none will start
-		if x.rec.Stored {
-			if err := e.store.Delete(x.rec.StoreID); err != nil && !errors.Is(err, filestore.ErrNotFound) && !errors.Is(err, filestore.ErrNotDurable) {
+		x.mu.Lock()
+		stored, sid := x.rec.Stored, x.rec.StoreID
+		x.mu.Unlock()
+		if stored {
+			if err := e.store.Delete(sid); err != nil && !errors.Is(err, filestore.ErrNotFound) && !errors.Is(err, filestore.ErrNotDurable) {
 				errs = append(errs, err)
 			}
 		}
