@@ -550,7 +550,9 @@ func (e *Engine) Disconnected(contact string, l Link) {
 }
 
 // Handle takes one file message that arrived on l. A message from a link
-// that is not contact's current one is dropped.
+// that is not contact's current one is dropped. The engine keeps a
+// Chunk's data until it is written (filexfer.Parse gives it its own copy).
+// Handle does no disk I/O and waits for no worker.
 func (e *Engine) Handle(contact string, l Link, m filexfer.Message) {
 	e.mu.Lock()
 	p := e.peers[contact]
