@@ -482,8 +482,11 @@ func (e *Engine) DeleteContact(contact string) error {
 			<-done
 		}
 		x.jmu.Lock() // no record write is under way, and none will start
-		if x.rec.Stored {
-			if err := e.store.Delete(x.rec.StoreID); err != nil && !errors.Is(err, filestore.ErrNotFound) && !errors.Is(err, filestore.ErrNotDurable) {
+		x.mu.Lock()
+		stored, sid := x.rec.Stored, x.rec.StoreID
+		x.mu.Unlock()
+		if stored {
+			if err := e.store.Delete(sid); err != nil && !errors.Is(err, filestore.ErrNotFound) && !errors.Is(err, filestore.ErrNotDurable) {
 				errs = append(errs, err)
 			}
 		}
@@ -547,7 +550,9 @@ func (e *Engine) Disconnected(contact string, l Link) {
 }
 
 // Handle takes one file message that arrived on l. A message from a link
-// that is not contact's current one is dropped.
+// that is not contact's current one is dropped. The engine keeps a
+// Chunk's data until it is written (filexfer.Parse gives it its own copy).
+// Handle does no disk I/O and waits for no worker.
 func (e *Engine) Handle(contact string, l Link, m filexfer.Message) {
 	e.mu.Lock()
 	p := e.peers[contact]

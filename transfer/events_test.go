@@ -87,6 +87,18 @@ func TestEvents_DisconnectIsReported(t *testing.T) {
 	dropProgress(c)
 	_, inID, _ := offerAndAccept(t, a, b, 8<<20)
 	halfWay(t, c, inID)
+	// The transfer stalls (alice waits for a Progress that never comes):
+	// the last event shows the last figure.
+	require.Eventually(t, func() bool {
+		tr, _ := b.Get(alice, inID)
+		var last Transfer
+		for _, ev := range evB() {
+			if ev.Transfer.ID == inID {
+				last = ev.Transfer
+			}
+		}
+		return last.Bytes == tr.Bytes
+	}, 5*time.Second, 10*time.Millisecond)
 	c.cut()
 	require.Eventually(t, func() bool {
 		evs := evB()

@@ -294,3 +294,34 @@ func TestEngine_AnEndingDecidedOfflineIsSentAtTheNextConnection(t *testing.T) {
 	got = waitState(t, b, alice, theirs(s2.ID), StateFailed)
 	assert.ErrorIs(t, got.Err, filexfer.ErrCancelled)
 }
+
+func TestEngine_TheSessionNeverWaitsForAWorker(t *testing.T) {
+	release := make(chan struct{})
+	b := openEngine(t, t.TempDir(), func(o *Options) {
+		o.AutoAccept = func(tr Transfer) bool {
+			if tr.Name == "slow.bin" {
+				<-release // the worker of this transfer is busy
+			}
+			return false
+		}
+	})
+	l := newFakeLink()
+	b.Connected(alice, l)
+	slow, other := offerOf([]byte("a"), "slow.bin"), offerOf([]byte("b"), "other.bin")
+	b.Handle(alice, l, slow)
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		b.Handle(alice, l, slow) // its offer again
+		b.Handle(alice, l, other)
+		b.Handle(alice, l, filexfer.Chunk{ID: slow.ID, Data: []byte("a")}) // before the accept: ends it
+	}()
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Handle waited for a busy worker")
+	}
+	assert.Equal(t, filexfer.CodeProtocol, expect[filexfer.Decline](t, l, slow.ID).Code)
+	waitState(t, b, alice, incomingID(other.ID), StateWaiting)
+	close(release)
+}

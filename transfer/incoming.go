@@ -339,7 +339,7 @@ func (x *xfer) verify() {
 		other := x.rec.Offer.SHA256
 		other[0] ^= 0xff // the Writer does not give its sum, only that it differs
 		m, _ := x.rcv.Verify(other)
-		x.failLocal(m, fmt.Errorf("%w: the file that arrived is not the one offered (its SHA-256 is different), so it was not kept", filexfer.ErrHashMismatch))
+		x.failLocal(m, fmt.Errorf("transfer: the file that arrived is not the one offered: its SHA-256 differs (%w)", filexfer.ErrHashMismatch))
 	default:
 		x.storageFail(err)
 	}

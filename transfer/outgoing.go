@@ -86,8 +86,8 @@ func (e *Engine) SendReader(contact, name, mediaType string, r io.Reader) (Trans
 	if c, ok := r.(io.Closer); ok {
 		p.close = c.Close
 	}
-	if validMediaType(mediaType) {
-		p.hint = mediaType
+	if t := reduceType(mediaType); t != octetStream {
+		p.hint = t
 	}
 	return e.startSend(contact, name, p.hint, 0, p)
 }

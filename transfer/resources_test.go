@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,14 +56,14 @@ func TestEngine_CloseLeavesNoGoroutine(t *testing.T) {
 
 // TestEngine_LargeTransferKeepsTheHeapSmall sends a large file between two
 // engines and samples the heap: no side holds the file in memory. 200 MiB
-// without the race detector; with it (5 to 10 times slower) 64 MiB.
+// without the race detector; with it (5 to 10 times slower) 32 MiB.
 func TestEngine_LargeTransferKeepsTheHeapSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large transfer")
 	}
 	size := int64(200 << 20)
 	if raceEnabled {
-		size = 64 << 20
+		size = 32 << 20
 	}
 	src := filepath.Join(t.TempDir(), "big.bin")
 	f, err := os.Create(src)
@@ -78,6 +79,9 @@ func TestEngine_LargeTransferKeepsTheHeapSmall(t *testing.T) {
 	a := openEngine(t, t.TempDir())
 	b := openEngine(t, t.TempDir(), func(o *Options) { o.AutoAccept = func(Transfer) bool { return true } })
 	connect(t, a, b)
+	// A tighter GC than the default, so that the heap in use follows what
+	// is live rather than garbage not yet collected.
+	defer debug.SetGCPercent(debug.SetGCPercent(50))
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -119,8 +123,8 @@ func TestEngine_LargeTransferKeepsTheHeapSmall(t *testing.T) {
 	grew := int64(peak.Load()) - int64(base)
 	t.Logf("%d MiB: imported in %v, delivered in %v (%.0f MiB/s); heap in use %d KiB at the start, at most %d KiB more",
 		size>>20, imported.Round(time.Millisecond), elapsed.Round(time.Millisecond), float64(size>>20)/elapsed.Seconds(), base>>10, grew>>10)
-	// Two windows in flight (3 MiB each: on the link and in the receiver's
+	// A window in flight (3 MiB, on the link or in the receiver's
 	// queue), chunk copies, and the stores' buffers: far from the file.
-	assert.Less(t, grew, int64(16<<20), "the heap grew by %d bytes", grew)
+	assert.Less(t, grew, int64(12<<20), "the heap grew by %d bytes", grew)
 	_ = filexfer.Window
 }

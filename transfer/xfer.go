@@ -36,8 +36,12 @@ type xfer struct {
 	link  Link               // contact's current link; nil when none
 	bytes int64
 	rate  rateMeter
-	// lastProgress is when the last progress event went out.
+	// lastProgress is when the last event went out, shownBytes its
+	// Bytes; trailing: a later event is due for a change that came
+	// sooner.
 	lastProgress time.Time
+	shownBytes   int64
+	trailing     bool
 	gone         bool // DeleteContact: nothing more is written
 
 	// The worker.
@@ -101,11 +105,13 @@ func (x *xfer) snapshot() Transfer {
 // emitState reports a change of state; x.mu is held.
 func (x *xfer) emitState() {
 	x.lastProgress = x.e.now()
+	x.shownBytes = x.bytes
 	x.e.emit(x.snapshot())
 }
 
 // setBytes records progress and reports it, a few times a second at
-// most; x.mu is held.
+// most: a change that comes too soon is reported a little later, so that
+// the last figure before a pause is shown too. x.mu is held.
 func (x *xfer) setBytes(n int64) {
 	if n == x.bytes {
 		return
@@ -114,8 +120,19 @@ func (x *xfer) setBytes(n int64) {
 	x.bytes = n
 	x.rate.add(now, n)
 	if now.Sub(x.lastProgress) >= progressEvery {
-		x.lastProgress = now
-		x.e.emit(x.snapshot())
+		x.emitState()
+		return
+	}
+	if !x.trailing {
+		x.trailing = true
+		time.AfterFunc(progressEvery, func() {
+			x.mu.Lock()
+			defer x.mu.Unlock()
+			x.trailing = false
+			if x.bytes != x.shownBytes && !x.rec.State.Over() {
+				x.emitState()
+			}
+		})
 	}
 }
 
