@@ -311,6 +311,21 @@ func run(t *testing.T, name, profile string, args ...string) (string, int) {
 	return string(out), code
 }
 
+// runErr runs one securechat command to its end: its stderr and exit code.
+func runErr(t *testing.T, name, profile string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append(args, "--profile", profile)...)
+	cmd.Env = append(os.Environ(), envCLI+"=1", cli.EnvPassphrase+"=pass-"+name)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return stderr.String(), ee.ExitCode()
+	}
+	require.NoError(t, err)
+	return stderr.String(), 0
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -114,6 +114,21 @@ func TestFiles_ReceiverKilledHalfWayResumesAndTheCopyIsIntact(t *testing.T) {
 	t.Logf("bob killed (SIGKILL) %s after send-file started, %d of %d bytes durable at his last report",
 		killedAt.Sub(sendStart).Round(time.Millisecond), durable, size)
 
+	// While bob is down his profile lists the file unfinished, and will
+	// not save it.
+	out, code := run(t, "bob", bob, "files", "list", "alice", "--json")
+	require.Equal(t, 0, code)
+	var partial map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &partial), out)
+	assert.Equal(t, "transferring", partial["state"])
+	// (Its bytes are what the engine knows at once after opening: 0 so
+	// far, the partial file's length being read by a worker later.)
+	t.Logf("bob's files list while he is down: %s at %v bytes (he had %d durable)", partial["state"], partial["bytes"], durable)
+	errOut, code := runErr(t, "bob", bob, "files", "save", "alice", id, filepath.Join(root, "partial.bin"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "random.bin from alice is not complete yet")
+	assert.NoFileExists(t, filepath.Join(root, "partial.bin"))
+
 	// Bob again: the transfer resumes from his durable bytes. His first
 	// figure above zero is where it resumed: the engine reopens a partial
 	// file on a worker, and an event before that (the link coming up) may
@@ -150,7 +165,7 @@ func TestFiles_ReceiverKilledHalfWayResumesAndTheCopyIsIntact(t *testing.T) {
 		t.Logf("send-file again: %s", again["text"])
 	}
 
-	code := a.exitCode(4 * time.Minute)
+	code = a.exitCode(4 * time.Minute)
 	elapsed := time.Since(sendStart)
 	require.Equal(t, 0, code, "alice's send-file exits 0 once bob verified the file")
 	a.wait(time.Second, "alice's done", func(e map[string]any) bool { return fileOf(e) != nil && fileOf(e)["state"] == "done" })
@@ -176,7 +191,7 @@ func TestFiles_ReceiverKilledHalfWayResumesAndTheCopyIsIntact(t *testing.T) {
 		elapsed.Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond), float64(size)/elapsed.Seconds()/1e6)
 
 	// Bob's list shows it done; the copy he saves is the original.
-	out, code := run(t, "bob", bob, "files", "list", "alice", "--json")
+	out, code = run(t, "bob", bob, "files", "list", "alice", "--json")
 	require.Equal(t, 0, code)
 	var listed []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
