@@ -9,8 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	scrypto "github.com/securechat/securechat/crypto"
-	"github.com/securechat/securechat/session"
-	"github.com/securechat/securechat/transport"
 )
 
 func mustMarshal(t testing.TB, m Message) []byte {
@@ -18,22 +16,6 @@ func mustMarshal(t testing.TB, m Message) []byte {
 	b, err := m.Marshal()
 	require.NoError(t, err)
 	return b
-}
-
-// TestChunkSize_FitsTheFrameAndStaysUnderTheLargestText pins the reason
-// for ChunkSize: a sealed chunk record is under half a frame and under the
-// largest chat Text record.
-func TestChunkSize_FitsTheFrameAndStaysUnderTheLargestText(t *testing.T) {
-	chunkRecord := MaxMessageSize + scrypto.RecordOverhead
-	textRecord := 1 + session.IDSize + 8 + session.MaxMessageBytes + scrypto.RecordOverhead
-	require.Equal(t, 49202, chunkRecord)
-	require.LessOrEqual(t, chunkRecord, transport.MaxFrameSize/2)
-	require.Less(t, chunkRecord, textRecord)
-	require.Len(t, mustMarshal(t, Chunk{Data: make([]byte, ChunkSize)}), MaxMessageSize)
-
-	largestOffer := Offer{Size: 1, MediaType: strings.Repeat("t", 127) + "/" + strings.Repeat("s", 127), Name: strings.Repeat("n", MaxNameBytes)}
-	require.Len(t, mustMarshal(t, largestOffer), 1337)
-	require.Less(t, 1337, MaxMessageSize)
 }
 
 func TestTypes_FollowTheChatTypesAndStopBeforeFinished(t *testing.T) {

@@ -2,74 +2,597 @@ package transfer
 
 import (
 	"errors"
+	"fmt"
 	"image"
 	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
 
+	"github.com/securechat/securechat/filestore"
 	"github.com/securechat/securechat/filexfer"
 )
 
-// errTODO marks the engine's methods before they are built (issue 14).
-var errTODO = errors.New("transfer: not built yet")
-
 // Engine carries the file transfers of one profile. Its methods are safe
 // for concurrent use.
+//
+// Each unfinished transfer has a worker goroutine that does its slow
+// work: importing a file to send, reading and sending chunks, writing,
+// syncing and verifying a received file. The methods the session calls
+// (Connected, Disconnected, Handle) only update the transfers' machines
+// and queue work; they never touch a file's bytes nor sync anything. The
+// journal's records are written by the workers, by the methods of the
+// front ends, and by one journal goroutine for the changes that happen in
+// Handle.
 type Engine struct {
-	events chan Event
+	store      *filestore.Store
+	jr         *journal
+	now        func() time.Time
+	autoAccept func(Transfer) bool
+
+	// connMu serialises Connected and Disconnected, so that the links of
+	// the transfers follow the order of the calls.
+	connMu sync.Mutex
+
+	mu       sync.Mutex
+	peers    map[string]*peer
+	closed   bool
+	problems []error
+
+	quit    chan struct{} // closed by Close: the workers stop
+	workers sync.WaitGroup
+
+	// The journal goroutine writes the records of dirty transfers.
+	jMu     sync.Mutex
+	jDirty  map[*xfer]bool
+	jPoke   chan struct{}
+	jQuit   chan struct{}
+	jDone   chan struct{}
+	evMu    sync.Mutex
+	evCond  *sync.Cond
+	evQueue []Event
+	evQuit  bool
+	evDone  chan struct{}
+	events  chan Event
+}
+
+// peer is what the engine knows of one contact.
+type peer struct {
+	link  Link // the current link; nil when none is up
+	xfers map[string]*xfer
 }
 
 // Open loads the transfers kept in o.Dir; unfinished ones wait for a link.
-func Open(o Options) (*Engine, error) { return nil, errTODO }
+// A record of the journal that cannot be read does not stop the others:
+// it is skipped, and [Engine.Problems] says why.
+func Open(o Options) (*Engine, error) {
+	store, err := filestore.Open(o.Dir, o.Key)
+	if err != nil {
+		return nil, err
+	}
+	jr, err := openJournal(o.Dir, o.Key)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		store:      store,
+		jr:         jr,
+		now:        o.Now,
+		autoAccept: o.AutoAccept,
+		peers:      make(map[string]*peer),
+		quit:       make(chan struct{}),
+		jDirty:     make(map[*xfer]bool),
+		jPoke:      make(chan struct{}, 1),
+		jQuit:      make(chan struct{}),
+		jDone:      make(chan struct{}),
+		evDone:     make(chan struct{}),
+		events:     make(chan Event, 16),
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	e.evCond = sync.NewCond(&e.evMu)
+	recs, err := jr.load()
+	if err != nil {
+		return nil, err
+	}
+	var start []*xfer
+	for _, l := range recs {
+		if l.err != nil {
+			e.problems = append(e.problems, l.err)
+			continue
+		}
+		x, err := e.restore(l.name, l.rec)
+		if err != nil {
+			e.problems = append(e.problems, fmt.Errorf("transfer record %s: %w", l.name, err))
+			continue
+		}
+		p := e.peer(x.contact)
+		if p.xfers[x.id] != nil {
+			e.problems = append(e.problems, fmt.Errorf("transfer record %s: %w: a second record of transfer %s", l.name, errJournal, x.id))
+			continue
+		}
+		p.xfers[x.id] = x
+		start = append(start, x)
+	}
+	go e.journalLoop()
+	go e.eventLoop()
+	for _, x := range start {
+		if !x.rec.State.Over() {
+			x.startWorker()
+		} else if x.dirty {
+			e.persistLater(x)
+		}
+	}
+	return e, nil
+}
 
-// Close stops the engine; partial files stay for the next start.
-func (e *Engine) Close() error { return errTODO }
+// peer returns contact's entry, making it; e.mu is held (or e is not yet
+// shared).
+func (e *Engine) peer(contact string) *peer {
+	p := e.peers[contact]
+	if p == nil {
+		p = &peer{xfers: make(map[string]*xfer)}
+		e.peers[contact] = p
+	}
+	return p
+}
+
+// Problems returns what went wrong with the journal: records that could
+// not be read when the engine opened (they are skipped and left on disk),
+// and records that could not be written since. Each error says which
+// record and why.
+func (e *Engine) Problems() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.problems)
+}
+
+func (e *Engine) problem(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.problems = append(e.problems, err)
+}
+
+// Close stops the engine; partial files stay for the next start. The
+// channel of Events is closed.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	var preparing []*preparation
+	for _, p := range e.peers {
+		for _, x := range p.xfers {
+			if x.prep != nil {
+				preparing = append(preparing, x.prep)
+			}
+		}
+	}
+	e.mu.Unlock()
+	close(e.quit)
+	for _, p := range preparing {
+		p.stop() // a source that blocks in Read would keep its worker
+	}
+	e.workers.Wait()
+	close(e.jQuit)
+	<-e.jDone
+	e.evMu.Lock()
+	e.evQuit = true
+	e.evCond.Broadcast()
+	e.evMu.Unlock()
+	<-e.evDone
+	close(e.events)
+	return nil
+}
 
 // Events delivers the transfers' news until Close.
 func (e *Engine) Events() <-chan Event { return e.events }
 
-// SendFile offers the file at path to contact: it is copied into the store
-// and hashed (StatePreparing), then offered whenever contact is connected.
-func (e *Engine) SendFile(contact, path string) (Transfer, error) { return Transfer{}, errTODO }
-
-// SendReader offers what r holds (a pasted picture) as name.
-func (e *Engine) SendReader(contact, name, mediaType string, r io.Reader) (Transfer, error) {
-	return Transfer{}, errTODO
+// emit queues an event. It never blocks: the queue is drained by one
+// goroutine.
+func (e *Engine) emit(t Transfer) {
+	e.evMu.Lock()
+	defer e.evMu.Unlock()
+	if e.evQuit {
+		return
+	}
+	e.evQueue = append(e.evQueue, Event{Transfer: t})
+	e.evCond.Signal()
 }
 
-// Accept is our user's yes to an incoming offer.
-func (e *Engine) Accept(contact, id string) error { return errTODO }
+func (e *Engine) eventLoop() {
+	defer close(e.evDone)
+	for {
+		e.evMu.Lock()
+		for len(e.evQueue) == 0 && !e.evQuit {
+			e.evCond.Wait()
+		}
+		if e.evQuit {
+			e.evQueue = nil
+			e.evMu.Unlock()
+			return
+		}
+		ev := e.evQueue[0]
+		e.evQueue[0] = Event{}
+		e.evQueue = e.evQueue[1:]
+		e.evMu.Unlock()
+		select {
+		case e.events <- ev:
+		case <-e.quit:
+			// Close: deliver nothing more; wait for evQuit.
+			e.evMu.Lock()
+			for !e.evQuit {
+				e.evCond.Wait()
+			}
+			e.evMu.Unlock()
+		}
+	}
+}
 
-// Decline is our user's no to an incoming offer, or its stop once accepted.
-func (e *Engine) Decline(contact, id string) error { return errTODO }
+// persistLater has the journal goroutine write x's record.
+func (e *Engine) persistLater(x *xfer) {
+	e.jMu.Lock()
+	e.jDirty[x] = true
+	e.jMu.Unlock()
+	select {
+	case e.jPoke <- struct{}{}:
+	default:
+	}
+}
 
-// Cancel ends an unfinished transfer in either direction.
-func (e *Engine) Cancel(contact, id string) error { return errTODO }
+func (e *Engine) journalLoop() {
+	defer close(e.jDone)
+	for {
+		select {
+		case <-e.jPoke:
+		case <-e.jQuit:
+			e.flushJournal()
+			return
+		}
+		e.flushJournal()
+	}
+}
 
-// List returns the transfers of contact ("" for every contact), oldest first.
-func (e *Engine) List(contact string) []Transfer { return nil }
+func (e *Engine) flushJournal() {
+	e.jMu.Lock()
+	dirty := e.jDirty
+	e.jDirty = make(map[*xfer]bool)
+	e.jMu.Unlock()
+	for x := range dirty {
+		if err := e.persist(x); err != nil {
+			e.problem(err)
+		}
+	}
+}
+
+// persist writes x's record now.
+func (e *Engine) persist(x *xfer) error {
+	x.jmu.Lock()
+	defer x.jmu.Unlock()
+	x.mu.Lock()
+	if x.gone || x.name == "" {
+		x.mu.Unlock()
+		return nil
+	}
+	rec := x.rec
+	x.dirty = false
+	x.mu.Unlock()
+	if err := e.jr.write(x.name, &rec); err != nil {
+		return fmt.Errorf("transfer %s of %s: %w", x.id, x.contact, err)
+	}
+	return nil
+}
+
+// find returns the transfer id of contact.
+func (e *Engine) find(contact, id string) (*xfer, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p := e.peers[contact]; p != nil {
+		if x := p.xfers[id]; x != nil {
+			return x, nil
+		}
+	}
+	return nil, fmt.Errorf("%w (%s)", ErrUnknown, id)
+}
+
+// Accept is our user's yes to an incoming offer. The file is created and
+// the Accept sent by the transfer's worker: a failure shows as the
+// transfer's StateFailed.
+func (e *Engine) Accept(contact, id string) error {
+	x, err := e.find(contact, id)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	switch {
+	case x.out:
+		return fmt.Errorf("transfer: %s is a file we send: only its receiver accepts it", id)
+	case x.rec.State.Over():
+		return fmt.Errorf("%w (%s)", ErrFinished, id)
+	case x.rec.State != StateWaiting:
+		return nil // accepted already
+	}
+	x.acceptAsked = true
+	x.wake()
+	return nil
+}
+
+// Decline is our user's no to an incoming offer, or its stop once
+// accepted; for a file we send it is Cancel.
+func (e *Engine) Decline(contact, id string) error { return e.Cancel(contact, id) }
+
+// Cancel ends an unfinished transfer in either direction. A partial file
+// received is deleted; a file we send stays in the store, for the thread.
+func (e *Engine) Cancel(contact, id string) error {
+	x, err := e.find(contact, id)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.rec.State.Over() {
+		return fmt.Errorf("%w (%s)", ErrFinished, id)
+	}
+	var m filexfer.Message
+	switch {
+	case x.out && x.snd == nil: // preparing: never offered
+		if x.prep != nil {
+			x.prep.stop()
+		}
+		x.failQuiet(filexfer.CodeCancelled, filexfer.ErrCancelled)
+		return nil
+	case x.out:
+		m, err = x.snd.Cancel()
+	case x.rcv == nil: // resuming after a restart
+		m, err = filexfer.Decline{ID: x.rec.Offer.ID, Code: filexfer.CodeCancelled, Reason: "the transfer was cancelled"}, filexfer.ErrCancelled
+	default:
+		m, err = x.rcv.Decline()
+	}
+	if m == nil {
+		return fmt.Errorf("transfer: %w", err) // ErrState: a bug
+	}
+	x.failLocal(m, err)
+	return nil
+}
+
+// List returns the transfers of contact ("" for every contact), oldest
+// first.
+func (e *Engine) List(contact string) []Transfer {
+	e.mu.Lock()
+	var xs []*xfer
+	for c, p := range e.peers {
+		if contact != "" && c != contact {
+			continue
+		}
+		for _, x := range p.xfers {
+			xs = append(xs, x)
+		}
+	}
+	e.mu.Unlock()
+	out := make([]Transfer, 0, len(xs))
+	for _, x := range xs {
+		x.mu.Lock()
+		out = append(out, x.snapshot())
+		x.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b Transfer) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Contact+" "+a.ID, b.Contact+" "+b.ID)
+	})
+	return out
+}
 
 // Get returns one transfer.
-func (e *Engine) Get(contact, id string) (Transfer, bool) { return Transfer{}, false }
+func (e *Engine) Get(contact, id string) (Transfer, bool) {
+	x, err := e.find(contact, id)
+	if err != nil {
+		return Transfer{}, false
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.snapshot(), true
+}
+
+// readable returns the store id of a file that can be read: a received
+// one once verified, one we send once it is in the store.
+func (e *Engine) readable(contact, id string) (filestore.ID, error) {
+	x, err := e.find(contact, id)
+	if err != nil {
+		return filestore.ID{}, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.rec.Stored || !x.out && x.rec.State != StateDone {
+		return filestore.ID{}, fmt.Errorf("%w (%s)", ErrNotReady, id)
+	}
+	return x.rec.StoreID, nil
+}
 
 // Open returns the plaintext of a complete file, streamed.
-func (e *Engine) Open(contact, id string) (io.ReadSeekCloser, error) { return nil, errTODO }
+func (e *Engine) Open(contact, id string) (io.ReadSeekCloser, error) {
+	sid, err := e.readable(contact, id)
+	if err != nil {
+		return nil, err
+	}
+	r, _, err := e.store.Open(sid)
+	if err != nil {
+		return nil, notReady(err)
+	}
+	return r, nil
+}
+
+// notReady is the error of a stored file that cannot be opened.
+func notReady(err error) error {
+	if errors.Is(err, filestore.ErrNotFound) || errors.Is(err, filestore.ErrIncomplete) {
+		return fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	return err
+}
 
 // SaveAs writes a plaintext copy of a complete file to path, atomically.
-func (e *Engine) SaveAs(contact, id, path string) error { return errTODO }
+func (e *Engine) SaveAs(contact, id, path string) error {
+	sid, err := e.readable(contact, id)
+	if err != nil {
+		return err
+	}
+	return notReady(e.store.SaveAs(sid, path))
+}
 
 // Thumbnail decodes a complete picture with bounded memory, scaled to fit
 // maxSide.
 func (e *Engine) Thumbnail(contact, id string, maxSide int) (image.Image, error) {
-	return nil, errTODO
+	r, err := e.Open(contact, id)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return filestore.Thumbnail(r, maxSide)
 }
 
-// DeleteContact removes every transfer and file of contact from disk.
-func (e *Engine) DeleteContact(contact string) error { return errTODO }
+// DeleteContact removes every transfer and file of contact from disk. Its
+// workers are stopped first.
+func (e *Engine) DeleteContact(contact string) error {
+	e.mu.Lock()
+	p := e.peers[contact]
+	var xs []*xfer
+	if p != nil {
+		for _, x := range p.xfers {
+			xs = append(xs, x)
+		}
+		p.xfers = make(map[string]*xfer)
+	}
+	e.mu.Unlock()
+	var errs []error
+	for _, x := range xs {
+		x.mu.Lock()
+		x.gone = true
+		if x.stop != nil {
+			close(x.stop)
+		}
+		done := x.done
+		x.mu.Unlock()
+		if done != nil {
+			<-done
+		}
+		x.jmu.Lock() // no record write is under way, and none will start
+		x.mu.Lock()
+		stored, sid := x.rec.Stored, x.rec.StoreID
+		x.mu.Unlock()
+		if stored {
+			if err := e.store.Delete(sid); err != nil && !errors.Is(err, filestore.ErrNotFound) && !errors.Is(err, filestore.ErrNotDurable) {
+				errs = append(errs, err)
+			}
+		}
+		if x.name != "" {
+			if err := e.jr.remove(x.name); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		x.jmu.Unlock()
+	}
+	return errors.Join(errs...)
+}
 
-// Connected is the session's news that a link of contact is up.
-func (e *Engine) Connected(contact string, l Link) {}
+// Connected is the session's news that a link of contact is up: every
+// unfinished transfer with contact says what filexfer says to say on a
+// new connection (the Offer again; the Accept and the rest come in answer
+// to it), and the ones we ended say their Decline or Cancel once more.
+// The session calls it before it hands the engine any message from l:
+// messages from a link that is not contact's current one are dropped.
+func (e *Engine) Connected(contact string, l Link) {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	p := e.peer(contact)
+	p.link = l
+	xs := make([]*xfer, 0, len(p.xfers))
+	for _, x := range p.xfers {
+		xs = append(xs, x)
+	}
+	e.mu.Unlock()
+	slices.SortFunc(xs, func(a, b *xfer) int { return a.rec.Time.Compare(b.rec.Time) })
+	for _, x := range xs {
+		x.connected(l)
+	}
+}
 
-// Disconnected is the session's news that l is gone.
-func (e *Engine) Disconnected(contact string, l Link) {}
+// Disconnected is the session's news that l is gone: nothing more is sent
+// on it, and the transfers wait for the next link.
+func (e *Engine) Disconnected(contact string, l Link) {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	e.mu.Lock()
+	p := e.peers[contact]
+	if p == nil || p.link != l {
+		e.mu.Unlock()
+		return
+	}
+	p.link = nil
+	xs := make([]*xfer, 0, len(p.xfers))
+	for _, x := range p.xfers {
+		xs = append(xs, x)
+	}
+	e.mu.Unlock()
+	for _, x := range xs {
+		x.disconnected(l)
+	}
+}
 
-// Handle takes one file message that arrived on l.
-func (e *Engine) Handle(contact string, l Link, m filexfer.Message) {}
+// Handle takes one file message that arrived on l. A message from a link
+// that is not contact's current one is dropped. The engine keeps a
+// Chunk's data until it is written (filexfer.Parse gives it its own copy).
+// Handle does no disk I/O and waits for no worker.
+func (e *Engine) Handle(contact string, l Link, m filexfer.Message) {
+	e.mu.Lock()
+	p := e.peers[contact]
+	if e.closed || p == nil || p.link != l || m == nil {
+		e.mu.Unlock()
+		return
+	}
+	var x *xfer
+	switch m.(type) {
+	case filexfer.Offer, filexfer.Chunk, filexfer.Cancel:
+		x = p.xfers[incomingID(m.Transfer())]
+	default:
+		x = p.xfers[outgoingID(m.Transfer())]
+	}
+	if o, ok := m.(filexfer.Offer); ok && x == nil {
+		x, reply := e.newIncoming(contact, l, o)
+		if x != nil {
+			p.xfers[x.id] = x
+		}
+		e.mu.Unlock()
+		if reply != nil {
+			_ = l.Send(reply)
+		}
+		if x != nil {
+			x.mu.Lock()
+			x.emitState()
+			x.mu.Unlock()
+			x.startWorker()
+		}
+		return
+	}
+	e.mu.Unlock()
+	if x == nil {
+		if reply, _ := filexfer.HandleUnknown(m); reply != nil {
+			_ = l.Send(reply)
+		}
+		return
+	}
+	x.handle(l, m)
+}
+
+func incomingID(id filexfer.ID) string { return "i-" + id.String() }
+func outgoingID(id filexfer.ID) string { return "o-" + id.String() }

@@ -4,6 +4,14 @@
 // encrypted with package filestore. It knows nothing of the session, the
 // history or the user interface: the session hands it links and file
 // messages, the front ends call it for everything a user does with files.
+//
+// The files are kept by package filestore in the folder the engine is
+// opened on; the transfers, in a journal of one sealed record per
+// transfer in its transfers subfolder (docs/FILES-FORMAT.md). A received
+// file's durable length is not journaled: its partial file says it. Each
+// unfinished transfer has a worker goroutine for its disk work (importing,
+// reading and sending chunks; writing, syncing, verifying); the session's
+// calls only run the filexfer machines and queue that work.
 package transfer
 
 import (

@@ -1,0 +1,144 @@
+package transfer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/securechat/securechat/filexfer"
+)
+
+// recordFiles lists the journal's record files of the store in dir.
+func recordFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	des, err := os.ReadDir(filepath.Join(dir, journalDir))
+	require.NoError(t, err)
+	var out []string
+	for _, de := range des {
+		out = append(out, filepath.Join(dir, journalDir, de.Name()))
+	}
+	return out
+}
+
+func TestJournal_SurvivesRestartsAndADamagedRecordIsReported(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := openEngine(t, dirA)
+	b := openEngine(t, dirB)
+	c := connect(t, a, b)
+	var ids []string
+	var datas [][]byte
+	for _, n := range []int{10, 200000} {
+		outID, inID, data := offerAndAccept(t, a, b, n)
+		waitState(t, b, alice, inID, StateDone)
+		waitState(t, a, bob, outID, StateDone)
+		ids, datas = append(ids, inID), append(datas, data)
+	}
+	path, _ := randomFile(t, t.TempDir(), "no.txt", 5)
+	sent, err := a.SendFile(bob, path)
+	require.NoError(t, err)
+	declined := waitState(t, b, alice, theirs(sent.ID), StateWaiting)
+	require.NoError(t, b.Decline(alice, declined.ID))
+	waitState(t, a, bob, sent.ID, StateFailed)
+	before := b.List(alice)
+	beforeA := a.List(bob)
+	c.cut()
+	require.NoError(t, a.Close())
+	require.NoError(t, b.Close())
+
+	b2 := openEngine(t, dirB)
+	assert.Empty(t, b2.Problems())
+	after := b2.List(alice)
+	require.Len(t, after, 3)
+	for i := range after {
+		assert.Equal(t, before[i].ID, after[i].ID)
+		assert.Equal(t, before[i].Name, after[i].Name)
+		assert.Equal(t, before[i].State, after[i].State)
+		assert.True(t, before[i].Time.Equal(after[i].Time))
+		assert.False(t, after[i].Connected)
+	}
+	for i, id := range ids {
+		assert.Equal(t, datas[i], contents(t, b2, alice, id))
+	}
+	got, _ := b2.Get(alice, declined.ID)
+	assert.ErrorIs(t, got.Err, filexfer.ErrDeclined)
+	a2 := openEngine(t, dirA)
+	afterA := a2.List(bob)
+	require.Len(t, afterA, 3)
+	for i := range afterA {
+		assert.Equal(t, beforeA[i].State, afterA[i].State)
+	}
+	got, _ = a2.Get(bob, sent.ID)
+	var pe *filexfer.PartnerError
+	assert.ErrorAs(t, got.Err, &pe)
+	assert.ErrorIs(t, got.Err, filexfer.ErrDeclined)
+	require.NoError(t, b2.Close())
+
+	// One record damaged, and a stranger in the folder.
+	recs := recordFiles(t, dirB)
+	require.Len(t, recs, 3)
+	raw, err := os.ReadFile(recs[0])
+	require.NoError(t, err)
+	raw[len(raw)-1] ^= 1
+	require.NoError(t, os.WriteFile(recs[0], raw, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dirB, journalDir, "0123.rec"), []byte("not a record"), 0o600))
+
+	b3 := openEngine(t, dirB)
+	problems := b3.Problems()
+	require.Len(t, problems, 2)
+	for _, p := range problems {
+		assert.ErrorIs(t, p, errJournal)
+		assert.Contains(t, p.Error(), "transfer record")
+	}
+	assert.Len(t, b3.List(alice), 2, "the other records load")
+}
+
+func TestEngine_DeleteContactLeavesNoFileOfThatContact(t *testing.T) {
+	dirB := t.TempDir()
+	a := openEngine(t, t.TempDir())
+	b := openEngine(t, dirB)
+	c := connect(t, a, b)
+	outID, inID, _ := offerAndAccept(t, a, b, 1000)
+	waitState(t, b, alice, inID, StateDone)
+	waitState(t, a, bob, outID, StateDone)
+	dropProgress(c)
+	_, partID, _ := offerAndAccept(t, a, b, 8<<20)
+	halfWay(t, c, partID)
+	require.NotEmpty(t, storeFiles(t, dirB))
+	require.NotEmpty(t, recordFiles(t, dirB))
+
+	require.NoError(t, b.DeleteContact(alice))
+	assert.Empty(t, b.List(alice))
+	assert.Empty(t, storeFiles(t, dirB))
+	assert.Empty(t, recordFiles(t, dirB))
+	c.cut()
+	require.NoError(t, b.Close())
+	b2 := openEngine(t, dirB)
+	assert.Empty(t, b2.List(""))
+}
+
+func TestJournal_TheLongestRecordFitsAndOneByteMoreIsRefused(t *testing.T) {
+	aead, err := journalKey(testKey)
+	require.NoError(t, err)
+	r := record{
+		State: StateFailed, Code: filexfer.CodeStorage, Farewell: true,
+		Contact: strings.Repeat("c", maxContactLen), Detail: strings.Repeat("d", maxDetailLen),
+		Offer: filexfer.Offer{Size: filexfer.MaxSize, MediaType: strings.Repeat("t", 127) + "/" + strings.Repeat("s", 127),
+			Name: strings.Repeat("n", filexfer.MaxNameBytes)},
+	}
+	b, err := sealRecord(aead, make([]byte, nonceLen), &r)
+	require.NoError(t, err)
+	require.Len(t, b, maxRecordLen)
+	back, err := openRecord(aead, b)
+	require.NoError(t, err)
+	assert.Equal(t, describe(&r), describe(back))
+	_, err = openRecord(aead, append(b, 0))
+	assert.ErrorIs(t, err, errJournal)
+
+	r.Contact += "c"
+	_, err = sealRecord(aead, make([]byte, nonceLen), &r)
+	assert.Error(t, err, "a contact over 1024 bytes is not kept")
+}
