@@ -224,8 +224,8 @@ func (x *xfer) prepare() bool {
 
 // prepFailed ends a transfer whose file could not be imported.
 func (x *xfer) prepFailed(err error) {
-	if errors.Is(err, errStopped) {
-		return // Close, DeleteContact or Cancel: nothing to say
+	if errors.Is(err, errStopped) || x.prep.stopped.Load() {
+		return // Close, DeleteContact or Cancel (which closed the source): nothing to say
 	}
 	code := filexfer.CodeSourceChanged
 	switch {
