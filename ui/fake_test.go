@@ -292,6 +292,10 @@ func (v *fakeVault) SaveSettings(s profile.Settings) error {
 	return nil
 }
 
+// The file store: the UI tests use a fake Files, so these are never reached.
+func (v *fakeVault) FilesDir() string          { return "" }
+func (v *fakeVault) FilesKey() ([]byte, error) { return nil, errors.New("fake vault: no file store") }
+
 func (v *fakeVault) Name() string          { return v.name }
 func (v *fakeVault) RecentAddrs() []string { return v.recent }
 func (v *fakeVault) AddRecentAddr(a string) error {
@@ -373,6 +377,10 @@ type fixture struct {
 	stopped chan struct{} // closed when the newest ticker was stopped
 	tors    []*fakeTor    // the Tor modes started, oldest first
 	torErr  error         // what starting Tor mode fails with
+	// the file dialogs (withFiles): the file chosen to send, where to
+	// save, and the names the save dialog was asked for
+	openPath, savePath string
+	saveAsked          []string
 }
 
 func newFixture(t *testing.T, exists bool) *fixture {
@@ -394,7 +402,7 @@ func newFixture(t *testing.T, exists bool) *fixture {
 			}
 			return f.vault, f.openErr
 		},
-		New: func(v Vault) (session.Controller, error) {
+		New: func(v Vault, files Files) (session.Controller, error) {
 			f.made++
 			return f.ctrl, nil
 		},
