@@ -59,26 +59,30 @@ func (m *messenger) readFileEvents(files Files, done chan struct{}) {
 	}
 }
 
-// fileEvent shows transfer t's news (UI goroutine). An offer to us opens
-// the thread like a message; other news of a thread not built yet waits
-// for it (the thread reads every transfer when it is built).
+// fileEvent shows transfer t's news (UI goroutine). An offer to us is
+// news like a message (and builds its thread); other news of a thread not
+// built yet waits for it (the thread reads every transfer when built).
 func (m *messenger) fileEvent(t transfer.Transfer) {
 	if m.closed {
 		return
 	}
 	p := m.peer(t.Contact)
-	if p.thread == nil && (t.Outgoing || t.State != transfer.StateWaiting) {
+	// an offer, waiting for our user or taken without asking
+	offer := !t.Outgoing && (t.State == transfer.StateWaiting || t.State == transfer.StateTransferring && t.Bytes == 0)
+	if p.thread == nil && !offer {
 		return
 	}
-	l := m.ensureThread(p)
-	if r, ok := l.byID[fileRowID(t.ID)]; ok {
+	id := fileRowID(t.ID)
+	news := p.thread == nil || p.thread.byID[id] == nil
+	l := m.ensureThread(p) // may read the transfer with the thread
+	if r, ok := l.byID[id]; ok {
 		m.updateFileRow(p, l, r, t)
-		return
+	} else {
+		r := m.fileRow(p, t)
+		l.insert(r)
+		m.wantThumb(p, r)
 	}
-	r := m.fileRow(p, t)
-	l.insert(r)
-	m.wantThumb(p, r)
-	if t.Outgoing {
+	if !news || !offer {
 		return
 	}
 	// an offer, as a message is news

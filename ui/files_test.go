@@ -85,7 +85,22 @@ func TestFiles_IncomingOfferShowsNameSizeAndAcceptDecline(t *testing.T) {
 	assert.False(t, v.bar.Visible(), "nothing moves yet")
 	assert.False(t, bubbleWith(t, m.thread(), fileRowID(offerID)).r.outgoing, "on the left: theirs")
 	assert.Equal(t, "File: holiday.png", m.peers[bobFP].preview())
-	_ = f
+
+	// an offer from a contact not shown counts as unread, as a message
+	f.comesIn(2, someone("Carol", carolFP, session.TrustKnown))
+	files.offer(carolFP, "i-c", "list.txt", "text/plain", 12)
+	assert.Equal(t, 1, m.peers[carolFP].unread)
+	assert.Equal(t, bobFP, m.selected.id, "the thread shown stays")
+}
+
+// The session carries the files only when they are the real engine; a
+// fake, or none, leaves session.Config.Files nil.
+func TestSessionConfig_FilesOnlyTheEngine(t *testing.T) {
+	v := sampleVault()
+	assert.Nil(t, sessionConfig(v, nil).Files)
+	assert.Nil(t, sessionConfig(v, newFakeFiles()).Files)
+	var none *transfer.Engine
+	assert.Nil(t, sessionConfig(v, none).Files)
 }
 
 // Accept calls the engine; the bubble then shows the progress with the
@@ -309,6 +324,7 @@ func TestFiles_AttachButtonAndDropSendThroughSendFile(t *testing.T) {
 	assert.Contains(t, fileText(v), "Preparing…")
 	assert.True(t, bubbleWith(t, m.thread(), fileRowID(id)).r.outgoing, "on the right: ours")
 	assert.Equal(t, m.input, f.win.Canvas().Focused(), "the keyboard goes back to the input")
+	assert.Equal(t, []string{bobFP, bobFP}, f.ctrl.got(&f.ctrl.reconnects), "opening Bob dialed him, sending dials again")
 
 	files.change(bobFP, id, func(t *transfer.Transfer) { t.State = transfer.StateWaiting })
 	assert.Contains(t, fileText(fileBubble(t, m.thread(), id)), "Offered when Bob is online")
