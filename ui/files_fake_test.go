@@ -108,12 +108,6 @@ func (f *fakeFiles) partnerEnds(contact, id string, code filexfer.Code, reason s
 	})
 }
 
-func (f *fakeFiles) get(contact, id string) transfer.Transfer {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.ts[fkey(contact, id)]
-}
-
 // got returns a copy of a recorded list, under the lock.
 func (f *fakeFiles) got(list *[]string) []string {
 	f.mu.Lock()
