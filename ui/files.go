@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
@@ -359,6 +360,59 @@ func (m *messenger) sendPaths(p *peer, paths []string) {
 	})
 	m.reconnectNow(p, true)
 	m.focusInput()
+}
+
+// pastedFiles reads a clipboard's text as files copied in a file manager:
+// file URIs, one a line, after GNOME's "x-special/nautilus-clipboard" and
+// "copy" lines if there. Every one must name a file that exists, or it is
+// text (nil).
+func pastedFiles(text string) []string {
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	var paths []string
+	for i, line := range lines {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "", i == 0 && line == "x-special/nautilus-clipboard",
+			i <= 1 && (line == "copy" || line == "cut"):
+			continue
+		case !strings.HasPrefix(line, "file://"):
+			return nil
+		}
+		u, err := storage.ParseURI(line)
+		if err != nil || u.Path() == "" {
+			return nil
+		}
+		if fi, err := os.Stat(u.Path()); err != nil || !fi.Mode().IsRegular() {
+			return nil
+		}
+		paths = append(paths, u.Path())
+	}
+	return paths
+}
+
+// pasteFiles asks whether files pasted into the input are to be sent to
+// the contact shown, or their names pasted as text.
+func (m *messenger) pasteFiles(paths []string, asText func()) {
+	p := m.selected
+	if p == nil {
+		asText()
+		return
+	}
+	what := filepath.Base(paths[0])
+	if len(paths) > 1 {
+		what = fmt.Sprintf("%d files", len(paths))
+	}
+	d := dialog.NewConfirm("Send "+shorten(what, 40)+"?", "Send "+shorten(what, 40)+" to "+p.label()+"?", func(send bool) {
+		if send {
+			m.sendPaths(p, paths)
+			return
+		}
+		asText()
+		m.focusInput()
+	}, m.u.win)
+	d.SetConfirmText("Send")
+	d.SetDismissText("Paste as text")
+	d.Show()
 }
 
 // refreshAttach enables the attach button where a file can be sent.

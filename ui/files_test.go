@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -428,4 +430,39 @@ func TestFileWords(t *testing.T) {
 	hostile := failed(true, &filexfer.PartnerError{Code: filexfer.CodeCancelled, Reason: "evil\u202egnp.exe\n**x**"})
 	assert.True(t, strings.HasPrefix(hostile, `Bob cancelled the transfer. Bob said: "evil\u202egnp.exe\n**x**"`), hostile)
 	assert.NotContains(t, hostile, "\u202e", "escaped, never interpreted")
+}
+
+// Fyne's clipboard holds text only (no picture data in 2.8): files copied
+// in a file manager come as their file URIs, and pasting them into the
+// input offers to send them; any other text pastes as text.
+func TestFiles_PastingCopiedFilesOffersToSendThem(t *testing.T) {
+	f, files, m := filesApp(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b c.png")
+	require.NoError(t, os.WriteFile(a, []byte("a"), 0o600))
+	require.NoError(t, os.WriteFile(b, []byte("b"), 0o600))
+	clip := f.app.Clipboard()
+	paste := func() { m.input.TypedShortcut(&fyne.ShortcutPaste{Clipboard: clip}) }
+
+	clip.SetContent("x-special/nautilus-clipboard\ncopy\n" + storage.NewFileURI(a).String() + "\n" + storage.NewFileURI(b).String() + "\n")
+	paste()
+	assert.Contains(t, dialogText(t, f.win), "Send 2 files to Bob?")
+	test.Tap(topDialogButton(t, f.win, "Send"))
+	assert.Equal(t, []string{bobFP + " " + a, bobFP + " " + b}, files.got(&files.sent))
+	assert.Empty(t, m.input.Text)
+
+	clip.SetContent(storage.NewFileURI(a).String())
+	paste()
+	test.Tap(topDialogButton(t, f.win, "Paste as text"))
+	assert.Equal(t, storage.NewFileURI(a).String(), m.input.Text)
+	assert.Len(t, files.got(&files.sent), 2)
+
+	m.input.SetText("")
+	for _, text := range []string{"hello", storage.NewFileURI(filepath.Join(dir, "gone.txt")).String(), storage.NewFileURI(dir).String(), a} {
+		clip.SetContent(text)
+		paste()
+		assert.Equal(t, text, m.input.Text, "pasted as text: %q", text)
+		m.input.SetText("")
+	}
+	assert.Len(t, files.got(&files.sent), 2)
 }

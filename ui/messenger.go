@@ -230,6 +230,7 @@ func newMessenger(u *UI, ctrl session.Controller, files Files) *messenger {
 		m.attach = widget.NewButtonWithIcon("", theme.MailAttachmentIcon(), m.attachTapped)
 		attach = m.attach
 		u.win.SetOnDropped(m.dropped)
+		m.input.onPasteFiles = m.pasteFiles
 	}
 	inputs := container.NewVBox(widget.NewSeparator(), m.bar, m.hint,
 		container.NewBorder(nil, nil, attach, m.send, m.input))
