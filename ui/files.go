@@ -118,6 +118,26 @@ func (m *messenger) updateFileRow(p *peer, l *messageList, r *row, t transfer.Tr
 	m.wantThumb(p, r)
 }
 
+// linkChanged shows p's unfinished transfers connected or not as p is,
+// when p's link came or went: the engine's events say it too, but a
+// transfer with nothing else new need not have one.
+func (m *messenger) linkChanged(p *peer) {
+	l := p.thread
+	if l == nil || m.files == nil {
+		return
+	}
+	on := p.online()
+	for _, r := range l.rows {
+		if r.kind == rowFile && !r.file.State.Over() && r.file.Connected != on {
+			r.file.Connected = on
+			if !on {
+				r.file.Rate = 0
+			}
+			l.changed(r.id)
+		}
+	}
+}
+
 // fileRow is the row that shows transfer t of p.
 func (m *messenger) fileRow(p *peer, t transfer.Transfer) *row {
 	from := p.label()

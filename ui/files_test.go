@@ -181,6 +181,7 @@ func TestFiles_DisconnectPausesAndTheTransferResumes(t *testing.T) {
 	files.progress(bobFP, offerID, 20*mb, 2*mb)
 
 	f.ctrl.emit(session.Ended{Link: 1, Contact: bobFP, Connected: true, Reason: session.EndNetwork})
+	assert.Contains(t, fileText(fileBubble(t, m.thread(), offerID)), "Paused — continues when Bob is back", "from the session's news alone")
 	files.connected(bobFP, offerID, false)
 	v := fileBubble(t, m.thread(), offerID)
 	assert.Contains(t, fileText(v), "Paused — continues when Bob is back")
@@ -188,6 +189,7 @@ func TestFiles_DisconnectPausesAndTheTransferResumes(t *testing.T) {
 	assert.Equal(t, []string{"Cancel"}, fileButtons(v))
 
 	f.comesIn(2, partner(session.TrustKnown))
+	assert.NotContains(t, fileText(fileBubble(t, m.thread(), offerID)), "Paused", "connected again, before the engine's news")
 	files.connected(bobFP, offerID, true)
 	files.progress(bobFP, offerID, 21*mb, 2*mb)
 	v = fileBubble(t, m.thread(), offerID)
