@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/software"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/require"
@@ -387,6 +388,12 @@ func newFixture(t *testing.T, exists bool) *fixture {
 	t.Helper()
 	f := &fixture{t: t, vault: sampleVault(), ctrl: newFakeCtrl(), exists: exists}
 	f.app = test.NewTempApp(t)
+	// Fyne's caches keep the time of their last clean, which a capture
+	// runs first: widgets drawn more than a minute after it count as
+	// expired, and the next capture destroys their renderers (a golden
+	// image late in a slow test run came out blank). A capture of
+	// nothing sets that time to now.
+	software.NewCanvas().Capture()
 	f.win = f.app.NewWindow("SecureChat")
 	dir := t.TempDir()
 	b := Backend{
