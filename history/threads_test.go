@@ -518,7 +518,7 @@ func TestThreads_VersionOneProfileGivesItsThreadsRead(t *testing.T) {
 	require.NoError(t, v.Close())
 	v = reopen2(t, dir, "fixture passphrase")
 	defer v.Close()
-	assert.Contains(t, sealedProfileJSON(t, v), `"version":4`, "the marks were saved at open")
+	assert.Contains(t, sealedProfileJSON(t, v), `"version":5`, "the marks were saved at open")
 	check(v)
 }
 

@@ -124,7 +124,7 @@ func TestOpen_VersionOneProfileTurnsItsPinsIntoContacts(t *testing.T) {
 	defer v.Close()
 	assert.Len(t, v.Contacts(), 2)
 	plain := sealedProfileJSON(t, v)
-	assert.Contains(t, plain, `"version":4`)
+	assert.Contains(t, plain, `"version":5`)
 	assert.NotContains(t, plain, `"pins"`)
 }
 

@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-// Version is the version of the encoding that [Profile.Marshal] writes: 4
-// adds Tor mode (its settings and the onion service's key); 3 adds read
+// Version is the version of the encoding that [Profile.Marshal] writes: 5
+// adds the choice to accept pictures from verified contacts; 4 adds Tor mode (its settings and the onion service's key); 3 adds read
 // marks per thread; 2 keeps contacts keyed by key; 1 (no version
 // field) kept pins keyed by display name, which [Parse] turns into contacts.
-const Version = 4
+const Version = 5
 
 // ErrDamaged is returned by [Parse] for bytes that are not a profile.
 var ErrDamaged = errors.New("profile: the profile is damaged")
@@ -70,6 +70,8 @@ type settingsJSON struct {
 	Tor          bool   `json:"tor,omitempty"`
 	TorOnly      bool   `json:"tor_only,omitempty"`
 	TorPath      string `json:"tor_path,omitempty"`
+	// AutoAcceptPictures is version 5's.
+	AutoAcceptPictures bool `json:"auto_accept_pictures,omitempty"`
 }
 
 // Marshal encodes p. The result holds the identity key: the caller seals

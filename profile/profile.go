@@ -122,6 +122,9 @@ type Settings struct {
 	TorOnly bool
 	// TorPath is the tor program the user chose; empty: look for it.
 	TorPath string
+	// AutoAcceptPictures: a picture (PNG, JPEG or GIF) under 10 MB that a
+	// verified contact offers is accepted without asking (version 5).
+	AutoAcceptPictures bool
 }
 
 // OnionKeySize is the size of [Profile.OnionKey].

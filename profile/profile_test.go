@@ -16,8 +16,9 @@ var update = flag.Bool("update", false, "rewrite the vectors in testdata/")
 
 var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 
-// sample is the profile the vector testdata/profile-v4.json encodes; the
-// version 3 vector is the same without Tor mode.
+// sample is the profile the vector testdata/profile-v5.json encodes; the
+// version 4 vector is the same without the automatic acceptance of
+// pictures, the version 3 one without Tor mode either.
 func sample() *Profile {
 	return &Profile{
 		Name: "Alice", Identity: []byte{0x30, 0x82, 0x01}, FileID: []byte("0123456789abcdef"),
@@ -25,26 +26,35 @@ func sample() *Profile {
 			ID: strings.Repeat("ab", 32), Key: []byte{1, 2, 3}, Name: "Bob", TheirName: "Robert",
 			Addrs: []string{"192.0.2.7:32202"}, FirstSeen: t0, LastSeen: t0.Add(time.Hour), Verified: true, Invited: true,
 		}},
-		Invites:  []Invite{{Secret: []byte("sixteen byte sec"), Created: t0, Expires: t0.Add(7 * 24 * time.Hour), Uses: 1}},
-		Settings: Settings{OnlyContacts: true, ListenPort: 4242, Tor: true, TorOnly: true, TorPath: "/usr/local/bin/tor"},
+		Invites: []Invite{{Secret: []byte("sixteen byte sec"), Created: t0, Expires: t0.Add(7 * 24 * time.Hour), Uses: 1}},
+		Settings: Settings{OnlyContacts: true, ListenPort: 4242, Tor: true, TorOnly: true, TorPath: "/usr/local/bin/tor",
+			AutoAcceptPictures: true},
 		Recent:   []string{"192.0.2.7:32202"},
 		Read:     map[string]int{strings.Repeat("ab", 32): 4},
 		OnionKey: []byte("0123456789abcdef0123456789abcdef"),
 	}
 }
 
-// sampleV3 is what the vector testdata/profile-v3.json holds: sample
+// sampleV4 is what the vector testdata/profile-v4.json holds: sample
+// without the automatic acceptance of pictures.
+func sampleV4() *Profile {
+	p := sample()
+	p.Settings.AutoAcceptPictures = false
+	return p
+}
+
+// sampleV3 is what the vector testdata/profile-v3.json holds: sampleV4
 // without Tor mode.
 func sampleV3() *Profile {
-	p := sample()
+	p := sampleV4()
 	p.Settings.Tor, p.Settings.TorOnly, p.Settings.TorPath = false, false, ""
 	p.OnionKey = nil
 	return p
 }
 
-// TestVector_Version4 replays the encoding byte for byte, both ways.
-func TestVector_Version4(t *testing.T) {
-	path := filepath.Join("testdata", "profile-v4.json")
+// TestVector_Version5 replays the encoding byte for byte, both ways.
+func TestVector_Version5(t *testing.T) {
+	path := filepath.Join("testdata", "profile-v5.json")
 	b, err := sample().Marshal()
 	require.NoError(t, err)
 	if *update {
@@ -58,8 +68,22 @@ func TestVector_Version4(t *testing.T) {
 	assert.Equal(t, sample(), p)
 }
 
+// TestVector_Version4 reads what the version 4 code wrote: the same
+// profile that asks about every file, written as version 5 next time.
+func TestVector_Version4(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "profile-v4.json"))
+	require.NoError(t, err)
+	p, err := Parse(b)
+	require.NoError(t, err)
+	assert.Equal(t, sampleV4(), p)
+	out, err := p.Marshal()
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"version":5`)
+	assert.NotContains(t, string(out), `"auto_accept_pictures"`, "off is left out")
+}
+
 // TestVector_Version3 reads what the version 3 code wrote: the same
-// profile without Tor mode, written as version 4 next time.
+// profile without Tor mode, written as version 5 next time.
 func TestVector_Version3(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("testdata", "profile-v3.json"))
 	require.NoError(t, err)
@@ -68,7 +92,7 @@ func TestVector_Version3(t *testing.T) {
 	assert.Equal(t, sampleV3(), p)
 	out, err := p.Marshal()
 	require.NoError(t, err)
-	assert.Contains(t, string(out), `"version":4`)
+	assert.Contains(t, string(out), `"version":5`)
 }
 
 // TestParse_OnionKeyOfTheWrongSizeIsDamage: a seed that is not 32 bytes
@@ -115,7 +139,7 @@ func TestVector_Version1PinsBecomeContacts(t *testing.T) {
 	assert.False(t, p.Contacts[1].Verified)
 	out, err := p.Marshal()
 	require.NoError(t, err)
-	assert.Contains(t, string(out), `"version":4`)
+	assert.Contains(t, string(out), `"version":5`)
 	assert.NotContains(t, string(out), `"pins"`)
 }
 
@@ -129,7 +153,7 @@ func TestParse_RefusesDamageAndNewerVersionsWithoutEchoingTheBytes(t *testing.T)
 		_, err := Parse([]byte(in))
 		assert.ErrorIs(t, err, ErrDamaged, name)
 	}
-	_, err := Parse([]byte(`{"version":5,"name":"Alice","identity":"c2VjcmV0"}`))
+	_, err := Parse([]byte(`{"version":6,"name":"Alice","identity":"c2VjcmV0"}`))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "newer SecureChat")
 	assert.NotContains(t, err.Error(), "c2VjcmV0")
@@ -237,7 +261,7 @@ func TestRecent_NewestFirstBounded(t *testing.T) {
 // FuzzParse: any bytes either parse to a profile that encodes and parses
 // to the same, or give an error; never a panic.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"profile-v1.json", "profile-v2.json", "profile-v3.json", "profile-v4.json"} {
+	for _, name := range []string{"profile-v1.json", "profile-v2.json", "profile-v3.json", "profile-v4.json", "profile-v5.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		require.NoError(f, err)
 		f.Add(b)

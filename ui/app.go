@@ -58,6 +58,14 @@ type UI struct {
 	choose   *chooseScreen   // the New chat dialog, while open
 	details  *detailsDialog  // the contact details, while open
 	settings *settingsDialog // the settings last opened
+	picture  dialog.Dialog   // the picture last opened from a thumbnail
+
+	// filesErr is why the file transfers could not be opened at unlock.
+	filesErr error
+	// chooseOpen asks for a file to send, chooseSave where to save one
+	// called name; Fyne's file dialogs, tests answer themselves.
+	chooseOpen func(done func(path string))
+	chooseSave func(name string, done func(path string))
 
 	// focused tracks whether our window has the keyboard focus, for
 	// notifications and unread counts.
@@ -82,6 +90,7 @@ func secondTicker() (<-chan time.Time, func()) {
 func New(a fyne.App, w fyne.Window, b Backend, version string) *UI {
 	u := &UI{app: a, win: w, backend: b, version: version, focused: true, async: func(f func()) { go f() }, ticker: secondTicker}
 	u.openURL = a.OpenURL
+	u.chooseOpen, u.chooseSave = u.chooseOpenDialog, u.chooseSaveDialog
 	if icon := appIcon(); icon != nil {
 		a.SetIcon(icon)
 		w.SetIcon(icon)
@@ -174,16 +183,23 @@ func (u *UI) showUnlock() {
 // contacts, no history) the New chat dialog opens (see [messenger.start]).
 func (u *UI) unlocked(v Vault) {
 	u.vault = v
-	ctrl, err := u.backend.New(v)
+	files := u.openFiles(v) // before the controller, which carries them
+	ctrl, err := u.backend.New(v, files)
 	if err != nil {
+		if files != nil {
+			_ = files.Close()
+		}
 		u.unlock.setError("SecureChat cannot start its connections.")
 		u.showProblem("SecureChat cannot start its connections.", err)
 		return
 	}
-	m := newMessenger(u, ctrl)
+	m := newMessenger(u, ctrl, files)
 	u.main = m
 	u.setContent(m.content, "SecureChat")
 	m.start()
+	if u.filesErr != nil {
+		u.showProblem(filesUnavailable, u.filesErr)
+	}
 	// The contacts are dialed from now on, and again and again while
 	// away; with Tor mode, once the controller has its dialer (Tor-only
 	// mode dials nothing directly).

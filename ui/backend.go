@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"image"
+	"io"
 	"net"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
 	"github.com/securechat/securechat/tormode"
+	"github.com/securechat/securechat/transfer"
 )
 
 // Vault is what the desktop app needs of an unlocked profile, and what the
@@ -50,6 +53,10 @@ type Vault interface {
 	// Settings and SaveSettings read and write the profile's settings.
 	Settings() profile.Settings
 	SaveSettings(s profile.Settings) error
+	// FilesDir is the folder of the profile's file store.
+	FilesDir() string
+	// FilesKey is the file store's key; the caller clears its copy.
+	FilesKey() ([]byte, error)
 	// Close locks the profile.
 	Close() error
 }
@@ -96,14 +103,54 @@ type Backend struct {
 	// [ErrWrongPassphrase] or [ErrProfileInUse] where those apply.
 	Open func(dir string, passphrase []byte) (Vault, error)
 	// New makes the one controller of the unlocked app: no listener and
-	// no link until the app asks for them.
-	New func(v Vault) (session.Controller, error)
+	// no link until the app asks for them. files is what Files opened, or
+	// nil: the controller then carries no files.
+	New func(v Vault, files Files) (session.Controller, error)
 	// LocalAddrs lists this machine's addresses a partner could dial.
 	LocalAddrs func() []string
 	// Tor starts Tor mode for the profile in profileDir with the settings
 	// st (the tor program's path) and returns at once; the mode reports
 	// how tor's start goes in its status. Nil: this build has no Tor mode.
 	Tor func(profileDir string, v Vault, st profile.Settings) (TorMode, error)
+	// Files opens the profile's file transfers, before New. Nil: this
+	// build has no files (no attach button). An error: the app runs
+	// without files and says why once.
+	Files func(v Vault) (Files, error)
+}
+
+// Files is what the app uses of the file transfer engine
+// (*[transfer.Engine] provides it; tests use a fake). Its methods are
+// safe to call from any goroutine; the UI calls those that touch the disk
+// off the UI goroutine.
+type Files interface {
+	// SendFile offers the file at path to contact; it returns at once
+	// (StatePreparing) and the transfer waits for a connection.
+	SendFile(contact, path string) (transfer.Transfer, error)
+	// SendReader offers what r holds as a file called name.
+	SendReader(contact, name, mediaType string, r io.Reader) (transfer.Transfer, error)
+	// Accept and Decline are the user's answer to an incoming offer;
+	// Decline after Accept stops it.
+	Accept(contact, id string) error
+	Decline(contact, id string) error
+	// Cancel ends an unfinished transfer in either direction.
+	Cancel(contact, id string) error
+	// List returns contact's transfers, oldest first.
+	List(contact string) []transfer.Transfer
+	// Get returns one transfer.
+	Get(contact, id string) (transfer.Transfer, bool)
+	// Open streams a complete file's plaintext.
+	Open(contact, id string) (io.ReadSeekCloser, error)
+	// SaveAs writes a plaintext copy of a complete file to path.
+	SaveAs(contact, id, path string) error
+	// Thumbnail decodes a complete picture scaled to fit maxSide.
+	Thumbnail(contact, id string, maxSide int) (image.Image, error)
+	// DeleteContact removes every transfer and file of contact.
+	DeleteContact(contact string) error
+	// Events delivers each transfer's new state or progress; Close
+	// closes it.
+	Events() <-chan transfer.Event
+	// Close stops the transfers; unfinished ones go on at the next start.
+	Close() error
 }
 
 // TorMode is what the app uses of a running Tor mode; *[tormode.Mode]

@@ -2,13 +2,16 @@ package ui
 
 import (
 	"fmt"
+	"mime"
 	"os"
+	"strings"
 
 	"github.com/securechat/securechat/history"
 	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
 	"github.com/securechat/securechat/tor"
 	"github.com/securechat/securechat/tormode"
+	"github.com/securechat/securechat/transfer"
 	"github.com/securechat/securechat/transport"
 )
 
@@ -19,6 +22,7 @@ const ProfileEnv = "SECURECHAT_PROFILE"
 var (
 	_ Vault   = (*history.Vault)(nil)
 	_ TorMode = (*tormode.Mode)(nil)
+	_ Files   = (*transfer.Engine)(nil)
 )
 
 // RealBackend wires the app to the profile vault and the session package.
@@ -45,8 +49,8 @@ func RealBackend() Backend {
 			}
 			return v, nil
 		},
-		New: func(v Vault) (session.Controller, error) {
-			s, err := session.New(sessionConfig(v))
+		New: func(v Vault, files Files) (session.Controller, error) {
+			s, err := session.New(sessionConfig(v, files))
 			if err != nil {
 				return nil, err
 			}
@@ -54,7 +58,50 @@ func RealBackend() Backend {
 		},
 		LocalAddrs: localAddrs,
 		Tor:        startTor,
+		Files:      openFiles,
 	}
+}
+
+// openFiles opens the profile's file store and its transfer engine; the
+// engine asks v's settings and contacts whether to take an offer without
+// asking the user.
+func openFiles(v Vault) (Files, error) {
+	key, err := v.FilesKey()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the file store's key: %w", err)
+	}
+	defer clear(key)
+	e, err := transfer.Open(transfer.Options{Dir: v.FilesDir(), Key: key, AutoAccept: func(t transfer.Transfer) bool {
+		c, ok := v.Contact(t.Contact)
+		return autoAccept(v.Settings(), ok && c.Verified, t)
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// autoAcceptLimit is the size under which a picture from a verified
+// contact is accepted without asking, when the setting is on (10 MB).
+const autoAcceptLimit = 10_000_000
+
+// autoAccept decides an incoming offer without the user: only with the
+// setting on, from a verified contact, a PNG, JPEG or GIF as offered,
+// under autoAcceptLimit. The bytes are checked to be a picture only once
+// they are here; until then a wrong type costs at most the limit.
+func autoAccept(st profile.Settings, verified bool, t transfer.Transfer) bool {
+	if !st.AutoAcceptPictures || !verified || t.Outgoing || t.Size <= 0 || t.Size >= autoAcceptLimit {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(t.MediaType)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(mt) {
+	case "image/png", "image/jpeg", "image/gif":
+		return true
+	}
+	return false
 }
 
 // startTor starts the profile's Tor mode: its own tor process, with tor's
@@ -79,8 +126,14 @@ func startTor(profileDir string, v Vault, st profile.Settings) (TorMode, error) 
 	return tormode.Start(tormode.Config{TorPath: st.TorPath, DataDir: tormode.DataDir(profileDir), OnionKey: key, Extra: extra}), nil
 }
 
-func sessionConfig(v Vault) session.Config {
-	return session.Config{Identity: v.Identity(), Name: v.Name(), Store: v, OnlyContacts: v.Settings().OnlyContacts}
+// sessionConfig is the controller's configuration for v; files carries
+// the file transfers when it is the real engine.
+func sessionConfig(v Vault, files Files) session.Config {
+	cfg := session.Config{Identity: v.Identity(), Name: v.Name(), Store: v, OnlyContacts: v.Settings().OnlyContacts}
+	if e, ok := files.(*transfer.Engine); ok && e != nil {
+		cfg.Files = e
+	}
+	return cfg
 }
 
 // localAddrs lists up to three of this machine's network addresses.

@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/hex"
 	"fmt"
+	"image"
 	"image/color"
 	"net/url"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securechat/securechat/history"
+	"github.com/securechat/securechat/transfer"
 )
 
 // rowKind tells what one row of the history pane shows.
@@ -24,6 +26,7 @@ const (
 	rowSystem                 // a centred line: "Partner has disconnected"
 	rowEarlier                // "Show earlier messages" (paging)
 	rowLater                  // "Show newer messages" (paging)
+	rowFile                   // a file transfer, ours or the partner's
 )
 
 // msgStatus is the delivery state of one of our messages.
@@ -102,6 +105,10 @@ type row struct {
 	wire     []byte
 	level    noteLevel // of a system line: how loudly it is shown
 	readOnly bool      // read from the history, not sent in this run
+	// file is the transfer a rowFile shows, and thumb its thumbnail once
+	// made (nil until then, or for a file that is not a picture).
+	file  transfer.Transfer
+	thumb image.Image
 	// set by the list from the row before: grouped hides the header of a
 	// message that follows one from the same sender within groupGap;
 	// dayBreak puts a date line ("Today") above the first row of a day.
@@ -212,6 +219,7 @@ type bubble struct {
 	online   bool
 	onButton func(r *row)
 	onCancel func(r *row)                    // "Cancel sending" in the menu of a queued message
+	onFile   func(r *row, a fileAction)      // a button of a file bubble, or its thumbnail
 	onLink   func(u *url.URL)                // a link in the text was tapped
 	onTap    func()                          // the bubble was tapped or its menu used
 	onMenu   func(*fyne.Menu, fyne.Position) // opens a menu there
@@ -357,13 +365,14 @@ type bubbleRenderer struct {
 	statusIcon *widget.Icon     // left of status
 	button     *widget.Button
 	day        *canvas.Text // the date line above the first row of a day
+	file       *fileView    // the inside of a file bubble; made for the first one
 }
 
 type bubbleGeometry struct {
-	bgPos, textPos, statusPos, iconPos, buttonPos, dayPos       fyne.Position
-	bgSize, textSize, statusSize, iconSize, buttonSize, daySize fyne.Size
-	height                                                      float32
-	showBG, showText, showStatus, showButton, showDay, showIcon bool
+	bgPos, textPos, statusPos, iconPos, buttonPos, dayPos, filePos        fyne.Position
+	bgSize, textSize, statusSize, iconSize, buttonSize, daySize, fileSize fyne.Size
+	height                                                                float32
+	showBG, showText, showStatus, showButton, showDay, showIcon, showFile bool
 }
 
 // dayHeight is the height of the date line band, or 0 without one.
@@ -383,7 +392,7 @@ func (r *bubbleRenderer) geometry(width float32) bubbleGeometry {
 		return g
 	}
 	pad := r.th().Size(theme.SizeNamePadding)
-	for _, p := range []*fyne.Position{&g.bgPos, &g.textPos, &g.statusPos, &g.iconPos, &g.buttonPos} {
+	for _, p := range []*fyne.Position{&g.bgPos, &g.textPos, &g.statusPos, &g.iconPos, &g.buttonPos, &g.filePos} {
 		p.Y += top
 	}
 	g.showDay = true
@@ -451,6 +460,9 @@ func (r *bubbleRenderer) rowGeometry(width float32) bubbleGeometry {
 	if maxW < bubbleMinWidth {
 		maxW = width - 2*pad
 	}
+	if row.kind == rowFile {
+		return r.fileGeometry(width, min(maxW, fileBubbleWidth))
+	}
 	w := max(r.naturalWidth(), r.statusWidth())
 	if r.b.showWire && len(row.wire) > 0 {
 		w = maxW // the hex wraps to the full bubble width
@@ -501,6 +513,48 @@ func (r *bubbleRenderer) rowGeometry(width float32) bubbleGeometry {
 	g.buttonPos = fyne.NewPos(x+w-g.buttonSize.Width, pad+content-pad)
 	g.height = h + 2*pad
 	return g
+}
+
+// fileGeometry lays a file bubble out at width, the bubble w wide: the
+// header (unless grouped), then the file view.
+func (r *bubbleRenderer) fileGeometry(width, w float32) bubbleGeometry {
+	pad := r.th().Size(theme.SizeNamePadding)
+	var g bubbleGeometry
+	var h float32
+	if len(r.text.Segments) > 0 {
+		g.showText = true
+		g.textSize = fyne.NewSize(w, r.textHeight(w))
+		h = g.textSize.Height - pad
+	}
+	fv := r.fileView()
+	g.showBG, g.showFile = true, true
+	g.fileSize = fyne.NewSize(w, fv.heightFor(w))
+	x := pad
+	if r.b.r.outgoing {
+		x = width - pad - w
+	}
+	g.bgPos = fyne.NewPos(x, pad)
+	g.textPos = g.bgPos
+	g.filePos = fyne.NewPos(x, pad+h)
+	h += g.fileSize.Height
+	g.bgSize = fyne.NewSize(w, h)
+	g.height = h + 2*pad
+	return g
+}
+
+// fileView returns the inside of a file bubble, made the first time a
+// file is shown.
+func (r *bubbleRenderer) fileView() *fileView {
+	if r.file == nil {
+		b := r.b
+		r.file = newFileView()
+		r.file.onAction = func(a fileAction) {
+			if b.onFile != nil {
+				b.onFile(b.r, a)
+			}
+		}
+	}
+	return r.file
 }
 
 // naturalWidth is the width the text needs unwrapped, inner padding
@@ -585,6 +639,10 @@ func (r *bubbleRenderer) update() {
 		r.updateStatus()
 		r.updateNote(th, v)
 		return
+	case rowFile:
+		r.updateStatus()
+		r.updateFile(th, v)
+		return
 	}
 
 	var segs []widget.RichTextSegment
@@ -631,6 +689,49 @@ func (r *bubbleRenderer) update() {
 		// show in the GL driver, leaving a gap
 		r.setButton("Cancel sending", nil, widget.LowImportance)
 	}
+}
+
+// updateFile shows a file bubble: the header as a message has one, the
+// transfer in the file view.
+func (r *bubbleRenderer) updateFile(th fyne.Theme, v fyne.ThemeVariant) {
+	row := r.b.r
+	header := row.from
+	if row.outgoing {
+		header = "You"
+	}
+	if !row.time.IsZero() {
+		header += "  ·  " + row.time.Local().Format("15:04")
+	}
+	r.text.Segments = []widget.RichTextSegment{&widget.TextSegment{Text: header, Style: widget.RichTextStyle{
+		ColorName: theme.ColorNamePlaceHolder, SizeName: theme.SizeNameCaptionText,
+		TextStyle: fyne.TextStyle{Bold: true}}}}
+	r.text.Refresh()
+	r.fileView().set(row.file, r.b.partner, row.thumb)
+	switch {
+	case row.file.State == transfer.StateFailed:
+		r.bg.FillColor = withAlpha(th.Color(theme.ColorNameError, v), 0x30)
+	case row.outgoing:
+		r.bg.FillColor = withAlpha(th.Color(theme.ColorNamePrimary, v), 0x38)
+	default:
+		r.bg.FillColor = th.Color(theme.ColorNameInputBackground, v)
+	}
+	if r.b.marked {
+		r.bg.StrokeColor = th.Color(theme.ColorNamePrimary, v)
+		r.bg.StrokeWidth = 2
+	}
+	r.bg.Refresh()
+}
+
+// refreshFile redraws only the file view of a file bubble whose height
+// stays (progress): nothing else of the bubble, nor of the list, changes.
+func (b *bubble) refreshFile() {
+	r := b.rend
+	if r == nil || r.file == nil || b.r.kind != rowFile {
+		b.Refresh()
+		return
+	}
+	r.file.set(b.r.file, b.partner, b.r.thumb)
+	r.file.Refresh()
 }
 
 // updateNote shows a system line: ordinary notes as plain centred text,
@@ -753,6 +854,11 @@ func (r *bubbleRenderer) Layout(size fyne.Size) {
 	r.day.Move(g.dayPos)
 	r.day.Resize(g.daySize)
 	r.day.Hidden = !g.showDay
+	if r.file != nil {
+		r.file.Move(g.filePos)
+		r.file.Resize(g.fileSize)
+		r.file.Hidden = !g.showFile
+	}
 	r.bg.Hidden = !g.showBG
 	r.text.Hidden = !g.showText
 	r.status.Hidden = !g.showStatus
@@ -771,6 +877,9 @@ func (r *bubbleRenderer) Refresh() {
 }
 
 func (r *bubbleRenderer) Objects() []fyne.CanvasObject {
+	if r.file != nil {
+		return []fyne.CanvasObject{r.day, r.bg, r.text, r.status, r.statusIcon, r.button, r.file}
+	}
 	return []fyne.CanvasObject{r.day, r.bg, r.text, r.status, r.statusIcon, r.button}
 }
 

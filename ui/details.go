@@ -232,12 +232,16 @@ func (m *messenger) deletePeer(p *peer) {
 		if v != nil {
 			err = v.DeleteContactAndHistory(id)
 		}
+		if err == nil {
+			err = m.deleteFiles(id) // the files exchanged, with the history
+		}
 		fyne.Do(func() {
 			if err != nil {
 				m.u.showProblem("Could not delete "+name+".", err)
 				return
 			}
 			delete(m.peers, id)
+			m.forgetThumbs(id)
 			if m.selected == p {
 				m.selected = nil
 				m.holder.Objects = nil

@@ -205,6 +205,7 @@ func (m *messenger) connected(e session.Connected) {
 	p.note, p.noteErr = "", nil
 	p.reconnectAt, p.paused = time.Time{}, false
 	m.refreshContact(p)
+	m.linkChanged(p)
 	// listed now, but not moved up: rows that jump when someone merely
 	// connects would take a click meant for another contact
 	if !p.listed {
@@ -343,6 +344,7 @@ func (m *messenger) ended(e session.Ended) {
 	}
 	p.link = 0
 	p.state = peerOffline
+	m.linkChanged(p)
 	switch {
 	case e.Connected && e.Reason == session.EndWeLeft && e.Err != nil:
 		// stopped by us for a reason already shown (a history error)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/software"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/require"
@@ -292,6 +293,10 @@ func (v *fakeVault) SaveSettings(s profile.Settings) error {
 	return nil
 }
 
+// The file store: the UI tests use a fake Files, so these are never reached.
+func (v *fakeVault) FilesDir() string          { return "" }
+func (v *fakeVault) FilesKey() ([]byte, error) { return nil, errors.New("fake vault: no file store") }
+
 func (v *fakeVault) Name() string          { return v.name }
 func (v *fakeVault) RecentAddrs() []string { return v.recent }
 func (v *fakeVault) AddRecentAddr(a string) error {
@@ -373,12 +378,22 @@ type fixture struct {
 	stopped chan struct{} // closed when the newest ticker was stopped
 	tors    []*fakeTor    // the Tor modes started, oldest first
 	torErr  error         // what starting Tor mode fails with
+	// the file dialogs (withFiles): the file chosen to send, where to
+	// save, and the names the save dialog was asked for
+	openPath, savePath string
+	saveAsked          []string
 }
 
 func newFixture(t *testing.T, exists bool) *fixture {
 	t.Helper()
 	f := &fixture{t: t, vault: sampleVault(), ctrl: newFakeCtrl(), exists: exists}
 	f.app = test.NewTempApp(t)
+	// Fyne's caches keep the time of their last clean, which a capture
+	// runs first: widgets drawn more than a minute after it count as
+	// expired, and the next capture destroys their renderers (a golden
+	// image late in a slow test run came out blank). A capture of
+	// nothing sets that time to now.
+	software.NewCanvas().Capture()
 	f.win = f.app.NewWindow("SecureChat")
 	dir := t.TempDir()
 	b := Backend{
@@ -394,7 +409,7 @@ func newFixture(t *testing.T, exists bool) *fixture {
 			}
 			return f.vault, f.openErr
 		},
-		New: func(v Vault) (session.Controller, error) {
+		New: func(v Vault, files Files) (session.Controller, error) {
 			f.made++
 			return f.ctrl, nil
 		},

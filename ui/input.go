@@ -30,6 +30,9 @@ type messageEntry struct {
 	onSend   func()
 	onChange func(string)
 	rows     int
+	// onPasteFiles, when set, takes a paste of files copied in a file
+	// manager (paths); asText pastes the clipboard as text after all.
+	onPasteFiles func(paths []string, asText func())
 
 	// handedBack is set when a control gives the keyboard back: the Space
 	// that pressed it (or selected a row) is followed by its character,
@@ -51,6 +54,19 @@ func newMessageEntry(onSend func()) *messageEntry {
 	}
 	e.ExtendBaseWidget(e)
 	return e
+}
+
+// TypedShortcut implements fyne.Shortcutable: pasting files copied in a
+// file manager (Fyne's clipboard gives text: their file URIs) goes to
+// onPasteFiles rather than into the text.
+func (e *messageEntry) TypedShortcut(s fyne.Shortcut) {
+	if p, ok := s.(*fyne.ShortcutPaste); ok && e.onPasteFiles != nil && p.Clipboard != nil {
+		if paths := pastedFiles(p.Clipboard.Content()); len(paths) > 0 {
+			e.onPasteFiles(paths, func() { e.Entry.TypedShortcut(s) })
+			return
+		}
+	}
+	e.Entry.TypedShortcut(s)
 }
 
 // Resize implements fyne.CanvasObject: a new width wraps the text anew.

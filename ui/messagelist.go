@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"net/url"
+	"slices"
 
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -47,6 +48,13 @@ type messageList struct {
 	online  bool
 	// onCancel cancels a queued message (its button or menu).
 	onCancel func(id string)
+	// onFile is a button of a file bubble, or its thumbnail, used.
+	onFile func(r *row, a fileAction)
+	// shown maps the rows on screen to the bubbles showing them, so that
+	// a transfer's progress redraws its bubble alone; updates counts the
+	// list's redraws of rows (tests).
+	shown   map[*row]*bubble
+	updates int
 	// onAction is called after a control in the list was used (Cancel
 	// sending, a tap on a row), for the owner to take the keyboard focus
 	// back.
@@ -71,7 +79,7 @@ type messageList struct {
 }
 
 func newMessageList(onCancel func(id string)) *messageList {
-	m := &messageList{byID: map[string]*row{}, onCancel: onCancel}
+	m := &messageList{byID: map[string]*row{}, onCancel: onCancel, shown: map[*row]*bubble{}}
 	m.earlier.kind, m.later.kind = rowEarlier, rowLater
 	m.measurer = newBubble(nil)
 	m.template = newBubble(nil)
@@ -85,10 +93,21 @@ func newMessageList(onCancel func(id string)) *messageList {
 			m.cancel(r)
 			m.action()
 		}
+		b.onFile = func(r *row, a fileAction) {
+			if m.onFile != nil {
+				m.onFile(r, a)
+			}
+		}
 		return b
 	}, func(id widget.ListItemID, o fyne.CanvasObject) {
 		r := m.rowAt(id)
-		o.(*bubble).set(r, m.showWire, m.highlight, r.id != "" && r.id == m.marked, m.partner, m.online)
+		b := o.(*bubble)
+		if b.r != nil && m.shown[b.r] == b {
+			delete(m.shown, b.r)
+		}
+		m.updates++
+		b.set(r, m.showWire, m.highlight, r.id != "" && r.id == m.marked, m.partner, m.online)
+		m.shown[r] = b
 	})
 	m.newer = widget.NewButtonWithIcon("New messages", theme.MoveDownIcon(), m.scrollToNewest)
 	m.newer.IconPlacement = widget.ButtonIconTrailingText
@@ -321,6 +340,62 @@ func (m *messageList) changed(id string) {
 		}
 		break
 	}
+	if follow {
+		m.list.ScrollToBottom()
+	}
+}
+
+// progressed redraws the row with id after a change that keeps its
+// height (a transfer's progress): only the bubble showing it, if one
+// does; else, as changed.
+func (m *messageList) progressed(id string) {
+	r, ok := m.byID[id]
+	if !ok {
+		return
+	}
+	if m.width > 0 && r.hw == m.width {
+		old := r.h
+		r.invalidate()
+		if m.height(r) == old {
+			if b := m.shown[r]; b != nil && b.r == r {
+				b.refreshFile()
+			}
+			return
+		}
+	}
+	m.changed(id)
+}
+
+// insert puts r among the rows by its time, after every row of the same
+// time or earlier (a row with no time goes last), keeping the newest in
+// view if it was.
+func (m *messageList) insert(r *row) {
+	i := len(m.rows)
+	if !r.time.IsZero() {
+		for i > 0 && !m.rows[i-1].time.IsZero() && m.rows[i-1].time.After(r.time) {
+			i--
+		}
+	}
+	if i == len(m.rows) {
+		m.add(r)
+		return
+	}
+	follow := m.width > 0 && m.atBottom()
+	m.rows = slices.Insert(m.rows, i, r)
+	if r.id != "" {
+		m.byID[r.id] = r
+	}
+	m.relink(i)
+	m.relink(i + 1)
+	switch {
+	case i < m.first:
+		m.first++
+		m.last++
+	case i < m.last:
+		m.last++
+	}
+	m.measureAll()
+	m.list.Refresh()
 	if follow {
 		m.list.ScrollToBottom()
 	}

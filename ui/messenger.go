@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"image"
 	"net"
 	"strconv"
 	"strings"
@@ -46,6 +47,14 @@ type messenger struct {
 	listenErr   error
 
 	tor torState // Tor mode
+
+	// files carries the file transfers; nil when this run has none.
+	// filesDone is closed when its event reader has stopped; thumbs
+	// holds the thumbnails made (nil: none can be).
+	files       Files
+	filesDone   chan struct{}
+	filesClosed bool
+	thumbs      map[string]image.Image
 
 	// the trust dialog shown, and the key it asks about
 	dialog    dialog.Dialog
@@ -98,6 +107,7 @@ type messenger struct {
 	barDetails *widget.Button
 	input      *messageEntry
 	send       *widget.Button
+	attach     *widget.Button // sends a file; nil without files
 	hint       *widget.Label
 }
 
@@ -124,10 +134,10 @@ type linkInfo struct {
 // room for a few messages between the thread's header and input.
 var chatMinSize = fyne.NewSize(600, 460)
 
-func newMessenger(u *UI, ctrl session.Controller) *messenger {
+func newMessenger(u *UI, ctrl session.Controller, files Files) *messenger {
 	m := &messenger{u: u, ctrl: ctrl, done: make(chan struct{}),
 		peers: map[string]*peer{}, links: map[session.LinkID]*linkInfo{}, acceptedByHand: map[string]bool{},
-		pending: map[string]sentText{}}
+		pending: map[string]sentText{}, files: files, thumbs: map[string]image.Image{}}
 	m.listenPort = DefaultPort
 	if u.vault != nil {
 		st := u.vault.Settings()
@@ -215,8 +225,15 @@ func newMessenger(u *UI, ctrl session.Controller) *messenger {
 	m.hint.Importance = widget.WarningImportance
 	m.hint.Wrapping = fyne.TextWrapWord
 	m.hint.Hide()
+	var attach fyne.CanvasObject
+	if files != nil {
+		m.attach = widget.NewButtonWithIcon("", theme.MailAttachmentIcon(), m.attachTapped)
+		attach = m.attach
+		u.win.SetOnDropped(m.dropped)
+		m.input.onPasteFiles = m.pasteFiles
+	}
 	inputs := container.NewVBox(widget.NewSeparator(), m.bar, m.hint,
-		container.NewBorder(nil, nil, nil, m.send, m.input))
+		container.NewBorder(nil, nil, attach, m.send, m.input))
 	m.right = container.NewBorder(m.header, inputs, nil, nil, m.holder)
 
 	hello := canvas.NewText("", theme.Color(theme.ColorNameForeground))
@@ -272,6 +289,10 @@ func (paneLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 // the New chat dialog.
 func (m *messenger) start() {
 	go m.readEvents()
+	if m.files != nil {
+		m.filesDone = make(chan struct{})
+		go m.readFileEvents(m.files, m.filesDone)
+	}
 	v := m.u.vault
 	if v == nil {
 		return
@@ -509,6 +530,7 @@ func (m *messenger) refreshThread() {
 		m.barText.SetText(name + " is not connected and not a contact: messages can go to " + name + " once you are connected.")
 	}
 	m.updateSend()
+	m.refreshAttach()
 	if p.thread != nil {
 		p.thread.setPartner(name, p.online())
 	}
@@ -1076,6 +1098,7 @@ func (m *messenger) closeWait() {
 	case <-m.done:
 	case <-time.After(3 * time.Second):
 	}
+	m.closeFiles() // after the controller, which used it
 	m.tor.gen++
 	if mode := m.tor.mode; mode != nil {
 		m.tor.mode = nil

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"github.com/securechat/securechat/session"
+	"github.com/securechat/securechat/transfer"
 )
 
 // peerState is where the link with one contact stands.
@@ -235,6 +236,7 @@ func (m *messenger) ensureThread(p *peer) *messageList {
 		return p.thread
 	}
 	l := newMessageList(func(id string) { m.cancelMessage(p, id) })
+	l.onFile = func(r *row, a fileAction) { m.fileAction(p, r, a) }
 	l.partner, l.online = p.label(), p.online()
 	l.onAction = m.focusInput
 	l.window = m.u.win
@@ -256,25 +258,30 @@ func (m *messenger) loadThread(p *peer, focus string) {
 	me := v.Name()
 	m.u.async(func() {
 		t, err := v.Thread(p.id)
+		files := m.listFiles(p.id)
 		fyne.Do(func() {
 			if err != nil {
 				m.note(p, "The earlier messages could not be read.", noteDanger)
 				p.loaded = true
 				return
 			}
-			m.fillThread(p, t, me, focus)
+			m.fillThread(p, t, me, focus, files)
 		})
 	})
 }
 
 // fillThread puts the rows of thread t, and the live rows already shown,
 // into p's pane.
-func (m *messenger) fillThread(p *peer, t *Thread, me, focus string) {
+func (m *messenger) fillThread(p *peer, t *Thread, me, focus string, files []transfer.Transfer) {
 	l := p.thread
 	if l == nil {
 		return
 	}
 	rows, at := threadRows(t, me, p.label(), focus, l.byID)
+	var focusRow *row
+	if at >= 0 {
+		focusRow = rows[at]
+	}
 	for _, r := range rows { // what events said since the history was read
 		if s, ok := p.statuses[r.id]; ok && r.outgoing && r.id != "" && !r.status.final() {
 			r.status = s
@@ -291,6 +298,12 @@ func (m *messenger) fillThread(p *peer, t *Thread, me, focus string) {
 			rows = append(rows, r)
 		}
 		r.invalidate()
+	}
+	if len(files) > 0 || m.files != nil {
+		rows = m.withFiles(p, rows, files, l.byID)
+		if focusRow != nil {
+			at = slices.Index(rows, focusRow)
+		}
 	}
 	l.highlight = m.term
 	l.setRows(rows, at)

@@ -124,8 +124,8 @@ func startRealApp(t *testing.T, dir string) *realApp {
 	b := RealBackend() // the real vault, in dir; the session with quick reconnects
 	b.ProfileDir = func() (string, error) { return dir, nil }
 	b.LocalAddrs = func() []string { return nil }
-	b.New = func(v Vault) (session.Controller, error) {
-		cfg := sessionConfig(v)
+	b.New = func(v Vault, files Files) (session.Controller, error) {
+		cfg := sessionConfig(v, files)
 		cfg.ReconnectMin, cfg.ReconnectMax = 20*time.Millisecond, 200*time.Millisecond
 		s, err := session.New(cfg)
 		if err != nil {

@@ -80,7 +80,11 @@ func (u *UI) notifyRequest(p session.Partner) {
 type settingsDialog struct {
 	dialog        dialog.Dialog
 	notifications *widget.RadioGroup
-	tabs          *container.AppTabs // Notifications and Tor; nil without Tor mode
+	tabs          *container.AppTabs // Notifications, Files and Tor; nil with Notifications alone
+
+	// autoAccept takes pictures from verified contacts without asking;
+	// nil when the app runs without files.
+	autoAccept *widget.Check
 
 	// Tor mode's tab, when the build has Tor mode
 	tor, torOnly *widget.Check
@@ -114,13 +118,18 @@ func (u *UI) showSettings() {
 	hint.SizeName = theme.SizeNameCaptionText
 	form := widget.NewForm(widget.NewFormItem("Notifications", s.notifications))
 	notifications := container.NewVBox(form, hint)
-	var content fyne.CanvasObject
+	// A tab each, so that the dialog fits the smallest window; the Tor
+	// checks' words on one line.
+	tabs := []*container.TabItem{container.NewTabItem("Notifications", notifications)}
+	if u.main != nil && u.main.files != nil {
+		tabs = append(tabs, container.NewTabItem("Files", u.filesSettings(s)))
+	}
 	if u.backend.Tor != nil && u.main != nil {
-		// A tab each, so that the dialog fits the smallest window; the
-		// Tor checks' words on one line.
-		s.tabs = container.NewAppTabs(
-			container.NewTabItem("Notifications", notifications),
-			container.NewTabItem("Tor", u.torSettings(s)))
+		tabs = append(tabs, container.NewTabItem("Tor", u.torSettings(s)))
+	}
+	var content fyne.CanvasObject
+	if len(tabs) > 1 {
+		s.tabs = container.NewAppTabs(tabs...)
 		content = fixedWidth(500, s.tabs)
 	} else {
 		content = fixedWidth(380, notifications)
