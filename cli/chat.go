@@ -228,7 +228,8 @@ func runChat(mode string, args []string, stdin io.Reader, stdout, stderr io.Writ
 
 // chat connects stdin, the controller and stdout. A host may chat with
 // several partners at once: typed text goes to the current partner (the
-// one connected last), "/to NAME" switches, "/who" lists them.
+// one connected last), "/to NAME" switches, "/who" lists them, and
+// "/send PATH" offers the current partner a file.
 type chat struct {
 	s    *session.Session
 	o    chatOptions
@@ -246,12 +247,14 @@ type chat struct {
 	current  string            // the contact typed text goes to
 	backlog  []string          // lines typed before a partner was there
 	unacked  map[string]string
+	sending  map[string]bool // our transfers offered in this run, until they end
 	eof      bool
 	exitCode int
 }
 
 func (c *chat) run(stdin io.Reader) int {
 	c.unacked = map[string]string{}
+	c.sending = map[string]bool{}
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
@@ -296,6 +299,9 @@ func (c *chat) run(stdin io.Reader) int {
 				continue
 			}
 			c.file(e.Transfer)
+			if c.finished() {
+				return c.close()
+			}
 		}
 	}
 }
@@ -307,6 +313,11 @@ func (c *chat) file(t transfer.Transfer) {
 		who = t.Contact[:min(16, len(t.Contact))]
 	}
 	text := ""
+	if t.Outgoing && t.State.Over() {
+		c.mu.Lock()
+		delete(c.sending, t.ID)
+		c.mu.Unlock()
+	}
 	switch {
 	case t.Outgoing:
 	case t.State == transfer.StateWaiting && c.o.acceptFiles:
@@ -329,11 +340,12 @@ func (c *chat) contactName(id string) string {
 	return ""
 }
 
-// finished reports that input has ended and nothing we sent awaits an ack.
+// finished reports that input has ended, nothing we sent awaits an ack,
+// and no file we offered is still on its way.
 func (c *chat) finished() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.eof && len(c.backlog) == 0 && len(c.unacked) == 0
+	return c.eof && len(c.backlog) == 0 && len(c.unacked) == 0 && len(c.sending) == 0
 }
 
 func (c *chat) close() int {
@@ -355,8 +367,38 @@ func (c *chat) typed(line string) {
 	case strings.HasPrefix(line, "/to "):
 		c.switchTo(strings.TrimSpace(strings.TrimPrefix(line, "/to ")))
 		return
+	case strings.HasPrefix(line, "/send "):
+		c.sendFile(strings.TrimSpace(strings.TrimPrefix(line, "/send ")))
+		return
 	}
 	c.send(line)
+}
+
+// sendFile offers the current partner the file at path.
+func (c *chat) sendFile(path string) {
+	c.mu.Lock()
+	to := c.current
+	c.mu.Unlock()
+	fail := func(msg string) {
+		c.out.event(jsonEvent{Event: "error", Error: msg, Contact: to}, "not sent: "+msg)
+	}
+	switch {
+	case c.files == nil:
+		fail("files are off (see the warning when this chat started)")
+		return
+	case to == "":
+		fail("nobody is connected yet to send " + escape(path) + " to")
+		return
+	}
+	t, err := c.files.SendFile(to, path)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	c.mu.Lock()
+	c.sending[t.ID] = true
+	c.mu.Unlock()
+	c.file(t)
 }
 
 func (c *chat) send(line string) {
@@ -521,7 +563,7 @@ func (c *chat) connected(p session.Partner) {
 	c.backlog = nil
 	c.mu.Unlock()
 	if several {
-		text += "\nWhat you type now goes to " + escape(p.Label()) + "; /to NAME switches, /who lists who is connected."
+		text += "\nWhat you type now goes to " + escape(p.Label()) + "; /to NAME switches, /who lists who is connected, /send PATH sends a file."
 	}
 	c.out.event(jsonEvent{Event: "connected", Peer: p.Name, ContactName: p.ContactName, Contact: p.Fingerprint, SafetyNumber: p.SafetyNumber, Trust: p.Trust.String(), Fingerprint: p.Fingerprint, Addr: p.Addr}, text)
 	for _, line := range backlog {

@@ -14,7 +14,8 @@ const usage = `usage:
   securechat host [--listen ADDR]         chat with whoever connects, several at once
                                           (default 0.0.0.0:9999); typed lines go to the
                                           partner connected last, /to NAME switches,
-                                          /who lists who is connected. host and connect
+                                          /who lists who is connected, /send PATH
+                                          offers that partner a file. host and connect
                                           receive files with --accept-files
   securechat connect HOST[:PORT]          connect to a partner (default port 9999)
   securechat connect INVITE               connect with an invite code or securechat: link

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -549,4 +550,39 @@ func waitFile(t *testing.T, term *terminal, state string) map[string]any {
 			t.Fatalf("no file event in state %s; events %v; stderr %s", state, term.events, term.stderr.String())
 		}
 	}
+}
+
+func TestChat_SendOffersTheCurrentPartnerAFileAndTheChatEndsOnceItArrived(t *testing.T) {
+	bobDir, aliceDir := newProfile(t, "bob", "pw secret"), newProfile(t, "alice", "pw secret")
+	pf := passFile(t, "pw secret")
+	addr := meet(t, bobDir, aliceDir, pf)
+	bob := []string{"--profile", bobDir, "--passphrase-file", pf}
+	alice := []string{"--profile", aliceDir, "--passphrase-file", pf}
+	src := filepath.Join(t.TempDir(), "notes.txt")
+	data := bytes.Repeat([]byte("a line of notes\n"), 30_000) // 480 kB
+	require.NoError(t, os.WriteFile(src, data, 0o600))
+
+	host := startTerminal(t, append([]string{"host", "--listen", addr, "--accept-files", "--json"}, bob...)...)
+	host.waitFor("listening", nil)
+	conn := startTerminal(t, append([]string{"connect", "--contact", "bob", "--json"}, alice...)...)
+	conn.waitFor("connected", nil)
+	_, err := io.WriteString(conn.stdin, "/send "+filepath.Join(t.TempDir(), "not-there")+"\n")
+	require.NoError(t, err)
+	conn.waitFor("error", nil)
+	_, err = io.WriteString(conn.stdin, "/send "+src+"\n")
+	require.NoError(t, err)
+	// The input ends at once: the chat stays until the file has arrived.
+	require.NoError(t, conn.stdin.Close())
+	assert.Equal(t, 0, conn.exitCode())
+	waitFile(t, conn, "done")
+	id := waitFile(t, host, "done")["id"].(string)
+	require.NoError(t, host.stdin.Close())
+	assert.Equal(t, 0, host.exitCode())
+
+	out := filepath.Join(t.TempDir(), "copy.txt")
+	code, _, errOut := runCmd(append([]string{"files", "save", "alice", id, out}, bob...)...)
+	require.Equal(t, 0, code, errOut)
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
 }
