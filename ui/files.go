@@ -315,7 +315,23 @@ func (u *UI) showImage(title string, img image.Image) {
 	}
 	c.SetMinSize(fyne.NewSize(w, h))
 	d := dialog.NewCustom(shorten(title, 60), "Close", c, u.win)
-	d.SetOnClosed(u.focusChat)
+	// Escape closes the picture, as in any image viewer: nothing in the
+	// dialog takes the keyboard, so the canvas gets the key.
+	cv := u.win.Canvas()
+	prev := cv.OnTypedKey()
+	cv.SetOnTypedKey(func(e *fyne.KeyEvent) {
+		if e.Name == fyne.KeyEscape {
+			d.Hide()
+			return
+		}
+		if prev != nil {
+			prev(e)
+		}
+	})
+	d.SetOnClosed(func() {
+		cv.SetOnTypedKey(prev)
+		u.focusChat()
+	})
 	u.picture = d
 	d.Show()
 }

@@ -234,6 +234,10 @@ func TestFiles_DoneShowsSaveAsAndAPictureItsThumbnail(t *testing.T) {
 	test.Tap(fileBubble(t, m.thread(), offerID).picture)
 	require.NotNil(t, f.ui.picture, "a tap opens the picture")
 	assert.Equal(t, []int{thumbSide, pictureSide}, files.thumbSides)
+	require.Eventually(t, func() bool { return f.win.Canvas().Overlays().Top() != nil }, 5*time.Second, 10*time.Millisecond)
+	f.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	top := f.win.Canvas().Overlays().Top()
+	assert.True(t, top == nil || !top.Visible(), "Escape closes the picture")
 }
 
 // A name as the engine hands it over (cleaned of control and bidi
