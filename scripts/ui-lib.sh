@@ -278,10 +278,10 @@ ui_select() {
 	title=$(xdotool getwindowname "$win" 2>/dev/null || true)
 	if [[ $title =~ $re ]]; then
 		# shown already: selecting its row again does nothing, and the
-		# keyboard would stay in the list. Shift+Tab from the list goes
-		# round to the input (Send, after it, is off while it is empty).
-		ui_click_search "$win"
-		ui_key "$win" shift+Tab shift+Tab
+		# keyboard would stay in the list; a click puts it in the input
+		# (right of the attach button, left of Send, at any window size).
+		ui_geometry "$win"
+		ui_click "$win" $((UI_W - 150)) $((UI_H - 27))
 		return 0
 	fi
 	for i in $(seq 0 $((rows - 1))); do
