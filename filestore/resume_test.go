@@ -25,9 +25,13 @@ func TestResume_ContinuesFromTheLastDurableChunk(t *testing.T) {
 	assert.Equal(t, int64(2*ChunkSize+500), w.Offset())
 	crash(w)
 
-	// The app restarts: a new Store on the folder.
+	// The app restarts: a new Store on the folder. Before Resume has read
+	// the file, Written tells a progress bar where it will be.
 	s, err = Open(s.dir, testKey)
 	require.NoError(t, err)
+	written, err := s.Written(id)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2*ChunkSize), written)
 	w, durable, err = s.Resume(id)
 	require.NoError(t, err)
 	assert.Equal(t, int64(2*ChunkSize), durable)
@@ -41,6 +45,11 @@ func TestResume_ContinuesFromTheLastDurableChunk(t *testing.T) {
 	assert.Equal(t, int64(4*ChunkSize), durable, "Close keeps the whole chunks written")
 	require.NoError(t, w.WriteAt(durable, data[durable:]))
 	require.NoError(t, w.Finish(meta.SHA256), "the hash covers the chunks written before the resumes")
+	written, err = s.Written(id)
+	require.NoError(t, err)
+	assert.Equal(t, meta.Size, written, "a complete file: its size")
+	_, err = s.Written(ID{1})
+	assert.ErrorIs(t, err, ErrNotFound)
 	got, _, err := readAll(t, s, id)
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(data, got))

@@ -258,6 +258,38 @@ func (s *Store) stat(id ID, ext string) (Meta, error) {
 	return m, err
 }
 
+// Written estimates, without decrypting anything, how many plaintext bytes
+// of a partial file are on disk in whole chunks: what a progress bar may
+// show before [Store.Resume] has checked them (Resume may find fewer, if
+// the last chunk was torn or damaged). A complete file gives its size.
+func (s *Store) Written(id ID) (int64, error) {
+	if m, err := s.stat(id, extSealed); err == nil {
+		return m.Size, nil
+	}
+	f, err := os.Open(s.path(id, extPart))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, ErrNotFound
+	} else if err != nil {
+		return 0, fmt.Errorf("filestore: %w", err)
+	}
+	defer f.Close()
+	k, err := s.keys(id)
+	if err != nil {
+		return 0, err
+	}
+	m, start, err := readHeader(f, id, k.header)
+	if err != nil {
+		return 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("filestore: %w", err)
+	}
+	lay := newLayout(start, m.Size)
+	whole := max(st.Size()-lay.start, 0) / frameSize
+	return min(whole*ChunkSize, m.Size), nil
+}
+
 // Delete removes a complete or partial file. It returns ErrBusy while a
 // [Writer] is open on it (use [Writer.Abort]) and ErrNotFound if there is
 // no such file. A [Reader] already open keeps reading on Unix.

@@ -173,6 +173,8 @@ func TestEngine_ReceiverRestartResumes(t *testing.T) {
 	tr, ok := b2.Get(alice, inID)
 	require.True(t, ok, "the journal has it")
 	assert.Equal(t, StateTransferring, tr.State)
+	assert.Greater(t, tr.Bytes, int64(0), "right after the start, the progress is not back at zero")
+	assert.GreaterOrEqual(t, tr.Bytes, before.Bytes-80<<10)
 	// The partial file is resumed by the worker. It keeps whole chunks of
 	// 64 KiB, reported at a multiple of 48 KiB: at most 80 KiB below
 	// what was reported before.

@@ -364,8 +364,14 @@ func (e *Engine) restore(name string, r *record) (*xfer, error) {
 		return x, err
 	}
 	// Accepted: the worker resumes the partial file, which reads it whole
-	// (a few seconds for gigabytes): Open does not wait for that.
+	// (a few seconds for gigabytes): Open does not wait for that. Until
+	// then the progress shown is what the file holds in whole chunks.
 	x.resuming = true
+	if r.Stored {
+		if n, err := e.store.Written(r.StoreID); err == nil {
+			x.bytes = int64(alignDown(uint64(n), r.Offer.Size))
+		}
+	}
 	return x, nil
 }
 
