@@ -17,6 +17,9 @@
 #     thread: his new message lands in the thread of his first (a
 #     screenshot of Alice's window shows both).
 #
+#   - Dave sends Alice a file from the terminal (/send); she accepts it in
+#     his thread, and it arrives whole (files save gives the same bytes).
+#
 # Then every app is closed and each profile's history (`securechat history
 # search --json`, `history show --json`, `contacts --json`) must hold each
 # message once, in the conversation of the right key (fingerprint), sent
@@ -230,6 +233,22 @@ sleep 0.5
 shot bob-reconnected # Alice's window: Bob's thread shows both his messages
 step "Bob came back"
 
+# --- Dave (the terminal) sends Alice a file with /send; she accepts it in
+# his thread (Accept is in the newest bubble, at the bottom of the thread
+# shown), and it arrives whole.
+head -c 300000 /dev/urandom >"$UI_WORK/dave-notes.bin"
+ui_select "$UI_WIN_A" Dave
+ui_wait_title "$UI_WIN_A" "^SecureChat — Dave$" 5
+term_say Dave "/send $UI_WORK/dave-notes.bin"
+term_wait Dave '"state":"waiting"'
+sleep 1
+ui_geometry "$UI_WIN_A"
+ui_click "$UI_WIN_A" 312 $((UI_H - 109))
+term_wait Dave '"state":"done"'
+sleep 0.5
+shot file-received
+step "Dave's file accepted, arrived"
+
 ui_quit B
 ui_quit C
 term_quit Dave
@@ -294,6 +313,14 @@ expect "$a" "$pass_a" Dave out "$half$rest" >/dev/null
 expect "$a" "$pass_a" Eve in "$msg_e1" >/dev/null
 [ "$(grep -c . "$a.hits")" = 9 ] || ui_fail "Alice's history has other messages of this run than the 9 expected: $(cat "$a.hits")"
 grep -q '"name":"Carol"[^}]*"invited":true' "$a.contacts" || ui_fail "Alice's contact Carol is not marked invited: $(cat "$a.contacts")"
+# Dave's file: done in Alice's files, and a copy out of her profile has
+# the bytes Dave sent.
+files=$(SECURECHAT_PASSPHRASE=$pass_a "$UI_BIN" files list Dave --json --profile "$a") || ui_fail "securechat files list failed"
+fid=$(grep -F '"name":"dave-notes.bin"' <<<"$files" | grep '"state":"done"' | sed -n 's/.*"id":"\(i-[0-9a-f]*\)".*/\1/p')
+[ -n "$fid" ] || ui_fail "Dave's file is not done in Alice's files: $files"
+SECURECHAT_PASSPHRASE=$pass_a "$UI_BIN" files save Dave "$fid" "$UI_WORK/saved-notes.bin" --profile "$a" >/dev/null ||
+	ui_fail "securechat files save failed"
+cmp -s "$UI_WORK/dave-notes.bin" "$UI_WORK/saved-notes.bin" || ui_fail "the file Alice saved is not the one Dave sent"
 
 b=$UI_WORK/bob
 hist "$b" "$pass_b"
@@ -318,4 +345,4 @@ grep -q '"event":"delivered"' "$UI_WORK/Eve.json" || ui_fail "Eve's message was 
 if grep -l "Error in Fyne call thread" "$UI_WORK"/*.log; then
 	ui_fail "a widget was changed off the UI goroutine"
 fi
-echo "ui-e2e: ok in $((SECONDS - started)) s (Alice listened on port $port; Carol with an invite link, Bob and Dave by address chatted with her at once, each message in the right thread; Eve's request waited while Alice typed; Bob reconnected into his thread)"
+echo "ui-e2e: ok in $((SECONDS - started)) s (Alice listened on port $port; Carol with an invite link, Bob and Dave by address chatted with her at once, each message in the right thread; Eve's request waited while Alice typed; Bob reconnected into his thread; Dave's file arrived whole)"
