@@ -69,7 +69,7 @@
 //
 //	S: Offer ──────────────▶ R      R's user is asked; the UI shows SafeName(name)
 //	S ◀──────────── Accept(0) R     or Decline(1)
-//	S: Chunk(0), Chunk(49152), … up to 64 chunks beyond R's durable offset
+//	S: Chunk(0), Chunk(49152), … up to 16 chunks beyond R's durable offset
 //	S ◀──── Progress(durable) R     after R wrote and synced them; S sends more
 //	…
 //	S ◀─────── Progress(size) R     every byte is durable at R
@@ -90,8 +90,8 @@
 // dropped, not written again (the data is not compared; the final hash
 // covers it). Chunks that arrive after the transfer ended are dropped.
 //
-// Flow control: a sender never sends a chunk that ends more than 3145728
-// bytes (64 chunks, Window) past the receiver's durable offset as last
+// Flow control: a sender never sends a chunk that ends more than 786432
+// bytes (16 chunks, Window) past the receiver's durable offset as last
 // reported in its Accept or Progress; a receiver ends the transfer for one
 // that does. The receiver reports progress only for bytes it has synced
 // to disk; so a slow receiver makes the sender wait, never buffer, and the
@@ -100,7 +100,7 @@
 // sender sent on this connection: after a cut, the receiver may sync bytes
 // it had written on the old one; the sender then continues from the
 // reported offset. A receiver syncs and reports once half the window
-// (1572864 bytes) is written and not synced, checking after every chunk,
+// (393216 bytes) is written and not synced, checking after every chunk,
 // resends included, and once the last byte is written; otherwise the
 // sender stalls on a full window.
 //
@@ -173,14 +173,15 @@
 // record under both, is 12 pages of 4 KiB for the writes, and costs 49
 // bytes of header and tag per chunk (0.1 %); a 4 GiB file is 87382 chunks.
 //
-// Why the window is 64 chunks (3 MiB). It bounds what a sender holds per
-// transfer and what a receiver must accept before it reports, and a
-// receiver syncs once per half window. Throughput is at most a window per
-// round trip plus a sync: 60 MiB/s at 50 ms, 6 MiB/s at 500 ms (more than
-// a Tor circuit carries). A window of 8 chunks, the first design, made
-// the receiver sync every 192 KiB, and on a local network the fsyncs,
-// not the wire, set the speed. A later version may let the Accept
-// announce another window.
+// Why the window is 16 chunks (768 KiB). It bounds what a sender holds
+// per transfer, what a receiver must take before it reports, and what a
+// chat message can wait behind: on a fast link every chunk in flight sits
+// in the receiver's socket buffer ahead of it. With 64 chunks a chat
+// message waited up to 170 ms behind a transfer on a loaded machine, with
+// 16 up to 35 ms (session's TestFiles_ChatDuringATransferArrivesWithin100msOfWithoutIt).
+// Throughput is at most a window per round trip plus a sync: 15 MiB/s at
+// 50 ms, 1.5 MiB/s at 500 ms (about what a Tor circuit carries). A later
+// version may let the Accept announce another window.
 //
 // Why empty files are refused. A 0-byte transfer has no chunk and nothing
 // to resume; it would be an Offer, an Accept and a Done carrying a name,

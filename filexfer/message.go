@@ -36,10 +36,10 @@ const (
 	// waits behind at most one chunk of that size (package doc).
 	ChunkSize = 48 << 10
 	// Window is how many bytes a sender may send beyond the receiver's
-	// durable offset: 64 chunks (3 MiB). It bounds what a slow receiver makes the
+	// durable offset: 16 chunks (768 KiB). It bounds what a slow receiver makes the
 	// sender hold, and what a receiver must take before it reports
 	// progress.
-	Window = 64 * ChunkSize
+	Window = 16 * ChunkSize
 	// MaxSize is the largest file, 4 GiB. The smallest is 1 byte.
 	MaxSize = 4 << 30
 	// MaxMediaTypeBytes bounds an offer's media type.

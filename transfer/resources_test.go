@@ -123,7 +123,7 @@ func TestEngine_LargeTransferKeepsTheHeapSmall(t *testing.T) {
 	grew := int64(peak.Load()) - int64(base)
 	t.Logf("%d MiB: imported in %v, delivered in %v (%.0f MiB/s); heap in use %d KiB at the start, at most %d KiB more",
 		size>>20, imported.Round(time.Millisecond), elapsed.Round(time.Millisecond), float64(size>>20)/elapsed.Seconds(), base>>10, grew>>10)
-	// A window in flight (3 MiB, on the link or in the receiver's
+	// A window in flight (768 KiB, on the link or in the receiver's
 	// queue), chunk copies, and the stores' buffers: far from the file.
 	assert.Less(t, grew, int64(12<<20), "the heap grew by %d bytes", grew)
 	_ = filexfer.Window
