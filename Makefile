@@ -65,10 +65,11 @@ run: build
 ## test: formatting, vet, staticcheck, govulncheck, the race-enabled tests, fuzzing briefly, and the extra steps
 # The parts run two at a time, the package builds (the longest part: a cold
 # Linux and Windows build of Fyne) first. A cold run (empty build cache,
-# clean clone) took 26 minutes on two quiet cores with Tor mode's tests and
-# 33 fuzz targets (21 before them), and 36 on two cores shared with other
-# work (load average up to 17), most of it compiling; with a warm build
-# cache, about 8 minutes.
+# clean clone) took 27 minutes (1604 s) on two cores at load 4 to 5 with
+# Tor mode's tests, the file tests (the 200 MB end-to-end test: 31 s with
+# -race) and 34 fuzz targets, and 36 on two cores shared with other work
+# (load average up to 17), most of it compiling; with a warm build cache,
+# about 9 minutes.
 test: deps
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-parts
 
