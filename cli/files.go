@@ -35,12 +35,7 @@ var _ fileEngine = (*transfer.Engine)(nil)
 // openFiles opens the profile's transfer engine; autoAccept decides
 // incoming offers (nil: they wait for the user).
 func openFiles(v *history.Vault, autoAccept func(transfer.Transfer) bool) (*transfer.Engine, error) {
-	key, err := v.FilesKey()
-	if err != nil {
-		return nil, err
-	}
-	defer clear(key)
-	e, err := transfer.Open(transfer.Options{Dir: v.FilesDir(), Key: key, AutoAccept: autoAccept})
+	e, err := transfer.OpenProfile(v, autoAccept)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the profile's files: %w", err)
 	}

@@ -596,3 +596,22 @@ func (e *Engine) Handle(contact string, l Link, m filexfer.Message) {
 
 func incomingID(id filexfer.ID) string { return "i-" + id.String() }
 func outgoingID(id filexfer.ID) string { return "o-" + id.String() }
+
+// Profile is what [OpenProfile] needs of an unlocked profile
+// (*history.Vault): the folder of its files and their key.
+type Profile interface {
+	FilesDir() string
+	FilesKey() ([]byte, error)
+}
+
+// OpenProfile opens the engine of p's files, with autoAccept deciding
+// incoming offers (nil: they wait for the user). The key is cleared once
+// the engine has its copy.
+func OpenProfile(p Profile, autoAccept func(Transfer) bool) (*Engine, error) {
+	key, err := p.FilesKey()
+	if err != nil {
+		return nil, fmt.Errorf("transfer: failed to read the files key: %w", err)
+	}
+	defer clear(key)
+	return Open(Options{Dir: p.FilesDir(), Key: key, AutoAccept: autoAccept})
+}

@@ -66,15 +66,10 @@ func RealBackend() Backend {
 // engine asks v's settings and contacts whether to take an offer without
 // asking the user.
 func openFiles(v Vault) (Files, error) {
-	key, err := v.FilesKey()
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the file store's key: %w", err)
-	}
-	defer clear(key)
-	e, err := transfer.Open(transfer.Options{Dir: v.FilesDir(), Key: key, AutoAccept: func(t transfer.Transfer) bool {
+	e, err := transfer.OpenProfile(v, func(t transfer.Transfer) bool {
 		c, ok := v.Contact(t.Contact)
 		return autoAccept(v.Settings(), ok && c.Verified, t)
-	}})
+	})
 	if err != nil {
 		return nil, err
 	}

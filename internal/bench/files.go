@@ -119,16 +119,11 @@ type fileSide struct {
 }
 
 func openFileSide(v *history.Vault, auto bool) (*fileSide, error) {
-	key, err := v.FilesKey()
-	if err != nil {
-		return nil, err
-	}
-	defer clear(key)
-	o := transfer.Options{Dir: v.FilesDir(), Key: key}
+	var accept func(transfer.Transfer) bool
 	if auto {
-		o.AutoAccept = func(transfer.Transfer) bool { return true }
+		accept = func(transfer.Transfer) bool { return true }
 	}
-	eng, err := transfer.Open(o)
+	eng, err := transfer.OpenProfile(v, accept)
 	if err != nil {
 		return nil, err
 	}
