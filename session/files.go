@@ -84,9 +84,8 @@ func (l *link) filesDisconnected() {
 	if f == nil {
 		return
 	}
-	up := false
 	l.files.once.Do(func() {}) // no Connected after this
-	up = l.files.up
+	up := l.files.up
 	l.mu.Lock()
 	clear(l.fileQueue)
 	l.fileQueue = nil
