@@ -74,6 +74,13 @@ func joinLines(auths []*node) []string {
 		"AssumeReachable 1",
 		// A handful of relays: build circuits once 2/3 of the paths are known.
 		"PathsNeededToBuildCircuits 0.67",
+		// Any relay may be the first hop. With entry guards a joining tor
+		// had one: only directory caches are guards and only the
+		// authorities are caches (the relays have DirCache 0). One failed
+		// circuit through it would mark it down for tor's retry delay of
+		// 10 minutes: the likely cause of a CI run whose app's tor stayed
+		// at "Bootstrapped 75%" (NOTES-for-integrator.md).
+		"UseEntryGuards 0",
 	)
 }
 

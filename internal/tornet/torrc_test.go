@@ -33,6 +33,7 @@ func TestJoinLines(t *testing.T) {
 		"DirAuthority auth0 orport=5000 no-v2 v3ident=" + strings.Repeat("B", 40) + " 127.0.0.1:6000 " + strings.Repeat("A", 40),
 		"AssumeReachable 1",
 		"PathsNeededToBuildCircuits 0.67",
+		"UseEntryGuards 0",
 	}, joinLines(nodes[:1]))
 }
 

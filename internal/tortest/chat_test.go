@@ -203,9 +203,22 @@ func TestTor_TwoAppsChatThroughOnionServices(t *testing.T) {
 	require.NoError(t, err)
 	defer tn.Close()
 	t.Logf("private Tor network up in %s", time.Since(begin).Round(time.Millisecond))
-	extra := filepath.Join(dir, "torrc-extra")
-	require.NoError(t, os.WriteFile(extra, []byte(strings.Join(tn.Torrc, "\n")+"\n"), 0o600))
-	env := []string{tormode.EnvExtraTorrc + "=" + extra}
+	// Each app's tor also logs to a file of the test's, so that a failure
+	// shows what every tor was doing.
+	logs := filepath.Join(dir, "logs")
+	require.NoError(t, os.Mkdir(logs, 0o700))
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpLogs(t, filepath.Join(dir, "net"), logs)
+		}
+	})
+	envFor := func(name string) []string {
+		extra := filepath.Join(dir, "torrc-extra-"+name)
+		lines := append(append([]string{}, tn.Torrc...), "Log info file "+filepath.Join(logs, name+"-tor.log"))
+		require.NoError(t, os.WriteFile(extra, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+		return []string{tormode.EnvExtraTorrc + "=" + extra}
+	}
+	aliceEnv, bobEnv := envFor("alice"), envFor("bob")
 
 	capture := startCapture(t, dir)
 
@@ -218,7 +231,7 @@ func TestTor_TwoAppsChatThroughOnionServices(t *testing.T) {
 	port := freePort(t)
 
 	// Alice invites Bob with her onion address only, and listens.
-	out, code := run(t, "alice", alice, env, "invite", "--tor-only", "--port", strconv.Itoa(port), "--json")
+	out, code := run(t, "alice", alice, aliceEnv, "invite", "--tor-only", "--port", strconv.Itoa(port), "--json")
 	require.Zero(t, code)
 	var inv struct {
 		Code  string   `json:"code"`
@@ -229,12 +242,12 @@ func TestTor_TwoAppsChatThroughOnionServices(t *testing.T) {
 	require.True(t, strings.HasSuffix(inv.Addrs[0], ".onion:"+strconv.Itoa(port)), "the invite carries only the onion address: %v", inv.Addrs)
 	onion := inv.Addrs[0]
 
-	a := start(t, "alice", alice, env, "host", "--tor-only", "--listen", "127.0.0.1:"+strconv.Itoa(port), "--json")
+	a := start(t, "alice", alice, aliceEnv, "host", "--tor-only", "--listen", "127.0.0.1:"+strconv.Itoa(port), "--json")
 	a.wait(3*time.Minute, "reachable through Tor", is("tor", "reason", "reachable", "addr", onion))
 	t.Logf("alice reachable at her onion address %s after %s", onion, time.Since(begin).Round(time.Millisecond))
 
 	// Bob connects with the invite, through his own tor.
-	b := start(t, "bob", bob, env, "connect", inv.Code, "--tor-only", "--json")
+	b := start(t, "bob", bob, bobEnv, "connect", inv.Code, "--tor-only", "--json")
 	b.wait(3*time.Minute, "connected", is("connected"))
 	a.wait(time.Minute, "connected", is("connected"))
 	t.Logf("connected through Tor after %s", time.Since(begin).Round(time.Millisecond))
@@ -249,9 +262,9 @@ func TestTor_TwoAppsChatThroughOnionServices(t *testing.T) {
 	// Alice restarts; Bob's message reaches her at her (unchanged) onion
 	// address, the one his profile keeps for her.
 	a.quit()
-	a = start(t, "alice", alice, env, "host", "--tor-only", "--listen", "127.0.0.1:"+strconv.Itoa(port), "--json")
+	a = start(t, "alice", alice, aliceEnv, "host", "--tor-only", "--listen", "127.0.0.1:"+strconv.Itoa(port), "--json")
 	a.wait(3*time.Minute, "reachable again", is("tor", "reason", "reachable", "addr", onion))
-	out, code = run(t, "bob", bob, env, "send", "alice", "after alice restarted", "--tor-only", "--wait", "3m", "--json")
+	out, code = run(t, "bob", bob, bobEnv, "send", "alice", "after alice restarted", "--tor-only", "--wait", "3m", "--json")
 	assert.Equal(t, cli.SendDelivered, code, "delivered: %s", out)
 	a.wait(time.Minute, "the message after the restart", is("message", "text", "after alice restarted"))
 	a.quit()
@@ -300,4 +313,25 @@ func checkOnionKeyNotOnDisk(t *testing.T, v *history.Vault, dir string) {
 	assert.NotZero(t, files)
 	_, err = os.Stat(filepath.Join(dir, tormode.DataDirName))
 	assert.NoError(t, err, "tor's data directory is inside the profile folder")
+}
+
+// dumpLogs prints the last lines of every tor's log (the network's in
+// netDir, the apps' in appDir) for a failed test.
+func dumpLogs(t *testing.T, dirs ...string) {
+	const keep = 60
+	for _, d := range dirs {
+		names, _ := filepath.Glob(filepath.Join(d, "*.log"))
+		for _, name := range names {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				t.Logf("%s: %v", name, err)
+				continue
+			}
+			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+			if len(lines) > keep {
+				lines = lines[len(lines)-keep:]
+			}
+			t.Logf("the last %d lines of %s:\n%s", len(lines), filepath.Base(name), strings.Join(lines, "\n"))
+		}
+	}
 }
