@@ -186,12 +186,15 @@ func TestFileEndWords(t *testing.T) {
 		{out, &filexfer.PartnerError{Code: filexfer.CodeStorage}, "bob could not store f.bin (a full disk?)"},
 		{in, filexfer.ErrStorage, "f.bin could not be stored (is the disk full?)"},
 		{in, filexfer.ErrOutOfOrder, "the transfer of f.bin broke the file protocol and was ended"},
+		{out, &filexfer.PartnerError{Code: filexfer.CodeBusy, Reason: "too many offers are waiting for an answer"},
+			"bob has too many of your files waiting for an answer; send f.bin again once bob has answered some"},
 		{in, errors.New("boom"), "f.bin failed: boom"},
 	} {
 		tc.t.Err = tc.err
 		assert.Equal(t, tc.want, fileEndWords(tc.t, "bob"))
 	}
 	assert.Equal(t, "declined", failedFileWords(&filexfer.PartnerError{Code: filexfer.CodeDeclined}))
+	assert.Equal(t, "too many offers waiting", failedFileWords(&filexfer.PartnerError{Code: filexfer.CodeBusy}))
 }
 
 func TestListFiles_TableAndJSON(t *testing.T) {

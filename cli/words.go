@@ -208,12 +208,14 @@ func fileEndWords(t transfer.Transfer, who string) string {
 		}
 	case errors.Is(t.Err, filexfer.ErrUnusableName):
 		s = name + " has a name that cannot be used for a file, so it was declined"
+	case errors.Is(t.Err, filexfer.ErrBusy):
+		s = who + " has too many of your files waiting for an answer; send " + name + " again once " + who + " has answered some"
 	case errors.Is(t.Err, filexfer.ErrProtocol):
 		s = "the transfer of " + name + " broke the file protocol and was ended"
 	default:
 		s = name + " failed: " + escape(errText(t.Err))
 	}
-	if byPartner && pe.Reason != "" {
+	if byPartner && pe.Reason != "" && pe.Code != filexfer.CodeBusy { // busy: our words say it all
 		s += " (" + who + " says: " + snippet(pe.Reason) + ")"
 	}
 	return s
@@ -231,6 +233,7 @@ func failedFileWords(err error) string {
 		{filexfer.ErrSourceChanged, "the file changed at the sender"},
 		{filexfer.ErrStorage, "could not be stored"},
 		{filexfer.ErrUnusableName, "unusable name"},
+		{filexfer.ErrBusy, "too many offers waiting"},
 		{filexfer.ErrProtocol, "protocol violation"},
 	} {
 		if errors.Is(err, k.err) {

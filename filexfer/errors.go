@@ -43,6 +43,11 @@ var ErrSourceChanged = errors.New("filexfer: the sender's file changed or cannot
 // an fsync failed).
 var ErrStorage = errors.New("filexfer: the receiver could not store the file")
 
+// ErrBusy: the receiver already has [MaxWaitingOffers] of the sender's
+// offers waiting for its user's answer; the sender may offer the file
+// again once the user has answered some.
+var ErrBusy = errors.New("filexfer: too many offers are waiting for an answer")
+
 // ErrProtocol is wrapped by every error about a well-formed message that
 // breaks the transfer's rules: the transfer ends (the other side is told
 // with [CodeProtocol]); the connection, the chat and other transfers go
@@ -115,6 +120,7 @@ const (
 	CodeStorage       Code = 5 // the receiver cannot store it
 	CodeUnusableName  Code = 6 // the name is empty once cleaned
 	CodeProtocol      Code = 7 // the other side broke a rule of this protocol
+	CodeBusy          Code = 8 // too many of the sender's offers wait for an answer
 )
 
 var codes = [...]struct {
@@ -128,6 +134,7 @@ var codes = [...]struct {
 	CodeStorage:       {"storage failed", ErrStorage},
 	CodeUnusableName:  {"unusable name", ErrUnusableName},
 	CodeProtocol:      {"protocol violation", ErrProtocol},
+	CodeBusy:          {"busy", ErrBusy},
 }
 
 func (c Code) known() bool { return c >= CodeDeclined && int(c) < len(codes) }

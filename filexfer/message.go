@@ -6,8 +6,15 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
+
+// WithdrawnHold is how long an offer that its sender withdrew before the
+// receiver's user answered still counts among the sender's waiting
+// offers (see [MaxWaitingOffers]): offering and withdrawing in a loop
+// leaves at most MaxWaitingOffers of them per WithdrawnHold.
+const WithdrawnHold = 10 * time.Minute
 
 // Message types: the first byte of a record plaintext, in the chat layer's
 // type space (docs/PROTOCOL.md section 5, where 0x01 to 0x07 are taken and
@@ -42,6 +49,11 @@ const (
 	Window = 16 * ChunkSize
 	// MaxSize is the largest file, 4 GiB. The smallest is 1 byte.
 	MaxSize = 4 << 30
+	// MaxWaitingOffers is how many of one sender's offers a receiver
+	// keeps waiting for its user's answer (or, withdrawn by the sender
+	// before an answer, for WithdrawnHold after the offer); it declines
+	// a new one beyond that with CodeBusy.
+	MaxWaitingOffers = 32
 	// MaxMediaTypeBytes bounds an offer's media type.
 	MaxMediaTypeBytes = 255
 	// MaxNameBytes bounds an offer's name, in bytes of UTF-8: a name of

@@ -48,6 +48,12 @@ func DeclineUnusable(o Offer) Decline {
 	return Decline{ID: o.ID, Code: CodeUnusableName, Reason: "the file name is empty once cleaned"}
 }
 
+// DeclineBusy is the Decline that answers an Offer beyond
+// [MaxWaitingOffers].
+func DeclineBusy(o Offer) Decline {
+	return Decline{ID: o.ID, Code: CodeBusy, Reason: "too many offers are waiting for an answer"}
+}
+
 // ResumeReceiver rebuilds, after a restart, a receiver whose user had
 // accepted o and which had made durable the first durable bytes. The
 // caller then waits for the sender's Offer on the next connection and

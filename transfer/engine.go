@@ -568,7 +568,21 @@ func (e *Engine) Handle(contact string, l Link, m filexfer.Message) {
 		x = p.xfers[outgoingID(m.Transfer())]
 	}
 	if o, ok := m.(filexfer.Offer); ok && x == nil {
+		xs := make([]*xfer, 0, len(p.xfers))
+		for _, y := range p.xfers {
+			xs = append(xs, y)
+		}
+		e.mu.Unlock()
+		if e.waitingOffers(xs) >= filexfer.MaxWaitingOffers {
+			_ = l.Send(filexfer.DeclineBusy(o))
+			return
+		}
 		x, reply := e.newIncoming(contact, l, o)
+		e.mu.Lock()
+		if e.closed || e.peers[contact] != p || p.link != l {
+			e.mu.Unlock()
+			return
+		}
 		if x != nil {
 			p.xfers[x.id] = x
 		}
@@ -592,6 +606,28 @@ func (e *Engine) Handle(contact string, l Link, m filexfer.Message) {
 		return
 	}
 	x.handle(l, m)
+}
+
+// waitingOffers counts the transfers among xs (a contact's) that take a
+// place among its waiting offers (filexfer.MaxWaitingOffers): incoming
+// ones our user has not answered, and ones the partner withdrew before an
+// answer that were offered less than filexfer.WithdrawnHold ago.
+func (e *Engine) waitingOffers(xs []*xfer) int {
+	now := e.now()
+	n := 0
+	for _, x := range xs {
+		x.mu.Lock()
+		r := &x.rec
+		switch {
+		case r.Outgoing:
+		case r.State == StateWaiting:
+			n++
+		case r.State == StateFailed && r.Partner && !r.Stored && now.Sub(r.Time) < filexfer.WithdrawnHold:
+			n++
+		}
+		x.mu.Unlock()
+	}
+	return n
 }
 
 func incomingID(id filexfer.ID) string { return "i-" + id.String() }

@@ -3,6 +3,7 @@ package transfer
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -324,4 +325,124 @@ func TestEngine_TheSessionNeverWaitsForAWorker(t *testing.T) {
 	assert.Equal(t, filexfer.CodeProtocol, expect[filexfer.Decline](t, l, slow.ID).Code)
 	waitState(t, b, alice, incomingID(other.ID), StateWaiting)
 	close(release)
+}
+
+// journalRecords counts the records of the journal in dir.
+func journalRecords(t *testing.T, dir string) int {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, journalDir, "*"+recordExt))
+	require.NoError(t, err)
+	return len(names)
+}
+
+// waitRecords waits until the journal in dir holds n records.
+func waitRecords(t *testing.T, dir string, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return journalRecords(t, dir) == n }, 10*time.Second, time.Millisecond,
+		"the journal holds %d records", n)
+}
+
+func TestEngine_AFloodOfOffersLeavesAtMost32WaitingAndTheRestAreDeclinedBusy(t *testing.T) {
+	dirB := t.TempDir()
+	b := openEngine(t, dirB)
+	l := newFakeLink()
+	b.Connected(alice, l)
+	var offers []filexfer.Offer
+	for i := range 1000 {
+		o := offerOf([]byte{byte(i)}, "flood.txt")
+		offers = append(offers, o)
+		b.Handle(alice, l, o)
+	}
+	for _, o := range offers[filexfer.MaxWaitingOffers:] {
+		dec := expect[filexfer.Decline](t, l, o.ID)
+		assert.Equal(t, filexfer.CodeBusy, dec.Code)
+	}
+	ts := b.List(alice)
+	require.Len(t, ts, filexfer.MaxWaitingOffers, "only the first 32 are kept and shown")
+	for _, tr := range ts {
+		assert.Equal(t, StateWaiting, tr.State)
+	}
+	waitRecords(t, dirB, filexfer.MaxWaitingOffers)
+
+	// A repeat of a kept offer (after a reconnect) is not a new one.
+	l2 := newFakeLink()
+	b.Disconnected(alice, l)
+	b.Connected(alice, l2)
+	b.Handle(alice, l2, offers[0])
+	assert.Nil(t, l2.take(func(m filexfer.Message) bool { _, ok := m.(filexfer.Decline); return ok }))
+
+	// Once our user answers one, a new offer waits again.
+	require.NoError(t, b.Decline(alice, incomingID(offers[1].ID)))
+	waitState(t, b, alice, incomingID(offers[1].ID), StateFailed)
+	next := offerOf([]byte("after an answer"), "next.txt")
+	b.Handle(alice, l2, next)
+	waitState(t, b, alice, incomingID(next.ID), StateWaiting)
+	another := offerOf([]byte("one too many"), "more.txt")
+	b.Handle(alice, l2, another)
+	assert.Equal(t, filexfer.CodeBusy, expect[filexfer.Decline](t, l2, another.ID).Code)
+	_, ok := b.Get(alice, incomingID(another.ID))
+	assert.False(t, ok)
+
+	// Our own offers to the same contact are not limited by theirs.
+	path, _ := randomFile(t, t.TempDir(), "mine.bin", 1000)
+	_, err := b.SendFile(alice, path)
+	require.NoError(t, err)
+}
+
+func TestEngine_OffersWithdrawnBeforeAnAnswerCountFor10Minutes(t *testing.T) {
+	dirB := t.TempDir()
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	b := openEngine(t, dirB, func(o *Options) {
+		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	l := newFakeLink()
+	b.Connected(alice, l)
+	for i := range filexfer.MaxWaitingOffers {
+		o := offerOf([]byte{byte(i)}, "withdrawn.txt")
+		b.Handle(alice, l, o)
+		waitState(t, b, alice, incomingID(o.ID), StateWaiting)
+		b.Handle(alice, l, filexfer.Cancel{ID: o.ID, Code: filexfer.CodeCancelled})
+		waitState(t, b, alice, incomingID(o.ID), StateFailed)
+	}
+	late := offerOf([]byte("in the loop"), "loop.txt")
+	b.Handle(alice, l, late)
+	assert.Equal(t, filexfer.CodeBusy, expect[filexfer.Decline](t, l, late.ID).Code,
+		"offering and withdrawing in a loop is held to 32 per 10 minutes")
+
+	mu.Lock()
+	now = now.Add(filexfer.WithdrawnHold)
+	mu.Unlock()
+	after := offerOf([]byte("ten minutes later"), "later.txt")
+	b.Handle(alice, l, after)
+	waitState(t, b, alice, incomingID(after.ID), StateWaiting)
+}
+
+func TestEngine_TheSenderOfTheOfferBeyond32SeesWhyItFailed(t *testing.T) {
+	a, b := openEngine(t, t.TempDir()), openEngine(t, t.TempDir())
+	connect(t, a, b)
+	dir := t.TempDir()
+	for i := range filexfer.MaxWaitingOffers + 3 {
+		path, _ := randomFile(t, dir, fmt.Sprintf("f%02d.bin", i), 100+i)
+		_, err := a.SendFile(bob, path)
+		require.NoError(t, err)
+	}
+	count := func(e *Engine, contact string, s State) int {
+		n := 0
+		for _, tr := range e.List(contact) {
+			if tr.State == s {
+				n++
+			}
+		}
+		return n
+	}
+	require.Eventually(t, func() bool {
+		return count(a, bob, StateFailed) == 3 && count(b, alice, StateWaiting) == filexfer.MaxWaitingOffers
+	}, 20*time.Second, 2*time.Millisecond, "32 wait at bob's, 3 failed at alice's")
+	for _, tr := range a.List(bob) {
+		if tr.State == StateFailed {
+			assert.ErrorIs(t, tr.Err, filexfer.ErrBusy)
+		}
+	}
+	assert.Len(t, b.List(alice), filexfer.MaxWaitingOffers, "bob keeps nothing of the 3")
 }

@@ -433,6 +433,8 @@ func TestFileWords(t *testing.T) {
 	assert.Equal(t, "Bob's computer could not store the file.", failed(true, &filexfer.PartnerError{Code: filexfer.CodeStorage}))
 	assert.Equal(t, "The file could not be stored on this computer. Is the disk full?", failed(false, filexfer.ErrStorage))
 	assert.Equal(t, "The transfer broke the rules of SecureChat's protocol and was stopped.", failed(false, filexfer.ErrOutOfOrder))
+	assert.Equal(t, "Bob has too many of your files waiting for an answer. Send this one again once Bob has answered some.",
+		failed(true, &filexfer.PartnerError{Code: filexfer.CodeBusy, Reason: "too many offers are waiting for an answer"}))
 	hostile := failed(true, &filexfer.PartnerError{Code: filexfer.CodeCancelled, Reason: "evil\u202egnp.exe\n**x**"})
 	assert.True(t, strings.HasPrefix(hostile, `Bob cancelled the transfer. Bob said: "evil\u202egnp.exe\n**x**"`), hostile)
 	assert.NotContains(t, hostile, "\u202e", "escaped, never interpreted")

@@ -291,12 +291,14 @@ func fileFailWords(t transfer.Transfer, partner string) string {
 		s = partner + "'s computer could not store the file."
 	case errors.Is(err, filexfer.ErrUnusableName):
 		s = "The file's name could not be used, so it was declined."
+	case errors.Is(err, filexfer.ErrBusy):
+		s = partner + " has too many of your files waiting for an answer. Send this one again once " + partner + " has answered some."
 	case errors.Is(err, filexfer.ErrProtocol), errors.Is(err, filexfer.ErrInvalid):
 		s = "The transfer broke the rules of SecureChat's protocol and was stopped."
 	default:
 		s = "The transfer failed."
 	}
-	if byPartner && pe.Reason != "" {
+	if byPartner && pe.Reason != "" && pe.Code != filexfer.CodeBusy { // busy: our words say it all
 		s += " " + partner + " said: " + quoteUntrusted(pe.Reason)
 	}
 	return s
