@@ -116,6 +116,11 @@ func Open(o Options) (*Engine, error) {
 		p.xfers[x.id] = x
 		start = append(start, x)
 	}
+	if len(e.problems) == 0 {
+		// Only when every record was read: a damaged one may be a
+		// file's only reference.
+		e.removeLeftovers(start)
+	}
 	go e.journalLoop()
 	go e.eventLoop()
 	for _, x := range start {
@@ -126,6 +131,33 @@ func Open(o Options) (*Engine, error) {
 		}
 	}
 	return e, nil
+}
+
+// removeLeftovers deletes the store's files that no transfer of xs holds:
+// what a crash left between making a file and journaling its transfer
+// (a sent file copied into the store, a partial file made for an
+// Accept). The profile is open in this process alone (its lock), and no
+// transfer runs yet. A file that cannot be deleted is a problem.
+func (e *Engine) removeLeftovers(xs []*xfer) {
+	held := make(map[filestore.ID]bool, len(xs))
+	for _, x := range xs {
+		if x.rec.Stored {
+			held[x.rec.StoreID] = true
+		}
+	}
+	entries, err := e.store.List()
+	if err != nil {
+		e.problems = append(e.problems, fmt.Errorf("transfer: looking for leftover files: %w", err))
+		return
+	}
+	for _, en := range entries {
+		if held[en.ID] {
+			continue
+		}
+		if err := e.store.Delete(en.ID); err != nil && !errors.Is(err, filestore.ErrNotFound) {
+			e.problems = append(e.problems, fmt.Errorf("transfer: removing a leftover file: %w", err))
+		}
+	}
 }
 
 // peer returns contact's entry, making it; e.mu is held (or e is not yet

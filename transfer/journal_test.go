@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/securechat/securechat/filestore"
 	"github.com/securechat/securechat/filexfer"
 )
 
@@ -141,4 +143,53 @@ func TestJournal_TheLongestRecordFitsAndOneByteMoreIsRefused(t *testing.T) {
 	r.Contact += "c"
 	_, err = sealRecord(aead, make([]byte, nonceLen), &r)
 	assert.Error(t, err, "a contact over 1024 bytes is not kept")
+}
+
+func TestEngine_FilesACrashLeftWithoutATransferAreRemovedAtOpen(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a, b := openEngine(t, dirA), openEngine(t, dirB)
+	c := connect(t, a, b)
+	outID, inID, data := offerAndAccept(t, a, b, 100000)
+	waitState(t, b, alice, inID, StateDone)
+	waitState(t, a, bob, outID, StateDone)
+	dropProgress(c)
+	_, partID, _ := offerAndAccept(t, a, b, 8<<20)
+	halfWay(t, c, partID) // a partial file that its record holds
+	c.cut()
+	require.NoError(t, a.Close())
+	require.NoError(t, b.Close())
+	keptA, keptB := storeFiles(t, dirA), storeFiles(t, dirB)
+	require.Len(t, keptB, 2)
+
+	// What a crash leaves between making a file and journaling it: a
+	// sent file copied into the store, a partial file for an Accept.
+	for _, dir := range []string{dirA, dirB} {
+		s, err := filestore.Open(dir, testKey)
+		require.NoError(t, err)
+		_, _, err = s.Import(bytes.NewReader([]byte("copied, then the power went")), filestore.Meta{Name: "x.txt", MediaType: "text/plain", Size: 27})
+		require.NoError(t, err)
+		w, err := s.Create(filestore.Meta{Name: "y.bin", MediaType: "application/octet-stream", Size: 1 << 20})
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+	}
+	require.Len(t, storeFiles(t, dirB), 4)
+
+	a2, b2 := openEngine(t, dirA), openEngine(t, dirB)
+	assert.Empty(t, b2.Problems())
+	assert.ElementsMatch(t, keptA, storeFiles(t, dirA), "only the leftovers went")
+	assert.ElementsMatch(t, keptB, storeFiles(t, dirB), "only the leftovers went")
+	assert.Equal(t, data, contents(t, b2, alice, inID))
+	assert.Equal(t, data, contents(t, a2, bob, outID))
+
+	// With a record that cannot be read, nothing is removed: it may be
+	// the one that holds a file.
+	require.NoError(t, b2.Close())
+	recs := recordFiles(t, dirB)
+	raw, err := os.ReadFile(recs[0])
+	require.NoError(t, err)
+	raw[len(raw)-1] ^= 1
+	require.NoError(t, os.WriteFile(recs[0], raw, 0o600))
+	b3 := openEngine(t, dirB)
+	require.Len(t, b3.Problems(), 1)
+	assert.ElementsMatch(t, keptB, storeFiles(t, dirB))
 }
