@@ -98,17 +98,26 @@ func TestJournal_SurvivesRestartsAndADamagedRecordIsReported(t *testing.T) {
 	assert.Len(t, b3.List(alice), 2, "the other records load")
 }
 
-func TestEngine_DeleteContactLeavesNoFileOfThatContact(t *testing.T) {
-	dirB := t.TempDir()
-	a := openEngine(t, t.TempDir())
-	b := openEngine(t, dirB)
-	c := connect(t, a, b)
-	outID, inID, _ := offerAndAccept(t, a, b, 1000)
+// oneDoneOneHalfWay connects a and b, sends a file of 100000 bytes from
+// alice to bob to the end (outID, inID, data), then one of 8 MiB that
+// stops half-way with its partial file at b.
+func oneDoneOneHalfWay(t *testing.T, a, b *Engine) (c *conn, outID, inID string, data []byte) {
+	t.Helper()
+	c = connect(t, a, b)
+	outID, inID, data = offerAndAccept(t, a, b, 100000)
 	waitState(t, b, alice, inID, StateDone)
 	waitState(t, a, bob, outID, StateDone)
 	dropProgress(c)
 	_, partID, _ := offerAndAccept(t, a, b, 8<<20)
 	halfWay(t, c, partID)
+	return c, outID, inID, data
+}
+
+func TestEngine_DeleteContactLeavesNoFileOfThatContact(t *testing.T) {
+	dirB := t.TempDir()
+	a := openEngine(t, t.TempDir())
+	b := openEngine(t, dirB)
+	c, _, _, _ := oneDoneOneHalfWay(t, a, b)
 	require.NotEmpty(t, storeFiles(t, dirB))
 	require.NotEmpty(t, recordFiles(t, dirB))
 
@@ -148,13 +157,7 @@ func TestJournal_TheLongestRecordFitsAndOneByteMoreIsRefused(t *testing.T) {
 func TestEngine_FilesACrashLeftWithoutATransferAreRemovedAtOpen(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a, b := openEngine(t, dirA), openEngine(t, dirB)
-	c := connect(t, a, b)
-	outID, inID, data := offerAndAccept(t, a, b, 100000)
-	waitState(t, b, alice, inID, StateDone)
-	waitState(t, a, bob, outID, StateDone)
-	dropProgress(c)
-	_, partID, _ := offerAndAccept(t, a, b, 8<<20)
-	halfWay(t, c, partID) // a partial file that its record holds
+	c, outID, inID, data := oneDoneOneHalfWay(t, a, b)
 	c.cut()
 	require.NoError(t, a.Close())
 	require.NoError(t, b.Close())
