@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/securechat/securechat/filestore"
@@ -40,6 +42,7 @@ type Engine struct {
 	closed   bool
 	problems []error
 
+	offers  atomic.Uint64 // the last xfer.offerSeq given
 	quit    chan struct{} // closed by Close: the workers stop
 	workers sync.WaitGroup
 
@@ -61,6 +64,17 @@ type Engine struct {
 type peer struct {
 	link  Link // the current link; nil when none is up
 	xfers map[string]*xfer
+
+	// The offer slots of our files to this contact (see offerOn):
+	// offered holds those offered on slotLink and not yet answered, at
+	// most slots (filexfer.MaxWaitingOffers, fewer after a busy
+	// Decline); held, oldest first, those waiting for a slot. slotMu is
+	// a leaf lock, taken under an xfer's mu.
+	slotMu   sync.Mutex
+	slotLink Link
+	slots    int
+	offered  map[*xfer]bool
+	held     []*xfer
 }
 
 // Open loads the transfers kept in o.Dir; unfinished ones wait for a link.
@@ -109,6 +123,7 @@ func Open(o Options) (*Engine, error) {
 			continue
 		}
 		p := e.peer(x.contact)
+		x.pe = p
 		if p.xfers[x.id] != nil {
 			e.problems = append(e.problems, fmt.Errorf("transfer record %s: %w: a second record of transfer %s", l.name, errJournal, x.id))
 			continue
@@ -548,14 +563,36 @@ func (e *Engine) Connected(contact string, l Link) {
 	}
 	p := e.peer(contact)
 	p.link = l
-	xs := make([]*xfer, 0, len(p.xfers))
+	p.resetSlots(l)
+	type ordered struct {
+		x   *xfer
+		seq uint64
+	}
+	xs := make([]ordered, 0, len(p.xfers))
 	for _, x := range p.xfers {
-		xs = append(xs, x)
+		xs = append(xs, ordered{x: x})
 	}
 	e.mu.Unlock()
-	slices.SortFunc(xs, func(a, b *xfer) int { return a.rec.Time.Compare(b.rec.Time) })
-	for _, x := range xs {
-		x.connected(l)
+	for i := range xs {
+		xs[i].x.mu.Lock()
+		xs[i].seq = xs[i].x.offerSeq
+		xs[i].x.mu.Unlock()
+	}
+	// Offered before first, in that order (the partner may keep them
+	// among its waiting offers, see offerOn), then the others by time.
+	slices.SortFunc(xs, func(a, b ordered) int {
+		switch {
+		case a.seq != 0 && b.seq != 0:
+			return cmp.Compare(a.seq, b.seq)
+		case a.seq != 0:
+			return -1
+		case b.seq != 0:
+			return 1
+		}
+		return a.x.rec.Time.Compare(b.x.rec.Time)
+	})
+	for _, o := range xs {
+		o.x.connected(l)
 	}
 }
 
@@ -571,6 +608,7 @@ func (e *Engine) Disconnected(contact string, l Link) {
 		return
 	}
 	p.link = nil
+	p.resetSlots(nil)
 	xs := make([]*xfer, 0, len(p.xfers))
 	for _, x := range p.xfers {
 		xs = append(xs, x)

@@ -418,31 +418,131 @@ func TestEngine_OffersWithdrawnBeforeAnAnswerCountFor10Minutes(t *testing.T) {
 	waitState(t, b, alice, incomingID(after.ID), StateWaiting)
 }
 
-func TestEngine_TheSenderOfTheOfferBeyond32SeesWhyItFailed(t *testing.T) {
+// count counts the transfers of contact at e in state st.
+func count(e *Engine, contact string, st State) int {
+	n := 0
+	for _, tr := range e.List(contact) {
+		if tr.State == st {
+			n++
+		}
+	}
+	return n
+}
+
+// Our 33rd and later offers to a contact wait, unoffered, until earlier
+// ones are answered: the contact never has to decline one as busy.
+func TestEngine_OurOffersBeyond32WaitForAnswersAndAreNeverDeclinedBusy(t *testing.T) {
 	a, b := openEngine(t, t.TempDir()), openEngine(t, t.TempDir())
-	connect(t, a, b)
+	c := connect(t, a, b)
+	busy := func(m filexfer.Message) filexfer.Message {
+		if d, ok := m.(filexfer.Decline); ok && d.Code == filexfer.CodeBusy {
+			t.Errorf("bob declined %s as busy", d.ID)
+		}
+		return m
+	}
+	c.ba.setFilter(busy)
 	dir := t.TempDir()
-	for i := range filexfer.MaxWaitingOffers + 3 {
+	const n = filexfer.MaxWaitingOffers + 8
+	for i := range n {
 		path, _ := randomFile(t, dir, fmt.Sprintf("f%02d.bin", i), 100+i)
 		_, err := a.SendFile(bob, path)
 		require.NoError(t, err)
 	}
-	count := func(e *Engine, contact string, s State) int {
-		n := 0
-		for _, tr := range e.List(contact) {
-			if tr.State == s {
-				n++
-			}
-		}
-		return n
+	require.Eventually(t, func() bool {
+		return count(a, bob, StateWaiting) == n && count(b, alice, StateWaiting) == filexfer.MaxWaitingOffers
+	}, 20*time.Second, 2*time.Millisecond, "all %d wait at alice's, 32 of them offered to bob", n)
+	time.Sleep(50 * time.Millisecond)
+	require.Len(t, b.List(alice), filexfer.MaxWaitingOffers, "the other 8 are not offered yet")
+
+	// A cut and a new connection: the same 32 are offered again, no more.
+	c.cut()
+	c = connect(t, a, b)
+	c.ba.setFilter(busy)
+	time.Sleep(50 * time.Millisecond)
+	require.Len(t, b.List(alice), filexfer.MaxWaitingOffers)
+
+	// Bob declines 5: 5 more come.
+	ts := b.List(alice)
+	for _, tr := range ts[:5] {
+		require.NoError(t, b.Decline(alice, tr.ID))
 	}
 	require.Eventually(t, func() bool {
-		return count(a, bob, StateFailed) == 3 && count(b, alice, StateWaiting) == filexfer.MaxWaitingOffers
-	}, 20*time.Second, 2*time.Millisecond, "32 wait at bob's, 3 failed at alice's")
+		return len(b.List(alice)) == filexfer.MaxWaitingOffers+5 && count(b, alice, StateWaiting) == filexfer.MaxWaitingOffers
+	}, 20*time.Second, 2*time.Millisecond, "5 more offered")
+
+	// Bob accepts everything that comes: every file arrives.
+	require.Eventually(t, func() bool {
+		for _, tr := range b.List(alice) {
+			if tr.State == StateWaiting {
+				require.NoError(t, b.Accept(alice, tr.ID))
+			}
+		}
+		return count(a, bob, StateDone) == n-5
+	}, 30*time.Second, 5*time.Millisecond, "every file but the 5 declined arrives")
+	assert.Equal(t, 5, count(a, bob, StateFailed))
 	for _, tr := range a.List(bob) {
 		if tr.State == StateFailed {
-			assert.ErrorIs(t, tr.Err, filexfer.ErrBusy)
+			assert.ErrorIs(t, tr.Err, filexfer.ErrDeclined)
 		}
 	}
-	assert.Len(t, b.List(alice), filexfer.MaxWaitingOffers, "bob keeps nothing of the 3")
+}
+
+// takeOffer waits for the engine's next Offer on l.
+func takeOffer(t *testing.T, l *fakeLink) filexfer.Offer {
+	t.Helper()
+	var o filexfer.Offer
+	require.Eventually(t, func() bool {
+		m := l.take(func(m filexfer.Message) bool { _, ok := m.(filexfer.Offer); return ok })
+		if m != nil {
+			o = m.(filexfer.Offer)
+		}
+		return m != nil
+	}, 10*time.Second, time.Millisecond, "an offer")
+	return o
+}
+
+// The partner may decline an offer as busy where ours counted a free
+// place (it counts offers withdrawn in the last 10 minutes, or it is
+// another implementation): the offer waits and comes again once the
+// partner answers another one, or on the next link; it never fails.
+func TestEngine_ABusyDeclineMakesOurOfferWaitAndComeAgain(t *testing.T) {
+	a := openEngine(t, t.TempDir())
+	l := newFakeLink()
+	a.Connected(bob, l)
+	dir := t.TempDir()
+	p1, _ := randomFile(t, dir, "one.bin", 1000)
+	first, err := a.SendFile(bob, p1)
+	require.NoError(t, err)
+	o1 := takeOffer(t, l)
+	p2, _ := randomFile(t, dir, "two.bin", 2000)
+	second, err := a.SendFile(bob, p2)
+	require.NoError(t, err)
+	o2 := takeOffer(t, l)
+	require.Equal(t, "two.bin", o2.Name)
+
+	a.Handle(bob, l, filexfer.DeclineBusy(o2))
+	p3, _ := randomFile(t, dir, "three.bin", 3000)
+	third, err := a.SendFile(bob, p3)
+	require.NoError(t, err)
+	waitState(t, a, bob, third.ID, StateWaiting)
+	time.Sleep(50 * time.Millisecond)
+	assert.Nil(t, l.take(func(m filexfer.Message) bool { _, ok := m.(filexfer.Offer); return ok }),
+		"no new offer while the partner has no room")
+	got, _ := a.Get(bob, second.ID)
+	assert.Equal(t, StateWaiting, got.State, "not failed: it waits")
+
+	// The partner declines the first: one place, for the oldest waiting.
+	a.Handle(bob, l, filexfer.Decline{ID: o1.ID, Code: filexfer.CodeDeclined})
+	waitState(t, a, bob, first.ID, StateFailed)
+	again := takeOffer(t, l)
+	assert.Equal(t, o2, again, "the declined-as-busy offer comes again, the same")
+	time.Sleep(50 * time.Millisecond)
+	assert.Nil(t, l.take(func(m filexfer.Message) bool { _, ok := m.(filexfer.Offer); return ok }))
+
+	// A new link offers both that wait, and the place count starts again.
+	l2 := newFakeLink()
+	a.Disconnected(bob, l)
+	a.Connected(bob, l2)
+	names := []string{takeOffer(t, l2).Name, takeOffer(t, l2).Name}
+	assert.ElementsMatch(t, []string{"two.bin", "three.bin"}, names)
 }

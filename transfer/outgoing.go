@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,7 @@ func (e *Engine) startSend(contact, name, mediaType string, size int64, p *prepa
 		return Transfer{}, errors.New("transfer: the engine is closed")
 	}
 	pe := e.peer(contact)
+	x.pe = pe
 	pe.xfers[x.id] = x
 	x.link = pe.link
 	e.mu.Unlock()
@@ -215,11 +217,119 @@ func (x *xfer) prepare() bool {
 	}
 	x.snd = snd
 	if x.link != nil {
-		x.offeredOn = x.link
-		x.send(snd.Connected())
+		x.offerOn(x.link)
 	}
 	x.emitState()
 	return true
+}
+
+// offerOn offers x on l, a new link or the first time. An offer not yet
+// answered takes one of the contact's offer slots: when all
+// filexfer.MaxWaitingOffers are taken (the receiver would decline one
+// more as busy), x waits for one, oldest first, and is offered when an
+// earlier offer is answered or ends. x.mu is held; x.snd is set.
+func (x *xfer) offerOn(l Link) {
+	if x.rec.State == StateWaiting && !x.pe.takeSlot(x, l) {
+		return
+	}
+	if x.offerSeq == 0 {
+		x.offerSeq = x.e.offers.Add(1)
+	}
+	x.offeredOn = l
+	x.send(x.snd.Connected())
+}
+
+// answered gives back x's offer slot, or its place among those waiting
+// for one: our offer was accepted, declined or ended. x.mu is held.
+func (x *xfer) answered() {
+	if p := x.pe; p != nil {
+		p.release(x)
+	}
+}
+
+// promote offers x, which waited for an offer slot on l, unless it no
+// longer needs one (then the next one waiting gets the slot).
+func (x *xfer) promote(l Link) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.link == l && x.snd != nil && x.rec.State == StateWaiting && x.offeredOn != l && !x.gone {
+		x.offerOn(l)
+		return
+	}
+	x.pe.promoteNext()
+}
+
+// resetSlots frees every offer slot for the new link l (nil: none).
+func (p *peer) resetSlots(l Link) {
+	p.slotMu.Lock()
+	defer p.slotMu.Unlock()
+	p.slotLink, p.offered, p.held, p.slots = l, make(map[*xfer]bool), nil, filexfer.MaxWaitingOffers
+}
+
+// noRoom takes the partner's busy Decline of x, offered on l: x waits
+// for a slot again, and until the next link there are only as many slots
+// as the partner keeps offers of ours now.
+func (p *peer) noRoom(x *xfer, l Link) {
+	p.slotMu.Lock()
+	defer p.slotMu.Unlock()
+	if p.slotLink != l || !p.offered[x] {
+		return
+	}
+	delete(p.offered, x)
+	p.slots = len(p.offered)
+	p.hold(x)
+}
+
+// hold queues x for a slot, oldest first; slotMu is held.
+func (p *peer) hold(x *xfer) {
+	if !slices.Contains(p.held, x) {
+		i, _ := slices.BinarySearchFunc(p.held, x, func(a, b *xfer) int { return a.rec.Time.Compare(b.rec.Time) })
+		p.held = slices.Insert(p.held, i, x)
+	}
+}
+
+// takeSlot gives x a free offer slot on l, or queues it for one, oldest
+// first; false when x must wait.
+func (p *peer) takeSlot(x *xfer, l Link) bool {
+	p.slotMu.Lock()
+	defer p.slotMu.Unlock()
+	switch {
+	case p.slotLink != l:
+		return false // l is gone; the next link offers x again
+	case p.offered[x]:
+		return true
+	case len(p.offered) < p.slots:
+		p.offered[x] = true
+		return true
+	}
+	p.hold(x)
+	return false
+}
+
+// release frees x's slot or place, and offers the next one waiting.
+func (p *peer) release(x *xfer) {
+	p.slotMu.Lock()
+	had := p.offered[x]
+	delete(p.offered, x)
+	p.held = slices.DeleteFunc(p.held, func(y *xfer) bool { return y == x })
+	p.slotMu.Unlock()
+	if had {
+		p.promoteNext()
+	}
+}
+
+// promoteNext hands a free slot to the oldest transfer waiting for one.
+// Its offer goes from a goroutine of its own: the caller holds another
+// transfer's mu.
+func (p *peer) promoteNext() {
+	p.slotMu.Lock()
+	defer p.slotMu.Unlock()
+	if len(p.held) == 0 || len(p.offered) >= p.slots || p.slotLink == nil {
+		return
+	}
+	next, l := p.held[0], p.slotLink
+	p.held = p.held[1:]
+	go next.promote(l)
 }
 
 // prepFailed ends a transfer whose file could not be imported.
@@ -343,6 +453,7 @@ func (x *xfer) handleOut(m filexfer.Message) {
 		}
 		if x.rec.State == StateWaiting {
 			x.rec.State = StateTransferring
+			x.answered()
 			x.changed()
 			x.bytes = int64(snd.Durable())
 			x.emitState()
@@ -385,6 +496,17 @@ func (x *xfer) handleOut(m filexfer.Message) {
 	case filexfer.Decline:
 		if snd == nil {
 			return
+		}
+		if m.Code == filexfer.CodeBusy && x.rec.State == StateWaiting && x.pe != nil {
+			// Not now: the partner has no room for another offer of
+			// ours (it may count offers ours no longer does). The
+			// transfer waits, and is offered again once the partner
+			// answers one of the others, or on the next link.
+			if again, err := filexfer.NewSender(x.rec.Offer); err == nil {
+				x.snd, x.offeredOn = again, nil
+				x.pe.noRoom(x, x.link)
+				return
+			}
 		}
 		if err := snd.HandleDecline(m); err != nil {
 			x.failRemote(err)

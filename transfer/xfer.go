@@ -18,6 +18,7 @@ const progressEvery = 200 * time.Millisecond
 // xfer is one transfer: its record, its machine, and its worker's work.
 type xfer struct {
 	e       *Engine
+	pe      *peer // outgoing: the contact's entry, for the offer slots
 	id      string
 	contact string
 	out     bool
@@ -51,9 +52,13 @@ type xfer struct {
 
 	// Outgoing.
 	offeredOn Link // the link that carried the latest Offer
-	prep      *preparation
-	src       *filestore.Reader // worker only
-	readBuf   []byte            // worker only: a chunk read ahead
+	// offerSeq orders the first Offers since the engine opened (0: not
+	// offered yet): on a new link the ones offered before go first, as
+	// the receiver may keep them among its waiting offers.
+	offerSeq uint64
+	prep     *preparation
+	src      *filestore.Reader // worker only
+	readBuf  []byte            // worker only: a chunk read ahead
 
 	// Incoming.
 	queue       []filexfer.Chunk // to write, in order; a nil Data asks for a sync
@@ -194,6 +199,9 @@ func (x *xfer) failRemote(err error) {
 }
 
 func (x *xfer) end(code filexfer.Code, partner bool, err error) {
+	if x.out {
+		x.answered()
+	}
 	x.rec.State, x.rec.Code, x.err = StateFailed, code, err
 	if !partner {
 		x.rec.Detail = cutText(err.Error(), maxDetailLen)
@@ -236,8 +244,7 @@ func (x *xfer) connected(l Link) {
 		}
 		return
 	case x.out && x.snd != nil && x.offeredOn != l:
-		x.offeredOn = l
-		x.send(x.snd.Connected())
+		x.offerOn(l)
 	}
 	x.emitState()
 	x.wake()
