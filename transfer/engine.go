@@ -212,11 +212,13 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	var preparing []*preparation
+	var xs []*xfer
 	for _, p := range e.peers {
 		for _, x := range p.xfers {
 			if x.prep != nil {
 				preparing = append(preparing, x.prep)
 			}
+			xs = append(xs, x)
 		}
 	}
 	e.mu.Unlock()
@@ -225,6 +227,11 @@ func (e *Engine) Close() error {
 		p.stop() // a source that blocks in Read would keep its worker
 	}
 	e.workers.Wait()
+	for _, x := range xs {
+		x.mu.Lock()
+		x.keepAcked()
+		x.mu.Unlock()
+	}
 	close(e.jQuit)
 	<-e.jDone
 	e.evMu.Lock()

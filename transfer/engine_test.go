@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -229,3 +230,34 @@ func TestEngine_AutoAccept(t *testing.T) {
 
 // theirs is the id the receiver gives the transfer the sender calls id.
 func theirs(id string) string { return "i-" + id[2:] }
+
+// After a restart the sender shows what the receiver had last reported,
+// not 0, until the receiver's Accept on the next link says where it is.
+func TestEngine_ASenderRestartedShowsWhatTheReceiverLastReported(t *testing.T) {
+	dirA := t.TempDir()
+	a := openEngine(t, dirA)
+	b := openEngine(t, t.TempDir())
+	c := connect(t, a, b)
+	c.ba.setFilter(func(m filexfer.Message) filexfer.Message {
+		if p, ok := m.(filexfer.Progress); ok && p.Durable > 1<<20 {
+			return nil // the reports stop past 1 MiB: the sender waits there
+		}
+		return m
+	})
+	outID, inID, data := offerAndAccept(t, a, b, 8<<20)
+	waitFor(t, a, bob, outID, "a report past 1 MiB's half", func(tr Transfer) bool { return tr.Bytes > 1<<19 })
+	time.Sleep(100 * time.Millisecond) // the last reports that pass
+	shown, _ := a.Get(bob, outID)
+	c.cut()
+	require.NoError(t, a.Close())
+
+	a2 := openEngine(t, dirA)
+	tr, ok := a2.Get(bob, outID)
+	require.True(t, ok)
+	assert.Equal(t, StateTransferring, tr.State)
+	assert.Equal(t, shown.Bytes, tr.Bytes, "the last report, kept")
+	assert.Positive(t, tr.Bytes)
+	connect(t, a2, b)
+	waitState(t, a2, bob, outID, StateDone)
+	assert.Equal(t, data, contents(t, b, alice, inID))
+}

@@ -57,7 +57,7 @@ const (
 )
 
 // recordFixed is the length of a record's plaintext up to its strings.
-const recordFixed = 1 + 1 + 1 + 8 + filexfer.IDSize + 8 + 32 + filestore.IDSize
+const recordFixed = 1 + 1 + 1 + 8 + filexfer.IDSize + 8 + 32 + filestore.IDSize + 8
 
 // errJournal is wrapped by the error of a record that cannot be read.
 var errJournal = errors.New("transfer: a damaged transfer record")
@@ -74,8 +74,12 @@ type record struct {
 	Time     time.Time
 	Offer    filexfer.Offer
 	StoreID  filestore.ID
-	Contact  string
-	Detail   string // StateFailed: our words for it, or the partner's reason
+	// Acked, outgoing: the bytes the receiver last reported durable, as
+	// of the last link's end or state change; shown after a restart
+	// until the receiver reports again. Zero for incoming.
+	Acked   uint64
+	Contact string
+	Detail  string // StateFailed: our words for it, or the partner's reason
 }
 
 // journalKey derives the journal's key from the store's master key.
@@ -112,6 +116,7 @@ func (r *record) encode() ([]byte, error) {
 	b = binary.BigEndian.AppendUint64(b, r.Offer.Size)
 	b = append(b, r.Offer.SHA256[:]...)
 	b = append(b, r.StoreID[:]...)
+	b = binary.BigEndian.AppendUint64(b, r.Acked)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(r.Contact)))
 	b = append(b, r.Contact...)
 	b = append(b, byte(len(r.Offer.MediaType)))
@@ -138,6 +143,8 @@ func (r *record) check() error {
 		return errors.New("an outgoing transfer verifying")
 	case r.Outgoing && !r.Stored, !r.Outgoing && !r.Stored && (r.State == StateTransferring || r.State == StateVerifying || r.State == StateDone):
 		return errors.New("no stored file")
+	case r.Acked > r.Offer.Size, !r.Outgoing && r.Acked != 0:
+		return fmt.Errorf("acked %d of %d bytes (outgoing %v)", r.Acked, r.Offer.Size, r.Outgoing)
 	case r.Contact == "" || len(r.Contact) > maxContactLen || !utf8.ValidString(r.Contact):
 		return errors.New("the contact is empty, too long or not UTF-8")
 	case len(r.Detail) > maxDetailLen || !utf8.ValidString(r.Detail):
@@ -179,6 +186,8 @@ func decodeRecord(b []byte) (*record, error) {
 	b = b[32:]
 	copy(r.StoreID[:], b)
 	b = b[filestore.IDSize:]
+	r.Acked = binary.BigEndian.Uint64(b)
+	b = b[8:]
 	var ok bool
 	if r.Contact, b, ok = cutString(b, 2); !ok {
 		return nil, fmt.Errorf("%w: the contact is cut", errJournal)

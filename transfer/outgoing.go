@@ -454,8 +454,9 @@ func (x *xfer) handleOut(m filexfer.Message) {
 		if x.rec.State == StateWaiting {
 			x.rec.State = StateTransferring
 			x.answered()
-			x.changed()
 			x.bytes = int64(snd.Durable())
+			x.rec.Acked = snd.Durable()
+			x.changed()
 			x.emitState()
 		} else {
 			x.setBytes(int64(snd.Durable()))

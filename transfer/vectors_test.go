@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -56,6 +57,7 @@ func describe(r *record) []string {
 		fmt.Sprintf("size: %d", r.Offer.Size),
 		fmt.Sprintf("sha256: %x", r.Offer.SHA256[:]),
 		fmt.Sprintf("store id: %x", r.StoreID[:]),
+		fmt.Sprintf("acked: %d", r.Acked),
 		fmt.Sprintf("contact: %q", r.Contact),
 		fmt.Sprintf("media type: %q", r.Offer.MediaType),
 		fmt.Sprintf("name: %q", r.Offer.Name),
@@ -113,6 +115,8 @@ func vectorRecords() []vector {
 	partner.State, partner.Code, partner.Partner, partner.Detail = StateFailed, filexfer.CodeHashMismatch, true, "hash mismatch: the file was discarded"
 	done := in
 	done.State, done.Picture = StateDone, true
+	sending := base
+	sending.State, sending.Acked = StateTransferring, 393216
 	good, _ := in.encode()
 	withState := func(s byte) []byte { b := bytes.Clone(good); b[1] = s; return b }
 	vs := []vector{
@@ -122,6 +126,7 @@ func vectorRecords() []vector {
 		ok("incoming, declined by our user: the Decline goes again on the next connection", declined),
 		ok("outgoing, ended by the partner (hash mismatch)", partner),
 		ok("incoming, verified, a picture", done),
+		ok("outgoing, accepted, the receiver last reported 393216 bytes", sending),
 		bad("damaged: a bit of the tag flipped", good, func(f []byte) []byte { f[len(f)-1] ^= 1; return f }),
 		bad("damaged: a bit of the plaintext flipped", good, func(f []byte) []byte { f[recordHeader+5] ^= 1; return f }),
 		bad("damaged: version 2", good, func(f []byte) []byte { f[len(recordMagic)] = 2; return f }),
@@ -134,6 +139,14 @@ func vectorRecords() []vector {
 		bad("damaged: failed without a code", withState(byte(StateFailed)), nil),
 		bad("damaged: an unknown flag", func() []byte { b := bytes.Clone(good); b[0] |= 0x80; return b }(), nil),
 		bad("damaged: size 0", func() []byte { b := bytes.Clone(good); copy(b[11+16:], make([]byte, 8)); return b }(), nil),
+		bad("damaged: acked on an incoming record", func() []byte { b := bytes.Clone(good); b[recordFixed-1] = 1; return b }(), nil),
+		bad("damaged: acked past the size", func() []byte {
+			r := sending
+			r.Acked = r.Offer.Size
+			b, _ := r.encode()
+			binary.BigEndian.PutUint64(b[recordFixed-8:], r.Offer.Size+1)
+			return b
+		}(), nil),
 		bad("damaged: sealed under another key", good, func(f []byte) []byte {
 			other, _ := journalKey(det("other key", 32))
 			return sealPlain(other, f[len(recordMagic)+1:recordHeader], good)

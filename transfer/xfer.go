@@ -259,7 +259,17 @@ func (x *xfer) disconnected(l Link) {
 	x.link, x.offeredOn, x.acceptedOn = nil, nil, nil
 	x.rate = rateMeter{}
 	if !x.rec.State.Over() {
+		x.keepAcked()
 		x.emitState()
+	}
+}
+
+// keepAcked journals what the receiver last reported of a file we send,
+// for the progress shown after a restart. x.mu is held.
+func (x *xfer) keepAcked() {
+	if x.out && x.rec.State == StateTransferring && x.rec.Acked != uint64(x.bytes) {
+		x.rec.Acked = uint64(x.bytes)
+		x.changed()
 	}
 }
 
@@ -363,6 +373,7 @@ func (e *Engine) restore(name string, r *record) (*xfer, error) {
 	}
 	var err error
 	if x.out {
+		x.bytes = int64(r.Acked) // until the receiver's Accept says more
 		x.snd, err = filexfer.NewSender(r.Offer)
 		return x, err
 	}
