@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"os/signal"
@@ -12,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/securechat/securechat/clipimg"
 )
 
 // AppID is the application ID (FyneApp.toml's Details.ID says the same).
@@ -66,6 +69,9 @@ type UI struct {
 	// called name; Fyne's file dialogs, tests answer themselves.
 	chooseOpen func(done func(path string))
 	chooseSave func(name string, done func(path string))
+	// clipPicture reads a picture from the system clipboard
+	// (clipimg.Read); tests give one.
+	clipPicture func(ctx context.Context) (clipimg.Picture, error)
 
 	// focused tracks whether our window has the keyboard focus, for
 	// notifications and unread counts.
@@ -91,6 +97,7 @@ func New(a fyne.App, w fyne.Window, b Backend, version string) *UI {
 	u := &UI{app: a, win: w, backend: b, version: version, focused: true, async: func(f func()) { go f() }, ticker: secondTicker}
 	u.openURL = a.OpenURL
 	u.chooseOpen, u.chooseSave = u.chooseOpenDialog, u.chooseSaveDialog
+	u.clipPicture = clipimg.Read
 	if icon := appIcon(); icon != nil {
 		a.SetIcon(icon)
 		w.SetIcon(icon)

@@ -386,16 +386,20 @@ func (m *messenger) sendPaths(p *peer, paths []string) {
 				m.u.showProblem(fileProblemWords("send "+filepath.Base(path), err), err)
 				continue
 			}
-			fyne.Do(func() {
-				m.fileEvent(t)
-				if l := p.thread; l != nil && p == m.selected {
-					l.scrollToNewest() // what one sends, one wants to see
-				}
-			})
+			fyne.Do(func() { m.showSent(p, t) })
 		}
 	})
 	m.reconnectNow(p, true)
 	m.focusInput()
+}
+
+// showSent shows a file we just offered p in its thread, scrolled to it:
+// what one sends, one wants to see (UI goroutine).
+func (m *messenger) showSent(p *peer, t transfer.Transfer) {
+	m.fileEvent(t)
+	if l := p.thread; l != nil && p == m.selected {
+		l.scrollToNewest()
+	}
 }
 
 // pastedFiles reads a clipboard's text as files copied in a file manager:

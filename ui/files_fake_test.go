@@ -26,6 +26,7 @@ type fakeFiles struct {
 	mu                      sync.Mutex
 	ts                      map[string]transfer.Transfer // by contact/id
 	sent                    []string                     // contact and path of SendFile
+	readers                 []string                     // contact, name, media type and bytes of SendReader
 	accepted, declined      []string                     // contact/id
 	cancelled, deleted      []string
 	saved                   []string // id and path of SaveAs
@@ -131,7 +132,18 @@ func (f *fakeFiles) SendFile(contact, path string) (transfer.Transfer, error) {
 }
 
 func (f *fakeFiles) SendReader(contact, name, mediaType string, r io.Reader) (transfer.Transfer, error) {
-	return transfer.Transfer{}, fmt.Errorf("fakeFiles: SendReader is not used")
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return transfer.Transfer{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ids++
+	t := transfer.Transfer{ID: fmt.Sprintf("o-%032x", f.ids), Contact: contact, Outgoing: true, Name: name,
+		MediaType: mediaType, Size: int64(len(data)), Time: clock(), State: transfer.StatePreparing}
+	f.ts[fkey(contact, t.ID)] = t
+	f.readers = append(f.readers, fmt.Sprintf("%s %q %s %x", contact, name, mediaType, data))
+	return t, nil
 }
 
 // decide moves an unfinished transfer to its next state, or fails.

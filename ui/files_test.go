@@ -1,8 +1,12 @@
 package ui
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,12 +15,14 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/securechat/securechat/clipimg"
 	"github.com/securechat/securechat/filexfer"
 	"github.com/securechat/securechat/profile"
 	"github.com/securechat/securechat/session"
@@ -473,4 +479,73 @@ func TestFiles_PastingCopiedFilesOffersToSendThem(t *testing.T) {
 		m.input.SetText("")
 	}
 	assert.Len(t, files.got(&files.sent), 2)
+}
+
+// A paste of no text looks for a picture in the system's clipboard (Fyne's
+// holds text only): shown, and sent once the user says so.
+func TestFiles_PastingAPictureShowsItAndSendsIt(t *testing.T) {
+	f, files, m := filesApp(t)
+	var img bytes.Buffer
+	require.NoError(t, png.Encode(&img, image.NewRGBA(image.Rect(0, 0, 300, 200))))
+	pic := clipimg.Picture{Data: img.Bytes(), MediaType: "image/png"}
+	var readErr error
+	f.ui.clipPicture = func(context.Context) (clipimg.Picture, error) { return pic, readErr }
+	clip := f.app.Clipboard()
+	clip.SetContent("")
+	paste := func() { m.input.TypedShortcut(&fyne.ShortcutPaste{Clipboard: clip}) }
+
+	paste()
+	text := dialogText(t, f.win)
+	assert.Contains(t, text, "Send this picture (PNG, "+humanSize(int64(img.Len()))+") to Bob?")
+	var shown *canvas.Image
+	for _, o := range test.LaidOutObjects(f.win.Canvas().Overlays().Top()) {
+		if i, ok := o.(*canvas.Image); ok && i.Resource == nil && i.Image != nil { // not a button's icon
+			shown = i
+		}
+	}
+	require.NotNil(t, shown, "the picture is shown before it is sent")
+	assert.LessOrEqual(t, max(shown.Image.Bounds().Dx(), shown.Image.Bounds().Dy()), thumbSide)
+	test.Tap(topDialogButton(t, f.win, "Send"))
+	require.Len(t, files.got(&files.readers), 1)
+	assert.Regexp(t, `^`+bobFP+` "Pasted picture \d{4}-\d\d-\d\d \d\d\.\d\d\.\d\d\.png" image/png `+fmt.Sprintf("%x", img.Bytes())+`$`, files.got(&files.readers)[0])
+	assert.Empty(t, m.input.Text)
+
+	// Cancel sends nothing; no picture does nothing; text pastes as text.
+	paste()
+	test.Tap(topDialogButton(t, f.win, "Cancel"))
+	readErr = clipimg.ErrNoPicture
+	paste()
+	assert.Nil(t, f.win.Canvas().Overlays().Top(), "nothing to ask")
+	clip.SetContent("hello")
+	paste()
+	assert.Equal(t, "hello", m.input.Text)
+	assert.Len(t, files.got(&files.readers), 1)
+
+	// Where pictures cannot be read, the user is told what would help.
+	m.input.SetText("")
+	clip.SetContent("")
+	readErr = fmt.Errorf("%w: install wl-clipboard (Wayland) or xclip (X11)", clipimg.ErrUnsupported)
+	paste()
+	assert.Contains(t, m.hint.Text, "drop the picture's file on the window")
+	readErr = clipimg.ErrTooLarge
+	paste()
+	assert.Contains(t, m.hint.Text, "larger than 64 MiB")
+}
+
+// A picture the app cannot decode is offered without being shown.
+func TestFiles_APastedPictureThatDoesNotDecodeIsNotShown(t *testing.T) {
+	f, files, m := filesApp(t)
+	f.ui.clipPicture = func(context.Context) (clipimg.Picture, error) {
+		return clipimg.Picture{Data: []byte("\x89PNG\r\n\x1a\n broken"), MediaType: "image/png"}, nil
+	}
+	f.app.Clipboard().SetContent("")
+	m.input.TypedShortcut(&fyne.ShortcutPaste{Clipboard: f.app.Clipboard()})
+	assert.Contains(t, dialogText(t, f.win), "Send this picture (PNG, 15 bytes) to Bob?")
+	for _, o := range test.LaidOutObjects(f.win.Canvas().Overlays().Top()) {
+		if i, ok := o.(*canvas.Image); ok && i.Resource == nil {
+			assert.Nil(t, i.Image, "no picture shown") // the buttons' icons have resources
+		}
+	}
+	test.Tap(topDialogButton(t, f.win, "Send"))
+	assert.Len(t, files.got(&files.readers), 1)
 }

@@ -33,6 +33,9 @@ type messageEntry struct {
 	// onPasteFiles, when set, takes a paste of files copied in a file
 	// manager (paths); asText pastes the clipboard as text after all.
 	onPasteFiles func(paths []string, asText func())
+	// onPastePicture, when set, takes a paste of no text: the clipboard
+	// may hold a picture, which Fyne's clipboard does not give.
+	onPastePicture func()
 
 	// handedBack is set when a control gives the keyboard back: the Space
 	// that pressed it (or selected a row) is followed by its character,
@@ -58,11 +61,17 @@ func newMessageEntry(onSend func()) *messageEntry {
 
 // TypedShortcut implements fyne.Shortcutable: pasting files copied in a
 // file manager (Fyne's clipboard gives text: their file URIs) goes to
-// onPasteFiles rather than into the text.
+// onPasteFiles rather than into the text, and pasting no text (a picture,
+// perhaps) to onPastePicture.
 func (e *messageEntry) TypedShortcut(s fyne.Shortcut) {
-	if p, ok := s.(*fyne.ShortcutPaste); ok && e.onPasteFiles != nil && p.Clipboard != nil {
-		if paths := pastedFiles(p.Clipboard.Content()); len(paths) > 0 {
+	if p, ok := s.(*fyne.ShortcutPaste); ok && p.Clipboard != nil {
+		text := p.Clipboard.Content()
+		if paths := pastedFiles(text); len(paths) > 0 && e.onPasteFiles != nil {
 			e.onPasteFiles(paths, func() { e.Entry.TypedShortcut(s) })
+			return
+		}
+		if text == "" && e.onPastePicture != nil {
+			e.onPastePicture()
 			return
 		}
 	}

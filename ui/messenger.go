@@ -231,6 +231,7 @@ func newMessenger(u *UI, ctrl session.Controller, files Files) *messenger {
 		attach = m.attach
 		u.win.SetOnDropped(m.dropped)
 		m.input.onPasteFiles = m.pasteFiles
+		m.input.onPastePicture = m.pastePicture
 	}
 	inputs := container.NewVBox(widget.NewSeparator(), m.bar, m.hint,
 		container.NewBorder(nil, nil, attach, m.send, m.input))
