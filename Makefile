@@ -27,10 +27,11 @@ GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 
 # Debian/Ubuntu packages the Fyne build (cgo, GL, X11, Wayland) and the tests
 # (a virtual X server and tools to drive it, mingw-w64 for the Windows build,
-# tor and tor-gencert for a private Tor network, tshark and ss to watch it) need.
+# tor and tor-gencert for a private Tor network, tshark and ss to watch it,
+# xclip to put a picture in the clipboard for the screenshots) need.
 APT_PACKAGES := gcc pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev \
 	xvfb xauth xdotool x11-utils imagemagick gcc-mingw-w64-x86-64 xz-utils file \
-	tor tshark iproute2
+	tor tshark iproute2 xclip
 
 # Extra steps of `make test` are added by the fragments in mk/, which are
 # read before the first rule here; plain `make` still means `make all`.

@@ -5,7 +5,8 @@
 # dials Dave (a terminal listening). They chat; Eve, a new key, asks while
 # Alice types; someone calling himself "bob" is a lookalike; another key
 # answers at Dave's address (a changed key); Carol sends a picture and a
-# document, which Alice accepts. Then the New chat, invite,
+# document, which Alice accepts, and Alice pastes a picture to Carol.
+# Then the New chat, invite,
 # details, verify, search and network views, the window at its minimum
 # size, the invite link opening the app, and the unlock screen.
 #
@@ -121,7 +122,7 @@ ui_wait_title "$UI_WIN_B" "^SecureChat — Alice$" 30
 ui_wait_title "$UI_WIN_A" "^SecureChat — Bob$" 30
 
 # --- Carol (a terminal) connects; Alice dials Dave (a terminal listening).
-term_start Carol carol connect "127.0.0.1:$port"
+term_start Carol carol connect --accept-files "127.0.0.1:$port"
 ui_wait_title "$UI_WIN_A" "^\(1\) SecureChat" 30
 ui_accept_request "$UI_WIN_A"
 term_wait carol '"event":"connected"'
@@ -253,6 +254,22 @@ done
 [ "$i" -lt 300 ] || ui_fail "the files did not arrive: $(tail -5 "$UI_WORK/carol.json")"
 sleep 1.5
 shot "$UI_WIN_A" files
+
+# --- A picture itself pasted (a screenshot in the clipboard, put there
+# with xclip): Alice sees it and sends it to Carol.
+convert -size 640x400 gradient:'#ffd89b-#19547b' -fill '#ffffff' -draw 'circle 320,200 360,200' "$UI_WORK/clip.png"
+xclip -selection clipboard -t image/png -i "$UI_WORK/clip.png"
+ui_select "$UI_WIN_A" Carol
+ui_key "$UI_WIN_A" ctrl+v
+sleep 2
+shot "$UI_WIN_A" paste-picture
+ui_geometry "$UI_WIN_A"
+ui_click "$UI_WIN_A" $((UI_W / 2 + 45)) $((UI_H / 2 + 124)) # Send
+for i in $(seq 300); do
+	grep '"state":"done"' "$UI_WORK/carol.json" | grep -q '"name":"Pasted picture' && break
+	sleep 0.1
+done
+[ "$i" -lt 300 ] || ui_fail "the pasted picture did not arrive: $(tail -5 "$UI_WORK/carol.json")"
 
 # --- Bob's details (the name above the thread), the last view of this run.
 ui_select "$UI_WIN_A" Bob
