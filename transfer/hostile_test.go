@@ -441,6 +441,19 @@ func TestEngine_OurOffersBeyond32WaitForAnswersAndAreNeverDeclinedBusy(t *testin
 		return m
 	}
 	c.ba.setFilter(busy)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, tr := range a.List(bob) {
+				t.Logf("alice %s %s %v bytes=%d", tr.ID, tr.Name, tr.State, tr.Bytes)
+				if tr.Err != nil {
+					t.Logf("   err %v", tr.Err)
+				}
+			}
+			for _, tr := range b.List(alice) {
+				t.Logf("bob %s %s %v err=%v", tr.ID, tr.Name, tr.State, tr.Err)
+			}
+		}
+	})
 	dir := t.TempDir()
 	const n = filexfer.MaxWaitingOffers + 8
 	for i := range n {
@@ -474,7 +487,10 @@ func TestEngine_OurOffersBeyond32WaitForAnswersAndAreNeverDeclinedBusy(t *testin
 	require.Eventually(t, func() bool {
 		for _, tr := range b.List(alice) {
 			if tr.State == StateWaiting {
-				require.NoError(t, b.Accept(alice, tr.ID))
+				if err := b.Accept(alice, tr.ID); err != nil {
+					got, _ := b.Get(alice, tr.ID)
+					t.Logf("accept %s: %v; now %v: %v", tr.ID, err, got.State, got.Err)
+				}
 			}
 		}
 		return count(a, bob, StateDone) == n-5
@@ -545,4 +561,53 @@ func TestEngine_ABusyDeclineMakesOurOfferWaitAndComeAgain(t *testing.T) {
 	a.Connected(bob, l2)
 	names := []string{takeOffer(t, l2).Name, takeOffer(t, l2).Name}
 	assert.ElementsMatch(t, []string{"two.bin", "three.bin"}, names)
+}
+
+// A busy Decline with no other offer of ours waiting at the partner (it
+// still counted offers we withdrew): nothing would free a place, so the
+// places are ours again once the partner's count is over.
+func TestEngine_AfterABusyDeclineWithNothingElseWaitingTheOfferComesAgainLater(t *testing.T) {
+	old := busyRetry
+	busyRetry = 300 * time.Millisecond
+	t.Cleanup(func() { busyRetry = old })
+	a := openEngine(t, t.TempDir())
+	l := newFakeLink()
+	a.Connected(bob, l)
+	path, _ := randomFile(t, t.TempDir(), "f.bin", 1000)
+	tr, err := a.SendFile(bob, path)
+	require.NoError(t, err)
+	o := takeOffer(t, l)
+	a.Handle(bob, l, filexfer.DeclineBusy(o))
+	time.Sleep(100 * time.Millisecond)
+	assert.Nil(t, l.take(func(m filexfer.Message) bool { _, ok := m.(filexfer.Offer); return ok }), "not at once")
+	assert.Equal(t, o, takeOffer(t, l), "offered again")
+	got, _ := a.Get(bob, tr.ID)
+	assert.Equal(t, StateWaiting, got.State)
+}
+
+// Our user accepts an offer from an earlier connection just as the
+// sender's repeat of it is on its way over the new one: our Accept
+// answers both, and the transfer goes on (a second Accept on one
+// connection would be a protocol error to the sender).
+func TestEngine_AnAcceptThatCrossesTheRepeatedOfferIsSentOnce(t *testing.T) {
+	b := openEngine(t, t.TempDir())
+	l1 := newFakeLink()
+	b.Connected(alice, l1)
+	data := randomBytes(1000)
+	o := offerOf(data, "crossed.bin")
+	b.Handle(alice, l1, o)
+	id := incomingID(o.ID)
+	waitState(t, b, alice, id, StateWaiting)
+	b.Disconnected(alice, l1)
+	l2 := newFakeLink()
+	b.Connected(alice, l2)
+
+	require.NoError(t, b.Accept(alice, id))
+	assert.Equal(t, uint64(0), expect[filexfer.Accept](t, l2, o.ID).Offset)
+	b.Handle(alice, l2, o) // the repeat, sent before the sender saw our Accept
+	time.Sleep(50 * time.Millisecond)
+	assert.Nil(t, l2.take(func(m filexfer.Message) bool { _, ok := m.(filexfer.Accept); return ok }), "one Accept on this link")
+	sendAll(b, l2, o.ID, data)
+	expect[filexfer.Done](t, l2, o.ID)
+	waitState(t, b, alice, id, StateDone)
 }

@@ -63,6 +63,13 @@ func (x *xfer) handleIn(m filexfer.Message) {
 			return
 		}
 		if _, ok := reply.(filexfer.Accept); ok {
+			if x.acceptedOn == x.link {
+				// Our user's Accept went on this link before the
+				// sender's repeat of the Offer came: the two crossed,
+				// and that Accept answers it (a second would be a
+				// protocol error to the sender).
+				return
+			}
 			x.acceptedOn = x.link
 		}
 		x.send(reply)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/securechat/securechat/filestore"
 	"github.com/securechat/securechat/filexfer"
@@ -266,6 +267,9 @@ func (p *peer) resetSlots(l Link) {
 	p.slotLink, p.offered, p.held, p.slots = l, make(map[*xfer]bool), nil, filexfer.MaxWaitingOffers
 }
 
+// busyRetry is when the places a busy Decline took are ours again.
+var busyRetry = filexfer.WithdrawnHold
+
 // noRoom takes the partner's busy Decline of x, offered on l: x waits
 // for a slot again, and until the next link there are only as many slots
 // as the partner keeps offers of ours now.
@@ -278,6 +282,17 @@ func (p *peer) noRoom(x *xfer, l Link) {
 	delete(p.offered, x)
 	p.slots = len(p.offered)
 	p.hold(x)
+	// The partner's count of our withdrawn offers is over after
+	// filexfer.WithdrawnHold: then every place is ours again, even
+	// with no answer to free one (slots may be 0 now).
+	time.AfterFunc(busyRetry, func() {
+		p.slotMu.Lock()
+		if p.slotLink == l {
+			p.slots = filexfer.MaxWaitingOffers
+		}
+		p.slotMu.Unlock()
+		p.promoteNext()
+	})
 }
 
 // hold queues x for a slot, oldest first; slotMu is held.
@@ -318,18 +333,17 @@ func (p *peer) release(x *xfer) {
 	}
 }
 
-// promoteNext hands a free slot to the oldest transfer waiting for one.
-// Its offer goes from a goroutine of its own: the caller holds another
-// transfer's mu.
+// promoteNext hands the free slots to the oldest transfers waiting for
+// one. Each offer goes from a goroutine of its own: the caller may hold
+// another transfer's mu.
 func (p *peer) promoteNext() {
 	p.slotMu.Lock()
 	defer p.slotMu.Unlock()
-	if len(p.held) == 0 || len(p.offered) >= p.slots || p.slotLink == nil {
-		return
+	for free := p.slots - len(p.offered); free > 0 && len(p.held) > 0 && p.slotLink != nil; free-- {
+		next, l := p.held[0], p.slotLink
+		p.held = p.held[1:]
+		go next.promote(l)
 	}
-	next, l := p.held[0], p.slotLink
-	p.held = p.held[1:]
-	go next.promote(l)
 }
 
 // prepFailed ends a transfer whose file could not be imported.
