@@ -327,21 +327,6 @@ func TestEngine_TheSessionNeverWaitsForAWorker(t *testing.T) {
 	close(release)
 }
 
-// journalRecords counts the records of the journal in dir.
-func journalRecords(t *testing.T, dir string) int {
-	t.Helper()
-	names, err := filepath.Glob(filepath.Join(dir, journalDir, "*"+recordExt))
-	require.NoError(t, err)
-	return len(names)
-}
-
-// waitRecords waits until the journal in dir holds n records.
-func waitRecords(t *testing.T, dir string, n int) {
-	t.Helper()
-	require.Eventually(t, func() bool { return journalRecords(t, dir) == n }, 10*time.Second, time.Millisecond,
-		"the journal holds %d records", n)
-}
-
 func TestEngine_AFloodOfOffersLeavesAtMost32WaitingAndTheRestAreDeclinedBusy(t *testing.T) {
 	dirB := t.TempDir()
 	b := openEngine(t, dirB)
@@ -362,7 +347,8 @@ func TestEngine_AFloodOfOffersLeavesAtMost32WaitingAndTheRestAreDeclinedBusy(t *
 	for _, tr := range ts {
 		assert.Equal(t, StateWaiting, tr.State)
 	}
-	waitRecords(t, dirB, filexfer.MaxWaitingOffers)
+	require.Eventually(t, func() bool { return len(recordFiles(t, dirB)) == filexfer.MaxWaitingOffers }, 10*time.Second, time.Millisecond,
+		"the journal holds 32 records")
 
 	// A repeat of a kept offer (after a reconnect) is not a new one.
 	l2 := newFakeLink()

@@ -374,8 +374,7 @@ func (m *messenger) sendPaths(p *peer, paths []string) {
 	if files == nil || len(paths) == 0 {
 		return
 	}
-	if !m.canWrite(p) {
-		m.setHint("Not connected: files can be sent to " + p.label() + " once you are connected.")
+	if !m.canSendFiles(p) {
 		return
 	}
 	contact := p.id
@@ -391,6 +390,16 @@ func (m *messenger) sendPaths(p *peer, paths []string) {
 	})
 	m.reconnectNow(p, true)
 	m.focusInput()
+}
+
+// canSendFiles reports whether files can be offered to p now, and says
+// why not in the hint when they cannot.
+func (m *messenger) canSendFiles(p *peer) bool {
+	if m.canWrite(p) {
+		return true
+	}
+	m.setHint("Not connected: files can be sent to " + p.label() + " once you are connected.")
+	return false
 }
 
 // showSent shows a file we just offered p in its thread, scrolled to it:

@@ -109,8 +109,7 @@ func (m *messenger) sendPicture(p *peer, pic clipimg.Picture) {
 	if files == nil {
 		return
 	}
-	if !m.canWrite(p) {
-		m.setHint("Not connected: files can be sent to " + p.label() + " once you are connected.")
+	if !m.canSendFiles(p) {
 		return
 	}
 	contact, name := p.id, pastedName(clock(), pic.MediaType)
